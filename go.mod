@@ -1,0 +1,3 @@
+module github.com/tformer/tformer
+
+go 1.26.8

@@ -1,0 +1,124 @@
+// Package kernels holds the numerical kernels of tformer's engine — matrix
+// products, layer norm, GELU, causal attention, embedding lookup and the
+// softmax cross-entropy — each in a forward and a backward form, written in
+// plain Go over float32 slices.
+//
+// Every kernel adds the floating-point operations it performs to a Counter,
+// under the model component it serves (qkv, scores, softmax, ...) and the pass
+// (forward or backward) it belongs to. The cost model is checked against these
+// counts, so the counting conventions below are part of the package's contract:
+//
+//   - A matrix product of an m x k by a k x n matrix counts 2·m·k·n FLOPs
+//     (one multiply and one add per term); accumulating into an existing output
+//     is free (it is the add of the last FMA). Bias adds count 1 per output
+//     element, and a bias gradient 1 per summed element.
+//   - Other kernels count 1 FLOP per arithmetic operation (add, subtract,
+//     multiply, divide, compare for a max, exp, tanh, sqrt) performed per
+//     element, as written in the kernel; operations done once per row (a
+//     mean's division, a reciprocal square root, a log) are not counted.
+//     The per-element constants are exported below (FlopsLayerNormFwd, ...).
+//   - Causal attention only computes the n(n+1)/2 unmasked (query, key) pairs
+//     of each head, and counts only those.
+package kernels
+
+import "fmt"
+
+// Component names the part of the model a kernel call is working for.
+type Component int
+
+// The components FLOPs are attributed to.
+const (
+	Embedding Component = iota // token + position lookup (and its gradient scatter)
+	QKV                        // the fused Q, K, V projection
+	Scores                     // Q·Kᵀ
+	Softmax                    // attention softmax, including the 1/sqrt(dh) scale
+	AV                         // attention-weighted sum of V
+	AttnOut                    // attention output projection and its residual add
+	FFNUp                      // first FFN matmul (d -> d_ff)
+	GELU                       // FFN activation
+	FFNDown                    // second FFN matmul (d_ff -> d) and its residual add
+	LayerNorm                  // every layer norm (pre-attention, pre-FFN, final)
+	Logits                     // output projection onto the vocabulary
+	Loss                       // softmax cross-entropy over the vocabulary
+	NumComponents
+)
+
+var componentNames = [NumComponents]string{
+	"embedding", "qkv", "scores", "softmax", "av", "attn_out",
+	"ffn_up", "gelu", "ffn_down", "layernorm", "logits", "loss",
+}
+
+// String returns the component's snake_case name, as used in reports and JSON.
+func (c Component) String() string {
+	if c < 0 || c >= NumComponents {
+		return fmt.Sprintf("component(%d)", int(c))
+	}
+	return componentNames[c]
+}
+
+// Components lists every component in report order.
+func Components() []Component {
+	out := make([]Component, NumComponents)
+	for i := range out {
+		out[i] = Component(i)
+	}
+	return out
+}
+
+// Pass says whether a kernel call belongs to the forward or backward pass.
+type Pass int
+
+// The two passes.
+const (
+	Forward Pass = iota
+	Backward
+)
+
+// String returns "forward" or "backward".
+func (p Pass) String() string {
+	if p == Forward {
+		return "forward"
+	}
+	return "backward"
+}
+
+// Counter accumulates FLOPs per pass and component. The zero value is ready;
+// a nil *Counter is valid and counts nothing. It is not safe for concurrent
+// use: kernels add to it once per call, from the calling goroutine.
+type Counter struct {
+	flops [2][NumComponents]int64
+}
+
+// Add records n FLOPs for component c in pass p.
+func (c *Counter) Add(p Pass, comp Component, n int64) {
+	if c != nil {
+		c.flops[p][comp] += n
+	}
+}
+
+// Get returns the FLOPs recorded for component comp in pass p.
+func (c *Counter) Get(p Pass, comp Component) int64 {
+	if c == nil {
+		return 0
+	}
+	return c.flops[p][comp]
+}
+
+// Total returns the FLOPs recorded in pass p over all components.
+func (c *Counter) Total(p Pass) int64 {
+	if c == nil {
+		return 0
+	}
+	var t int64
+	for _, v := range c.flops[p] {
+		t += v
+	}
+	return t
+}
+
+// Reset sets every count to zero.
+func (c *Counter) Reset() {
+	if c != nil {
+		*c = Counter{}
+	}
+}

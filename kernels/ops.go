@@ -1,0 +1,257 @@
+package kernels
+
+import "math"
+
+// Per-element FLOP conventions of the non-matmul kernels (see the package
+// comment). The cost model multiplies these by element counts.
+const (
+	FlopsEmbeddingFwd = 1  // token row + position row
+	FlopsEmbeddingBwd = 2  // scatter-add into the token row and the position row
+	FlopsLayerNormFwd = 8  // mean 1, variance 3, normalise and affine 4
+	FlopsLayerNormBwd = 17 // two passes: reductions 6, then gradients 11
+	FlopsGELUFwd      = 9  // tanh form
+	FlopsGELUBwd      = 19 // recomputes tanh, then the derivative and the accumulate
+	FlopsResidual     = 1  // the residual add fused into an output projection
+	FlopsSoftmaxFwd   = 6  // per (query, key) pair: scale, max, subtract, exp, sum, normalise
+	FlopsSoftmaxBwd   = 5  // per pair: p·dp and its sum, subtract, multiply, scale
+	FlopsLossFwd      = 5  // per logit: max, subtract, exp, sum, normalise
+	FlopsLossBwd      = 1  // per logit: scale the probability (plus 1 per row for the target)
+)
+
+// LinearForward computes out[n×o] = inp[n×i] · w[o×i]ᵀ + bias, and then adds
+// res[n×o] when res is not nil (a residual connection fused into the
+// projection). bias may be nil. FLOPs: 2·n·i·o, plus n·o for the bias and
+// n·o for the residual, recorded under comp in the forward pass.
+func LinearForward(cnt *Counter, comp Component, out, inp, w, bias, res []float32, n, in, o int) {
+	MatMulNT(out, inp, w, n, o, in, false)
+	flops := 2 * int64(n) * int64(in) * int64(o)
+	if bias != nil {
+		bias = bias[:o]
+		for r := 0; r < n; r++ {
+			row := out[r*o : r*o+o]
+			for j := range row {
+				row[j] += bias[j]
+			}
+		}
+		flops += int64(n) * int64(o)
+	}
+	if res != nil {
+		res = res[:n*o]
+		for j := range res {
+			out[j] += res[j]
+		}
+		flops += int64(n) * int64(o) * FlopsResidual
+	}
+	cnt.Add(Forward, comp, flops)
+}
+
+// LinearBackward accumulates the gradients of a linear layer given dout[n×o]:
+// dinp[n×i] += dout · w, dw[o×i] += doutᵀ · inp and dbias[o] += Σ dout.
+// dinp and dbias may be nil. FLOPs: 2·n·i·o per matmul, n·o for the bias.
+// (A fused residual needs no work backward: the caller's residual-stream
+// gradient buffer is shared by both branches.)
+func LinearBackward(cnt *Counter, comp Component, dinp, dw, dbias, dout, inp, w []float32, n, in, o int) {
+	var flops int64
+	if dinp != nil {
+		MatMulNN(dinp, dout, w, n, in, o)
+		flops += 2 * int64(n) * int64(in) * int64(o)
+	}
+	MatMulTN(dw, dout, inp, o, in, n)
+	flops += 2 * int64(n) * int64(in) * int64(o)
+	if dbias != nil {
+		dbias = dbias[:o]
+		for r := 0; r < n; r++ {
+			row := dout[r*o : r*o+o]
+			for j := range row {
+				dbias[j] += row[j]
+			}
+		}
+		flops += int64(n) * int64(o)
+	}
+	cnt.Add(Backward, comp, flops)
+}
+
+// EmbeddingForward computes out[b,t,:] = wte[tokens[b,t]] + wpe[pos0+t] for
+// n = len(tokens) positions laid out as rows of t positions each. Tokens must
+// be in range (the caller validates them).
+func EmbeddingForward(cnt *Counter, out, wte, wpe []float32, tokens []int32, t, d, pos0 int) {
+	for r, tok := range tokens {
+		o := out[r*d : r*d+d]
+		e := wte[int(tok)*d : int(tok)*d+d]
+		p := wpe[(pos0+r%t)*d : (pos0+r%t)*d+d]
+		for j := range o {
+			o[j] = e[j] + p[j]
+		}
+	}
+	cnt.Add(Forward, Embedding, int64(len(tokens))*int64(d)*FlopsEmbeddingFwd)
+}
+
+// EmbeddingBackward scatters dout into the token rows of dwte and the
+// position rows of dwpe (accumulating).
+func EmbeddingBackward(cnt *Counter, dwte, dwpe, dout []float32, tokens []int32, t, d int) {
+	for r, tok := range tokens {
+		g := dout[r*d : r*d+d]
+		e := dwte[int(tok)*d : int(tok)*d+d]
+		p := dwpe[(r%t)*d : (r%t)*d+d]
+		for j, v := range g {
+			e[j] += v
+			p[j] += v
+		}
+	}
+	cnt.Add(Backward, Embedding, int64(len(tokens))*int64(d)*FlopsEmbeddingBwd)
+}
+
+// LayerNormEps is the epsilon added to the variance, as in GPT-2.
+const LayerNormEps = 1e-5
+
+// LayerNormForward normalises each of the n rows of inp[n×d] and applies the
+// affine w, b; it stores each row's mean and reciprocal standard deviation
+// for the backward pass.
+func LayerNormForward(cnt *Counter, out, mean, rstd, inp, w, b []float32, n, d int) {
+	w = w[:d]
+	b = b[:d]
+	parallelFor(n, int64(n)*int64(d)*8, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			x := inp[r*d : r*d+d]
+			var s float32
+			for _, v := range x {
+				s += v
+			}
+			m := s / float32(d)
+			var vs float32
+			for _, v := range x {
+				dv := v - m
+				vs += dv * dv
+			}
+			rs := float32(1 / math.Sqrt(float64(vs/float32(d)+LayerNormEps)))
+			o := out[r*d : r*d+d]
+			for j, v := range x {
+				o[j] = (v-m)*rs*w[j] + b[j]
+			}
+			mean[r], rstd[r] = m, rs
+		}
+	})
+	cnt.Add(Forward, LayerNorm, int64(n)*int64(d)*FlopsLayerNormFwd)
+}
+
+// LayerNormBackward accumulates dinp, dw and db from dout, given the forward
+// input and the saved mean and rstd. dw and db are summed over rows, so rows
+// are processed in order on one goroutine.
+func LayerNormBackward(cnt *Counter, dinp, dw, db, dout, inp, w, mean, rstd []float32, n, d int) {
+	w = w[:d]
+	dw = dw[:d]
+	db = db[:d]
+	for r := 0; r < n; r++ {
+		x := inp[r*d : r*d+d]
+		g := dout[r*d : r*d+d]
+		dx := dinp[r*d : r*d+d]
+		m, rs := mean[r], rstd[r]
+		var sg, sgn float32
+		for j, v := range x {
+			nv := (v - m) * rs
+			dn := w[j] * g[j]
+			sg += dn
+			sgn += dn * nv
+		}
+		sg /= float32(d)
+		sgn /= float32(d)
+		for j, v := range x {
+			nv := (v - m) * rs
+			dn := w[j] * g[j]
+			db[j] += g[j]
+			dw[j] += nv * g[j]
+			dx[j] += (dn - sg - nv*sgn) * rs
+		}
+	}
+	cnt.Add(Backward, LayerNorm, int64(n)*int64(d)*FlopsLayerNormBwd)
+}
+
+const (
+	geluC = 0.7978845608028654 // sqrt(2/pi)
+	geluA = 0.044715
+)
+
+// GELUForward applies GELU in its tanh form element-wise: out = 0.5·x·(1 +
+// tanh(sqrt(2/π)·(x + 0.044715·x³))).
+func GELUForward(cnt *Counter, out, inp []float32) {
+	out = out[:len(inp)]
+	parallelFor(len(inp), int64(len(inp))*20, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := inp[i]
+			t := float32(math.Tanh(float64(geluC * (x + geluA*x*x*x))))
+			out[i] = 0.5 * x * (1 + t)
+		}
+	})
+	cnt.Add(Forward, GELU, int64(len(inp))*FlopsGELUFwd)
+}
+
+// GELUBackward accumulates dinp += GELU'(inp) · dout.
+func GELUBackward(cnt *Counter, dinp, inp, dout []float32) {
+	dinp = dinp[:len(inp)]
+	dout = dout[:len(inp)]
+	parallelFor(len(inp), int64(len(inp))*30, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			x := inp[i]
+			x2 := x * x
+			t := float32(math.Tanh(float64(geluC * (x + geluA*x2*x))))
+			sech2 := 1 - t*t
+			dinner := geluC * (1 + 3*geluA*x2)
+			g := 0.5*(1+t) + 0.5*x*sech2*dinner
+			dinp[i] += g * dout[i]
+		}
+	})
+	cnt.Add(Backward, GELU, int64(len(inp))*FlopsGELUBwd)
+}
+
+// CrossEntropyForward turns logits[n×v] into probabilities probs[n×v] (a
+// numerically stable softmax) and returns the mean over rows of
+// -log probs[r, targets[r]]. losses[r] receives each row's loss.
+func CrossEntropyForward(cnt *Counter, probs, losses, logits []float32, targets []int32, n, v int) float32 {
+	parallelFor(n, int64(n)*int64(v)*6, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			z := logits[r*v : r*v+v]
+			p := probs[r*v : r*v+v]
+			mx := z[0]
+			for _, x := range z[1:] {
+				if x > mx {
+					mx = x
+				}
+			}
+			var s float32
+			for j, x := range z {
+				e := float32(math.Exp(float64(x - mx)))
+				p[j] = e
+				s += e
+			}
+			inv := 1 / s
+			for j := range p {
+				p[j] *= inv
+			}
+			// log-sum-exp form keeps the loss exact even when p underflows.
+			losses[r] = float32(math.Log(float64(s))) + mx - z[targets[r]]
+		}
+	})
+	var total float64
+	for _, l := range losses[:n] {
+		total += float64(l)
+	}
+	cnt.Add(Forward, Loss, int64(n)*int64(v)*FlopsLossFwd)
+	return float32(total / float64(n))
+}
+
+// CrossEntropyBackward writes dlogits = scale·(probs − onehot(targets)), the
+// gradient of scale·Σ loss (scale = 1/rows for a mean). dlogits may alias
+// probs.
+func CrossEntropyBackward(cnt *Counter, dlogits, probs []float32, targets []int32, scale float32, n, v int) {
+	parallelFor(n, int64(n)*int64(v), func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			p := probs[r*v : r*v+v]
+			d := dlogits[r*v : r*v+v]
+			for j, x := range p {
+				d[j] = x * scale
+			}
+			d[targets[r]] -= scale
+		}
+	})
+	cnt.Add(Backward, Loss, int64(n)*int64(v)*FlopsLossBwd+int64(n))
+}

@@ -1,0 +1,123 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+)
+
+// TensorInfo describes one stored parameter tensor: its place in the
+// parameter slab and how many times a forward pass applies it.
+type TensorInfo struct {
+	Name   string // e.g. "wte", "attn.0.qkv.w", "ffn.1.ln.b"
+	Shape  []int
+	Offset int  // index of its first element in the slab
+	Size   int  // number of elements
+	Uses   int  // applications per forward pass (2 for a tied embedding, L/G for a shared block)
+	Decay  bool // whether AdamW applies weight decay to it (matrices yes, biases/norms no)
+}
+
+// Layout is the ordered list of stored tensors of a Config. Every shared or
+// tied weight appears exactly once.
+type Layout struct {
+	Tensors []TensorInfo
+	Total   int // elements in the slab
+	index   map[string]int
+}
+
+// NewLayout lays out c's parameters in one slab (c must be valid).
+func NewLayout(c Config) *Layout {
+	l := &Layout{index: map[string]int{}}
+	add := func(name string, uses int, decay bool, shape ...int) {
+		n := 1
+		for _, s := range shape {
+			n *= s
+		}
+		l.index[name] = len(l.Tensors)
+		l.Tensors = append(l.Tensors, TensorInfo{Name: name, Shape: shape, Offset: l.Total, Size: n, Uses: uses, Decay: decay})
+		l.Total += n
+	}
+	d, f := c.DModel, c.DFF
+	embUses := 1
+	if c.Tie {
+		embUses = 2
+	}
+	add("wte", embUses, true, c.Vocab, d)
+	add("wpe", 1, true, c.MaxSeq, d)
+	attnUses := make([]int, c.AttnBlocks())
+	ffnUses := make([]int, c.FFNBlocks())
+	for i := 0; i < c.Layers; i++ {
+		attnUses[c.AttnIndex(i)]++
+		ffnUses[c.FFNIndex(i)]++
+	}
+	for i, u := range attnUses {
+		p := fmt.Sprintf("attn.%d.", i)
+		add(p+"ln.w", u, false, d)
+		add(p+"ln.b", u, false, d)
+		add(p+"qkv.w", u, true, 3*d, d)
+		add(p+"qkv.b", u, false, 3*d)
+		add(p+"proj.w", u, true, d, d)
+		add(p+"proj.b", u, false, d)
+	}
+	for i, u := range ffnUses {
+		p := fmt.Sprintf("ffn.%d.", i)
+		add(p+"ln.w", u, false, d)
+		add(p+"ln.b", u, false, d)
+		add(p+"up.w", u, true, f, d)
+		add(p+"up.b", u, false, f)
+		add(p+"down.w", u, true, d, f)
+		add(p+"down.b", u, false, d)
+	}
+	add("lnf.w", 1, false, d)
+	add("lnf.b", 1, false, d)
+	if !c.Tie {
+		add("lm_head", 1, true, c.Vocab, d)
+	}
+	return l
+}
+
+// Lookup returns the tensor called name.
+func (l *Layout) Lookup(name string) (TensorInfo, bool) {
+	i, ok := l.index[name]
+	if !ok {
+		return TensorInfo{}, false
+	}
+	return l.Tensors[i], true
+}
+
+// Slice returns the named tensor's elements within slab (params or grads).
+func (l *Layout) Slice(slab []float32, name string) []float32 {
+	t, ok := l.Lookup(name)
+	if !ok {
+		panic("model: no tensor " + name)
+	}
+	return slab[t.Offset : t.Offset+t.Size]
+}
+
+// ShapeString formats a shape as "3x4".
+func ShapeString(s []int) string {
+	parts := make([]string, len(s))
+	for i, v := range s {
+		parts[i] = fmt.Sprint(v)
+	}
+	return strings.Join(parts, "x")
+}
+
+// UniqueParams is the number of stored parameters.
+func (c Config) UniqueParams() int64 {
+	var n int64
+	for _, t := range NewLayout(c).Tensors {
+		n += int64(t.Size)
+	}
+	return n
+}
+
+// AppliedParams counts each stored parameter once per use in a forward pass:
+// a tied embedding twice (lookup and output), a block shared by k layers k
+// times. It equals the parameter count of the same model untied and unshared.
+func (c Config) AppliedParams() int64 {
+	var n int64
+	for _, t := range NewLayout(c).Tensors {
+		n += int64(t.Size) * int64(t.Uses)
+	}
+	return n
+}

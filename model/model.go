@@ -1,0 +1,281 @@
+package model
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/tformer/tformer/kernels"
+)
+
+// Model is a decoder with its parameters and gradients, each one flat slab
+// laid out by Layout. Activations for the last (batch, seq) shape are kept
+// and reused, so repeated steps of one shape allocate nothing new.
+type Model struct {
+	Config Config
+	Layout *Layout
+	Params []float32 // all stored parameters
+	Grads  []float32 // their gradients, same layout; Backward adds into it
+
+	// Flops, when not nil, receives the FLOPs of every kernel call.
+	Flops *kernels.Counter
+
+	p, g views
+	act  *activations
+}
+
+type attnView struct{ lnw, lnb, qkvw, qkvb, projw, projb []float32 }
+type ffnView struct{ lnw, lnb, upw, upb, downw, downb []float32 }
+
+// views are the named tensors of one slab, with the output head resolved to
+// wte when tied.
+type views struct {
+	wte, wpe, lnfw, lnfb, head []float32
+	attn                       []attnView
+	ffn                        []ffnView
+}
+
+// New allocates a model for a valid config, with zero parameters (see Init).
+func New(c Config) (*Model, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	l := NewLayout(c)
+	m := &Model{Config: c, Layout: l, Params: make([]float32, l.Total), Grads: make([]float32, l.Total)}
+	m.p = m.views(m.Params)
+	m.g = m.views(m.Grads)
+	return m, nil
+}
+
+func (m *Model) views(slab []float32) views {
+	s := func(name string) []float32 { return m.Layout.Slice(slab, name) }
+	v := views{wte: s("wte"), wpe: s("wpe"), lnfw: s("lnf.w"), lnfb: s("lnf.b")}
+	if m.Config.Tie {
+		v.head = v.wte
+	} else {
+		v.head = s("lm_head")
+	}
+	for i := 0; i < m.Config.AttnBlocks(); i++ {
+		p := fmt.Sprintf("attn.%d.", i)
+		v.attn = append(v.attn, attnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "qkv.w"), s(p + "qkv.b"), s(p + "proj.w"), s(p + "proj.b")})
+	}
+	for i := 0; i < m.Config.FFNBlocks(); i++ {
+		p := fmt.Sprintf("ffn.%d.", i)
+		v.ffn = append(v.ffn, ffnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "up.w"), s(p + "up.b"), s(p + "down.w"), s(p + "down.b")})
+	}
+	return v
+}
+
+// Param returns the named parameter tensor (a view into Params).
+func (m *Model) Param(name string) []float32 { return m.Layout.Slice(m.Params, name) }
+
+// Grad returns the named gradient tensor (a view into Grads).
+func (m *Model) Grad(name string) []float32 { return m.Layout.Slice(m.Grads, name) }
+
+// Init fills the parameters as GPT-2 does, deterministically from seed:
+// weights and embeddings ~ N(0, 0.02), the two projections that feed the
+// residual stream scaled by 1/sqrt(2·layers), biases 0, LayerNorm gains 1.
+func (m *Model) Init(seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x7466_6f72_6d65_72))
+	resid := 0.02 / math.Sqrt(2*float64(m.Config.Layers))
+	for _, t := range m.Layout.Tensors {
+		x := m.Params[t.Offset : t.Offset+t.Size]
+		switch {
+		case hasSuffix(t.Name, "ln.w") || t.Name == "lnf.w":
+			fill(x, 1)
+		case len(t.Shape) == 1:
+			fill(x, 0)
+		default:
+			std := 0.02
+			if hasSuffix(t.Name, "proj.w") || hasSuffix(t.Name, "down.w") {
+				std = resid
+			}
+			for i := range x {
+				x[i] = float32(rng.NormFloat64() * std)
+			}
+		}
+	}
+}
+
+func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
+
+func fill(x []float32, v float32) {
+	for i := range x {
+		x[i] = v
+	}
+}
+
+// ZeroGrad sets every gradient to zero.
+func (m *Model) ZeroGrad() { clear(m.Grads) }
+
+// activations holds the forward tensors kept for backward and the scratch
+// gradients of one (batch, seq) shape.
+type activations struct {
+	b, t int
+	// forward, per layer l (res[l] is layer l's input, res[L] the output)
+	res        [][]float32 // L+1 × N·D
+	ln1, ln2   [][]float32 // L × N·D
+	ln1m, ln1r [][]float32 // L × N
+	ln2m, ln2r [][]float32
+	qkv        [][]float32 // L × N·3D
+	att        [][]float32 // L × B·H·T·T
+	atty       [][]float32 // L × N·D
+	res2       [][]float32 // L × N·D (after the attention residual)
+	fch, fchg  [][]float32 // L × N·F (pre- and post-GELU)
+	lnf        []float32   // N·D
+	lnfm, lnfr []float32
+	logits     []float32 // N·V
+	probs      []float32 // N·V, reused for dlogits in backward
+	losses     []float32 // N
+	tokens     []int32
+	targets    []int32
+	// backward scratch, reused by every layer
+	dres, dln, datty []float32 // N·D
+	dqkv             []float32 // N·3D
+	dfch, dfchg      []float32 // N·F
+	haveLoss         bool
+}
+
+func newActivations(c Config, b, t int) *activations {
+	n, d, f, L := b*t, c.DModel, c.DFF, c.Layers
+	slab := func(k, size int) [][]float32 {
+		out := make([][]float32, k)
+		for i := range out {
+			out[i] = make([]float32, size)
+		}
+		return out
+	}
+	return &activations{
+		b: b, t: t,
+		res: slab(L+1, n*d), ln1: slab(L, n*d), ln2: slab(L, n*d),
+		ln1m: slab(L, n), ln1r: slab(L, n), ln2m: slab(L, n), ln2r: slab(L, n),
+		qkv: slab(L, n*3*d), att: slab(L, b*c.Heads*t*t), atty: slab(L, n*d), res2: slab(L, n*d),
+		fch: slab(L, n*f), fchg: slab(L, n*f),
+		lnf: make([]float32, n*d), lnfm: make([]float32, n), lnfr: make([]float32, n),
+		logits: make([]float32, n*c.Vocab), probs: make([]float32, n*c.Vocab), losses: make([]float32, n),
+		tokens: make([]int32, n), targets: make([]int32, n),
+		dres: make([]float32, n*d), dln: make([]float32, n*d), datty: make([]float32, n*d),
+		dqkv: make([]float32, n*3*d), dfch: make([]float32, n*f), dfchg: make([]float32, n*f),
+	}
+}
+
+// ActivationFloats returns the number of float32 values Forward and
+// Backward keep for a (b, t) batch: the tensors saved for backward plus the
+// logits, probabilities and backward scratch.
+func (m *Model) ActivationFloats(b, t int) int64 {
+	c := m.Config
+	n, d, f, L := int64(b*t), int64(c.DModel), int64(c.DFF), int64(c.Layers)
+	perLayer := 4*n*d + 4*n + 3*n*d + int64(b)*int64(c.Heads)*int64(t)*int64(t) + n*d + 2*n*f
+	return (L+1)*n*d + L*perLayer + n*d + 2*n + 2*n*int64(c.Vocab) + n + 3*n*d + 3*n*d + 2*n*f
+}
+
+func (m *Model) checkTokens(what string, ids []int32) error {
+	for i, id := range ids {
+		if id < 0 || int(id) >= m.Config.Vocab {
+			return fmt.Errorf("%s[%d] = %d is outside the vocabulary [0, %d)", what, i, id, m.Config.Vocab)
+		}
+	}
+	return nil
+}
+
+// Forward runs the model on tokens (b rows of t ids). With targets (same
+// shape) it returns the mean next-token cross-entropy and keeps what Backward
+// needs; with nil targets it returns 0 and only the logits are meaningful.
+func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
+	c := m.Config
+	if b <= 0 || t <= 0 {
+		return 0, fmt.Errorf("forward: batch (%d) and sequence length (%d) must be positive", b, t)
+	}
+	if t > c.MaxSeq {
+		return 0, fmt.Errorf("forward: sequence length %d exceeds the model's context of %d", t, c.MaxSeq)
+	}
+	if len(tokens) != b*t || (targets != nil && len(targets) != b*t) {
+		return 0, fmt.Errorf("forward: want %d×%d = %d tokens and targets, got %d and %d", b, t, b*t, len(tokens), len(targets))
+	}
+	if err := m.checkTokens("token", tokens); err != nil {
+		return 0, fmt.Errorf("forward: %w", err)
+	}
+	if targets != nil {
+		if err := m.checkTokens("target", targets); err != nil {
+			return 0, fmt.Errorf("forward: %w", err)
+		}
+	}
+	if m.act == nil || m.act.b != b || m.act.t != t {
+		m.act = nil // let the old buffers go before allocating new ones
+		m.act = newActivations(c, b, t)
+	}
+	a := m.act
+	copy(a.tokens, tokens)
+	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
+	kernels.EmbeddingForward(cnt, a.res[0], m.p.wte, m.p.wpe, tokens, t, d, 0)
+	for l := 0; l < c.Layers; l++ {
+		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
+		kernels.LayerNormForward(cnt, a.ln1[l], a.ln1m[l], a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
+		kernels.LinearForward(cnt, kernels.QKV, a.qkv[l], a.ln1[l], at.qkvw, at.qkvb, nil, n, d, 3*d)
+		kernels.AttentionForward(cnt, a.atty[l], a.att[l], a.qkv[l], b, t, d, c.Heads, true)
+		kernels.LinearForward(cnt, kernels.AttnOut, a.res2[l], a.atty[l], at.projw, at.projb, a.res[l], n, d, d)
+		kernels.LayerNormForward(cnt, a.ln2[l], a.ln2m[l], a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
+		kernels.LinearForward(cnt, kernels.FFNUp, a.fch[l], a.ln2[l], ff.upw, ff.upb, nil, n, d, f)
+		kernels.GELUForward(cnt, a.fchg[l], a.fch[l])
+		kernels.LinearForward(cnt, kernels.FFNDown, a.res[l+1], a.fchg[l], ff.downw, ff.downb, a.res2[l], n, f, d)
+	}
+	kernels.LayerNormForward(cnt, a.lnf, a.lnfm, a.lnfr, a.res[c.Layers], m.p.lnfw, m.p.lnfb, n, d)
+	kernels.LinearForward(cnt, kernels.Logits, a.logits, a.lnf, m.p.head, nil, nil, n, d, c.Vocab)
+	a.haveLoss = targets != nil
+	if targets == nil {
+		return 0, nil
+	}
+	copy(a.targets, targets)
+	return kernels.CrossEntropyForward(cnt, a.probs, a.losses, a.logits, targets, n, c.Vocab), nil
+}
+
+// Logits returns the logits of the last Forward (b·t rows of vocab values).
+// The slice is reused by the next call.
+func (m *Model) Logits() []float32 {
+	if m.act == nil {
+		return nil
+	}
+	return m.act.logits
+}
+
+// Backward adds the gradient of the last Forward's mean loss to Grads. Call
+// ZeroGrad first unless accumulating over several batches.
+func (m *Model) Backward() error {
+	a := m.act
+	if a == nil || !a.haveLoss {
+		return fmt.Errorf("backward: no forward pass with targets to differentiate")
+	}
+	c := m.Config
+	b, t := a.b, a.t
+	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
+	dlogits := a.probs
+	kernels.CrossEntropyBackward(cnt, dlogits, a.probs, a.targets, 1/float32(n), n, c.Vocab)
+	clear(a.dln)
+	kernels.LinearBackward(cnt, kernels.Logits, a.dln, m.g.head, nil, dlogits, a.lnf, m.p.head, n, d, c.Vocab)
+	a.haveLoss = false // probs now hold dlogits
+	clear(a.dres)
+	kernels.LayerNormBackward(cnt, a.dres, m.g.lnfw, m.g.lnfb, a.dln, a.res[c.Layers], m.p.lnfw, a.lnfm, a.lnfr, n, d)
+	for l := c.Layers - 1; l >= 0; l-- {
+		ai, fi := c.AttnIndex(l), c.FFNIndex(l)
+		at, ff := m.p.attn[ai], m.p.ffn[fi]
+		gat, gff := m.g.attn[ai], m.g.ffn[fi]
+		// FFN branch: a.dres holds dL/d(res[l+1]), which is also dL/d(res2) through the skip.
+		clear(a.dfchg)
+		kernels.LinearBackward(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, a.dres, a.fchg[l], ff.downw, n, f, d)
+		clear(a.dfch)
+		kernels.GELUBackward(cnt, a.dfch, a.fch[l], a.dfchg)
+		clear(a.dln)
+		kernels.LinearBackward(cnt, kernels.FFNUp, a.dln, gff.upw, gff.upb, a.dfch, a.ln2[l], ff.upw, n, d, f)
+		kernels.LayerNormBackward(cnt, a.dres, gff.lnw, gff.lnb, a.dln, a.res2[l], ff.lnw, a.ln2m[l], a.ln2r[l], n, d)
+		// Attention branch: a.dres now holds dL/d(res2).
+		clear(a.datty)
+		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, d, d)
+		clear(a.dqkv)
+		kernels.AttentionBackward(cnt, a.dqkv, a.datty, a.qkv[l], a.att[l], b, t, d, c.Heads, true)
+		clear(a.dln)
+		kernels.LinearBackward(cnt, kernels.QKV, a.dln, gat.qkvw, gat.qkvb, a.dqkv, a.ln1[l], at.qkvw, n, d, 3*d)
+		kernels.LayerNormBackward(cnt, a.dres, gat.lnw, gat.lnb, a.dln, a.res[l], at.lnw, a.ln1m[l], a.ln1r[l], n, d)
+	}
+	kernels.EmbeddingBackward(cnt, m.g.wte, m.g.wpe, a.dres, a.tokens, t, d)
+	return nil
+}

@@ -1,0 +1,84 @@
+package train
+
+import (
+	"math"
+
+	"github.com/tformer/tformer/model"
+)
+
+// AdamW holds the optimizer's hyper-parameters and its two moment slabs,
+// laid out like the model's parameters.
+//
+// Weight decay is decoupled (Loshchilov & Hutter) and applies to matrices
+// only: the embeddings, the attention and FFN weight matrices and an untied
+// output matrix decay; biases and LayerNorm gains and shifts do not. A tied
+// embedding is one tensor, so it decays once per step, like any matrix — not
+// twice for its two uses — while its gradient is the sum of both uses.
+type AdamW struct {
+	Beta1, Beta2, Eps, WeightDecay float32
+	M, V                           []float32
+	layout                         *model.Layout
+}
+
+// NewAdamW returns an optimizer with zero moments for m's parameters.
+func NewAdamW(m *model.Model, beta1, beta2, eps, wd float32) *AdamW {
+	return &AdamW{Beta1: beta1, Beta2: beta2, Eps: eps, WeightDecay: wd,
+		M: make([]float32, len(m.Params)), V: make([]float32, len(m.Params)), layout: m.Layout}
+}
+
+// Step applies one update with learning rate lr; t is the 1-based step
+// number used for bias correction.
+func (o *AdamW) Step(params, grads []float32, lr float32, t int) {
+	b1c := 1 - math.Pow(float64(o.Beta1), float64(t))
+	b2c := 1 - math.Pow(float64(o.Beta2), float64(t))
+	for _, ti := range o.layout.Tensors {
+		wd := float32(0)
+		if ti.Decay {
+			wd = o.WeightDecay
+		}
+		p := params[ti.Offset : ti.Offset+ti.Size]
+		g := grads[ti.Offset : ti.Offset+ti.Size]
+		m := o.M[ti.Offset : ti.Offset+ti.Size]
+		v := o.V[ti.Offset : ti.Offset+ti.Size]
+		for i := range p {
+			m[i] = o.Beta1*m[i] + (1-o.Beta1)*g[i]
+			v[i] = o.Beta2*v[i] + (1-o.Beta2)*g[i]*g[i]
+			mh := float64(m[i]) / b1c
+			vh := float64(v[i]) / b2c
+			p[i] -= lr * (float32(mh/(math.Sqrt(vh)+float64(o.Eps))) + wd*p[i])
+		}
+	}
+}
+
+// ClipGradNorm scales grads so their global L2 norm is at most maxNorm
+// (no-op for maxNorm <= 0) and returns the norm before clipping.
+func ClipGradNorm(grads []float32, maxNorm float32) float32 {
+	var s float64
+	for _, g := range grads {
+		s += float64(g) * float64(g)
+	}
+	norm := float32(math.Sqrt(s))
+	if maxNorm > 0 && norm > maxNorm {
+		k := maxNorm / (norm + 1e-6)
+		for i := range grads {
+			grads[i] *= k
+		}
+	}
+	return norm
+}
+
+// LR returns the learning rate at 0-based step s of total: linear warmup
+// over warmup steps to peak, then cosine decay to minLR at the last step.
+func LR(s, total, warmup int, peak, minLR float32) float32 {
+	if s < warmup {
+		return peak * float32(s+1) / float32(warmup)
+	}
+	if total <= warmup+1 {
+		return peak
+	}
+	p := float64(s-warmup) / float64(total-warmup-1)
+	if p > 1 {
+		p = 1
+	}
+	return minLR + float32(0.5*(1+math.Cos(math.Pi*p)))*(peak-minLR)
+}
