@@ -28,11 +28,20 @@ type TrainState struct {
 	M, V    []float32       `json:"-"`       // AdamW moments, laid out like the parameters
 }
 
-// Save writes m (and st, when not nil) to path atomically.
-func Save(path string, m *model.Model, st *TrainState) error {
+// Checkpoint is a model with what travels with it.
+type Checkpoint struct {
+	Model     *model.Model
+	Tokenizer string      // name of the tokenizer the model was trained with ("byte", ...)
+	Train     *TrainState // nil for a weights-only checkpoint
+}
+
+// Save writes ck to path atomically.
+func Save(path string, ck *Checkpoint) error {
+	m, st := ck.Model, ck.Train
 	f := &safetensors.File{Metadata: map[string]string{
-		"format": Format,
-		"config": m.Config.JSON(),
+		"format":    Format,
+		"config":    m.Config.JSON(),
+		"tokenizer": ck.Tokenizer,
 	}}
 	for _, t := range m.Layout.Tensors {
 		f.Tensors = append(f.Tensors, safetensors.FromFloat32(t.Name, t.Shape, m.Params[t.Offset:t.Offset+t.Size]))
@@ -61,20 +70,32 @@ func Save(path string, m *model.Model, st *TrainState) error {
 // Load reads a checkpoint written by Save. The TrainState is nil for a
 // weights-only file. Any disagreement between the header's config and the
 // tensors (a missing, extra or misshapen tensor) is an error.
-func Load(path string) (*model.Model, *TrainState, error) {
+func Load(path string) (*Checkpoint, error) {
 	f, err := safetensors.Read(path)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load checkpoint: %w", err)
+		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
-	m, st, err := FromFile(f)
+	ck, err := FromFile(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("load checkpoint %s: %w", path, err)
+		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
 	}
-	return m, st, nil
+	return ck, nil
 }
 
 // FromFile builds the model (and training state) held by a parsed file.
-func FromFile(f *safetensors.File) (*model.Model, *TrainState, error) {
+func FromFile(f *safetensors.File) (*Checkpoint, error) {
+	m, st, err := fromFile(f)
+	if err != nil {
+		return nil, err
+	}
+	tok := f.Metadata["tokenizer"]
+	if tok == "" {
+		tok = "byte"
+	}
+	return &Checkpoint{Model: m, Tokenizer: tok, Train: st}, nil
+}
+
+func fromFile(f *safetensors.File) (*model.Model, *TrainState, error) {
 	if f.Metadata["format"] != Format {
 		return nil, nil, fmt.Errorf("not a tformer checkpoint (metadata format %q, want %q)", f.Metadata["format"], Format)
 	}

@@ -393,9 +393,12 @@ func (g *gen) facts() {
 				names = append(names, a.plural)
 			}
 		}
-		if len(names) == 0 {
+		switch len(names) {
+		case 0:
 			g.say("No animal in the stories is %s.", c)
-		} else {
+		case 1:
+			g.say("The only %s animals are %s.", c, names[0])
+		default:
 			g.say("These animals are %s: %s.", c, list(names))
 		}
 		a := animals[r.intn(len(animals))]

@@ -174,3 +174,34 @@ func shapeName(dims ...int) string {
 	}
 	return s
 }
+
+// checkAccum compares a gradient accumulated into a buffer that held init
+// with init + want (want a float64 or finite-difference reference). The
+// tolerance is rtol·|want| + atol·scale(i), plus the rounding of the final
+// float32 add.
+func checkAccum(t *testing.T, what string, got, init []float32, want []float64, scale func(i int) float64, rtol, atol float64) {
+	t.Helper()
+	total := make([]float64, len(want))
+	for i := range want {
+		total[i] = float64(init[i]) + want[i]
+	}
+	checkTol(t, what, got, total, func(i int) float64 {
+		return rtol*math.Abs(want[i]) + atol*scale(i) + 2*u32*(math.Abs(float64(init[i]))+math.Abs(want[i])) + 1e-12
+	})
+}
+
+// globalScale returns a scale function giving max|want| for every element.
+func globalScale(want []float64) func(int) float64 {
+	m := maxAbs64(want)
+	return func(int) float64 { return m }
+}
+
+// rowScale returns a scale function giving the max |want| of the element's
+// row of width d.
+func rowScale(want []float64, d int) func(int) float64 {
+	rows := make([]float64, (len(want)+d-1)/max(d, 1))
+	for i, v := range want {
+		rows[i/d] = max(rows[i/d], math.Abs(v))
+	}
+	return func(i int) float64 { return rows[i/d] }
+}

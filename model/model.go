@@ -159,14 +159,25 @@ func newActivations(c Config, b, t int) *activations {
 	}
 }
 
-// ActivationFloats returns the number of float32 values Forward and
-// Backward keep for a (b, t) batch: the tensors saved for backward plus the
-// logits, probabilities and backward scratch.
-func (m *Model) ActivationFloats(b, t int) int64 {
-	c := m.Config
-	n, d, f, L := int64(b*t), int64(c.DModel), int64(c.DFF), int64(c.Layers)
-	perLayer := 4*n*d + 4*n + 3*n*d + int64(b)*int64(c.Heads)*int64(t)*int64(t) + n*d + 2*n*f
-	return (L+1)*n*d + L*perLayer + n*d + 2*n + 2*n*int64(c.Vocab) + n + 3*n*d + 3*n*d + 2*n*f
+// ActivationFloats returns the number of float32 values the activation
+// buffers of the last Forward hold (0 before any): the tensors saved for
+// backward, the logits and probabilities, and the backward scratch. It sums
+// the buffers actually allocated, so the cost model can be checked against it.
+func (m *Model) ActivationFloats() int64 {
+	a := m.act
+	if a == nil {
+		return 0
+	}
+	var n int64
+	for _, group := range [][][]float32{a.res, a.ln1, a.ln2, a.ln1m, a.ln1r, a.ln2m, a.ln2r, a.qkv, a.att, a.atty, a.res2, a.fch, a.fchg} {
+		for _, x := range group {
+			n += int64(len(x))
+		}
+	}
+	for _, x := range [][]float32{a.lnf, a.lnfm, a.lnfr, a.logits, a.probs, a.losses, a.dres, a.dln, a.datty, a.dqkv, a.dfch, a.dfchg} {
+		n += int64(len(x))
+	}
+	return n
 }
 
 func (m *Model) checkTokens(what string, ids []int32) error {

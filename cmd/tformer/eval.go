@@ -1,0 +1,74 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tformer/tformer/checkpoint"
+	"github.com/tformer/tformer/tokenizer"
+	"github.com/tformer/tformer/train"
+)
+
+func newEvalCmd() *cobra.Command {
+	var (
+		modelPath, data string
+		seq, batch      int
+		asJSON          bool
+	)
+	cmd := &cobra.Command{
+		Use:   "eval",
+		Short: "Mean next-token loss and perplexity of a model over a whole file",
+		Long: `Evaluate a checkpoint on a text file: the file is cut into consecutive
+non-overlapping windows of --seq tokens (the last partial window is dropped) and the
+mean next-token cross-entropy (nats) and perplexity over every window are reported.`,
+		Example: `  tformer eval --model tformer-model.safetensors --data notes.txt
+  tformer eval --model tformer-model.safetensors --data notes.txt --json`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&modelPath, "model", "", "checkpoint to evaluate (required)")
+	fs.StringVar(&data, "data", "", "text file to score (default: the built-in corpus)")
+	fs.IntVar(&seq, "seq", 0, "window length in tokens (0: the model's context)")
+	fs.IntVar(&batch, "batch", 8, "windows per forward pass")
+	fs.BoolVar(&asJSON, "json", false, `print {"loss": .., "perplexity": .., "tokens": ..}`)
+	_ = cmd.MarkFlagRequired("model")
+	applyThreads := addThreadsFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := applyThreads(); err != nil {
+			return err
+		}
+		ck, err := checkpoint.Load(modelPath)
+		if err != nil {
+			return err
+		}
+		tok, err := tokenizer.New(ck.Tokenizer)
+		if err != nil {
+			return err
+		}
+		if seq == 0 {
+			seq = ck.Model.Config.MaxSeq
+		}
+		if seq < 0 || batch <= 0 {
+			return fmt.Errorf("--seq must be >= 0 and --batch positive")
+		}
+		ids, name, err := loadTokens(data, tok)
+		if err != nil {
+			return err
+		}
+		r, err := train.Evaluate(ck.Model, ids, seq, batch, 0)
+		if err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if asJSON {
+			b, _ := json.Marshal(r)
+			fmt.Fprintln(cmd.OutOrStdout(), string(b))
+			return nil
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "%s: loss %.4f nats/token, perplexity %.3f over %d tokens (%d windows of %d)\n",
+			name, r.Loss, r.Perplexity, r.Tokens, r.Tokens/seq, seq)
+		return nil
+	}
+	return cmd
+}

@@ -1,0 +1,71 @@
+// Command tformer trains, evaluates and samples from GPT-style transformer
+// language models with input–output embedding tying and ALBERT-style
+// cross-layer sharing, in pure Go.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tformer/tformer/kernels"
+)
+
+func main() {
+	root := newRoot()
+	if err := root.Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "tformer:", err)
+		var ex exitError
+		if errors.As(err, &ex) {
+			os.Exit(ex.code)
+		}
+		os.Exit(1)
+	}
+}
+
+// exitError carries a specific exit status (130 for an interrupted run).
+type exitError struct {
+	err  error
+	code int
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tformer",
+		Short: "Transformer language models with weight tying, ALBERT-style layer sharing and exact costs",
+		Long: `tformer trains, evaluates and samples from GPT-style transformer language models
+in pure Go. Weight sharing is first class: the input embedding can double as the
+output projection (--tie), and layers can share their attention and/or FFN weights
+in groups (--share, --groups), with the saving reported as unique (stored) versus
+applied (used per forward pass) parameters.
+
+Start with:  tformer train            (trains a small model on the built-in corpus)
+Then:        tformer generate --model tformer-model.safetensors --prompt "The "`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newGenerateCmd())
+	return root
+}
+
+// addThreadsFlag registers --threads on cmd and returns a func applying it.
+func addThreadsFlag(cmd *cobra.Command) func() error {
+	n := cmd.Flags().Int("threads", 0, "worker threads for the kernels (0: all cores)")
+	return func() error {
+		if *n < 0 {
+			return fmt.Errorf("--threads must be >= 0, got %d", *n)
+		}
+		if *n > 0 {
+			runtime.GOMAXPROCS(*n)
+		}
+		kernels.SetThreads(*n)
+		return nil
+	}
+}

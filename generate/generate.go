@@ -1,0 +1,151 @@
+// Package generate samples text from a model token by token, with the
+// model's key/value-cache decoder: temperature, top-k and top-p (nucleus)
+// sampling, seeded and reproducible.
+package generate
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+
+	"github.com/tformer/tformer/model"
+)
+
+// Options control sampling.
+type Options struct {
+	Tokens      int     // tokens to generate
+	Temperature float64 // 0 means greedy (always the most likely token)
+	TopK        int     // keep the k most likely tokens (0: all)
+	TopP        float64 // keep the smallest set whose probability reaches p (0 or 1: all)
+	Seed        uint64
+}
+
+// Validate reports impossible settings.
+func (o Options) Validate() error {
+	switch {
+	case o.Tokens < 0:
+		return fmt.Errorf("--tokens must be >= 0, got %d", o.Tokens)
+	case o.Temperature < 0 || math.IsNaN(o.Temperature) || math.IsInf(o.Temperature, 0):
+		return fmt.Errorf("--temperature must be >= 0, got %g", o.Temperature)
+	case o.TopK < 0:
+		return fmt.Errorf("--top-k must be >= 0, got %d", o.TopK)
+	case o.TopP < 0 || o.TopP > 1 || math.IsNaN(o.TopP):
+		return fmt.Errorf("--top-p must be in [0, 1], got %g", o.TopP)
+	}
+	return nil
+}
+
+// Generate feeds prompt to m and then samples opts.Tokens tokens, calling
+// emit with each as soon as it is chosen. The prompt must fit the model's
+// context. When the context fills up, the decoder restarts from the last
+// half of the context (one re-run of that window), so generation can go on
+// past the context length.
+func Generate(m *model.Model, prompt []int32, opts Options, emit func(tok int32) error) error {
+	if err := opts.Validate(); err != nil {
+		return err
+	}
+	ctx := m.Config.MaxSeq
+	if len(prompt) == 0 {
+		return fmt.Errorf("the prompt is empty (give at least one token)")
+	}
+	if len(prompt) > ctx {
+		return fmt.Errorf("the prompt is %d tokens, longer than the model's context of %d", len(prompt), ctx)
+	}
+	dec := m.NewDecoder()
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x67656e))
+	s := newSampler(m.Config.Vocab)
+	history := append([]int32(nil), prompt...)
+	var logits []float32
+	var err error
+	for _, t := range prompt {
+		if logits, err = dec.Step(t); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < opts.Tokens; i++ {
+		next := s.sample(logits, opts, rng)
+		if err := emit(next); err != nil {
+			return err
+		}
+		history = append(history, next)
+		if i == opts.Tokens-1 {
+			break
+		}
+		if dec.Pos() == ctx {
+			dec.Reset()
+			keep := history[len(history)-ctx/2-1 : len(history)-1]
+			for _, t := range keep {
+				if _, err := dec.Step(t); err != nil {
+					return err
+				}
+			}
+		}
+		if logits, err = dec.Step(next); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type sampler struct {
+	probs []float64
+	idx   []int
+}
+
+func newSampler(v int) *sampler {
+	return &sampler{probs: make([]float64, v), idx: make([]int, v)}
+}
+
+// sample draws one token from logits under opts.
+func (s *sampler) sample(logits []float32, o Options, rng *rand.Rand) int32 {
+	if o.Temperature == 0 || o.TopK == 1 {
+		best := 0
+		for j, v := range logits {
+			if v > logits[best] {
+				best = j
+			}
+		}
+		return int32(best)
+	}
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = math.Max(mx, float64(v))
+	}
+	var sum float64
+	for j, v := range logits {
+		p := math.Exp((float64(v) - mx) / o.Temperature)
+		s.probs[j] = p
+		sum += p
+		s.idx[j] = j
+	}
+	cand := s.idx
+	if (o.TopK > 0 && o.TopK < len(logits)) || (o.TopP > 0 && o.TopP < 1) {
+		sort.SliceStable(cand, func(a, b int) bool { return s.probs[cand[a]] > s.probs[cand[b]] })
+		if o.TopK > 0 && o.TopK < len(cand) {
+			cand = cand[:o.TopK]
+		}
+		if o.TopP > 0 && o.TopP < 1 {
+			var acc float64
+			for i, j := range cand {
+				acc += s.probs[j] / sum
+				if acc >= o.TopP {
+					cand = cand[:i+1]
+					break
+				}
+			}
+		}
+		sum = 0
+		for _, j := range cand {
+			sum += s.probs[j]
+		}
+	}
+	r := rng.Float64() * sum
+	for _, j := range cand {
+		r -= s.probs[j]
+		if r < 0 {
+			return int32(j)
+		}
+	}
+	return int32(cand[len(cand)-1])
+}

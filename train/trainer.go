@@ -1,0 +1,295 @@
+package train
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/tformer/tformer/checkpoint"
+	"github.com/tformer/tformer/model"
+)
+
+// Options configure a training run. They are stored in every checkpoint, so
+// a resumed run uses the same schedule, batches and optimizer settings.
+type Options struct {
+	Steps       int     `json:"steps"`        // total optimizer steps
+	Batch       int     `json:"batch"`        // sequences per step
+	Seq         int     `json:"seq"`          // tokens per sequence
+	LR          float32 `json:"lr"`           // peak learning rate
+	MinLR       float32 `json:"min_lr"`       // learning rate at the end of the cosine decay
+	Warmup      int     `json:"warmup"`       // linear warmup steps
+	WeightDecay float32 `json:"weight_decay"` // AdamW decoupled decay (matrices only)
+	Beta1       float32 `json:"beta1"`
+	Beta2       float32 `json:"beta2"`
+	Eps         float32 `json:"eps"`
+	GradClip    float32 `json:"grad_clip"`    // max global gradient norm; 0 disables
+	Seed        uint64  `json:"seed"`         // initialisation and batch sampling
+	EvalEvery   int     `json:"eval_every"`   // validate every N steps (0: only at the end)
+	EvalWindows int     `json:"eval_windows"` // validation windows per evaluation (0: all)
+	Tokenizer   string  `json:"tokenizer"`
+	DataHash    uint64  `json:"data_hash"` // fingerprint of the tokens trained on
+}
+
+// DefaultOptions are sensible settings for the small models tformer trains
+// on a CPU.
+func DefaultOptions() Options {
+	return Options{Steps: 600, Batch: 8, Seq: 128, LR: 3e-3, MinLR: 3e-4, Warmup: 30,
+		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, GradClip: 1.0, Seed: 1,
+		EvalEvery: 100, EvalWindows: 64, Tokenizer: "byte"}
+}
+
+// Validate reports impossible settings.
+func (o Options) Validate(maxSeq int) error {
+	switch {
+	case o.Steps <= 0:
+		return fmt.Errorf("--steps must be positive, got %d", o.Steps)
+	case o.Batch <= 0:
+		return fmt.Errorf("--batch must be positive, got %d", o.Batch)
+	case o.Seq <= 0:
+		return fmt.Errorf("--seq must be positive, got %d", o.Seq)
+	case o.Seq > maxSeq:
+		return fmt.Errorf("--seq %d exceeds the model's context (--max-seq %d)", o.Seq, maxSeq)
+	case !(o.LR > 0) || math.IsInf(float64(o.LR), 0):
+		return fmt.Errorf("--lr must be a positive number, got %g", o.LR)
+	case o.MinLR < 0 || o.MinLR > o.LR:
+		return fmt.Errorf("--min-lr must be in [0, lr], got %g", o.MinLR)
+	case o.Warmup < 0:
+		return fmt.Errorf("--warmup must be >= 0, got %d", o.Warmup)
+	case o.WeightDecay < 0:
+		return fmt.Errorf("--weight-decay must be >= 0, got %g", o.WeightDecay)
+	case o.GradClip < 0:
+		return fmt.Errorf("--grad-clip must be >= 0, got %g", o.GradClip)
+	}
+	return nil
+}
+
+// Trainer runs the optimisation of one model on one dataset.
+type Trainer struct {
+	Model *model.Model
+	Data  *Dataset
+	Opts  Options
+	Opt   *AdamW
+	Step  int // optimizer steps completed
+
+	inputs, targets []int32
+}
+
+// New starts a fresh run on m (whose parameters the caller initialised).
+func New(m *model.Model, ds *Dataset, o Options) (*Trainer, error) {
+	if err := o.Validate(m.Config.MaxSeq); err != nil {
+		return nil, err
+	}
+	o.DataHash = ds.Fingerprint
+	return &Trainer{Model: m, Data: ds, Opts: o,
+		Opt:    NewAdamW(m, o.Beta1, o.Beta2, o.Eps, o.WeightDecay),
+		inputs: make([]int32, o.Batch*o.Seq), targets: make([]int32, o.Batch*o.Seq)}, nil
+}
+
+// Resume continues the run saved in a training checkpoint. steps, when
+// positive, replaces the total number of steps (to train longer); the data
+// must be the same tokens the run started on.
+func Resume(path string, ds *Dataset, steps int) (*Trainer, error) {
+	ck, err := checkpoint.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	m, st := ck.Model, ck.Train
+	if st == nil {
+		return nil, fmt.Errorf("resume %s: the checkpoint holds weights only, no training state", path)
+	}
+	var o Options
+	if err := json.Unmarshal(st.Options, &o); err != nil {
+		return nil, fmt.Errorf("resume %s: training options: %w", path, err)
+	}
+	if o.DataHash != ds.Fingerprint {
+		return nil, fmt.Errorf("resume %s: the data differs from the data this run was trained on (fingerprint %016x, checkpoint has %016x)", path, ds.Fingerprint, o.DataHash)
+	}
+	if steps > 0 {
+		o.Steps = steps
+	}
+	if st.Step > o.Steps {
+		return nil, fmt.Errorf("resume %s: the checkpoint is at step %d, beyond --steps %d", path, st.Step, o.Steps)
+	}
+	t, err := New(m, ds, o)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", path, err)
+	}
+	copy(t.Opt.M, st.M)
+	copy(t.Opt.V, st.V)
+	t.Step = st.Step
+	return t, nil
+}
+
+// Save writes a training checkpoint (weights, optimizer state, options,
+// step) atomically.
+func (t *Trainer) Save(path string) error {
+	b, _ := json.Marshal(t.Opts)
+	return checkpoint.Save(path, &checkpoint.Checkpoint{Model: t.Model, Tokenizer: t.Opts.Tokenizer,
+		Train: &checkpoint.TrainState{Step: t.Step, Options: b, M: t.Opt.M, V: t.Opt.V}})
+}
+
+// StepInfo reports one optimizer step.
+type StepInfo struct {
+	Step     int     // 1-based number of the step just taken
+	Loss     float32 // training loss of its batch
+	LR       float32
+	GradNorm float32 // before clipping
+	Tokens   int     // tokens in the batch
+	Elapsed  time.Duration
+}
+
+// TrainStep takes one optimizer step on the batch for the current step.
+func (t *Trainer) TrainStep() (StepInfo, error) {
+	start := time.Now()
+	o := t.Opts
+	t.Data.Batch(t.inputs, t.targets, o.Seed, t.Step, o.Batch, o.Seq)
+	loss, err := t.Model.Forward(t.inputs, t.targets, o.Batch, o.Seq)
+	if err != nil {
+		return StepInfo{}, err
+	}
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return StepInfo{}, fmt.Errorf("step %d: the loss is %g (diverged; try a lower --lr)", t.Step+1, loss)
+	}
+	t.Model.ZeroGrad()
+	if err := t.Model.Backward(); err != nil {
+		return StepInfo{}, err
+	}
+	norm := ClipGradNorm(t.Model.Grads, o.GradClip)
+	lr := LR(t.Step, o.Steps, o.Warmup, o.LR, o.MinLR)
+	t.Step++
+	t.Opt.Step(t.Model.Params, t.Model.Grads, lr, t.Step)
+	return StepInfo{Step: t.Step, Loss: loss, LR: lr, GradNorm: norm, Tokens: o.Batch * o.Seq, Elapsed: time.Since(start)}, nil
+}
+
+// Validate returns the mean loss over the validation split (evenly spaced
+// windows, at most Opts.EvalWindows of them).
+func (t *Trainer) Validate() (float64, error) {
+	r, err := Evaluate(t.Model, t.Data.Val, t.Opts.Seq, t.Opts.Batch, t.Opts.EvalWindows)
+	return r.Loss, err
+}
+
+// Hooks receive progress from Run; any may be nil.
+type Hooks struct {
+	OnStep func(StepInfo)
+	OnEval func(step int, valLoss float64)
+	OnSave func(step int, path string)
+}
+
+// Run trains until Opts.Steps, validating every EvalEvery steps and at the
+// end, checkpointing to out (if not empty) every ckptEvery steps (0: only at
+// the end). When ctx is cancelled it saves a checkpoint and returns ctx's
+// error, so the run can be resumed.
+func (t *Trainer) Run(ctx context.Context, out string, ckptEvery int, h Hooks) error {
+	save := func() error {
+		if out == "" {
+			return nil
+		}
+		if err := t.Save(out); err != nil {
+			return err
+		}
+		if h.OnSave != nil {
+			h.OnSave(t.Step, out)
+		}
+		return nil
+	}
+	eval := func() error {
+		v, err := t.Validate()
+		if err != nil {
+			return err
+		}
+		if h.OnEval != nil {
+			h.OnEval(t.Step, v)
+		}
+		return nil
+	}
+	if t.Step == 0 {
+		if err := eval(); err != nil {
+			return err
+		}
+	}
+	for t.Step < t.Opts.Steps {
+		if err := ctx.Err(); err != nil {
+			if serr := save(); serr != nil {
+				return errors.Join(err, serr)
+			}
+			return err
+		}
+		info, err := t.TrainStep()
+		if err != nil {
+			return err
+		}
+		if h.OnStep != nil {
+			h.OnStep(info)
+		}
+		if t.Opts.EvalEvery > 0 && t.Step%t.Opts.EvalEvery == 0 && t.Step < t.Opts.Steps {
+			if err := eval(); err != nil {
+				return err
+			}
+		}
+		if ckptEvery > 0 && t.Step%ckptEvery == 0 && t.Step < t.Opts.Steps {
+			if err := save(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := eval(); err != nil {
+		return err
+	}
+	return save()
+}
+
+// EvalResult is the outcome of Evaluate.
+type EvalResult struct {
+	Loss       float64 `json:"loss"`       // mean next-token cross-entropy, nats
+	Perplexity float64 `json:"perplexity"` // exp(Loss)
+	Tokens     int     `json:"tokens"`     // predicted tokens scored
+}
+
+// Evaluate scores m on tokens cut into consecutive non-overlapping windows of
+// seq tokens (each predicting the token after each position; a last partial
+// window is dropped), batch windows at a time. With maxWindows > 0 only that
+// many windows, evenly spaced, are scored.
+func Evaluate(m *model.Model, tokens []int32, seq, batch, maxWindows int) (EvalResult, error) {
+	if seq <= 0 || batch <= 0 {
+		return EvalResult{}, fmt.Errorf("evaluate: seq and batch must be positive")
+	}
+	if seq > m.Config.MaxSeq {
+		return EvalResult{}, fmt.Errorf("evaluate: --seq %d exceeds the model's context of %d", seq, m.Config.MaxSeq)
+	}
+	nw := Windows(tokens, seq)
+	if nw == 0 {
+		return EvalResult{}, fmt.Errorf("evaluate: %d tokens is too short for one window of %d (need %d)", len(tokens), seq, seq+1)
+	}
+	idx := make([]int, 0, nw)
+	if maxWindows > 0 && maxWindows < nw {
+		for i := 0; i < maxWindows; i++ {
+			idx = append(idx, i*nw/maxWindows)
+		}
+	} else {
+		for i := 0; i < nw; i++ {
+			idx = append(idx, i)
+		}
+	}
+	in := make([]int32, batch*seq)
+	tg := make([]int32, batch*seq)
+	var sum float64
+	for s := 0; s < len(idx); s += batch {
+		b := min(batch, len(idx)-s)
+		for r := 0; r < b; r++ {
+			o := idx[s+r] * seq
+			copy(in[r*seq:(r+1)*seq], tokens[o:o+seq])
+			copy(tg[r*seq:(r+1)*seq], tokens[o+1:o+seq+1])
+		}
+		loss, err := m.Forward(in[:b*seq], tg[:b*seq], b, seq)
+		if err != nil {
+			return EvalResult{}, err
+		}
+		sum += float64(loss) * float64(b*seq)
+	}
+	n := len(idx) * seq
+	l := sum / float64(n)
+	return EvalResult{Loss: l, Perplexity: math.Exp(l), Tokens: n}, nil
+}
