@@ -418,6 +418,9 @@ func TestCounting(t *testing.T) {
 // TestGenerationTime checks that building the corpus is cheap: it happens
 // on the first call to Default, for example at the start of training.
 func TestGenerationTime(t *testing.T) {
+	if raceEnabled {
+		t.Skip("timing is meaningless under the race detector")
+	}
 	best := time.Hour
 	for range 3 {
 		start := time.Now()

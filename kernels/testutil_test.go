@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"os"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -70,9 +71,12 @@ func checkTol(t *testing.T, what string, got []float32, want []float64, tol func
 		t.Fatalf("%s: len(got)=%d, len(want)=%d", what, len(got), len(want))
 	}
 	bad := 0
+	worst := 0.0
+	defer func() { if os.Getenv("KRATIO") != "" { t.Logf("RATIO %-40s %.3g", what, worst) } }()
 	for i := range got {
 		diff := math.Abs(float64(got[i]) - want[i])
 		lim := tol(i)
+		if lim > 0 { worst = max(worst, diff/lim) }
 		if !(diff <= lim) {
 			bad++
 			if bad <= 5 {

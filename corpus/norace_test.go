@@ -1,0 +1,6 @@
+//go:build !race
+
+package corpus
+
+// raceEnabled reports whether the race detector is on.
+const raceEnabled = false
