@@ -43,7 +43,7 @@ const (
 
 func (k mmKind) String() string { return [...]string{"NT", "NN", "TN"}[k] }
 
-// mmOperandLens returns len(a), len(b) for the form.
+// lens returns len(a), len(b) for the form.
 func (kd mmKind) lens(m, n, k int) (int, int) {
 	switch kd {
 	case kindNT:
@@ -117,9 +117,8 @@ func TestMatMulAgainstReference(t *testing.T) {
 	}
 	for _, sh := range mmShapes() {
 		m, n, k := sh.m, sh.n, sh.k
-		la, lb := 0, 0
 		for _, tc := range cases {
-			la, lb = tc.kind.lens(m, n, k)
+			la, lb := tc.kind.lens(m, n, k)
 			a := randVec(r, la, 1)
 			b := randVec(r, lb, 1)
 			var c, c0 []float32

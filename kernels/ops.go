@@ -196,7 +196,10 @@ func GELUBackward(cnt *Counter, dinp, inp, dout []float32) {
 			t := float32(math.Tanh(float64(geluC * (x + geluA*x2*x))))
 			sech2 := 1 - t*t
 			dinner := geluC * (1 + 3*geluA*x2)
-			g := 0.5*(1+t) + 0.5*x*sech2*dinner
+			g := 0.5 * (1 + t)
+			if sech2 != 0 { // for huge |x|, x·dinner overflows while sech² is exactly 0
+				g += 0.5 * x * sech2 * dinner
+			}
 			dinp[i] += g * dout[i]
 		}
 	})
@@ -228,9 +231,12 @@ func CrossEntropyForward(cnt *Counter, probs, losses, logits []float32, targets 
 				p[j] *= inv
 			}
 			// log-sum-exp form keeps the loss exact even when p underflows.
-			losses[r] = float32(math.Log(float64(s))) + mx - z[targets[r]]
+			losses[r] = float32(math.Log(float64(s))) + (mx - z[targets[r]])
 		}
 	})
+	if n == 0 {
+		return 0
+	}
 	var total float64
 	for _, l := range losses[:n] {
 		total += float64(l)

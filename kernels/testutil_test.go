@@ -1,7 +1,6 @@
 package kernels
 
 import (
-	"os"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -71,12 +70,9 @@ func checkTol(t *testing.T, what string, got []float32, want []float64, tol func
 		t.Fatalf("%s: len(got)=%d, len(want)=%d", what, len(got), len(want))
 	}
 	bad := 0
-	worst := 0.0
-	defer func() { if os.Getenv("KRATIO") != "" { t.Logf("RATIO %-40s %.3g", what, worst) } }()
 	for i := range got {
 		diff := math.Abs(float64(got[i]) - want[i])
 		lim := tol(i)
-		if lim > 0 { worst = max(worst, diff/lim) }
 		if !(diff <= lim) {
 			bad++
 			if bad <= 5 {
@@ -87,16 +83,6 @@ func checkTol(t *testing.T, what string, got []float32, want []float64, tol func
 	if bad > 5 {
 		t.Errorf("%s: %d of %d elements out of tolerance", what, bad, len(got))
 	}
-}
-
-// checkGrad compares a gradient with a (finite-difference) reference:
-// |got-want| <= rtol·|want| + atol·max|want| + floor.
-func checkGrad(t *testing.T, what string, got []float32, want []float64, rtol, atol float64) {
-	t.Helper()
-	scale := maxAbs64(want)
-	checkTol(t, what, got, want, func(i int) float64 {
-		return rtol*math.Abs(want[i]) + atol*scale + 1e-9
-	})
 }
 
 // checkExact requires bitwise equality.
@@ -198,14 +184,4 @@ func checkAccum(t *testing.T, what string, got, init []float32, want []float64, 
 func globalScale(want []float64) func(int) float64 {
 	m := maxAbs64(want)
 	return func(int) float64 { return m }
-}
-
-// rowScale returns a scale function giving the max |want| of the element's
-// row of width d.
-func rowScale(want []float64, d int) func(int) float64 {
-	rows := make([]float64, (len(want)+d-1)/max(d, 1))
-	for i, v := range want {
-		rows[i/d] = max(rows[i/d], math.Abs(v))
-	}
-	return func(i int) float64 { return rows[i/d] }
 }

@@ -51,7 +51,9 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newGenerateCmd())
+	root.AddCommand(newTrainCmd(), newEvalCmd(), newGenerateCmd(),
+		newCostCmd(),
+	)
 	return root
 }
 

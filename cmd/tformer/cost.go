@@ -1,0 +1,183 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/model"
+)
+
+// newCostCmd is `tformer cost`: a thin layer over package cost. Its JSON
+// output is cost.Report (the schema is in that type's doc comment).
+func newCostCmd() *cobra.Command {
+	var (
+		preset, config, share, arch, seqs, format string
+		noTie, train, causal, perLayer            bool
+		pooler, mlm                               bool
+		batch                                     int
+		c                                         model.Config
+		embedDim, typeVocab                       int
+	)
+	cmd := &cobra.Command{
+		Use:   "cost",
+		Short: "Exact parameters, FLOPs per component, MHA/FFN crossovers and memory of a model",
+		Long: `Analyse a transformer's cost without running it: parameters (unique = stored,
+applied = per use) and what tying and sharing save; FLOPs per component for each
+sequence length n (forward, and with --train backward and the total); MHA against
+FFN with the exact crossover lengths; the memory of a training step; and per-token
+training FLOPs against the closed forms of PaLM and Kaplan et al.
+
+FLOPs follow the engine's kernel conventions exactly (a matmul is 2·m·k·n; no MACs)
+and, for decoders, equal what the engine counts when it runs. --causal (default for
+decoders, as the engine is causal) counts n(n+1)/2 (query, key) pairs per head;
+--causal=false counts n² (default for encoders).
+
+The model is a preset, a Hugging Face config.json (GPT-2, BERT or ALBERT), or the
+model flags; flags given with --preset or --config override its fields.
+
+Presets:
+` + cost.PresetHelp(),
+		Example: `  tformer cost --preset transformer-base
+  tformer cost --preset gpt2 --seq 1024 --batch 8 --train
+  tformer cost --config config.json --format json
+  tformer cost --d-model 512 --layers 6 --heads 8 --vocab 37000 --share all --per-layer`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fs := cmd.Flags()
+			var s cost.Spec
+			switch {
+			case preset != "" && config != "":
+				return errors.New("give --preset or --config, not both")
+			case preset != "":
+				p, err := cost.Preset(preset)
+				if err != nil {
+					return err
+				}
+				s = p
+			case config != "":
+				p, err := cost.LoadHFConfig(config)
+				if err != nil {
+					return err
+				}
+				s = p
+			default:
+				s = cost.Spec{Name: "model", Arch: cost.Decoder, Config: model.Tiny()}
+				if a := cost.Arch(arch); a == cost.Encoder {
+					s.Arch, s.TypeVocab, s.Pooler = cost.Encoder, 2, true
+				}
+			}
+			if fs.Changed("arch") {
+				s.Arch = cost.Arch(arch)
+			}
+			set := func(name string, dst *int, v int) {
+				if fs.Changed(name) {
+					*dst = v
+				}
+			}
+			set("vocab", &s.Config.Vocab, c.Vocab)
+			set("d-model", &s.Config.DModel, c.DModel)
+			set("layers", &s.Config.Layers, c.Layers)
+			set("heads", &s.Config.Heads, c.Heads)
+			set("max-seq", &s.Config.MaxSeq, c.MaxSeq)
+			set("groups", &s.Config.Groups, c.Groups)
+			set("embed-dim", &s.EmbedDim, embedDim)
+			set("type-vocab", &s.TypeVocab, typeVocab)
+			if fs.Changed("d-ff") {
+				s.Config.DFF = c.DFF
+			} else if fs.Changed("d-model") {
+				s.Config.DFF = 0
+			}
+			if s.Config.DFF == 0 {
+				s.Config.DFF = 4 * s.Config.DModel
+			}
+			if fs.Changed("tie") {
+				s.Config.Tie = c.Tie
+			}
+			if noTie {
+				s.Config.Tie = false
+			}
+			if fs.Changed("share") {
+				sh, err := model.ParseShare(share)
+				if err != nil {
+					return err
+				}
+				s.Config.Share = sh
+			}
+			if fs.Changed("pooler") {
+				s.Pooler = pooler
+			}
+			if fs.Changed("mlm-head") {
+				s.MLMHead = mlm
+			}
+			if err := s.Validate(); err != nil {
+				return err
+			}
+			ns, err := parseSeqs(seqs)
+			if err != nil {
+				return err
+			}
+			if !fs.Changed("causal") {
+				causal = s.Arch == cost.Decoder
+			}
+			if batch <= 0 {
+				return fmt.Errorf("--batch must be positive, got %d", batch)
+			}
+			r, err := cost.NewReport(s, cost.Options{Seqs: ns, Batch: batch, Causal: causal, Train: train})
+			if err != nil {
+				return err
+			}
+			return r.Write(cmd.OutOrStdout(), format, perLayer)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&preset, "preset", "", "model preset: "+strings.Join(cost.Presets(), ", "))
+	fs.StringVar(&config, "config", "", "Hugging Face config.json (model_type gpt2, bert or albert)")
+	fs.StringVar(&arch, "arch", "decoder", "architecture: decoder (the engine's GPT-2 style) or encoder (BERT/ALBERT)")
+	d := model.Tiny()
+	fs.IntVar(&c.Vocab, "vocab", d.Vocab, "vocabulary size K")
+	fs.IntVar(&c.DModel, "d-model", d.DModel, "model width d")
+	fs.IntVar(&c.Layers, "layers", d.Layers, "number of Transformer layers")
+	fs.IntVar(&c.Heads, "heads", d.Heads, "attention heads (must divide --d-model)")
+	fs.IntVar(&c.DFF, "d-ff", 0, "FFN inner width (0: 4·d-model)")
+	fs.IntVar(&c.MaxSeq, "max-seq", d.MaxSeq, "context length (learned positions)")
+	fs.BoolVar(&c.Tie, "tie", true, "tie the output projection (or MLM decoder) to the token embedding")
+	fs.BoolVar(&noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
+	fs.StringVar(&share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
+	fs.IntVar(&c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
+	fs.IntVar(&embedDim, "embed-dim", 0, "ALBERT's factorized embedding width E (0: d-model; encoders only)")
+	fs.IntVar(&typeVocab, "type-vocab", 0, "token-type embeddings (encoders; BERT/ALBERT: 2)")
+	fs.BoolVar(&pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
+	fs.BoolVar(&mlm, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")
+	fs.StringVar(&seqs, "seq", "128,256,512,1024,2048,4096,8192", "comma-separated sequence lengths n")
+	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
+	fs.BoolVar(&train, "train", false, "also report backward FLOPs, training totals and training crossovers")
+	fs.BoolVar(&causal, "causal", true, "causal attention, n(n+1)/2 pairs per head (default: true for decoders, false for encoders)")
+	fs.BoolVar(&perLayer, "per-layer", false, "print only the per-layer MHA vs FFN table (matmul FLOPs) and the crossovers")
+	fs.StringVar(&format, "format", "table", "output format: "+strings.Join(cost.Formats(), ", "))
+	return cmd
+}
+
+// parseSeqs parses "128,256,1024" into sequence lengths.
+func parseSeqs(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--seq: %q is not a positive integer", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--seq: no sequence lengths given")
+	}
+	return out, nil
+}

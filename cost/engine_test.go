@@ -1,0 +1,156 @@
+package cost
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tformer/tformer/kernels"
+	"github.com/tformer/tformer/model"
+)
+
+// engineGrid is a grid of small decoder configs: tied and untied, every
+// sharing mode, one and two groups, several head counts and widths.
+func engineGrid() []model.Config {
+	var out []model.Config
+	for _, tie := range []bool{true, false} {
+		for _, share := range []model.Share{model.ShareNone, model.ShareAll, model.ShareAttention, model.ShareFFN} {
+			for _, groups := range []int{1, 2} {
+				for _, dh := range [][2]int{{8, 1}, {8, 2}, {12, 3}, {16, 4}} {
+					out = append(out, model.Config{Vocab: 13, DModel: dh[0], Layers: 4, Heads: dh[1], DFF: 3 * dh[0],
+						MaxSeq: 16, Tie: tie, Share: share, Groups: groups})
+				}
+			}
+		}
+	}
+	return out
+}
+
+func randTokens(rng *rand.Rand, n, v int) []int32 {
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = int32(rng.IntN(v))
+	}
+	return out
+}
+
+// TestFLOPsMatchEngine runs the engine's forward (with targets) and backward
+// and checks that the analytical FLOPs equal its kernel counters exactly,
+// per component and pass, and that the analytical activation memory equals
+// the buffers it allocated.
+func TestFLOPsMatchEngine(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := [][2]int{{1, 1}, {1, 7}, {2, 5}, {3, 16}} // (B, n)
+	for _, c := range engineGrid() {
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		s := Spec{Arch: Decoder, Config: c}
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		for _, sh := range shapes {
+			b, n := sh[0], sh[1]
+			cnt := &kernels.Counter{}
+			m.Flops = cnt
+			if _, err := m.Forward(randTokens(rng, b*n, c.Vocab), randTokens(rng, b*n, c.Vocab), b, n); err != nil {
+				t.Fatal(err)
+			}
+			m.ZeroGrad()
+			if err := m.Backward(); err != nil {
+				t.Fatal(err)
+			}
+			got := s.FLOPs(n, b, true)
+			name := fmt.Sprintf("%s B=%d n=%d", c.JSON(), b, n)
+			for _, k := range kernels.Components() {
+				if want := cnt.Get(kernels.Forward, k); got.Forward[k] != want {
+					t.Errorf("%s: forward %s = %d, engine counted %d", name, k, got.Forward[k], want)
+				}
+				if want := cnt.Get(kernels.Backward, k); got.Backward[k] != want {
+					t.Errorf("%s: backward %s = %d, engine counted %d", name, k, got.Backward[k], want)
+				}
+			}
+			for c := Component(kernels.NumComponents); c < NumComponents; c++ {
+				if got.Forward[c] != 0 || got.Backward[c] != 0 {
+					t.Errorf("%s: decoder has %s FLOPs", name, c)
+				}
+			}
+			if got.Forward.Total() != cnt.Total(kernels.Forward) || got.Backward.Total() != cnt.Total(kernels.Backward) {
+				t.Errorf("%s: totals differ", name)
+			}
+			mem := s.Memory(n, b)
+			if want := m.ActivationFloats(); mem.ActivationFloats() != want {
+				t.Errorf("%s: activation floats = %d, engine allocated %d", name, mem.ActivationFloats(), want)
+			}
+			if mem.Params != int64(len(m.Params))*4 || mem.Grads != int64(len(m.Grads))*4 || mem.AdamW != 2*int64(len(m.Params))*4 {
+				t.Errorf("%s: params/grads/adamw bytes %d/%d/%d for %d parameters", name, mem.Params, mem.Grads, mem.AdamW, len(m.Params))
+			}
+		}
+	}
+}
+
+// TestDecodeMatchesEngine checks the per-token decode cost against
+// model.Decoder.Step, and that decoding a whole sequence costs exactly the
+// causal forward without its loss.
+func TestDecodeMatchesEngine(t *testing.T) {
+	for _, c := range engineGrid()[:12] {
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(2)
+		s := Spec{Arch: Decoder, Config: c}
+		dec := m.NewDecoder()
+		var sum Counts
+		for pos := 0; pos < c.MaxSeq; pos++ {
+			cnt := &kernels.Counter{}
+			m.Flops = cnt
+			if _, err := dec.Step(int32(pos % c.Vocab)); err != nil {
+				t.Fatal(err)
+			}
+			want := s.DecodeStep(pos)
+			for _, k := range kernels.Components() {
+				if want[k] != cnt.Get(kernels.Forward, k) || cnt.Get(kernels.Backward, k) != 0 {
+					t.Fatalf("%s pos %d: decode %s = %d, engine counted %d", c.JSON(), pos, k, want[k], cnt.Get(kernels.Forward, k))
+				}
+			}
+			sum = sum.Plus(want)
+		}
+		fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
+		fwd[kernels.Loss] = 0
+		if sum != fwd {
+			t.Errorf("%s: decoding %d tokens = %v, causal forward without loss = %v", c.JSON(), c.MaxSeq, sum, fwd)
+		}
+	}
+}
+
+// TestParamsMatchModel checks unique and applied counts against model.Config
+// over a grid, and the savings' bookkeeping.
+func TestParamsMatchModel(t *testing.T) {
+	cfgs := engineGrid()
+	g2 := model.GPT2Small()
+	for _, share := range []model.Share{model.ShareNone, model.ShareAll, model.ShareAttention, model.ShareFFN} {
+		for _, groups := range []int{1, 2, 3, 4, 6, 12} {
+			for _, tie := range []bool{true, false} {
+				c := g2
+				c.Share, c.Groups, c.Tie = share, groups, tie
+				cfgs = append(cfgs, c)
+			}
+		}
+	}
+	for _, c := range cfgs {
+		s := Spec{Arch: Decoder, Config: c}
+		p := s.Parameters()
+		if p.Total.Unique != c.UniqueParams() || p.Total.Applied != c.AppliedParams() {
+			t.Errorf("%s: unique/applied = %d/%d, model says %d/%d", c.JSON(), p.Total.Unique, p.Total.Applied, c.UniqueParams(), c.AppliedParams())
+		}
+		if p.Total.Applied-p.Total.Unique != p.SavedByTying+p.SavedBySharing {
+			t.Errorf("%s: savings %d + %d != applied - unique %d", c.JSON(), p.SavedByTying, p.SavedBySharing, p.Total.Applied-p.Total.Unique)
+		}
+		if u := s.Unshared().Parameters(); u.Total.Unique != p.UntiedUnshared || u.Total.Applied != p.Total.Applied {
+			t.Errorf("%s: untied unshared = %d, want %d", c.JSON(), u.Total.Unique, p.UntiedUnshared)
+		}
+	}
+}

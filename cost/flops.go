@@ -1,0 +1,346 @@
+package cost
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/tformer/tformer/kernels"
+)
+
+// Component is a part of the model FLOPs are attributed to: the engine's
+// kernels.Component values, then three that only encoders have.
+type Component int
+
+// The encoder-only components, after kernels.NumComponents.
+const (
+	EmbedProj     = Component(kernels.NumComponents) + iota // ALBERT's E->d embedding mapping
+	MLMDense                                                // masked-LM head's dense layer and its GELU
+	Pooler                                                  // pooler dense layer and tanh
+	NumComponents                                           // number of components
+)
+
+// String returns the snake_case name used in reports and JSON.
+func (c Component) String() string {
+	switch {
+	case c >= 0 && c < Component(kernels.NumComponents):
+		return kernels.Component(c).String()
+	case c == EmbedProj:
+		return "embed_proj"
+	case c == MLMDense:
+		return "mlm_dense"
+	case c == Pooler:
+		return "pooler"
+	}
+	return fmt.Sprintf("component(%d)", int(c))
+}
+
+// Engine converts an engine component to a Component.
+func Engine(k kernels.Component) Component { return Component(k) }
+
+// Counts holds FLOPs per component.
+type Counts [NumComponents]int64
+
+// Total sums every component.
+func (c Counts) Total() int64 {
+	var t int64
+	for _, v := range c {
+		t += v
+	}
+	return t
+}
+
+// MHA is qkv + scores + softmax + av + attn_out.
+func (c Counts) MHA() int64 {
+	return c[kernels.QKV] + c[kernels.Scores] + c[kernels.Softmax] + c[kernels.AV] + c[kernels.AttnOut]
+}
+
+// FFN is ffn_up + gelu + ffn_down.
+func (c Counts) FFN() int64 { return c[kernels.FFNUp] + c[kernels.GELU] + c[kernels.FFNDown] }
+
+// Core is the attention core, scores + av (the QKᵀ and AV products).
+func (c Counts) Core() int64 { return c[kernels.Scores] + c[kernels.AV] }
+
+// Plus returns c + o.
+func (c Counts) Plus(o Counts) Counts {
+	for i := range c {
+		c[i] += o[i]
+	}
+	return c
+}
+
+// FLOPs are the FLOPs of one training step's forward and backward pass over
+// Batch sequences of Seq tokens.
+type FLOPs struct {
+	Seq, Batch int
+	Causal     bool
+	Forward    Counts // includes the loss
+	Backward   Counts
+}
+
+// Total is forward plus backward.
+func (f FLOPs) Total() Counts { return f.Forward.Plus(f.Backward) }
+
+// ActiveComponents lists the components s can have non-zero FLOPs in, in
+// report order.
+func (s Spec) ActiveComponents() []Component {
+	var out []Component
+	for c := Component(0); c < NumComponents; c++ {
+		switch c {
+		case Component(kernels.Logits), Component(kernels.Loss):
+			if s.Arch == Encoder && !s.MLMHead {
+				continue
+			}
+		case EmbedProj:
+			if s.Arch != Encoder || s.E() == s.Config.DModel {
+				continue
+			}
+		case MLMDense:
+			if s.Arch != Encoder || !s.MLMHead {
+				continue
+			}
+		case Pooler:
+			if s.Arch != Encoder || !s.Pooler {
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// layerTerm is one component's FLOPs in one layer for one sequence of n
+// tokens: Pair·P(n) + Lin·n, where P(n) is the number of (query, key) pairs
+// of one head — n(n+1)/2 causal, n² bidirectional.
+type layerTerm struct{ Pair, Lin int64 }
+
+// layerTerms returns the per-layer terms of every layer component, forward
+// and backward, following the engine's kernels exactly.
+func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
+	c := s.Config
+	d, f, H, dh := int64(c.DModel), int64(c.DFF), int64(c.Heads), int64(c.HeadDim())
+	const (
+		lnF, lnB     = kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd
+		geF, geB     = kernels.FlopsGELUFwd, kernels.FlopsGELUBwd
+		smF, smB     = kernels.FlopsSoftmaxFwd, kernels.FlopsSoftmaxBwd
+		res          = kernels.FlopsResidual
+		matF, matB   = 2, 4 // per multiply-add: forward; backward dinp + dW
+		biasF, biasB = 1, 1
+	)
+	fwd[kernels.LayerNorm] = layerTerm{0, 2 * d * lnF}
+	fwd[kernels.QKV] = layerTerm{0, matF*d*3*d + biasF*3*d}
+	fwd[kernels.Scores] = layerTerm{H * 2 * dh, 0}
+	fwd[kernels.Softmax] = layerTerm{H * smF, 0}
+	fwd[kernels.AV] = layerTerm{H * 2 * dh, 0}
+	fwd[kernels.AttnOut] = layerTerm{0, matF*d*d + biasF*d + res*d}
+	fwd[kernels.FFNUp] = layerTerm{0, matF*d*f + biasF*f}
+	fwd[kernels.GELU] = layerTerm{0, geF * f}
+	fwd[kernels.FFNDown] = layerTerm{0, matF*f*d + biasF*d + res*d}
+
+	bwd[kernels.LayerNorm] = layerTerm{0, 2 * d * lnB}
+	bwd[kernels.QKV] = layerTerm{0, matB*d*3*d + biasB*3*d}
+	bwd[kernels.Scores] = layerTerm{H * 4 * dh, 0}
+	bwd[kernels.Softmax] = layerTerm{H * smB, 0}
+	bwd[kernels.AV] = layerTerm{H * 4 * dh, 0}
+	bwd[kernels.AttnOut] = layerTerm{0, matB*d*d + biasB*d}
+	bwd[kernels.FFNUp] = layerTerm{0, matB*d*f + biasB*f}
+	bwd[kernels.GELU] = layerTerm{0, geB * f}
+	bwd[kernels.FFNDown] = layerTerm{0, matB*f*d + biasB*d}
+	return
+}
+
+// FLOPs returns the FLOPs of a forward (with the loss) and a backward pass
+// over batch sequences of seq tokens, with causal or bidirectional
+// attention. The decoder's counts equal the engine's kernel counters.
+func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
+	c := s.Config
+	B, n := int64(batch), int64(seq)
+	N := B * n
+	d, K, L, E := int64(c.DModel), int64(c.Vocab), int64(c.Layers), int64(s.E())
+	P := kernels.AttentionPairs(seq, causal)
+	out := FLOPs{Seq: seq, Batch: batch, Causal: causal}
+	fw, bw := &out.Forward, &out.Backward
+
+	lf, lb := s.layerTerms()
+	for i := range lf {
+		fw[i] = L * B * (lf[i].Pair*P + lf[i].Lin*n)
+		bw[i] = L * B * (lb[i].Pair*P + lb[i].Lin*n)
+	}
+
+	const emb, embB = kernels.FlopsEmbeddingFwd, kernels.FlopsEmbeddingBwd
+	if s.Arch == Decoder {
+		fw[kernels.Embedding] = N * d * emb
+		bw[kernels.Embedding] = N * d * embB
+		fw[kernels.LayerNorm] += N * d * kernels.FlopsLayerNormFwd // final LayerNorm
+		bw[kernels.LayerNorm] += N * d * kernels.FlopsLayerNormBwd
+		fw[kernels.Logits] = 2 * N * d * K // no bias
+		bw[kernels.Logits] = 4 * N * d * K // dinp and dW
+		fw[kernels.Loss] = N * K * kernels.FlopsLossFwd
+		bw[kernels.Loss] = N*K*kernels.FlopsLossBwd + N
+		return out
+	}
+
+	// Encoder: a type table adds one add forward and one scatter backward.
+	var types int64
+	if s.TypeVocab > 0 {
+		types = 1
+	}
+	fw[kernels.Embedding] = N * E * (emb + types)
+	bw[kernels.Embedding] = N * E * (embB + types)
+	fw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormFwd // embedding LayerNorm
+	bw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormBwd
+	if E != d {
+		fw[EmbedProj] = 2*N*E*d + N*d
+		bw[EmbedProj] = 4*N*E*d + N*d
+	}
+	if s.MLMHead {
+		// Over every position (BERT computes only the masked ~15%).
+		fw[MLMDense] = 2*N*d*E + N*E + N*E*kernels.FlopsGELUFwd
+		bw[MLMDense] = 4*N*d*E + N*E + N*E*kernels.FlopsGELUBwd
+		fw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormFwd
+		bw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormBwd
+		fw[kernels.Logits] = 2*N*E*K + N*K // with the decoder bias
+		bw[kernels.Logits] = 4*N*E*K + N*K
+		fw[kernels.Loss] = N * K * kernels.FlopsLossFwd
+		bw[kernels.Loss] = N*K*kernels.FlopsLossBwd + N
+	}
+	if s.Pooler {
+		// One row per sequence; tanh 1 FLOP forward, 3 backward (1 − y², times the gradient).
+		fw[Pooler] = 2*B*d*d + B*d + B*d
+		bw[Pooler] = 4*B*d*d + B*d + 3*B*d
+	}
+	return out
+}
+
+// DecodeStep returns the forward FLOPs of one token of cached generation at
+// position pos (0-based; the token attends to pos+1 keys), as
+// model.Decoder.Step counts them: no loss. Decoders only.
+func (s Spec) DecodeStep(pos int) Counts {
+	c := s.Config
+	d, f, K, L, H, dh := int64(c.DModel), int64(c.DFF), int64(c.Vocab), int64(c.Layers), int64(c.Heads), int64(c.HeadDim())
+	nk := int64(pos) + 1
+	var o Counts
+	o[kernels.Embedding] = d * kernels.FlopsEmbeddingFwd
+	o[kernels.LayerNorm] = (2*L + 1) * d * kernels.FlopsLayerNormFwd
+	o[kernels.QKV] = L * (6*d*d + 3*d)
+	o[kernels.Scores] = L * H * nk * 2 * dh
+	o[kernels.Softmax] = L * H * nk * kernels.FlopsSoftmaxFwd
+	o[kernels.AV] = L * H * nk * 2 * dh
+	o[kernels.AttnOut] = L * (2*d*d + d + d*kernels.FlopsResidual)
+	o[kernels.FFNUp] = L * (2*d*f + f)
+	o[kernels.GELU] = L * f * kernels.FlopsGELUFwd
+	o[kernels.FFNDown] = L * (2*f*d + d + d*kernels.FlopsResidual)
+	o[kernels.Logits] = 2 * d * K
+	return o
+}
+
+// Crossover holds the sequence lengths at which attention overtakes the FFN
+// in one layer; a nil value means there is none (the left side is already
+// larger, or never catches up).
+type Crossover struct {
+	MHAEqualsFFN  *float64 `json:"mha_equals_ffn"`            // MHA(n) = FFN(n)
+	CoreEqualsFFN *float64 `json:"attention_core_equals_ffn"` // scores(n) + av(n) = FFN(n)
+}
+
+// positiveRoot solves a·n² + b·n + c = 0 and returns its positive root
+// (the larger, if both are), or nil.
+func positiveRoot(a, b, c float64) *float64 {
+	var r float64
+	switch {
+	case a == 0 && b == 0:
+		return nil
+	case a == 0:
+		r = -c / b
+	default:
+		disc := b*b - 4*a*c
+		if disc < 0 {
+			return nil
+		}
+		sq := math.Sqrt(disc)
+		// The numerically stable pair of roots.
+		q := -0.5 * (b + math.Copysign(sq, b))
+		r1, r2 := q/a, math.Inf(-1)
+		if q != 0 {
+			r2 = c / q
+		}
+		r = math.Max(r1, r2)
+	}
+	if !(r > 0) || math.IsInf(r, 0) {
+		return nil
+	}
+	return &r
+}
+
+// crossover solves left(n) = right(n) for per-layer polynomials given as
+// terms: the pair terms scale with P(n) = p2·n² + p1·n.
+func crossover(left, right []layerTerm, causal bool) *float64 {
+	var pair, lin int64
+	for _, t := range left {
+		pair += t.Pair
+		lin += t.Lin
+	}
+	for _, t := range right {
+		pair -= t.Pair
+		lin -= t.Lin
+	}
+	p2, p1 := 1.0, 0.0
+	if causal {
+		p2, p1 = 0.5, 0.5
+	}
+	// pair·(p2·n² + p1·n) + lin·n = 0, nonzero root; only a crossover when the
+	// n² side (attention) starts below and grows past.
+	if pair <= 0 || lin >= 0 {
+		return nil
+	}
+	return positiveRoot(float64(pair)*p2, float64(pair)*p1+float64(lin), 0)
+}
+
+// Crossovers returns the exact crossovers of the engine's FLOP counts, per
+// layer (and so for the whole model, whose other terms are not per layer),
+// for the forward pass, or for forward plus backward when train is set.
+func (s Spec) Crossovers(causal, train bool) Crossover {
+	f, b := s.layerTerms()
+	var t [NumComponents]layerTerm
+	for i := range t {
+		t[i] = f[i]
+		if train {
+			t[i] = layerTerm{f[i].Pair + b[i].Pair, f[i].Lin + b[i].Lin}
+		}
+	}
+	mha := []layerTerm{t[kernels.QKV], t[kernels.Scores], t[kernels.Softmax], t[kernels.AV], t[kernels.AttnOut]}
+	ffn := []layerTerm{t[kernels.FFNUp], t[kernels.GELU], t[kernels.FFNDown]}
+	core := []layerTerm{t[kernels.Scores], t[kernels.AV]}
+	return Crossover{MHAEqualsFFN: crossover(mha, ffn, causal), CoreEqualsFFN: crossover(core, ffn, causal)}
+}
+
+// MatmulLayer is one Transformer layer's matmul FLOPs for one sequence of
+// Seq tokens in the textbook convention: bidirectional n² attention, 2 FLOPs
+// per multiply-add, no bias, softmax, norm or activation. QKV = 3·2nd²,
+// Scores = AV = 2n²d, Out = 2nd², FFN = 2·2·n·d·d_ff.
+type MatmulLayer struct {
+	Seq                       int
+	QKV, Scores, AV, Out, FFN int64
+	MHA                       int64   // QKV + Scores + AV + Out
+	MHAShare, FFNShare, Ratio float64 // of MHA + FFN, and MHA / FFN
+}
+
+// Matmul returns the matmul-only per-layer FLOPs at seq tokens.
+func (s Spec) Matmul(seq int) MatmulLayer {
+	d, f, n := int64(s.Config.DModel), int64(s.Config.DFF), int64(seq)
+	m := MatmulLayer{Seq: seq, QKV: 6 * n * d * d, Scores: 2 * n * n * d, AV: 2 * n * n * d, Out: 2 * n * d * d, FFN: 4 * n * d * f}
+	m.MHA = m.QKV + m.Scores + m.AV + m.Out
+	m.MHAShare = float64(m.MHA) / float64(m.MHA+m.FFN)
+	m.FFNShare = float64(m.FFN) / float64(m.MHA+m.FFN)
+	m.Ratio = float64(m.MHA) / float64(m.FFN)
+	return m
+}
+
+// MatmulCrossovers solves the matmul-only per-layer polynomials exactly:
+// 8nd² + 4n²d = 4nd·d_ff gives n = d_ff − 2d, and 4n²d = 4nd·d_ff gives
+// n = d_ff (1024 and 2048 for d = 512, d_ff = 2048).
+func (s Spec) MatmulCrossovers() Crossover {
+	d, f := int64(s.Config.DModel), int64(s.Config.DFF)
+	mha := []layerTerm{{0, 8 * d * d}, {4 * d, 0}}
+	ffn := []layerTerm{{0, 4 * d * f}}
+	core := []layerTerm{{4 * d, 0}}
+	return Crossover{MHAEqualsFFN: crossover(mha, ffn, false), CoreEqualsFFN: crossover(core, ffn, false)}
+}
