@@ -247,6 +247,9 @@ func (r *Report) writeTables(w io.Writer, md bool, perLayer bool) error {
 		"FLOPs: a matmul (m x k)·(k x n) counts 2·m·k·n (a multiply and an add; no MACs anywhere); other operations count the engine's per-element constants (bias 1, LayerNorm 8/17, GELU 9/19, softmax 6/5 per pair, loss 5/1 per logit, forward/backward).",
 		fmt.Sprintf("attention %s; batch %d; the forward includes the loss.", attn, o.Batch),
 	}
+	if s.Arch == Encoder && !s.MLMHead {
+		intro[2] = fmt.Sprintf("attention %s; batch %d; no output head or loss: backward starts from a gradient at the outputs.", attn, o.Batch)
+	}
 	if md {
 		fmt.Fprintf(w, "## tformer cost: %s\n\n", s.Name)
 		for _, l := range intro {

@@ -88,39 +88,60 @@ func New(m *model.Model, ds *Dataset, o Options) (*Trainer, error) {
 		inputs: make([]int32, o.Batch*o.Seq), targets: make([]int32, o.Batch*o.Seq)}, nil
 }
 
-// Resume continues the run saved in a training checkpoint. steps, when
-// positive, replaces the total number of steps (to train longer); the data
-// must be the same tokens the run started on.
-func Resume(path string, ds *Dataset, steps int) (*Trainer, error) {
+// Resume continues the run saved in the training checkpoint at path on the
+// same tokens it was started with; see ResumeFrom.
+func Resume(path string, tokens []int32, steps int) (*Trainer, error) {
 	ck, err := checkpoint.Load(path)
 	if err != nil {
 		return nil, err
 	}
+	t, err := ResumeFrom(ck, tokens)
+	if err != nil {
+		return nil, fmt.Errorf("resume %s: %w", path, err)
+	}
+	return t, t.SetSteps(steps)
+}
+
+// ResumeFrom continues the run saved in a loaded training checkpoint. tokens
+// must be the token stream the run started on (it is split the same way and
+// its fingerprint must match).
+func ResumeFrom(ck *checkpoint.Checkpoint, tokens []int32) (*Trainer, error) {
 	m, st := ck.Model, ck.Train
 	if st == nil {
-		return nil, fmt.Errorf("resume %s: the checkpoint holds weights only, no training state", path)
+		return nil, fmt.Errorf("the checkpoint holds weights only, no training state")
 	}
 	var o Options
 	if err := json.Unmarshal(st.Options, &o); err != nil {
-		return nil, fmt.Errorf("resume %s: training options: %w", path, err)
+		return nil, fmt.Errorf("training options: %w", err)
+	}
+	ds, err := Split(tokens, o.Seq)
+	if err != nil {
+		return nil, err
 	}
 	if o.DataHash != ds.Fingerprint {
-		return nil, fmt.Errorf("resume %s: the data differs from the data this run was trained on (fingerprint %016x, checkpoint has %016x)", path, ds.Fingerprint, o.DataHash)
-	}
-	if steps > 0 {
-		o.Steps = steps
-	}
-	if st.Step > o.Steps {
-		return nil, fmt.Errorf("resume %s: the checkpoint is at step %d, beyond --steps %d", path, st.Step, o.Steps)
+		return nil, fmt.Errorf("the data differs from the data this run was trained on (fingerprint %016x, checkpoint has %016x)", ds.Fingerprint, o.DataHash)
 	}
 	t, err := New(m, ds, o)
 	if err != nil {
-		return nil, fmt.Errorf("resume %s: %w", path, err)
+		return nil, err
 	}
 	copy(t.Opt.M, st.M)
 	copy(t.Opt.V, st.V)
 	t.Step = st.Step
 	return t, nil
+}
+
+// SetSteps changes the total number of steps of the run (0 keeps it); the
+// cosine schedule stretches to the new total.
+func (t *Trainer) SetSteps(steps int) error {
+	if steps <= 0 {
+		return nil
+	}
+	if t.Step > steps {
+		return fmt.Errorf("the run is at step %d, beyond --steps %d", t.Step, steps)
+	}
+	t.Opts.Steps = steps
+	return nil
 }
 
 // Save writes a training checkpoint (weights, optimizer state, options,

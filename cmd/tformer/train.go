@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/generate"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/tokenizer"
@@ -116,11 +117,14 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 		var tr *train.Trainer
 		if resume != "" {
-			if tokName != "byte" && cmd.Flags().Changed("tokenizer") {
-				return errors.New("--tokenizer cannot be changed when resuming")
+			if cmd.Flags().Changed("tokenizer") {
+				return errors.New("--tokenizer cannot be changed when resuming (the checkpoint fixes it)")
 			}
-			// The checkpoint fixes the tokenizer; the data must match it.
-			tok, err := tokenizer.New("byte")
+			ck, err := checkpoint.Load(resume)
+			if err != nil {
+				return err
+			}
+			tok, err := tokenizer.New(ck.Tokenizer)
 			if err != nil {
 				return err
 			}
@@ -128,20 +132,13 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 			if err != nil {
 				return err
 			}
-			steps := 0
+			if tr, err = train.ResumeFrom(ck, ids); err != nil {
+				return fmt.Errorf("resume %s with %s: %w", resume, name, err)
+			}
 			if cmd.Flags().Changed("steps") {
-				steps = o.Steps
-			}
-			// Split with a provisional seq; Resume re-validates against the saved options.
-			ds, err := train.Split(ids, 1)
-			if err != nil {
-				return fmt.Errorf("%s: %w", name, err)
-			}
-			if tr, err = train.Resume(resume, ds, steps); err != nil {
-				return err
-			}
-			if _, err := train.Split(ids, tr.Opts.Seq); err != nil {
-				return fmt.Errorf("%s: %w", name, err)
+				if err := tr.SetSteps(o.Steps); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", resume, tr.Step, tr.Opts.Steps)
 		} else {

@@ -1,0 +1,193 @@
+package cost
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// palette is a set of distinguishable line colours (cycled with dashes).
+var palette = []color.Color{
+	color.RGBA{31, 119, 180, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255},
+	color.RGBA{214, 39, 40, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
+	color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{188, 189, 34, 255},
+	color.RGBA{23, 190, 207, 255},
+}
+
+// Plot charts the report into w as SVG (format "svg") or PNG ("png"): on
+// top, forward FLOPs per component and the MHA and FFN totals against n on
+// log axes, with the engine's exact crossovers marked; below, the parameter
+// breakdown, unique beside applied.
+func (r *Report) Plot(w io.Writer, format string) error {
+	top, err := r.flopsPlot()
+	if err != nil {
+		return err
+	}
+	bottom, err := r.paramsPlot()
+	if err != nil {
+		return err
+	}
+	width, height := 9*vg.Inch, 10*vg.Inch
+	var canvas vg.CanvasWriterTo
+	switch format {
+	case "svg":
+		canvas = vgsvg.New(width, height)
+	case "png":
+		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))}
+	default:
+		return fmt.Errorf("plot: unknown image format %q (want svg or png)", format)
+	}
+	dc := draw.New(canvas)
+	// The FLOP chart gets two thirds of the height.
+	upper := dc
+	upper.Min.Y = dc.Min.Y + dc.Size().Y/3
+	lower := dc
+	lower.Max.Y = upper.Min.Y
+	top.Draw(draw.Crop(upper, 0, -vg.Millimeter*3, vg.Millimeter*3, -vg.Millimeter*3))
+	bottom.Draw(draw.Crop(lower, 0, -vg.Millimeter*3, vg.Millimeter*3, 0))
+	_, err = canvas.WriteTo(w)
+	return err
+}
+
+// PlotFile writes the chart to path, SVG or PNG by its extension.
+func (r *Report) PlotFile(path string) error {
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	if format != "svg" && format != "png" {
+		return fmt.Errorf("plot %s: the file must end in .svg or .png", path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	if err := r.Plot(f, format); err != nil {
+		f.Close()
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return nil
+}
+
+func (r *Report) flopsPlot() (*plot.Plot, error) {
+	if len(r.PerSeq) == 0 {
+		return nil, fmt.Errorf("plot: no sequence lengths")
+	}
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("%s: forward FLOPs per component (batch %d, %s attention)", r.Model.Name, r.opts.Batch, r.Conventions.Attention)
+	p.X.Label.Text = "sequence length n"
+	p.Y.Label.Text = "FLOPs"
+	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
+	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Add(plotter.NewGrid())
+	lo, hi := math.Inf(1), math.Inf(-1)
+	addLine := func(name string, val func(Counts) int64, i int, width vg.Length) error {
+		xys := make(plotter.XYs, 0, len(r.PerSeq))
+		for _, e := range r.PerSeq {
+			v := float64(val(e.raw.Forward))
+			if v <= 0 {
+				return nil // a log axis cannot show zero: leave the series out
+			}
+			xys = append(xys, plotter.XY{X: float64(e.Seq), Y: v})
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return err
+		}
+		l.Color = palette[i%len(palette)]
+		l.Dashes = plotutil.Dashes(i / len(palette) * 2)
+		l.Width = width
+		p.Add(l)
+		p.Legend.Add(name, l)
+		return nil
+	}
+	for i, k := range r.parts {
+		if err := addLine(k.String(), func(c Counts) int64 { return c[k] }, i, vg.Points(1.2)); err != nil {
+			return nil, err
+		}
+	}
+	if err := addLine("MHA (total)", Counts.MHA, len(r.parts), vg.Points(3)); err != nil {
+		return nil, err
+	}
+	if err := addLine("FFN (total)", Counts.FFN, len(r.parts)+1, vg.Points(3)); err != nil {
+		return nil, err
+	}
+	minX, maxX := float64(r.PerSeq[0].Seq), float64(r.PerSeq[len(r.PerSeq)-1].Seq)
+	for _, e := range r.PerSeq {
+		minX, maxX = math.Min(minX, float64(e.Seq)), math.Max(maxX, float64(e.Seq))
+	}
+	var labels plotter.XYLabels
+	for _, c := range []struct {
+		name string
+		x    *float64
+	}{{"MHA = FFN", r.Crossover.MHAEqualsFFN}, {"QKᵀ+AV = FFN", r.Crossover.CoreEqualsFFN}} {
+		if c.x == nil || *c.x < minX || *c.x > maxX {
+			continue
+		}
+		l, err := plotter.NewLine(plotter.XYs{{X: *c.x, Y: lo}, {X: *c.x, Y: hi}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color = color.Black
+		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		p.Add(l)
+		labels.XYs = append(labels.XYs, plotter.XY{X: *c.x, Y: lo})
+		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s\n n = %.6g", c.name, *c.x))
+	}
+	if len(labels.XYs) > 0 {
+		lb, err := plotter.NewLabels(labels)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(lb)
+	}
+	return p, nil
+}
+
+func (r *Report) paramsPlot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("parameters: %s unique (stored), %s applied (per use)", commas(r.Params.Unique), commas(r.Params.Applied))
+	p.Y.Label.Text = "parameters"
+	var names []string
+	var unique, applied plotter.Values
+	for _, k := range []string{"embeddings", "attention", "ffn", "norms", "head", "pooler"} {
+		c := r.Params.Components[k]
+		if c.Applied == 0 {
+			continue
+		}
+		names = append(names, k)
+		unique = append(unique, float64(c.Unique))
+		applied = append(applied, float64(c.Applied))
+	}
+	w := vg.Points(18)
+	bu, err := plotter.NewBarChart(unique, w)
+	if err != nil {
+		return nil, err
+	}
+	bu.Color, bu.Offset = palette[0], -w/2
+	ba, err := plotter.NewBarChart(applied, w)
+	if err != nil {
+		return nil, err
+	}
+	ba.Color, ba.Offset = palette[1], w/2
+	p.Add(bu, ba)
+	p.Legend.Add("unique", bu)
+	p.Legend.Add("applied", ba)
+	p.Legend.Top = true
+	p.NominalX(names...)
+	return p, nil
+}
