@@ -199,3 +199,24 @@ func TestReportJSONSchema(t *testing.T) {
 		t.Error("n = 0 accepted")
 	}
 }
+
+func TestPlot(t *testing.T) {
+	s, _ := Preset("albert-base")
+	s.MLMHead = true
+	r, err := NewReport(s, Options{Seqs: []int{128, 1024, 8192}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"svg", "png"} {
+		var buf bytes.Buffer
+		if err := r.Plot(&buf, f); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if (f == "svg" && !bytes.Contains(buf.Bytes()[:200], []byte("<svg"))) || (f == "png" && !bytes.HasPrefix(buf.Bytes(), []byte("\x89PNG"))) {
+			t.Errorf("%s: not an image", f)
+		}
+	}
+	if r.PlotFile(t.TempDir()+"/x.pdf") == nil {
+		t.Error(".pdf accepted")
+	}
+}

@@ -28,7 +28,8 @@ var palette = []color.Color{
 
 // Plot charts the report into w as SVG (format "svg") or PNG ("png"): on
 // top, forward FLOPs per component and the MHA and FFN totals against n on
-// log axes, with the engine's exact crossovers marked; below, the parameter
+// log axes, with the engine's exact crossovers marked (black; the
+// matmul-only per-layer ones in grey); below, the parameter
 // breakdown, unique beside applied.
 func (r *Report) Plot(w io.Writer, format string) error {
 	top, err := r.flopsPlot()
@@ -131,10 +132,18 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		minX, maxX = math.Min(minX, float64(e.Seq)), math.Max(maxX, float64(e.Seq))
 	}
 	var labels plotter.XYLabels
+	grey := color.Gray{Y: 140}
 	for _, c := range []struct {
-		name string
-		x    *float64
-	}{{"MHA = FFN", r.Crossover.MHAEqualsFFN}, {"QKᵀ+AV = FFN", r.Crossover.CoreEqualsFFN}} {
+		name  string
+		x     *float64
+		y     float64
+		color color.Color
+	}{
+		{"MHA = FFN", r.Crossover.MHAEqualsFFN, lo, color.Black},
+		{"QKᵀ+AV = FFN", r.Crossover.CoreEqualsFFN, lo, color.Black},
+		{"matmul-only MHA = FFN", r.Crossover.MatmulOnly.MHAEqualsFFN, hi / 30, grey},
+		{"matmul-only QKᵀ+AV = FFN", r.Crossover.MatmulOnly.CoreEqualsFFN, hi / 30, grey},
+	} {
 		if c.x == nil || *c.x < minX || *c.x > maxX {
 			continue
 		}
@@ -142,10 +151,10 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.Color = color.Black
+		l.Color = c.color
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(l)
-		labels.XYs = append(labels.XYs, plotter.XY{X: *c.x, Y: lo})
+		labels.XYs = append(labels.XYs, plotter.XY{X: *c.x, Y: c.y})
 		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s\n n = %.6g", c.name, *c.x))
 	}
 	if len(labels.XYs) > 0 {

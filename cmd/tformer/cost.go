@@ -17,6 +17,7 @@ import (
 func newCostCmd() *cobra.Command {
 	var (
 		preset, config, share, arch, seqs, format string
+		plotPath                                  string
 		noTie, train, causal, perLayer            bool
 		pooler, mlm                               bool
 		batch                                     int
@@ -45,6 +46,7 @@ Presets:
 		Example: `  tformer cost --preset transformer-base
   tformer cost --preset gpt2 --seq 1024 --batch 8 --train
   tformer cost --config config.json --format json
+  tformer cost --preset gpt2 --plot gpt2-cost.svg
   tformer cost --d-model 512 --layers 6 --heads 8 --vocab 37000 --share all --per-layer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -131,7 +133,13 @@ Presets:
 			if err != nil {
 				return err
 			}
-			return r.Write(cmd.OutOrStdout(), format, perLayer)
+			if err := r.Write(cmd.OutOrStdout(), format, perLayer); err != nil {
+				return err
+			}
+			if plotPath != "" {
+				return r.PlotFile(plotPath)
+			}
+			return nil
 		},
 	}
 	fs := cmd.Flags()
@@ -159,6 +167,7 @@ Presets:
 	fs.BoolVar(&causal, "causal", true, "causal attention, n(n+1)/2 pairs per head (default: true for decoders, false for encoders)")
 	fs.BoolVar(&perLayer, "per-layer", false, "print only the per-layer MHA vs FFN table (matmul FLOPs) and the crossovers")
 	fs.StringVar(&format, "format", "table", "output format: "+strings.Join(cost.Formats(), ", "))
+	fs.StringVar(&plotPath, "plot", "", "also chart FLOPs per component against n (log axes, crossovers marked) and the parameters into FILE (.svg or .png)")
 	return cmd
 }
 

@@ -157,3 +157,17 @@ func TestCostErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestCostPlot(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cost.svg")
+	if _, err := runCost(t, "--preset", "gpt2", "--plot", path); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil || !bytes.Contains(b, []byte("<svg")) || !bytes.Contains(b, []byte("MHA = FFN")) {
+		t.Errorf("plot file: %v, %d bytes", err, len(b))
+	}
+	if _, err := runCost(t, "--preset", "gpt2", "--plot", filepath.Join(t.TempDir(), "x.gif")); err == nil {
+		t.Error(".gif accepted")
+	}
+}

@@ -6,7 +6,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/tformer/tformer/safetensors"
 )
@@ -151,5 +153,38 @@ func TestBadInput(t *testing.T) {
 		if code == 0 || !strings.Contains(errOut, c.want) || len(lines) != 1 || strings.Contains(errOut, "panic") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want one line containing %q", c.args, code, out, errOut, c.want)
 		}
+	}
+}
+
+// TestSIGTERMSavesCheckpoint: a terminated run saves a checkpoint it can
+// resume from, and exits with status 130.
+func TestSIGTERMSavesCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	data := writeText(t, dir)
+	ck := filepath.Join(dir, "m.safetensors")
+	cmd := exec.Command(bin, append([]string{"train", "--data", data, "--steps", "1000000", "--out", ck, "--sample", "0", "--eval-every", "0"}, small...)...)
+	var se strings.Builder
+	cmd.Stderr = &se
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// wait until training is under way
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(se.String(), "step ") && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 {
+		t.Fatalf("exit: %v, stderr:\n%s", err, se.String())
+	}
+	if !strings.Contains(se.String(), "interrupted at step") {
+		t.Fatalf("stderr:\n%s", se.String())
+	}
+	_, errOut, code := run(t, "train", "--data", data, "--resume", ck, "--steps", "1", "--sample", "0", "--out", filepath.Join(dir, "x.safetensors"))
+	if code == 0 || !strings.Contains(errOut, "beyond --steps 1") {
+		t.Fatalf("resume with fewer steps: exit %d, %s", code, errOut)
 	}
 }
