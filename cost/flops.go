@@ -34,9 +34,6 @@ func (c Component) String() string {
 	return fmt.Sprintf("component(%d)", int(c))
 }
 
-// Engine converts an engine component to a Component.
-func Engine(k kernels.Component) Component { return Component(k) }
-
 // Counts holds FLOPs per component.
 type Counts [NumComponents]int64
 

@@ -251,7 +251,11 @@ func (r *Report) writeTables(w io.Writer, md bool, perLayer bool) error {
 		intro[2] = fmt.Sprintf("attention %s; batch %d; no output head or loss: backward starts from a gradient at the outputs.", attn, o.Batch)
 	}
 	if md {
-		fmt.Fprintf(w, "## tformer cost: %s\n\n", s.Name)
+		name := s.Name
+		if name == "" {
+			name = "model"
+		}
+		fmt.Fprintf(w, "## tformer cost: %s\n\n", name)
 		for _, l := range intro {
 			fmt.Fprintf(w, "%s  \n", l)
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -125,6 +126,9 @@ Presets:
 			}
 			if !fs.Changed("causal") {
 				causal = s.Arch == cost.Decoder
+			}
+			if ext := strings.ToLower(filepath.Ext(plotPath)); plotPath != "" && ext != ".svg" && ext != ".png" {
+				return fmt.Errorf("--plot %s: the file must end in .svg or .png", plotPath)
 			}
 			if batch <= 0 {
 				return fmt.Errorf("--batch must be positive, got %d", batch)
