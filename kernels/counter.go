@@ -21,7 +21,10 @@
 //     of each head, and counts only those.
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
 
 // Component names the part of the model a kernel call is working for.
 type Component int
@@ -85,15 +88,48 @@ func (p Pass) String() string {
 // Counter accumulates FLOPs per pass and component. The zero value is ready;
 // a nil *Counter is valid and counts nothing. It is not safe for concurrent
 // use: kernels add to it once per call, from the calling goroutine.
+//
+// With Timing set, the counter also measures time: every kernel call ends
+// with one Add, so the wall time since the previous Add (or Mark) is charged
+// to the component of the call that just finished. Call Mark before a pass
+// so that time spent outside the kernels is not charged to the first one.
+// Kernels that do several components in one fused loop (attention: scores,
+// softmax, av) charge the whole loop to the first component they add.
 type Counter struct {
-	flops [2][NumComponents]int64
+	flops  [2][NumComponents]int64
+	nanos  [2][NumComponents]int64
+	Timing bool // also measure wall time per component
+	last   time.Time
 }
 
 // Add records n FLOPs for component c in pass p.
 func (c *Counter) Add(p Pass, comp Component, n int64) {
-	if c != nil {
-		c.flops[p][comp] += n
+	if c == nil {
+		return
 	}
+	c.flops[p][comp] += n
+	if c.Timing {
+		now := time.Now()
+		if !c.last.IsZero() {
+			c.nanos[p][comp] += int64(now.Sub(c.last))
+		}
+		c.last = now
+	}
+}
+
+// Mark starts the timing clock afresh (a no-op without Timing).
+func (c *Counter) Mark() {
+	if c != nil && c.Timing {
+		c.last = time.Now()
+	}
+}
+
+// Time returns the wall time charged to component comp in pass p.
+func (c *Counter) Time(p Pass, comp Component) time.Duration {
+	if c == nil {
+		return 0
+	}
+	return time.Duration(c.nanos[p][comp])
 }
 
 // Get returns the FLOPs recorded for component comp in pass p.
@@ -116,9 +152,9 @@ func (c *Counter) Total(p Pass) int64 {
 	return t
 }
 
-// Reset sets every count to zero.
+// Reset sets every count and time to zero (keeping Timing).
 func (c *Counter) Reset() {
 	if c != nil {
-		*c = Counter{}
+		*c = Counter{Timing: c.Timing}
 	}
 }

@@ -57,6 +57,7 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	}
 	d, f, cnt, p := c.DModel, c.DFF, m.Flops, dec.pos
 	toks := [1]int32{tok}
+	cnt.Mark()
 	kernels.EmbeddingForward(cnt, dec.x, m.p.wte, m.p.wpe, toks[:], 1, d, p)
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]

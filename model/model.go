@@ -218,6 +218,7 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	a := m.act
 	copy(a.tokens, tokens)
 	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
+	cnt.Mark()
 	kernels.EmbeddingForward(cnt, a.res[0], m.p.wte, m.p.wpe, tokens, t, d, 0)
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
@@ -260,6 +261,7 @@ func (m *Model) Backward() error {
 	b, t := a.b, a.t
 	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
 	dlogits := a.probs
+	cnt.Mark()
 	kernels.CrossEntropyBackward(cnt, dlogits, a.probs, a.targets, 1/float32(n), n, c.Vocab)
 	clear(a.dln)
 	kernels.LinearBackward(cnt, kernels.Logits, a.dln, m.g.head, nil, dlogits, a.lnf, m.p.head, n, d, c.Vocab)
