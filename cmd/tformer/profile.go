@@ -1,0 +1,254 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/profile"
+)
+
+// profileDefault is the model `tformer profile` measures without model
+// flags: small enough that the default sweep takes seconds on 2 cores, wide
+// enough that its matmuls are not trivially small.
+func profileDefault() model.Config {
+	return model.Config{Vocab: 256, DModel: 256, Layers: 4, Heads: 4, DFF: 1024, Tie: true, Share: model.ShareNone, Groups: 1}
+}
+
+// newProfileCmd is `tformer profile`: a thin layer over package profile.
+func newProfileCmd() *cobra.Command {
+	var (
+		preset, config, share, seqs, format, plotPath, maxMem string
+		noTie, forwardOnly                                    bool
+		batch, reps, warmup                                   int
+		seed                                                  uint64
+		c                                                     model.Config
+	)
+	cmd := &cobra.Command{
+		Use:   "profile",
+		Short: "Measure time and GFLOP/s per component beside the analytical FLOP shares",
+		Long: `Run the engine on random tokens across sequence lengths and print, per component,
+the measured time (forward and backward), the achieved GFLOP/s and the measured share
+of time beside the analytical share of FLOPs (from the cost model), so you see where
+the model's reality departs from its FLOP count: memory-bound softmax, layer norms and
+GELU, the attention kernel, small matmuls.
+
+Every shape runs --warmup unmeasured passes, then --reps measured ones; each component's
+median is reported (shared machines are noisy). The attention kernels fuse QKᵀ, softmax
+and AV into one loop, so they are one measured row, "attention core (fused)", beside the
+sum of their FLOP shares; attn_out and ffn_down include the residual add fused into them.
+The FLOPs the engine counts are checked against the cost model (a warning if they differ).
+
+Without model flags the model is d 256, 4 layers, 4 heads, d_ff 1024, vocab 256 (tied).
+The context is raised to the longest --seq when needed. Shapes whose estimated memory
+(parameters, gradients and activations, including the B·H·n·n attention probabilities
+per layer) exceeds --max-mem are refused before anything runs. Progress goes to stderr.`,
+		Example: `  tformer profile
+  tformer profile --seq 64,128,256,512,1024 --batch 4 --plot profile.svg
+  tformer profile --preset gpt2 --seq 128,256 --batch 1 --reps 1 --forward-only
+  tformer profile --d-model 512 --layers 2 --heads 8 --format md`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&preset, "preset", "", "decoder preset: "+strings.Join(decoderPresets(), ", ")+" (see tformer cost --help)")
+	fs.StringVar(&config, "config", "", "Hugging Face config.json of a GPT-2 model")
+	d := profileDefault()
+	fs.IntVar(&c.Vocab, "vocab", d.Vocab, "vocabulary size K")
+	fs.IntVar(&c.DModel, "d-model", d.DModel, "model width d")
+	fs.IntVar(&c.Layers, "layers", d.Layers, "number of Transformer layers")
+	fs.IntVar(&c.Heads, "heads", d.Heads, "attention heads (must divide --d-model)")
+	fs.IntVar(&c.DFF, "d-ff", 0, "FFN inner width (0: 4·d-model)")
+	fs.IntVar(&c.MaxSeq, "max-seq", 0, "context length (learned positions; raised to the longest --seq)")
+	fs.BoolVar(&c.Tie, "tie", true, "tie the output projection to the token embedding")
+	fs.BoolVar(&noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
+	fs.StringVar(&share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
+	fs.IntVar(&c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
+	fs.StringVar(&seqs, "seq", "64,128,256,512", "comma-separated sequence lengths n")
+	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
+	fs.IntVar(&reps, "reps", 3, "measured repetitions per sequence length (the median is reported)")
+	fs.IntVar(&warmup, "warmup", 1, "unmeasured repetitions before the measured ones")
+	fs.BoolVar(&forwardOnly, "forward-only", false, "measure the forward pass (with the loss) only, not the backward")
+	fs.Uint64Var(&seed, "seed", 1, "seed for the weights and the random tokens")
+	fs.StringVar(&maxMem, "max-mem", "8GiB", "refuse shapes whose estimated memory exceeds this (e.g. 512MiB, 8GiB, or bytes)")
+	fs.StringVar(&format, "format", "table", "output format: "+strings.Join(profile.Formats(), ", "))
+	fs.StringVar(&plotPath, "plot", "", "also chart time share vs FLOP share and GFLOP/s per component against n into FILE (.svg or .png)")
+	applyThreads := addThreadsFlag(cmd)
+
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		fs := cmd.Flags()
+		var cfg model.Config
+		switch {
+		case preset != "" && config != "":
+			return errors.New("give --preset or --config, not both")
+		case preset != "" || config != "":
+			var s cost.Spec
+			var err error
+			if preset != "" {
+				s, err = cost.Preset(preset)
+			} else {
+				s, err = cost.LoadHFConfig(config)
+			}
+			if err != nil {
+				return err
+			}
+			if s.Arch != cost.Decoder {
+				return fmt.Errorf("%s is an encoder; the engine (and so profile) runs decoders only", s.Name)
+			}
+			cfg = s.Config
+		default:
+			cfg = profileDefault()
+		}
+		set := func(name string, dst *int, v int) {
+			if fs.Changed(name) {
+				*dst = v
+			}
+		}
+		set("vocab", &cfg.Vocab, c.Vocab)
+		set("d-model", &cfg.DModel, c.DModel)
+		set("layers", &cfg.Layers, c.Layers)
+		set("heads", &cfg.Heads, c.Heads)
+		set("max-seq", &cfg.MaxSeq, c.MaxSeq)
+		set("groups", &cfg.Groups, c.Groups)
+		if fs.Changed("d-ff") {
+			cfg.DFF = c.DFF
+		} else if fs.Changed("d-model") {
+			cfg.DFF = 0
+		}
+		if cfg.DFF == 0 {
+			cfg.DFF = 4 * cfg.DModel
+		}
+		if fs.Changed("tie") {
+			cfg.Tie = c.Tie
+		}
+		if noTie {
+			cfg.Tie = false
+		}
+		if fs.Changed("share") {
+			sh, err := model.ParseShare(share)
+			if err != nil {
+				return err
+			}
+			cfg.Share = sh
+		}
+		ns, err := parseSeqs(seqs)
+		if err != nil {
+			return err
+		}
+		longest := 0
+		for _, n := range ns {
+			longest = max(longest, n)
+		}
+		if cfg.MaxSeq < longest {
+			cfg.MaxSeq = longest
+		}
+		if err := cfg.Validate(); err != nil {
+			return err
+		}
+		if batch <= 0 {
+			return fmt.Errorf("--batch must be positive, got %d", batch)
+		}
+		if reps <= 0 {
+			return fmt.Errorf("--reps must be positive, got %d", reps)
+		}
+		if warmup < 0 {
+			return fmt.Errorf("--warmup must be >= 0, got %d", warmup)
+		}
+		if !validFormat(format) {
+			return fmt.Errorf("--format: unknown format %q (want %s)", format, strings.Join(profile.Formats(), ", "))
+		}
+		if ext := strings.ToLower(filepath.Ext(plotPath)); plotPath != "" && ext != ".svg" && ext != ".png" {
+			return fmt.Errorf("--plot %s: the file must end in .svg or .png", plotPath)
+		}
+		limit, err := parseBytes(maxMem)
+		if err != nil {
+			return fmt.Errorf("--max-mem: %w", err)
+		}
+		if err := applyThreads(); err != nil {
+			return err
+		}
+		stderr := cmd.ErrOrStderr()
+		start := time.Now()
+		r, err := profile.RunOptions(cfg, profile.Options{
+			Seqs: ns, Batch: batch, Warmup: warmup, Reps: reps, Train: !forwardOnly, MaxMem: limit, Seed: seed,
+			Progress: func(i, total, n int, mem int64) {
+				fmt.Fprintf(stderr, "profile: [%d/%d] n=%d batch %d (≈%s), %d warmup + %d reps; %s elapsed\n",
+					i+1, total, n, batch, bytesHuman(mem), warmup, reps, fmtDur(time.Since(start)))
+			},
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "profile: done in %s\n", time.Since(start).Round(100*time.Millisecond))
+		for _, w := range r.Warnings {
+			fmt.Fprintln(stderr, "tformer: warning:", w)
+		}
+		if err := r.Write(cmd.OutOrStdout(), format); err != nil {
+			return err
+		}
+		if plotPath != "" {
+			return r.PlotFile(plotPath)
+		}
+		return nil
+	}
+	return cmd
+}
+
+// decoderPresets lists the cost presets the engine can run.
+func decoderPresets() []string {
+	var out []string
+	for _, name := range cost.Presets() {
+		if s, err := cost.Preset(name); err == nil && s.Arch == cost.Decoder {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func validFormat(f string) bool {
+	for _, g := range profile.Formats() {
+		if f == g {
+			return true
+		}
+	}
+	return false
+}
+
+// parseBytes parses a size such as "8GiB", "512M", "1.5G" or "1000000"
+// (bytes). K, M, G and T are binary multiples, with or without "iB" or "B".
+func parseBytes(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := 1.0
+	if t != "" {
+		if i := strings.IndexByte("KMGT", t[len(t)-1]); i >= 0 {
+			mult = float64(int64(1) << (10 * (i + 1)))
+			t = t[:len(t)-1]
+		}
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	if err != nil || v <= 0 || v*mult > 1<<62 {
+		return 0, fmt.Errorf("%q is not a positive size (e.g. 512MiB, 8GiB)", s)
+	}
+	return int64(v * mult), nil
+}
+
+// bytesHuman formats a byte count with a binary prefix.
+func bytesHuman(n int64) string {
+	x := float64(n)
+	for _, u := range []struct {
+		v float64
+		s string
+	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
+		if x >= u.v {
+			return fmt.Sprintf("%.1f %s", x/u.v, u.s)
+		}
+	}
+	return fmt.Sprintf("%d B", n)
+}

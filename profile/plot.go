@@ -1,0 +1,198 @@
+package profile
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+var palette = []color.Color{
+	color.RGBA{31, 119, 180, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255},
+	color.RGBA{214, 39, 40, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
+	color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{188, 189, 34, 255},
+	color.RGBA{23, 190, 207, 255}, color.Black,
+}
+
+// Plot charts the report into w as SVG (format "svg") or PNG ("png"): on
+// top, each row's measured share of time (solid) beside its analytical
+// share of FLOPs (dashed, same colour) against n; below, each row's
+// achieved GFLOP/s against n.
+func (r *Report) Plot(w io.Writer, format string) error {
+	if len(r.PerSeq) == 0 {
+		return fmt.Errorf("plot: no sequence lengths")
+	}
+	top, err := r.sharePlot()
+	if err != nil {
+		return err
+	}
+	bottom, err := r.gflopsPlot()
+	if err != nil {
+		return err
+	}
+	width, height := 9*vg.Inch, 11*vg.Inch
+	var canvas vg.CanvasWriterTo
+	switch format {
+	case "svg":
+		canvas = vgsvg.New(width, height)
+	case "png":
+		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))}
+	default:
+		return fmt.Errorf("plot: unknown image format %q (want svg or png)", format)
+	}
+	dc := draw.New(canvas)
+	upper, lower := dc, dc
+	upper.Min.Y = dc.Min.Y + dc.Size().Y*0.45
+	lower.Max.Y = upper.Min.Y
+	top.Draw(draw.Crop(upper, 0, -vg.Millimeter*3, vg.Millimeter*3, -vg.Millimeter*3))
+	bottom.Draw(draw.Crop(lower, 0, -vg.Millimeter*3, vg.Millimeter*3, 0))
+	_, err = canvas.WriteTo(w)
+	return err
+}
+
+// PlotFile writes the chart to path, SVG or PNG by its extension.
+func (r *Report) PlotFile(path string) error {
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	if format != "svg" && format != "png" {
+		return fmt.Errorf("plot %s: the file must end in .svg or .png", path)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("plot: %w", err)
+	}
+	if err := r.Plot(f, format); err != nil {
+		f.Close()
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return nil
+}
+
+// seqAxis puts n on a log axis with a tick at every measured length.
+func (r *Report) seqAxis(p *plot.Plot) {
+	p.X.Label.Text = "sequence length n"
+	var ticks []plot.Tick
+	lo, hi := r.PerSeq[0].Seq, r.PerSeq[0].Seq
+	for _, s := range r.PerSeq {
+		ticks = append(ticks, plot.Tick{Value: float64(s.Seq), Label: strconv.Itoa(s.Seq)})
+		lo, hi = min(lo, s.Seq), max(hi, s.Seq)
+	}
+	if lo > 0 && hi > lo {
+		p.X.Scale = plot.LogScale{}
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
+	p.Add(plotter.NewGrid())
+}
+
+// line adds one series to p; with positive set, points at or below zero
+// (which a log axis cannot show) are left out, and so is an empty series.
+func (r *Report) line(p *plot.Plot, i int, val func(Seq) float64, dashed, positive bool) (*plotter.Line, error) {
+	xys := make(plotter.XYs, 0, len(r.PerSeq))
+	for _, s := range r.PerSeq {
+		if y := val(s); !positive || y > 0 {
+			xys = append(xys, plotter.XY{X: float64(s.Seq), Y: y})
+		}
+	}
+	if len(xys) == 0 {
+		return nil, nil
+	}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = palette[i%len(palette)]
+	l.Width = vg.Points(1.6)
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		l.Width = vg.Points(1.1)
+	}
+	p.Add(l)
+	if len(xys) == 1 {
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, err
+		}
+		sc.Color = l.Color
+		p.Add(sc)
+	}
+	return l, nil
+}
+
+func (r *Report) sharePlot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("measured share of time (solid) vs analytical share of FLOPs (dashed); d=%d, %d layers, batch %d",
+		r.Model.DModel, r.Model.Layers, r.Batch)
+	p.Y.Label.Text = "share of the step (%)"
+	r.seqAxis(p)
+	p.Legend.Top, p.Legend.Left = true, true
+	top := 0.0
+	for i, row := range r.PerSeq[0].Rows {
+		l, err := r.line(p, i, func(s Seq) float64 { return 100 * s.Rows[i].TimeShare }, false, false)
+		if err != nil {
+			return nil, err
+		}
+		p.Legend.Add(row.Name, l)
+		for _, s := range r.PerSeq {
+			top = max(top, 100*s.Rows[i].TimeShare, 100*s.Rows[i].FLOPShare)
+		}
+		if row.Key == OtherKey {
+			continue
+		}
+		if _, err := r.line(p, i, func(s Seq) float64 { return 100 * s.Rows[i].FLOPShare }, true, false); err != nil {
+			return nil, err
+		}
+	}
+	// Head room above the lines for the legend.
+	p.Y.Min, p.Y.Max = 0, max(top*1.6, 1)
+	return p, nil
+}
+
+func (r *Report) gflopsPlot() (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = fmt.Sprintf("achieved GFLOP/s per component, log scale (%d threads)", r.Threads)
+	p.Y.Label.Text = "GFLOP/s"
+	r.seqAxis(p)
+	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
+	p.Legend.Top, p.Legend.Left = true, true
+	lo, hi := math.Inf(1), 0.0
+	add := func(i int, name string, val func(Seq) float64, dashed bool) error {
+		l, err := r.line(p, i, val, dashed, true)
+		if err != nil || l == nil {
+			return err
+		}
+		p.Legend.Add(name, l)
+		for _, xy := range l.XYs {
+			lo, hi = min(lo, xy.Y), max(hi, xy.Y)
+		}
+		return nil
+	}
+	for i, row := range r.PerSeq[0].Rows {
+		if row.Key == OtherKey {
+			continue
+		}
+		if err := add(i, row.Name, func(s Seq) float64 { return s.Rows[i].GFLOPS }, false); err != nil {
+			return nil, err
+		}
+	}
+	if err := add(len(palette)-1, "whole step", func(s Seq) float64 { return s.GFLOPS }, true); err != nil {
+		return nil, err
+	}
+	if hi > 0 {
+		// Head room above the lines for the legend (a log axis: a factor).
+		p.Y.Min, p.Y.Max = lo/2, hi*math.Pow(hi/lo*2, 0.9)
+	}
+	return p, nil
+}
