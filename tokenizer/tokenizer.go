@@ -1,9 +1,10 @@
 // Package tokenizer converts between text and the integer token ids that
 // tformer models read and write.
 //
-// The only tokenizer so far is Byte, which uses each byte of the text as a
-// token. New looks tokenizers up by name, so that command-line flags and
-// saved model configurations can refer to them.
+// Byte uses each byte of the text as a token; GPT2 is OpenAI's GPT-2
+// byte-level BPE tokenizer (50257 tokens, its merge list built in). New looks
+// tokenizers up by name, so that command-line flags and saved model
+// configurations can refer to them.
 package tokenizer
 
 import (
@@ -73,18 +74,25 @@ func (Byte) Decode(ids []int32) []byte {
 // in error messages.
 var known = []struct {
 	name string
-	make func() Tokenizer
+	make func() (Tokenizer, error)
 }{
-	{"byte", func() Tokenizer { return Byte{} }},
+	{"byte", func() (Tokenizer, error) { return Byte{}, nil }},
+	{"gpt2", func() (Tokenizer, error) {
+		t, err := NewGPT2()
+		if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}},
 }
 
-// New returns the tokenizer called name. The known names are: "byte".
-// For any other name it returns an error that lists the known names.
+// New returns the tokenizer called name. The known names are: "byte" and
+// "gpt2". For any other name it returns an error that lists the known names.
 func New(name string) (Tokenizer, error) {
 	names := make([]string, len(known))
 	for i, k := range known {
 		if k.name == name {
-			return k.make(), nil
+			return k.make()
 		}
 		names[i] = fmt.Sprintf("%q", k.name)
 	}

@@ -83,7 +83,7 @@ func TestNew(t *testing.T) {
 	if _, ok := tok.(Byte); !ok || tok.Name() != "byte" {
 		t.Errorf(`New("byte") = %#v, want Byte{}`, tok)
 	}
-	for _, name := range []string{"", "Byte", "gpt2", "bytes"} {
+	for _, name := range []string{"", "Byte", "GPT2", "bytes"} {
 		tok, err := New(name)
 		if err == nil {
 			t.Errorf("New(%q) = %v, want an error", name, tok)

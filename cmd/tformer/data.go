@@ -5,6 +5,7 @@ import (
 	"os"
 
 	"github.com/tformer/tformer/corpus"
+	"github.com/tformer/tformer/llmc"
 	"github.com/tformer/tformer/tokenizer"
 )
 
@@ -23,13 +24,28 @@ func loadText(path string) ([]byte, string, error) {
 	return b, path, nil
 }
 
-// loadTokens reads and tokenizes the data.
+// loadTokens reads and tokenizes the data. An llm.c token file (as
+// `tformer tokenize` writes) is recognised by its magic number and its ids
+// are used as they are, after checking that they fit tok's vocabulary.
 func loadTokens(path string, tok tokenizer.Tokenizer) ([]int32, string, error) {
 	text, name, err := loadText(path)
 	if err != nil {
 		return nil, "", err
 	}
-	return tok.Encode(text), name, nil
+	if !llmc.IsTokenFile(text) {
+		return tok.Encode(text), name, nil
+	}
+	ids, err := llmc.ParseTokens(text)
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	for i, id := range ids {
+		if int(id) >= tok.VocabSize() {
+			return nil, "", fmt.Errorf("token file %s: token %d has id %d, outside the %s tokenizer's %d tokens (was it made with another --tokenizer?)",
+				path, i, id, tok.Name(), tok.VocabSize())
+		}
+	}
+	return ids, name + " (llm.c token file)", nil
 }
 
 func humanCount(n int64) string {

@@ -53,6 +53,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newGenerateCmd(),
 		newCostCmd(),
+		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
 	)
 	return root
