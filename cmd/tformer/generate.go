@@ -6,9 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/generate"
-	"github.com/tformer/tformer/tokenizer"
 )
 
 func newGenerateCmd() *cobra.Command {
@@ -28,7 +26,7 @@ reproducible. Past the model's context, decoding restarts from the last half of 
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&modelPath, "model", "", "checkpoint to sample from (required)")
+	fs.StringVar(&modelPath, "model", "", "model to sample from: a tformer checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin (required)")
 	fs.StringVar(&prompt, "prompt", "", "text to continue (required)")
 	fs.IntVar(&o.Tokens, "tokens", o.Tokens, "tokens to generate")
 	fs.Float64Var(&o.Temperature, "temperature", o.Temperature, "sampling temperature (0: greedy)")
@@ -45,24 +43,20 @@ reproducible. Past the model's context, decoding restarts from the last half of 
 		if err := o.Validate(); err != nil {
 			return err
 		}
-		ck, err := checkpoint.Load(modelPath)
-		if err != nil {
-			return err
-		}
-		tok, err := tokenizer.New(ck.Tokenizer)
+		m, tok, err := loadModel(modelPath, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
 		w := bufio.NewWriter(cmd.OutOrStdout())
 		defer w.Flush()
 		ids := tok.Encode([]byte(prompt))
-		if len(ids) > ck.Model.Config.MaxSeq {
-			return fmt.Errorf("the prompt is %d tokens, longer than the model's context of %d", len(ids), ck.Model.Config.MaxSeq)
+		if len(ids) > m.Config.MaxSeq {
+			return fmt.Errorf("the prompt is %d tokens, longer than the model's context of %d", len(ids), m.Config.MaxSeq)
 		}
 		if _, err := w.WriteString(prompt); err != nil {
 			return err
 		}
-		err = generate.Generate(ck.Model, ids, o, func(t int32) error {
+		err = generate.Generate(m, ids, o, func(t int32) error {
 			if _, err := w.Write(tok.Decode([]int32{t})); err != nil {
 				return err
 			}

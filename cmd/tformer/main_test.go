@@ -188,3 +188,27 @@ func TestSIGTERMSavesCheckpoint(t *testing.T) {
 		t.Fatalf("resume with fewer steps: exit %d, %s", code, errOut)
 	}
 }
+
+// TestGenerateFromOtherFormats: generate reads llm.c and Hugging Face files
+// directly and gives the same text as from the tformer checkpoint.
+func TestGenerateFromOtherFormats(t *testing.T) {
+	dir := t.TempDir()
+	data := writeText(t, dir)
+	ck := filepath.Join(dir, "m.safetensors")
+	if _, e, code := run(t, append([]string{"train", "--data", data, "--steps", "3", "--out", ck, "--sample", "0"}, small...)...); code != 0 {
+		t.Fatal(e)
+	}
+	want, e, code := run(t, "generate", "--model", ck, "--prompt", "the ", "--tokens", "20")
+	if code != 0 {
+		t.Fatal(e)
+	}
+	for _, out := range []string{filepath.Join(dir, "m.bin"), filepath.Join(dir, "hf")} {
+		if _, e, code := run(t, "convert", ck, out); code != 0 {
+			t.Fatalf("convert %s: %s", out, e)
+		}
+		got, e, code := run(t, "generate", "--model", out, "--prompt", "the ", "--tokens", "20")
+		if code != 0 || got != want {
+			t.Errorf("generate from %s: exit %d, %q (stderr %s), want %q", out, code, got, e, want)
+		}
+	}
+}
