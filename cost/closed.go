@@ -43,7 +43,7 @@ func (s Spec) ClosedForms(seq int, causal bool) PerToken {
 	L, H, Q, d := float64(c.Layers), float64(c.Heads), float64(c.HeadDim()), float64(c.DModel)
 	kN := p.NonEmbedding(s)
 	pN := kN
-	if s.Arch == Decoder || s.MLMHead {
+	if s.hasOutput() {
 		pN += int64(c.Vocab) * int64(s.E())
 	}
 	out := PerToken{Seq: seq, PaLMN: pN, KaplanN: kN}

@@ -43,9 +43,12 @@
 // Encoders (BERT, ALBERT) apply the same conventions to their structure —
 // token, position and type tables, an embedding LayerNorm, ALBERT's E->d
 // mapping, post-LN layers (the same two LayerNorms per layer), an optional
-// pooler and masked-LM head — but tformer has no encoder engine, so their
-// FLOPs and memory are not checked against executed kernels; their
-// parameter counts are checked against the published ones.
+// pooler and masked-LM head. The engine builds encoders without a pooler and
+// with the MLM head run on the masked positions only (ForModel); for those,
+// and for factorized decoders, the package's tests check FLOPs and memory
+// against the executed kernels too, and parameters against model.Config.
+// Published BERT and ALBERT parameter counts (with the pooler, as Hugging
+// Face's BertModel and AlbertModel have it) are checked against the presets.
 //
 // Memory is in bytes of float32 values.
 package cost

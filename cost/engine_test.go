@@ -11,14 +11,25 @@ import (
 
 // engineGrid is a grid of small decoder configs: tied and untied, every
 // sharing mode, one and two groups, several head counts and widths.
-func engineGrid() []model.Config {
+func engineGrid() []model.Config { return engineGridE(model.ArchDecoder, false) }
+
+// engineGridE is engineGrid for an architecture, with E = d or (factorized)
+// E = d/2.
+func engineGridE(arch model.Arch, factorized bool) []model.Config {
 	var out []model.Config
 	for _, tie := range []bool{true, false} {
 		for _, share := range []model.Share{model.ShareNone, model.ShareAll, model.ShareAttention, model.ShareFFN} {
 			for _, groups := range []int{1, 2} {
 				for _, dh := range [][2]int{{8, 1}, {8, 2}, {12, 3}, {16, 4}} {
-					out = append(out, model.Config{Vocab: 13, DModel: dh[0], Layers: 4, Heads: dh[1], DFF: 3 * dh[0],
-						MaxSeq: 16, Tie: tie, Share: share, Groups: groups})
+					c := model.Config{Vocab: 13, DModel: dh[0], Layers: 4, Heads: dh[1], DFF: 3 * dh[0],
+						MaxSeq: 16, Tie: tie, Share: share, Groups: groups}
+					if arch == model.ArchEncoder {
+						c.Arch = arch
+					}
+					if factorized {
+						c.EmbedDim = dh[0] / 2
+					}
+					out = append(out, c)
 				}
 			}
 		}
@@ -152,5 +163,133 @@ func TestParamsMatchModel(t *testing.T) {
 		if u := s.Unshared().Parameters(); u.Total.Unique != p.UntiedUnshared || u.Total.Applied != p.Total.Applied {
 			t.Errorf("%s: untied unshared = %d, want %d", c.JSON(), u.Total.Unique, p.UntiedUnshared)
 		}
+	}
+}
+
+// TestFLOPsMatchEngineEncoderFactorized runs encoders (masked-LM with the
+// positions a Masker chooses, bidirectional attention, with and without a
+// factorized embedding) and factorized decoders over the grid, and checks
+// that ForModel's FLOPs equal the kernel counters per component and pass,
+// that its memory equals the buffers allocated, and that its parameters
+// equal the layout's.
+func TestFLOPsMatchEngineEncoderFactorized(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	shapes := [][2]int{{1, 1}, {1, 7}, {2, 5}, {3, 16}} // (B, n)
+	var cfgs []model.Config
+	cfgs = append(cfgs, engineGridE(model.ArchEncoder, false)...)
+	cfgs = append(cfgs, engineGridE(model.ArchEncoder, true)...)
+	cfgs = append(cfgs, engineGridE(model.ArchDecoder, true)...)
+	for _, c := range engineGridE(model.ArchEncoder, true)[:8] {
+		c.Activation, c.LayerNormEps = model.GELUErf, 1e-12 // BERT's exact GELU
+		cfgs = append(cfgs, c)
+	}
+	for _, c := range engineGridE(model.ArchDecoder, true)[:8] {
+		c.Activation = model.GELUErf
+		cfgs = append(cfgs, c)
+	}
+	for _, c := range cfgs {
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		s := ForModel(c)
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		p := s.Parameters()
+		if p.Total.Unique != c.UniqueParams() || p.Total.Applied != c.AppliedParams() {
+			t.Errorf("%s: unique/applied = %d/%d, model says %d/%d", c.JSON(), p.Total.Unique, p.Total.Applied, c.UniqueParams(), c.AppliedParams())
+		}
+		if p.Total.Applied-p.Total.Unique != p.SavedByTying+p.SavedBySharing {
+			t.Errorf("%s: savings %d + %d != applied - unique %d", c.JSON(), p.SavedByTying, p.SavedBySharing, p.Total.Applied-p.Total.Unique)
+		}
+		for _, sh := range shapes {
+			b, n := sh[0], sh[1]
+			cnt := &kernels.Counter{}
+			m.Flops = cnt
+			tok := randTokens(rng, b*n, c.Vocab-1)
+			if c.IsEncoder() {
+				pos, tgt, err := model.NewMasker(m.Config).Mask(rng, tok, b, n, nil, nil, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(pos) != b*model.MaskedPerSeq(n) {
+					t.Fatalf("masker chose %d positions, want %d", len(pos), b*model.MaskedPerSeq(n))
+				}
+				if _, err := m.ForwardMLM(model.MLMBatch{B: b, T: n, Tokens: tok, Positions: pos, Targets: tgt}); err != nil {
+					t.Fatal(err)
+				}
+			} else if _, err := m.Forward(tok, randTokens(rng, b*n, c.Vocab), b, n); err != nil {
+				t.Fatal(err)
+			}
+			m.ZeroGrad()
+			if err := m.Backward(); err != nil {
+				t.Fatal(err)
+			}
+			got := s.FLOPs(n, b, !c.IsEncoder())
+			name := fmt.Sprintf("%s B=%d n=%d", c.JSON(), b, n)
+			for _, k := range kernels.Components() {
+				if want := cnt.Get(kernels.Forward, k); got.Forward[k] != want {
+					t.Errorf("%s: forward %s = %d, engine counted %d", name, k, got.Forward[k], want)
+				}
+				if want := cnt.Get(kernels.Backward, k); got.Backward[k] != want {
+					t.Errorf("%s: backward %s = %d, engine counted %d", name, k, got.Backward[k], want)
+				}
+			}
+			if got.Forward[Pooler] != 0 || got.Backward[Pooler] != 0 {
+				t.Errorf("%s: engine model has pooler FLOPs", name)
+			}
+			mem := s.Memory(n, b)
+			if want := m.ActivationFloats(); mem.ActivationFloats() != want {
+				t.Errorf("%s: activation floats = %d, engine allocated %d", name, mem.ActivationFloats(), want)
+			}
+			if mem.Params != int64(len(m.Params))*4 {
+				t.Errorf("%s: params bytes %d for %d parameters", name, mem.Params, len(m.Params))
+			}
+		}
+		if c.IsEncoder() {
+			continue
+		}
+		// Cached decoding of a factorized decoder.
+		dec := m.NewDecoder()
+		var sum Counts
+		for pos := 0; pos < c.MaxSeq; pos++ {
+			cnt := &kernels.Counter{}
+			m.Flops = cnt
+			if _, err := dec.Step(int32(pos % c.Vocab)); err != nil {
+				t.Fatal(err)
+			}
+			want := s.DecodeStep(pos)
+			for _, k := range kernels.Components() {
+				if want[k] != cnt.Get(kernels.Forward, k) {
+					t.Fatalf("%s pos %d: decode %s = %d, engine counted %d", c.JSON(), pos, k, want[k], cnt.Get(kernels.Forward, k))
+				}
+			}
+			sum = sum.Plus(want)
+		}
+		fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
+		fwd[kernels.Loss] = 0
+		if sum != fwd {
+			t.Errorf("%s: decoding %d tokens = %v, causal forward without loss = %v", c.JSON(), c.MaxSeq, sum, fwd)
+		}
+	}
+}
+
+// An encoder run on padded sequences computes (and counts) only the
+// unmasked key pairs: n·len per head.
+func TestEncoderPaddedPairs(t *testing.T) {
+	c := model.Config{Vocab: 13, DModel: 8, Layers: 2, Heads: 2, DFF: 24, MaxSeq: 16, Tie: true, Share: model.ShareNone, Groups: 1, Arch: model.ArchEncoder}
+	m, _ := model.New(c)
+	m.Init(1)
+	cnt := &kernels.Counter{}
+	m.Flops = cnt
+	tok := make([]int32, 2*10)
+	if _, err := m.ForwardMLM(model.MLMBatch{B: 2, T: 10, Tokens: tok, Lengths: []int32{10, 4}, Positions: []int32{0}, Targets: []int32{1}}); err != nil {
+		t.Fatal(err)
+	}
+	full := ForModel(c).FLOPs(10, 2, false).Forward[kernels.Scores]
+	if got, want := cnt.Get(kernels.Forward, kernels.Scores), full*(10+4)/20; got != want {
+		t.Errorf("scores with lengths 10 and 4: %d, want %d (full windows %d)", got, want, full)
 	}
 }

@@ -8,14 +8,16 @@ import (
 )
 
 // Component is a part of the model FLOPs are attributed to: the engine's
-// kernels.Component values, then three that only encoders have.
+// kernels.Component values, then the pooler, which only the cost model has.
 type Component int
 
-// The encoder-only components, after kernels.NumComponents.
+// The components beyond the first layers': the engine's factorized-embedding
+// projection and output head (kernels.EmbedProj, kernels.MLMDense), then the
+// encoder pooler, which the engine does not build.
 const (
-	EmbedProj     = Component(kernels.NumComponents) + iota // ALBERT's E->d embedding mapping
-	MLMDense                                                // masked-LM head's dense layer and its GELU
-	Pooler                                                  // pooler dense layer and tanh
+	EmbedProj     = Component(kernels.EmbedProj)            // ALBERT's E->d embedding mapping
+	MLMDense      = Component(kernels.MLMDense)             // output head's dense layer d->E and its GELU
+	Pooler        = Component(kernels.NumComponents) + iota // pooler dense layer and tanh
 	NumComponents                                           // number of components
 )
 
@@ -84,15 +86,15 @@ func (s Spec) ActiveComponents() []Component {
 	for c := Component(0); c < NumComponents; c++ {
 		switch c {
 		case Component(kernels.Logits), Component(kernels.Loss):
-			if s.Arch == Encoder && !s.MLMHead {
+			if !s.hasOutput() {
 				continue
 			}
 		case EmbedProj:
-			if s.Arch != Encoder || s.E() == s.Config.DModel {
+			if !s.factorized() {
 				continue
 			}
 		case MLMDense:
-			if s.Arch != Encoder || !s.MLMHead {
+			if !s.headThroughE() {
 				continue
 			}
 		case Pooler:
@@ -105,6 +107,15 @@ func (s Spec) ActiveComponents() []Component {
 	return out
 }
 
+// geluFlops returns the per-element FLOPs of the config's GELU form,
+// forward and backward.
+func (s Spec) geluFlops() (fwd, bwd int64) {
+	if s.Config.ErfGELU() {
+		return kernels.FlopsGELUErfFwd, kernels.FlopsGELUErfBwd
+	}
+	return kernels.FlopsGELUFwd, kernels.FlopsGELUBwd
+}
+
 // layerTerm is one component's FLOPs in one layer for one sequence of n
 // tokens: Pair·P(n) + Lin·n, where P(n) is the number of (query, key) pairs
 // of one head — n(n+1)/2 causal, n² bidirectional.
@@ -115,9 +126,9 @@ type layerTerm struct{ Pair, Lin int64 }
 func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
 	c := s.Config
 	d, f, H, dh := int64(c.DModel), int64(c.DFF), int64(c.Heads), int64(c.HeadDim())
+	geF, geB := s.geluFlops()
 	const (
 		lnF, lnB     = kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd
-		geF, geB     = kernels.FlopsGELUFwd, kernels.FlopsGELUBwd
 		smF, smB     = kernels.FlopsSoftmaxFwd, kernels.FlopsSoftmaxBwd
 		res          = kernels.FlopsResidual
 		matF, matB   = 2, 4 // per multiply-add: forward; backward dinp + dW
@@ -147,7 +158,9 @@ func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
 
 // FLOPs returns the FLOPs of a forward (with the loss) and a backward pass
 // over batch sequences of seq tokens, with causal or bidirectional
-// attention. The decoder's counts equal the engine's kernel counters.
+// attention. For an engine model (ForModel; with causal attention for a
+// decoder, bidirectional for an encoder) the counts equal the engine's kernel
+// counters.
 func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 	c := s.Config
 	B, n := int64(batch), int64(seq)
@@ -165,42 +178,45 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 
 	const emb, embB = kernels.FlopsEmbeddingFwd, kernels.FlopsEmbeddingBwd
 	if s.Arch == Decoder {
-		fw[kernels.Embedding] = N * d * emb
-		bw[kernels.Embedding] = N * d * embB
+		fw[kernels.Embedding] = N * E * emb
+		bw[kernels.Embedding] = N * E * embB
 		fw[kernels.LayerNorm] += N * d * kernels.FlopsLayerNormFwd // final LayerNorm
 		bw[kernels.LayerNorm] += N * d * kernels.FlopsLayerNormBwd
-		fw[kernels.Logits] = 2 * N * d * K // no bias
-		bw[kernels.Logits] = 4 * N * d * K // dinp and dW
-		fw[kernels.Loss] = N * K * kernels.FlopsLossFwd
-		bw[kernels.Loss] = N*K*kernels.FlopsLossBwd + N
-		return out
+	} else {
+		// An encoder's type table adds one add forward and one scatter
+		// backward; its embedding LayerNorm is over E.
+		if s.TypeVocab > 0 {
+			fw[kernels.Embedding] = N * E * kernels.FlopsEmbeddingTypesFwd
+			bw[kernels.Embedding] = N * E * kernels.FlopsEmbeddingTypesBwd
+		} else {
+			fw[kernels.Embedding] = N * E * emb
+			bw[kernels.Embedding] = N * E * embB
+		}
+		fw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormFwd
+		bw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormBwd
 	}
-
-	// Encoder: a type table adds one add forward and one scatter backward.
-	var types int64
-	if s.TypeVocab > 0 {
-		types = 1
-	}
-	fw[kernels.Embedding] = N * E * (emb + types)
-	bw[kernels.Embedding] = N * E * (embB + types)
-	fw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormFwd // embedding LayerNorm
-	bw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormBwd
 	if E != d {
 		fw[EmbedProj] = 2*N*E*d + N*d
 		bw[EmbedProj] = 4*N*E*d + N*d
 	}
-	if s.MLMHead {
-		// Over every position (BERT computes only the masked ~15%).
-		fw[MLMDense] = 2*N*d*E + N*E + N*E*kernels.FlopsGELUFwd
-		bw[MLMDense] = 4*N*d*E + N*E + N*E*kernels.FlopsGELUBwd
-		fw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormFwd
-		bw[kernels.LayerNorm] += N * E * kernels.FlopsLayerNormBwd
-		fw[kernels.Logits] = 2*N*E*K + N*K // with the decoder bias
-		bw[kernels.Logits] = 4*N*E*K + N*K
-		fw[kernels.Loss] = N * K * kernels.FlopsLossFwd
-		bw[kernels.Loss] = N*K*kernels.FlopsLossBwd + N
+	if s.hasOutput() {
+		R := s.headRows(seq, batch) // rows through the head and the loss
+		if s.headThroughE() {
+			geF, geB := s.geluFlops()
+			fw[MLMDense] = 2*R*d*E + R*E + R*E*geF
+			bw[MLMDense] = 4*R*d*E + R*E + R*E*geB
+			fw[kernels.LayerNorm] += R * E * kernels.FlopsLayerNormFwd
+			bw[kernels.LayerNorm] += R * E * kernels.FlopsLayerNormBwd
+			fw[kernels.Logits] = 2*R*E*K + R*K // with the output bias
+			bw[kernels.Logits] = 4*R*E*K + R*K
+		} else {
+			fw[kernels.Logits] = 2 * R * d * K // no bias
+			bw[kernels.Logits] = 4 * R * d * K // dinp and dW
+		}
+		fw[kernels.Loss] = R * K * kernels.FlopsLossFwd
+		bw[kernels.Loss] = R*K*kernels.FlopsLossBwd + R
 	}
-	if s.Pooler {
+	if s.Arch == Encoder && s.Pooler {
 		// One row per sequence; tanh 1 FLOP forward, 3 backward (1 − y², times the gradient).
 		fw[Pooler] = 2*B*d*d + B*d + B*d
 		bw[Pooler] = 4*B*d*d + B*d + 3*B*d
@@ -213,10 +229,10 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 // model.Decoder.Step counts them: no loss. Decoders only.
 func (s Spec) DecodeStep(pos int) Counts {
 	c := s.Config
-	d, f, K, L, H, dh := int64(c.DModel), int64(c.DFF), int64(c.Vocab), int64(c.Layers), int64(c.Heads), int64(c.HeadDim())
+	d, f, K, L, H, dh, E := int64(c.DModel), int64(c.DFF), int64(c.Vocab), int64(c.Layers), int64(c.Heads), int64(c.HeadDim()), int64(s.E())
 	nk := int64(pos) + 1
 	var o Counts
-	o[kernels.Embedding] = d * kernels.FlopsEmbeddingFwd
+	o[kernels.Embedding] = E * kernels.FlopsEmbeddingFwd
 	o[kernels.LayerNorm] = (2*L + 1) * d * kernels.FlopsLayerNormFwd
 	o[kernels.QKV] = L * (6*d*d + 3*d)
 	o[kernels.Scores] = L * H * nk * 2 * dh
@@ -224,9 +240,16 @@ func (s Spec) DecodeStep(pos int) Counts {
 	o[kernels.AV] = L * H * nk * 2 * dh
 	o[kernels.AttnOut] = L * (2*d*d + d + d*kernels.FlopsResidual)
 	o[kernels.FFNUp] = L * (2*d*f + f)
-	o[kernels.GELU] = L * f * kernels.FlopsGELUFwd
+	geF, _ := s.geluFlops()
+	o[kernels.GELU] = L * f * geF
 	o[kernels.FFNDown] = L * (2*f*d + d + d*kernels.FlopsResidual)
 	o[kernels.Logits] = 2 * d * K
+	if E != d {
+		o[EmbedProj] = 2*E*d + d
+		o[MLMDense] = 2*d*E + E + E*geF
+		o[kernels.LayerNorm] += E * kernels.FlopsLayerNormFwd
+		o[kernels.Logits] = 2*E*K + K
+	}
 	return o
 }
 

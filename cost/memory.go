@@ -26,15 +26,16 @@ type Memory struct {
 }
 
 // ActivationFloats is the number of float32 values in Activations plus
-// AttentionScores — for a decoder exactly model.(*Model).ActivationFloats()
-// after a Forward of this shape.
+// AttentionScores — for an engine model (ForModel) exactly
+// model.(*Model).ActivationFloats() after a forward pass of this shape.
 func (m Memory) ActivationFloats() int64 { return (m.Activations + m.AttentionScores) / BytesPerValue }
 
-// Memory returns the training-step memory at (batch, seq). For a decoder it
-// follows the engine's buffers exactly; for an encoder it applies the same
-// layout to its structure (an estimate: there is no encoder engine). Small
-// per-goroutine scratch (one row of n values in attention backward) and the
-// int32 token and target ids (8 bytes per token) are not counted.
+// Memory returns the training-step memory at (batch, seq). For an engine
+// model (ForModel) it follows the engine's buffers exactly; a pooler, which
+// the engine does not build, adds nothing (its B·d values are negligible).
+// Small per-goroutine scratch (one row of n values in attention backward)
+// and the int32 token, type, length, target and position ids are not
+// counted.
 func (s Spec) Memory(seq, batch int) Memory {
 	c := s.Config
 	B, n := int64(batch), int64(seq)
@@ -44,27 +45,35 @@ func (s Spec) Memory(seq, batch int) Memory {
 	m := Memory{Seq: seq, Batch: batch, Params: p * BytesPerValue, Grads: p * BytesPerValue, AdamW: 2 * p * BytesPerValue}
 
 	// Per layer: input res, ln1, ln2, qkv (3d), attention output, res2 -> 8·N·d;
-	// four LayerNorm statistics rows of N; FFN pre- and post-GELU 2·N·f.
+	// four LayerNorm statistics rows of N; FFN pre- and post-GELU 2·N·f. (An
+	// encoder keeps the same tensors: the two residual sums before their
+	// LayerNorms, the first LayerNorm's output, and the statistics.)
 	act := L * (8*N*d + 4*N + 2*N*f)
 	// The last layer's output (res[L]).
 	act += N * d
 	// Backward scratch reused by every layer: dres, dln, datty (3·N·d), dqkv
 	// (3·N·d), dfch and dfchg (2·N·f).
 	act += 6*N*d + 2*N*f
-	hasOut := s.Arch == Decoder || s.MLMHead
 	if s.Arch == Decoder {
 		act += N*d + 2*N // final LayerNorm output and statistics
-	} else {
-		act += 2*N*E + 2*N // embedding sum and its LayerNorm output (over E), statistics
 		if E != d {
-			act += N * d // mapped embedding
+			act += 2 * N * E // embedding sum (the projection's input) and its gradient
 		}
-		if s.MLMHead {
-			act += 3*N*E + 2*N // dense output, GELU output, LayerNorm output and statistics
+	} else {
+		act += 2*N*E + 2*N // embedding sum and its gradient, LayerNorm statistics
+		if E != d {
+			act += 2 * N * E // the embedding LayerNorm's output (the projection's input) and its gradient
 		}
 	}
-	if hasOut {
-		act += 2*N*K + N // logits, probabilities (reused for dlogits), per-row losses
+	if s.hasOutput() {
+		R := s.headRows(seq, batch)
+		if s.Arch == Encoder {
+			act += 2 * R * d // the gathered hidden rows and their gradient
+		}
+		if s.headThroughE() {
+			act += 5*R*E + 2*R // dense, GELU and LayerNorm outputs, two gradient scratch rows, statistics
+		}
+		act += 2*R*K + R // logits, probabilities (reused for dlogits), per-row losses
 	}
 	m.Activations = act * BytesPerValue
 	m.AttentionScores = L * B * H * n * n * BytesPerValue

@@ -42,8 +42,8 @@ type Params struct {
 	FFNBlock  int64 `json:"ffn_block"`
 }
 
-// Parameters counts s's parameters. For a decoder, Total equals
-// model.Config's UniqueParams and AppliedParams.
+// Parameters counts s's parameters. For an engine model (ForModel), Total
+// equals model.Config's UniqueParams and AppliedParams.
 func (s Spec) Parameters() Params {
 	c := s.Config
 	d, f, K, L := int64(c.DModel), int64(c.DFF), int64(c.Vocab), int64(c.Layers)
@@ -52,9 +52,12 @@ func (s Spec) Parameters() Params {
 	var p Params
 
 	// Embedding tables (K x E, S x E, T x E), used once by the lookup.
+	if s.Arch == Decoder {
+		T = 0
+	}
 	emb := K*E + S*E + T*E
-	if s.Arch == Encoder && E != d {
-		emb += E*d + d // ALBERT's embedding_hidden_mapping_in
+	if E != d {
+		emb += E*d + d // ALBERT's embedding_hidden_mapping_in (the engine's embed_proj)
 	}
 	p.Embeddings.add(emb, emb)
 
@@ -66,18 +69,18 @@ func (s Spec) Parameters() Params {
 	p.Norms.add((na+nf)*ln, 2*L*ln)
 	p.AttnBlock, p.FFNBlock = attn+ln, ffn+ln
 
-	hasOut := s.Arch == Decoder || s.MLMHead
 	if s.Arch == Decoder {
 		p.Norms.add(ln, ln) // final LayerNorm
 	} else {
 		p.Norms.add(2*E, 2*E) // embedding LayerNorm (over E)
 	}
-	if s.Arch == Encoder && s.MLMHead {
-		// BERT: dense d->d, LN(d), bias K; ALBERT: dense d->E, LN(E), bias K.
+	if s.headThroughE() {
+		// BERT: dense d->d, LN(d), bias K; ALBERT (and a factorized decoder):
+		// dense d->E, LN(E), bias K.
 		p.Head.add(d*E+E+K, d*E+E+K)
 		p.Norms.add(2*E, 2*E)
 	}
-	if hasOut {
+	if s.hasOutput() {
 		out := K * E
 		if c.Tie {
 			p.Head.add(0, out)
@@ -102,8 +105,12 @@ func (s Spec) Parameters() Params {
 // of an encoder's pooler, mapping and head dense layer).
 func (p Params) NonEmbedding(s Spec) int64 {
 	c := s.Config
-	n := p.Total.Applied - int64(c.Vocab+c.MaxSeq+s.TypeVocab)*int64(s.E())
-	if s.Arch == Decoder || s.MLMHead {
+	types := s.TypeVocab
+	if s.Arch == Decoder {
+		types = 0
+	}
+	n := p.Total.Applied - int64(c.Vocab+c.MaxSeq+types)*int64(s.E())
+	if s.hasOutput() {
 		n -= int64(c.Vocab) * int64(s.E())
 	}
 	return n

@@ -2,6 +2,7 @@ package cost
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/tformer/tformer/model"
@@ -145,12 +146,59 @@ func TestPresetsValid(t *testing.T) {
 	if _, err := Preset("gpt5"); err == nil {
 		t.Error("unknown preset accepted")
 	}
-	bad := Spec{Arch: Decoder, Config: model.Tiny(), EmbedDim: 64}
-	if bad.Validate() == nil {
-		t.Error("factorized decoder accepted")
+	if err := (Spec{Arch: Decoder, Config: model.Tiny(), EmbedDim: 64}).Validate(); err != nil {
+		t.Errorf("factorized decoder: %v", err)
+	}
+	bad := Spec{Arch: Decoder, Config: model.Tiny(), EmbedDim: 256}
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "embed-dim (256) cannot be larger than d-model (128)") {
+		t.Errorf("embed-dim > d-model: %v", err)
+	}
+	enc := model.Tiny()
+	enc.Arch = model.ArchEncoder
+	if err := (Spec{Arch: Decoder, Config: enc}).Validate(); err == nil || !strings.Contains(err.Error(), "ForModel") {
+		t.Errorf("decoder spec of an encoder config: %v", err)
+	}
+	if err := (Spec{Arch: Encoder, Config: model.Tiny(), MLMMasked: true}).Validate(); err == nil {
+		t.Error("MLMMasked without an MLM head accepted")
 	}
 	bad = Spec{Arch: "rnn", Config: model.Tiny()}
 	if bad.Validate() == nil {
 		t.Error("unknown arch accepted")
+	}
+}
+
+// The engine builds encoders without a pooler and with the MLM head, as
+// Hugging Face's BertForMaskedLM and AlbertForMaskedLM are. Their counts are
+// the published base models' minus the pooler plus the head.
+func TestEngineEncoderCounts(t *testing.T) {
+	bert := model.Config{Vocab: 30522, DModel: 768, Layers: 12, Heads: 12, DFF: 3072, MaxSeq: 512, Tie: true,
+		Share: model.ShareNone, Groups: 1, Arch: model.ArchEncoder, TypeVocab: 2}
+	albert := model.Config{Vocab: 30000, DModel: 768, Layers: 12, Heads: 12, DFF: 3072, MaxSeq: 512, Tie: true,
+		Share: model.ShareAll, Groups: 1, Arch: model.ArchEncoder, TypeVocab: 2, EmbedDim: 128}
+	const pooler = 768*768 + 768
+	for _, tc := range []struct {
+		name       string
+		c          model.Config
+		preset     string
+		head, want int64
+	}{
+		{"BertForMaskedLM", bert, "bert-base", 768*768 + 768 + 2*768 + 30522, 109_514_298},
+		{"AlbertForMaskedLM", albert, "albert-base", 768*128 + 128 + 2*128 + 30000, 11_221_680},
+	} {
+		p, _ := Preset(tc.preset)
+		if got := p.Parameters().Total.Unique - pooler + tc.head; got != tc.want {
+			t.Errorf("%s: preset - pooler + head = %d, want %d", tc.name, got, tc.want)
+		}
+		if got := tc.c.UniqueParams(); got != tc.want {
+			t.Errorf("%s: engine config %d, want %d", tc.name, got, tc.want)
+		}
+		s := ForModel(tc.c)
+		if got := s.Parameters().Total.Unique; got != tc.want {
+			t.Errorf("%s: ForModel %d, want %d", tc.name, got, tc.want)
+		}
+		s.Pooler = true
+		if got := s.Parameters().Total.Unique; got != tc.want+pooler {
+			t.Errorf("%s with pooler: %d, want %d", tc.name, got, tc.want+pooler)
+		}
 	}
 }

@@ -244,7 +244,7 @@ func (r *Report) writeTables(w io.Writer, md bool, perLayer bool) error {
 	}
 	intro := []string{
 		"model " + s.String(),
-		"FLOPs: a matmul (m x k)·(k x n) counts 2·m·k·n (a multiply and an add; no MACs anywhere); other operations count the engine's per-element constants (bias 1, LayerNorm 8/17, GELU 9/19, softmax 6/5 per pair, loss 5/1 per logit, forward/backward).",
+		"FLOPs: a matmul (m x k)·(k x n) counts 2·m·k·n (a multiply and an add; no MACs anywhere); other operations count the engine's per-element constants (" + r.Conventions.Elementwise + ").",
 		fmt.Sprintf("attention %s; batch %d; the forward includes the loss.", attn, o.Batch),
 	}
 	if s.Arch == Encoder && !s.MLMHead {
@@ -307,8 +307,8 @@ func (r *Report) writeTables(w io.Writer, md bool, perLayer bool) error {
 	}
 	mt.notes = []string{"activations: the tensors kept for backward, logits and probabilities, and the backward scratch;",
 		"attention probs: the B·H·n·n buffer per layer the engine materialises (the masked half too)."}
-	if s.Arch == Encoder {
-		mt.notes = append(mt.notes, "encoder memory applies the engine's buffer layout to the encoder (an estimate: no encoder engine).")
+	if s.Arch == Encoder && s.Pooler {
+		mt.notes = append(mt.notes, "the pooler's few values are not counted (the engine builds no pooler).")
 	}
 	mt.write(w, md)
 

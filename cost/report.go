@@ -24,7 +24,8 @@ func DefaultSeqs() []int { return []int{128, 256, 512, 1024, 2048, 4096, 8192} }
 //
 //	{
 //	  "model": {"name", "arch", "vocab", "d_model", "layers", "heads", "d_ff", "max_seq",
-//	            "tie", "share", "groups", "embed_dim", "type_vocab", "pooler", "mlm_head"},
+//	            "tie", "share", "groups", "embed_dim", "type_vocab", "pooler", "mlm_head",
+//	            "mlm_masked" (only when true: the MLM head runs on the masked positions)},
 //	  "conventions": {"attention": "causal"|"bidirectional", "batch", "train",
 //	                  "bytes_per_value", "matmul", "elementwise", "forward"},
 //	  "params": {"unique", "applied", "untied_unshared", "saved_by_tying", "saved_by_sharing",
@@ -82,6 +83,7 @@ type ModelInfo struct {
 	TypeVocab int    `json:"type_vocab"`
 	Pooler    bool   `json:"pooler"`
 	MLMHead   bool   `json:"mlm_head"`
+	MLMMasked bool   `json:"mlm_masked,omitempty"`
 }
 
 // Conventions states how the numbers were counted.
@@ -203,10 +205,11 @@ func NewReport(s Spec, o Options) (*Report, error) {
 	r := &Report{spec: s, opts: o, parts: s.ActiveComponents()}
 	r.Model = ModelInfo{Name: s.Name, Arch: s.Arch, Vocab: c.Vocab, DModel: c.DModel, Layers: c.Layers, Heads: c.Heads,
 		DFF: c.DFF, MaxSeq: c.MaxSeq, Tie: c.Tie, Share: string(c.Share), Groups: c.Groups, EmbedDim: s.E(),
-		TypeVocab: s.TypeVocab, Pooler: s.Pooler, MLMHead: s.MLMHead}
+		TypeVocab: s.TypeVocab, Pooler: s.Pooler, MLMHead: s.MLMHead, MLMMasked: s.MLMMasked}
+	geF, geB := s.geluFlops()
 	r.Conventions = Conventions{Attention: convention(o.Causal), Batch: o.Batch, Train: o.Train, BytesPerValue: BytesPerValue,
 		Matmul:      "an (m x k)·(k x n) product is 2·m·k·n FLOPs (multiply and add); no MACs",
-		Elementwise: fmt.Sprintf("per element: bias 1, residual %d, embedding %d/%d, layernorm %d/%d, gelu %d/%d, softmax %d/%d per pair, loss %d/%d per logit (forward/backward)", kernels.FlopsResidual, kernels.FlopsEmbeddingFwd, kernels.FlopsEmbeddingBwd, kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd, kernels.FlopsGELUFwd, kernels.FlopsGELUBwd, kernels.FlopsSoftmaxFwd, kernels.FlopsSoftmaxBwd, kernels.FlopsLossFwd, kernels.FlopsLossBwd),
+		Elementwise: fmt.Sprintf("per element: bias 1, residual %d, embedding %d/%d (2/3 with token types), layernorm %d/%d, gelu %d/%d, softmax %d/%d per pair, loss %d/%d per logit (forward/backward)", kernels.FlopsResidual, kernels.FlopsEmbeddingFwd, kernels.FlopsEmbeddingBwd, kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd, geF, geB, kernels.FlopsSoftmaxFwd, kernels.FlopsSoftmaxBwd, kernels.FlopsLossFwd, kernels.FlopsLossBwd),
 		Forward:     "a training forward: includes the loss; backward computes input and weight gradients of every linear layer"}
 	p := s.Parameters()
 	r.Params = ParamsInfo{Unique: p.Total.Unique, Applied: p.Total.Applied, UntiedUnshared: p.UntiedUnshared,

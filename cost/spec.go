@@ -27,24 +27,69 @@ const (
 // Spec describes a model for the cost model. Config holds the shape shared
 // by both architectures (its Tie means the output or masked-LM decoder reuses
 // the token embedding; Share and Groups are the cross-layer sharing); the
-// other fields only apply to encoders.
+// other fields add what the engine's model.Config cannot express (a pooler,
+// an encoder without an MLM head, an MLM head over every position). ForModel
+// builds the Spec of an engine model.
 type Spec struct {
 	Name   string       // preset name or a description (optional)
 	Arch   Arch         // Decoder or Encoder
-	Config model.Config // vocab, d_model, layers, heads, d_ff, max_seq, tie, share, groups
+	Config model.Config // vocab, d_model, layers, heads, d_ff, max_seq, tie, share, groups (and embed_dim)
 
-	EmbedDim  int  // ALBERT's factorized embedding width E (0: d_model); encoders only
+	// EmbedDim is the factorized embedding width E (0: Config.EmbedDim, and
+	// d_model when that is 0 too). With E < d_model a decoder has the E -> d
+	// projection and the output head through E, as the engine builds it.
+	EmbedDim  int
 	TypeVocab int  // token-type (segment) embeddings, 2 in BERT and ALBERT; encoders only
 	Pooler    bool // pooler dense d->d + tanh on the first token; encoders only
 	MLMHead   bool // masked-LM head: dense d->E + GELU + LayerNorm(E), logits through a K x E matrix + bias; encoders only
+	// MLMMasked runs the masked-LM head and loss on the predicted positions
+	// only — B·model.MaskedPerSeq(n) rows, as tformer's engine trains — rather
+	// than on every position (Hugging Face's *ForMaskedLM). Encoders with an
+	// MLM head only.
+	MLMMasked bool
 }
 
-// E is the embedding width: EmbedDim, or d_model when EmbedDim is 0.
-func (s Spec) E() int {
-	if s.EmbedDim == 0 {
-		return s.Config.DModel
+// ForModel returns the Spec of the model the engine builds from c: a
+// decoder, or an encoder with token types, an MLM head on the masked
+// positions and no pooler. Its FLOPs and memory equal what the engine counts
+// and allocates.
+func ForModel(c model.Config) Spec {
+	c = c.Canonical()
+	s := Spec{Arch: Decoder, Config: c, EmbedDim: c.E()}
+	if c.IsEncoder() {
+		s.Arch, s.TypeVocab, s.MLMHead, s.MLMMasked = Encoder, c.Types(), true, true
 	}
-	return s.EmbedDim
+	return s
+}
+
+// E is the embedding width: EmbedDim, else Config.EmbedDim, else d_model.
+func (s Spec) E() int {
+	if s.EmbedDim != 0 {
+		return s.EmbedDim
+	}
+	return s.Config.E()
+}
+
+// factorized reports whether the embedding is narrower than the model.
+func (s Spec) factorized() bool { return s.E() != s.Config.DModel }
+
+// headThroughE reports whether the output goes through the dense, GELU and
+// LayerNorm head with an output bias: an encoder's MLM head, or a
+// factorized decoder's output.
+func (s Spec) headThroughE() bool {
+	return s.Arch == Encoder && s.MLMHead || s.Arch == Decoder && s.factorized()
+}
+
+// hasOutput reports whether the model computes logits and a loss.
+func (s Spec) hasOutput() bool { return s.Arch == Decoder || s.MLMHead }
+
+// headRows is the number of rows the output head and the loss run on for a
+// batch of batch sequences of seq tokens.
+func (s Spec) headRows(seq, batch int) int64 {
+	if s.Arch == Encoder && s.MLMMasked {
+		return int64(batch) * int64(model.MaskedPerSeq(seq))
+	}
+	return int64(batch) * int64(seq)
 }
 
 // Validate reports the first problem with s.
@@ -52,19 +97,31 @@ func (s Spec) Validate() error {
 	if s.Arch != Decoder && s.Arch != Encoder {
 		return fmt.Errorf("invalid model: unknown architecture %q (want decoder or encoder)", s.Arch)
 	}
-	if err := s.Config.Validate(); err != nil {
-		return err
-	}
 	if s.EmbedDim < 0 || s.TypeVocab < 0 {
 		return errors.New("invalid model: embed-dim and type-vocab must not be negative")
 	}
+	c := s.Config
+	if c.Arch != "" && (c.Arch == model.ArchEncoder) != (s.Arch == Encoder) {
+		return fmt.Errorf("invalid model: the spec says %s but its config says %s (build encoder specs with cost.ForModel)", s.Arch, c.Arch)
+	}
+	if s.EmbedDim != 0 && c.EmbedDim != 0 && s.EmbedDim != c.EmbedDim {
+		return fmt.Errorf("invalid model: embed-dim %d differs from the config's %d", s.EmbedDim, c.EmbedDim)
+	}
+	// Validate the shape as the engine would (token types are checked here).
+	c.Arch, c.EmbedDim, c.TypeVocab = "", s.E(), 0
+	if s.Arch == Encoder {
+		c.Arch = model.ArchEncoder
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	if s.Arch == Decoder {
-		if s.EmbedDim != 0 && s.EmbedDim != s.Config.DModel {
-			return fmt.Errorf("invalid model: a factorized embedding (embed-dim %d != d-model %d) is supported for encoders only; the decoder engine has none", s.EmbedDim, s.Config.DModel)
-		}
 		if s.TypeVocab != 0 || s.Pooler || s.MLMHead {
 			return errors.New("invalid model: token types, pooler and masked-LM head apply to encoders only")
 		}
+	}
+	if s.MLMMasked && !(s.Arch == Encoder && s.MLMHead) {
+		return errors.New("invalid model: a masked-LM head on the masked positions needs an encoder with an MLM head")
 	}
 	if int64(s.Config.Vocab)*int64(s.E()) > 1<<40 {
 		return errors.New("invalid model: tensor sizes are implausibly large")
@@ -81,8 +138,16 @@ func (s Spec) String() string {
 	}
 	fmt.Fprintf(&b, "%s, vocab=%d d=%d layers=%d heads=%d d_ff=%d max_seq=%d tie=%v share=%s groups=%d",
 		s.Arch, c.Vocab, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Tie, c.Share, c.Groups)
+	if c.ErfGELU() {
+		fmt.Fprintf(&b, " gelu=erf")
+	}
 	if s.Arch == Encoder {
 		fmt.Fprintf(&b, " E=%d types=%d pooler=%v mlm_head=%v", s.E(), s.TypeVocab, s.Pooler, s.MLMHead)
+		if s.MLMMasked {
+			fmt.Fprintf(&b, " (on the masked positions)")
+		}
+	} else if s.factorized() {
+		fmt.Fprintf(&b, " E=%d", s.E())
 	}
 	return b.String()
 }
@@ -94,7 +159,7 @@ func decoder(name string, vocab, d, layers, heads, ff, seq int) Spec {
 
 func bert(name string, d, layers, heads, ff int) Spec {
 	return Spec{Name: name, Arch: Encoder, Config: model.Config{Vocab: 30522, DModel: d, Layers: layers, Heads: heads,
-		DFF: ff, MaxSeq: 512, Tie: true, Share: model.ShareNone, Groups: 1}, TypeVocab: 2, Pooler: true}
+		DFF: ff, MaxSeq: 512, Tie: true, Share: model.ShareNone, Groups: 1, Activation: model.GELUErf}, TypeVocab: 2, Pooler: true}
 }
 
 func albert(name string, d, layers, heads, ff int) Spec {
@@ -168,7 +233,8 @@ func LoadHFConfig(path string) (Spec, error) {
 // max_position_embeddings, type_vocab_size, vocab_size) or "albert" (BERT's
 // names plus embedding_size, num_hidden_groups, inner_group_num, which must
 // be 1). Without model_type the family is guessed from the fields present.
-// Encoders get a pooler (as BertModel and AlbertModel have) and no MLM head.
+// Encoders get a pooler (as BertModel and AlbertModel have) and no MLM head;
+// hidden_act "gelu" (BERT's default) counts the exact erf GELU.
 func ParseHFConfig(data []byte) (Spec, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
@@ -240,6 +306,13 @@ func ParseHFConfig(data []byte) (Spec, error) {
 			DFF: integer("intermediate_size", 0, true), MaxSeq: integer("max_position_embeddings", 512, false),
 			Tie: boolean("tie_word_embeddings", true), Share: model.ShareNone, Groups: 1},
 			TypeVocab: integer("type_vocab_size", 2, false), Pooler: true}
+		act := str("hidden_act")
+		if act == "" && mt == "bert" {
+			act = "gelu"
+		}
+		if act == "gelu" {
+			s.Config.Activation = model.GELUErf // BERT's exact GELU (5 and 12 FLOPs per element)
+		}
 		if mt == "albert" {
 			s.EmbedDim = integer("embedding_size", 128, false)
 			s.Config.Share = model.ShareAll

@@ -22,20 +22,59 @@ func AttentionPairs(t int, causal bool) int64 { return pairs(t, causal) }
 // backward pass (masked entries are zero). With causal set, position i only
 // attends to positions <= i and only those pairs are computed and counted.
 func AttentionForward(cnt *Counter, out, att, qkv []float32, b, t, d, h int, causal bool) {
+	attentionForward(cnt, out, att, qkv, nil, b, t, d, h, causal)
+}
+
+// AttentionForwardPadded is bidirectional AttentionForward with a key padding
+// mask: in sequence r only the first lens[r] positions are keys (every
+// position is still a query, as in BERT, so padded rows get an output too).
+// lens nil means every sequence is full. Each lens[r] must be in [1, t]. Only
+// the t·lens[r] unmasked pairs per head are computed and counted; att's masked
+// entries are zero.
+func AttentionForwardPadded(cnt *Counter, out, att, qkv []float32, lens []int32, b, t, d, h int) {
+	attentionForward(cnt, out, att, qkv, lens, b, t, d, h, false)
+}
+
+// AttentionBackwardPadded is the backward of AttentionForwardPadded.
+func AttentionBackwardPadded(cnt *Counter, dqkv, dout, qkv, att []float32, lens []int32, b, t, d, h int) {
+	attentionBackward(cnt, dqkv, dout, qkv, att, lens, b, t, d, h, false)
+}
+
+// numKeys is the number of keys query i of sequence bi attends to.
+func numKeys(i, bi, t int, causal bool, lens []int32) int {
+	switch {
+	case causal:
+		return i + 1
+	case lens != nil:
+		return int(lens[bi])
+	}
+	return t
+}
+
+// totalPairs is the number of (query, key) pairs over all sequences and heads.
+func totalPairs(b, t, h int, causal bool, lens []int32) int64 {
+	if lens == nil {
+		return int64(b) * int64(h) * pairs(t, causal)
+	}
+	var s int64
+	for _, l := range lens[:b] {
+		s += int64(t) * int64(l)
+	}
+	return s * int64(h)
+}
+
+func attentionForward(cnt *Counter, out, att, qkv []float32, lens []int32, b, t, d, h int, causal bool) {
 	dh := d / h
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	np := pairs(t, causal)
-	parallelFor(b*h, int64(b*h)*np*int64(4*dh), func(lo, hi int) {
+	all := totalPairs(b, t, h, causal, lens)
+	parallelFor(b*h, all*int64(4*dh), func(lo, hi int) {
 		for bh := lo; bh < hi; bh++ {
 			bi, hd := bh/h, bh%h
 			base := bi * t * 3 * d
 			for i := 0; i < t; i++ {
 				q := qkv[base+i*3*d+hd*dh : base+i*3*d+hd*dh+dh]
 				row := att[(bh*t+i)*t : (bh*t+i)*t+t]
-				nk := t
-				if causal {
-					nk = i + 1
-				}
+				nk := numKeys(i, bi, t, causal, lens)
 				mx := float32(math.Inf(-1))
 				for j := 0; j < nk; j++ {
 					k := qkv[base+j*3*d+d+hd*dh : base+j*3*d+d+hd*dh+dh]
@@ -63,7 +102,6 @@ func AttentionForward(cnt *Counter, out, att, qkv []float32, b, t, d, h int, cau
 			}
 		}
 	})
-	all := int64(b) * int64(h) * np
 	cnt.Add(Forward, Scores, all*2*int64(dh))
 	cnt.Add(Forward, Softmax, all*FlopsSoftmaxFwd)
 	cnt.Add(Forward, AV, all*2*int64(dh))
@@ -72,19 +110,20 @@ func AttentionForward(cnt *Counter, out, att, qkv []float32, b, t, d, h int, cau
 // AttentionBackward accumulates dqkv from dout[b×t×d], given the forward
 // inputs qkv and the saved probabilities att.
 func AttentionBackward(cnt *Counter, dqkv, dout, qkv, att []float32, b, t, d, h int, causal bool) {
+	attentionBackward(cnt, dqkv, dout, qkv, att, nil, b, t, d, h, causal)
+}
+
+func attentionBackward(cnt *Counter, dqkv, dout, qkv, att []float32, lens []int32, b, t, d, h int, causal bool) {
 	dh := d / h
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	np := pairs(t, causal)
-	parallelFor(b*h, int64(b*h)*np*int64(8*dh), func(lo, hi int) {
+	all := totalPairs(b, t, h, causal, lens)
+	parallelFor(b*h, all*int64(8*dh), func(lo, hi int) {
 		datt := make([]float32, t)
 		for bh := lo; bh < hi; bh++ {
 			bi, hd := bh/h, bh%h
 			base := bi * t * 3 * d
 			for i := 0; i < t; i++ {
-				nk := t
-				if causal {
-					nk = i + 1
-				}
+				nk := numKeys(i, bi, t, causal, lens)
 				row := att[(bh*t+i)*t : (bh*t+i)*t+nk]
 				g := dout[(bi*t+i)*d+hd*dh : (bi*t+i)*d+hd*dh+dh]
 				// AV backward: dP = dout·vᵀ, dV += Pᵀ·dout.
@@ -108,7 +147,6 @@ func AttentionBackward(cnt *Counter, dqkv, dout, qkv, att []float32, b, t, d, h 
 			}
 		}
 	})
-	all := int64(b) * int64(h) * np
 	cnt.Add(Backward, AV, all*4*int64(dh))
 	cnt.Add(Backward, Softmax, all*FlopsSoftmaxBwd)
 	cnt.Add(Backward, Scores, all*4*int64(dh))

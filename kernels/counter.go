@@ -18,7 +18,9 @@
 //     mean's division, a reciprocal square root, a log) are not counted.
 //     The per-element constants are exported below (FlopsLayerNormFwd, ...).
 //   - Causal attention only computes the n(n+1)/2 unmasked (query, key) pairs
-//     of each head, and counts only those.
+//     of each head, and counts only those; bidirectional attention with a key
+//     padding mask computes (and counts) n·len pairs per head of a sequence
+//     with len valid keys (n² for a full window).
 package kernels
 
 import (
@@ -43,12 +45,15 @@ const (
 	LayerNorm                  // every layer norm (pre-attention, pre-FFN, final)
 	Logits                     // output projection onto the vocabulary
 	Loss                       // softmax cross-entropy over the vocabulary
+	EmbedProj                  // factorized embedding's E -> d projection (ALBERT's embedding_hidden_mapping_in)
+	MLMDense                   // output head's dense d -> E layer and its GELU (factorized or encoder models)
 	NumComponents
 )
 
 var componentNames = [NumComponents]string{
 	"embedding", "qkv", "scores", "softmax", "av", "attn_out",
 	"ffn_up", "gelu", "ffn_down", "layernorm", "logits", "loss",
+	"embed_proj", "mlm_dense",
 }
 
 // String returns the component's snake_case name, as used in reports and JSON.

@@ -5,17 +5,20 @@ import "math"
 // Per-element FLOP conventions of the non-matmul kernels (see the package
 // comment). The cost model multiplies these by element counts.
 const (
-	FlopsEmbeddingFwd = 1  // token row + position row
-	FlopsEmbeddingBwd = 2  // scatter-add into the token row and the position row
-	FlopsLayerNormFwd = 8  // mean 1, variance 3, normalise and affine 4
-	FlopsLayerNormBwd = 17 // two passes: reductions 6, then gradients 11
-	FlopsGELUFwd      = 9  // tanh form
-	FlopsGELUBwd      = 19 // recomputes tanh, then the derivative and the accumulate
-	FlopsResidual     = 1  // the residual add fused into an output projection
-	FlopsSoftmaxFwd   = 6  // per (query, key) pair: scale, max, subtract, exp, sum, normalise
-	FlopsSoftmaxBwd   = 5  // per pair: p·dp and its sum, subtract, multiply, scale
-	FlopsLossFwd      = 5  // per logit: max, subtract, exp, sum, normalise
-	FlopsLossBwd      = 1  // per logit: scale the probability (plus 1 per row for the target)
+	FlopsEmbeddingFwd = 1 // token row + position row
+	FlopsEmbeddingBwd = 2 // scatter-add into the token row and the position row
+	// An encoder's embedding adds a token-type row too.
+	FlopsEmbeddingTypesFwd = 2  // token row + position row + type row
+	FlopsEmbeddingTypesBwd = 3  // scatter-add into the token, position and type rows
+	FlopsLayerNormFwd      = 8  // mean 1, variance 3, normalise and affine 4
+	FlopsLayerNormBwd      = 17 // two passes: reductions 6, then gradients 11
+	FlopsGELUFwd           = 9  // tanh form
+	FlopsGELUBwd           = 19 // recomputes tanh, then the derivative and the accumulate
+	FlopsResidual          = 1  // the residual add fused into an output projection
+	FlopsSoftmaxFwd        = 6  // per (query, key) pair: scale, max, subtract, exp, sum, normalise
+	FlopsSoftmaxBwd        = 5  // per pair: p·dp and its sum, subtract, multiply, scale
+	FlopsLossFwd           = 5  // per logit: max, subtract, exp, sum, normalise
+	FlopsLossBwd           = 1  // per logit: scale the probability (plus 1 per row for the target)
 )
 
 // LinearForward computes out[n×o] = inp[n×i] · w[o×i]ᵀ + bias, and then adds
@@ -101,13 +104,52 @@ func EmbeddingBackward(cnt *Counter, dwte, dwpe, dout []float32, tokens []int32,
 	cnt.Add(Backward, Embedding, int64(len(tokens))*int64(d)*FlopsEmbeddingBwd)
 }
 
+// EmbeddingTypesForward computes an encoder's embedding sum out[r] =
+// wte[tokens[r]] + wpe[r%t] + wtt[types[r]] over rows of width e. Tokens and
+// types must be in range (the caller validates them).
+func EmbeddingTypesForward(cnt *Counter, out, wte, wpe, wtt []float32, tokens, types []int32, t, e int) {
+	for r, tok := range tokens {
+		o := out[r*e : r*e+e]
+		x := wte[int(tok)*e : int(tok)*e+e]
+		p := wpe[(r%t)*e : (r%t)*e+e]
+		y := wtt[int(types[r])*e : int(types[r])*e+e]
+		for j := range o {
+			o[j] = x[j] + p[j] + y[j]
+		}
+	}
+	cnt.Add(Forward, Embedding, int64(len(tokens))*int64(e)*FlopsEmbeddingTypesFwd)
+}
+
+// EmbeddingTypesBackward scatters dout into the token, position and type
+// rows of dwte, dwpe and dwtt (accumulating).
+func EmbeddingTypesBackward(cnt *Counter, dwte, dwpe, dwtt, dout []float32, tokens, types []int32, t, e int) {
+	for r, tok := range tokens {
+		g := dout[r*e : r*e+e]
+		x := dwte[int(tok)*e : int(tok)*e+e]
+		p := dwpe[(r%t)*e : (r%t)*e+e]
+		y := dwtt[int(types[r])*e : int(types[r])*e+e]
+		for j, v := range g {
+			x[j] += v
+			p[j] += v
+			y[j] += v
+		}
+	}
+	cnt.Add(Backward, Embedding, int64(len(tokens))*int64(e)*FlopsEmbeddingTypesBwd)
+}
+
 // LayerNormEps is the epsilon added to the variance, as in GPT-2.
 const LayerNormEps = 1e-5
 
 // LayerNormForward normalises each of the n rows of inp[n×d] and applies the
 // affine w, b; it stores each row's mean and reciprocal standard deviation
-// for the backward pass.
+// for the backward pass. The epsilon is LayerNormEps.
 func LayerNormForward(cnt *Counter, out, mean, rstd, inp, w, b []float32, n, d int) {
+	LayerNormForwardEps(cnt, out, mean, rstd, inp, w, b, n, d, LayerNormEps)
+}
+
+// LayerNormForwardEps is LayerNormForward with epsilon eps (BERT and ALBERT
+// use 1e-12). LayerNormBackward needs no epsilon: it uses the saved rstd.
+func LayerNormForwardEps(cnt *Counter, out, mean, rstd, inp, w, b []float32, n, d int, eps float32) {
 	w = w[:d]
 	b = b[:d]
 	parallelFor(n, int64(n)*int64(d)*8, func(lo, hi int) {
@@ -123,7 +165,7 @@ func LayerNormForward(cnt *Counter, out, mean, rstd, inp, w, b []float32, n, d i
 				dv := v - m
 				vs += dv * dv
 			}
-			rs := float32(1 / math.Sqrt(float64(vs/float32(d)+LayerNormEps)))
+			rs := float32(1 / math.Sqrt(float64(vs/float32(d)+eps)))
 			o := out[r*d : r*d+d]
 			for j, v := range x {
 				o[j] = (v-m)*rs*w[j] + b[j]
@@ -172,8 +214,17 @@ const (
 )
 
 // GELUForward applies GELU in its tanh form element-wise: out = 0.5·x·(1 +
-// tanh(sqrt(2/π)·(x + 0.044715·x³))).
-func GELUForward(cnt *Counter, out, inp []float32) {
+// tanh(sqrt(2/π)·(x + 0.044715·x³))). Its FLOPs go to the GELU component.
+func GELUForward(cnt *Counter, out, inp []float32) { GELUForwardFor(cnt, GELU, out, inp) }
+
+// GELUBackward accumulates dinp += GELU'(inp) · dout (FLOPs to GELU).
+func GELUBackward(cnt *Counter, dinp, inp, dout []float32) {
+	GELUBackwardFor(cnt, GELU, dinp, inp, dout)
+}
+
+// GELUForwardFor is GELUForward with its FLOPs recorded under comp (the
+// output head's GELU belongs to MLMDense, not to the FFN).
+func GELUForwardFor(cnt *Counter, comp Component, out, inp []float32) {
 	out = out[:len(inp)]
 	parallelFor(len(inp), int64(len(inp))*20, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -182,11 +233,11 @@ func GELUForward(cnt *Counter, out, inp []float32) {
 			out[i] = 0.5 * x * (1 + t)
 		}
 	})
-	cnt.Add(Forward, GELU, int64(len(inp))*FlopsGELUFwd)
+	cnt.Add(Forward, comp, int64(len(inp))*FlopsGELUFwd)
 }
 
-// GELUBackward accumulates dinp += GELU'(inp) · dout.
-func GELUBackward(cnt *Counter, dinp, inp, dout []float32) {
+// GELUBackwardFor is GELUBackward with its FLOPs recorded under comp.
+func GELUBackwardFor(cnt *Counter, comp Component, dinp, inp, dout []float32) {
 	dinp = dinp[:len(inp)]
 	dout = dout[:len(inp)]
 	parallelFor(len(inp), int64(len(inp))*30, func(lo, hi int) {
@@ -203,7 +254,7 @@ func GELUBackward(cnt *Counter, dinp, inp, dout []float32) {
 			dinp[i] += g * dout[i]
 		}
 	})
-	cnt.Add(Backward, GELU, int64(len(inp))*FlopsGELUBwd)
+	cnt.Add(Backward, comp, int64(len(inp))*FlopsGELUBwd)
 }
 
 // CrossEntropyForward turns logits[n×v] into probabilities probs[n×v] (a

@@ -1,7 +1,9 @@
-// Package model defines tformer's GPT-style decoder: its configuration, the
-// layout of its parameters with input–output tying and ALBERT-style
-// cross-layer sharing, and an explicit per-layer forward and backward pass
-// over one flat slab of parameters and one of gradients.
+// Package model defines tformer's transformers: a GPT-style decoder and a
+// BERT/ALBERT-style encoder trained by masked language modelling. It holds
+// their configuration, the layout of their parameters with input–output tying,
+// ALBERT-style cross-layer sharing and factorized embeddings, and an explicit
+// per-layer forward and backward pass over one flat slab of parameters and
+// one of gradients.
 //
 // Sharing is data, not code paths: layer l asks the Config which attention
 // block and which FFN block it uses, and shared layers receive the same
@@ -14,6 +16,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/tformer/tformer/kernels"
 )
 
 // Share selects which sub-blocks of the Transformer layers share weights.
@@ -38,22 +42,158 @@ func ParseShare(s string) (Share, error) {
 	return "", fmt.Errorf("unknown sharing mode %q (want none, all, attention or ffn)", s)
 }
 
-// Config describes a model. The attention sub-block of a layer is its
-// pre-attention LayerNorm, the fused QKV projection and the output
-// projection; the FFN sub-block is its pre-FFN LayerNorm and the two FFN
-// matmuls. Biases everywhere, GELU (tanh form), LayerNorm eps 1e-5, learned
-// positions, causal self-attention, a final LayerNorm — GPT-2's design.
-type Config struct {
-	Vocab  int   `json:"vocab"`    // vocabulary size K
-	DModel int   `json:"d_model"`  // width d
-	Layers int   `json:"layers"`   // number of Transformer layers applied
-	Heads  int   `json:"heads"`    // attention heads; must divide DModel
-	DFF    int   `json:"d_ff"`     // FFN inner width (4·d by convention)
-	MaxSeq int   `json:"max_seq"`  // context length (number of learned positions)
-	Tie    bool  `json:"tie"`      // logits use the token embedding E (no separate output matrix)
-	Share  Share `json:"share"`    // cross-layer sharing mode
-	Groups int   `json:"groups"`   // number of contiguous layer groups that share (ignored with ShareNone)
+// Arch is a model's architecture.
+type Arch string
+
+// The architectures. The zero value "" means ArchDecoder, so configs written
+// before encoders existed keep their meaning.
+const (
+	ArchDecoder Arch = "decoder" // GPT-2 style: pre-LN, causal, final LayerNorm, next-token loss
+	ArchEncoder Arch = "encoder" // BERT/ALBERT style: post-LN, bidirectional, masked-LM head
+)
+
+// ParseArch parses an architecture name ("" is the decoder).
+func ParseArch(s string) (Arch, error) {
+	switch Arch(s) {
+	case "", ArchDecoder:
+		return ArchDecoder, nil
+	case ArchEncoder:
+		return ArchEncoder, nil
+	}
+	return "", fmt.Errorf("unknown architecture %q (want decoder or encoder)", s)
 }
+
+// Config describes a model.
+//
+// The decoder (Arch "" or "decoder") is GPT-2's design: learned positions,
+// pre-LN blocks whose attention sub-block is its pre-attention LayerNorm, the
+// fused QKV projection and the output projection, and whose FFN sub-block is
+// its pre-FFN LayerNorm and the two FFN matmuls; causal self-attention, a
+// final LayerNorm, logits through the (tied) embedding. Biases everywhere,
+// GELU (tanh form), LayerNorm eps 1e-5.
+//
+// The encoder (Arch "encoder") is BERT's and ALBERT's design: token, position
+// and token-type embeddings summed and normalised by a LayerNorm, post-LN
+// blocks (x = LN(x + attn(x)), x = LN(x + FFN(x)); the attention sub-block
+// owns its QKV, output projection and the LayerNorm after it, the FFN
+// sub-block its two matmuls and the LayerNorm after them), bidirectional
+// attention with a key padding mask, no final LayerNorm, and a masked-LM head:
+// dense d -> E, GELU, LayerNorm(E), logits = x·Wᵀ + bias with W the token
+// embedding when tied. The last vocabulary id, Vocab-1, is [MASK].
+//
+// EmbedDim E < d factorizes the embedding as ALBERT does, for both
+// architectures: the token, position (and type) tables are E wide, a
+// projection E -> d follows, and the output goes back through E space with
+// the head above (dense, GELU, LayerNorm(E), logits + bias). A decoder with
+// E = d has no such head: its logits are the final LayerNorm's output times
+// the output matrix, as in GPT-2.
+type Config struct {
+	Vocab  int   `json:"vocab"`   // vocabulary size K
+	DModel int   `json:"d_model"` // width d
+	Layers int   `json:"layers"`  // number of Transformer layers applied
+	Heads  int   `json:"heads"`   // attention heads; must divide DModel
+	DFF    int   `json:"d_ff"`    // FFN inner width (4·d by convention)
+	MaxSeq int   `json:"max_seq"` // context length (number of learned positions)
+	Tie    bool  `json:"tie"`     // logits use the token embedding E (no separate output matrix)
+	Share  Share `json:"share"`   // cross-layer sharing mode
+	Groups int   `json:"groups"`  // number of contiguous layer groups that share (ignored with ShareNone)
+
+	// The fields below are omitted from the JSON when zero, so decoder
+	// configs serialise exactly as before they existed.
+	Arch      Arch `json:"arch,omitempty"`       // "" (decoder), "decoder" or "encoder"
+	EmbedDim  int  `json:"embed_dim,omitempty"`  // factorized embedding width E; 0 means d (no factorization)
+	TypeVocab int  `json:"type_vocab,omitempty"` // encoder token types; 0 means DefaultTypeVocab
+	// LayerNormEps is every LayerNorm's epsilon; 0 means 1e-5 (GPT-2's).
+	// BERT and ALBERT use 1e-12.
+	LayerNormEps float64 `json:"layer_norm_eps,omitempty"`
+	// Activation is the GELU form of the FFN and the output head: "" (or
+	// "gelu_tanh") the tanh approximation, GPT-2's and ALBERT's gelu_new;
+	// "gelu_erf" the exact erf form, BERT's "gelu".
+	Activation Activation `json:"activation,omitempty"`
+}
+
+// Activation names a GELU form.
+type Activation string
+
+// The GELU forms.
+const (
+	GELUTanh Activation = "gelu_tanh" // 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))); the default ""
+	GELUErf  Activation = "gelu_erf"  // 0.5·x·(1 + erf(x/√2))
+)
+
+// Eps is the LayerNorm epsilon as the kernels use it.
+func (c Config) Eps() float32 {
+	if c.LayerNormEps == 0 {
+		return kernels.LayerNormEps
+	}
+	return float32(c.LayerNormEps)
+}
+
+// ErfGELU reports whether the model uses GELU's exact erf form.
+func (c Config) ErfGELU() bool { return c.Activation == GELUErf }
+
+// DefaultTypeVocab is the number of token types of an encoder whose config
+// leaves TypeVocab 0 (BERT's and ALBERT's 2: sentence A and B).
+const DefaultTypeVocab = 2
+
+// IsEncoder reports whether c is an encoder.
+func (c Config) IsEncoder() bool { return c.Arch == ArchEncoder }
+
+// E is the embedding width: EmbedDim, or d when it is 0.
+func (c Config) E() int {
+	if c.EmbedDim == 0 {
+		return c.DModel
+	}
+	return c.EmbedDim
+}
+
+// Factorized reports whether the embedding is factorized (E != d), which
+// adds the E -> d projection and, for a decoder, the output head through E.
+func (c Config) Factorized() bool { return c.E() != c.DModel }
+
+// HasHead reports whether the output goes through the dense/GELU/LayerNorm
+// head with an output bias: every encoder, and a factorized decoder.
+func (c Config) HasHead() bool { return c.IsEncoder() || c.Factorized() }
+
+// Types is the number of token types: 0 for a decoder, TypeVocab (or
+// DefaultTypeVocab when 0) for an encoder.
+func (c Config) Types() int {
+	if !c.IsEncoder() {
+		return 0
+	}
+	if c.TypeVocab == 0 {
+		return DefaultTypeVocab
+	}
+	return c.TypeVocab
+}
+
+// Canonical returns c with defaults spelled one way: Arch "decoder" becomes
+// "", EmbedDim = d, Activation "gelu_tanh" and LayerNormEps 1e-5 become their
+// zero values (so a decoder config serialises as it did before these fields
+// existed), and an encoder's TypeVocab 0 becomes DefaultTypeVocab. New
+// stores the canonical form.
+func (c Config) Canonical() Config {
+	if c.Arch == ArchDecoder {
+		c.Arch = ""
+	}
+	if c.EmbedDim == c.DModel {
+		c.EmbedDim = 0
+	}
+	if c.IsEncoder() && c.TypeVocab == 0 {
+		c.TypeVocab = DefaultTypeVocab
+	}
+	if c.Activation == GELUTanh {
+		c.Activation = ""
+	}
+	if c.LayerNormEps == kernels.LayerNormEps {
+		c.LayerNormEps = 0
+	}
+	return c
+}
+
+// MaskID is the id of an encoder's [MASK] token, the last in the vocabulary
+// (tformer reserves it above the tokenizer's ids).
+func (c Config) MaskID() int32 { return int32(c.Vocab - 1) }
 
 // Tiny is the default configuration of `tformer train` on the built-in
 // corpus: a byte-level model of about 0.8M parameters.
@@ -77,6 +217,30 @@ func (c Config) Validate() error {
 			return fmt.Errorf("invalid config: %s must be positive, got %d", p.name, p.v)
 		}
 	}
+	if _, err := ParseArch(string(c.Arch)); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
+	if c.EmbedDim < 0 {
+		return fmt.Errorf("invalid config: embed-dim must not be negative, got %d", c.EmbedDim)
+	}
+	if c.EmbedDim > c.DModel {
+		return fmt.Errorf("invalid config: embed-dim (%d) cannot be larger than d-model (%d): a factorized embedding is narrower than the model (use 0 or %d for none)", c.EmbedDim, c.DModel, c.DModel)
+	}
+	if c.Activation != "" && c.Activation != GELUTanh && c.Activation != GELUErf {
+		return fmt.Errorf("invalid config: unknown activation %q (want gelu_tanh or gelu_erf)", c.Activation)
+	}
+	if !(c.LayerNormEps >= 0 && c.LayerNormEps < 1) {
+		return fmt.Errorf("invalid config: layer-norm epsilon must be in [0, 1), got %g", c.LayerNormEps)
+	}
+	if c.TypeVocab < 0 {
+		return fmt.Errorf("invalid config: type-vocab must not be negative, got %d", c.TypeVocab)
+	}
+	if c.TypeVocab != 0 && !c.IsEncoder() {
+		return fmt.Errorf("invalid config: token types (type-vocab %d) apply to encoders only", c.TypeVocab)
+	}
+	if c.IsEncoder() && c.Vocab < 2 {
+		return fmt.Errorf("invalid config: an encoder needs a vocab of at least 2 (its last id is [MASK]), got %d", c.Vocab)
+	}
 	if c.DModel%c.Heads != 0 {
 		return fmt.Errorf("invalid config: heads (%d) must divide d-model (%d)", c.Heads, c.DModel)
 	}
@@ -93,7 +257,7 @@ func (c Config) Validate() error {
 	}
 	// Keep every tensor addressable by int on 64-bit platforms and sane.
 	const maxElems = 1 << 40
-	if int64(c.Vocab)*int64(c.DModel) > maxElems || int64(c.DModel)*int64(c.DFF) > maxElems || int64(c.MaxSeq)*int64(c.DModel) > maxElems {
+	if int64(c.Vocab)*int64(c.DModel) > maxElems || int64(c.Types())*int64(c.DModel) > maxElems || int64(c.DModel)*int64(c.DFF) > maxElems || int64(c.MaxSeq)*int64(c.DModel) > maxElems {
 		return errors.New("invalid config: tensor sizes are implausibly large")
 	}
 	return nil
@@ -154,5 +318,6 @@ func ParseConfig(s string) (Config, error) {
 	if c.Groups == 0 {
 		c.Groups = 1
 	}
+	c = c.Canonical()
 	return c, c.Validate()
 }

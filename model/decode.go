@@ -13,12 +13,13 @@ type Decoder struct {
 	m   *Model
 	pos int
 	// per layer: cached keys and values, MaxSeq × d each
-	kc, vc [][]float32
+	kc, vc            [][]float32
 	x, ln, atty, res2 []float32 // d
 	qkv               []float32 // 3d
 	fch, fchg         []float32 // d_ff
 	logits, scratch   []float32
 	mean, rstd        []float32 // 1
+	emb, hd, hg, hl   []float32 // E: factorized embedding and head
 }
 
 // NewDecoder returns a decoder at position 0 over m's current parameters.
@@ -30,6 +31,10 @@ func (m *Model) NewDecoder() *Decoder {
 		qkv: make([]float32, 3*d), fch: make([]float32, c.DFF), fchg: make([]float32, c.DFF),
 		logits: make([]float32, c.Vocab), scratch: make([]float32, c.MaxSeq),
 		mean: make([]float32, 1), rstd: make([]float32, 1),
+	}
+	if c.HasHead() {
+		e := c.E()
+		dec.emb, dec.hd, dec.hg, dec.hl = make([]float32, e), make([]float32, e), make([]float32, e), make([]float32, e)
 	}
 	for l := 0; l < c.Layers; l++ {
 		dec.kc = append(dec.kc, make([]float32, c.MaxSeq*d))
@@ -45,10 +50,14 @@ func (dec *Decoder) Pos() int { return dec.pos }
 func (dec *Decoder) Reset() { dec.pos = 0 }
 
 // Step feeds one token at the next position and returns the logits for the
-// token after it (a slice reused by the next call).
+// token after it (a slice reused by the next call). An encoder cannot
+// generate: Step returns an error.
 func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	m := dec.m
 	c := m.Config
+	if c.IsEncoder() {
+		return nil, fmt.Errorf("decode: this model is an encoder (bidirectional, trained by masked-LM); it cannot generate text")
+	}
 	if dec.pos >= c.MaxSeq {
 		return nil, fmt.Errorf("decode: context of %d tokens is full", c.MaxSeq)
 	}
@@ -58,22 +67,36 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	d, f, cnt, p := c.DModel, c.DFF, m.Flops, dec.pos
 	toks := [1]int32{tok}
 	cnt.Mark()
-	kernels.EmbeddingForward(cnt, dec.x, m.p.wte, m.p.wpe, toks[:], 1, d, p)
+	if c.Factorized() {
+		e := c.E()
+		kernels.EmbeddingForward(cnt, dec.emb, m.p.wte, m.p.wpe, toks[:], 1, e, p)
+		kernels.LinearForward(cnt, kernels.EmbedProj, dec.x, dec.emb, m.p.projw, m.p.projb, nil, 1, e, d)
+	} else {
+		kernels.EmbeddingForward(cnt, dec.x, m.p.wte, m.p.wpe, toks[:], 1, d, p)
+	}
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
-		kernels.LayerNormForward(cnt, dec.ln, dec.mean, dec.rstd, dec.x, at.lnw, at.lnb, 1, d)
+		m.layerNorm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, at.lnw, at.lnb, 1, d)
 		kernels.LinearForward(cnt, kernels.QKV, dec.qkv, dec.ln, at.qkvw, at.qkvb, nil, 1, d, 3*d)
 		copy(dec.kc[l][p*d:(p+1)*d], dec.qkv[d:2*d])
 		copy(dec.vc[l][p*d:(p+1)*d], dec.qkv[2*d:])
 		kernels.AttentionDecode(cnt, dec.atty, dec.qkv[:d], dec.kc[l], dec.vc[l], dec.scratch, p+1, d, c.Heads)
 		kernels.LinearForward(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projb, dec.x, 1, d, d)
-		kernels.LayerNormForward(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
+		m.layerNorm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
 		kernels.LinearForward(cnt, kernels.FFNUp, dec.fch, dec.ln, ff.upw, ff.upb, nil, 1, d, f)
-		kernels.GELUForward(cnt, dec.fchg, dec.fch)
+		m.gelu(cnt, kernels.GELU, dec.fchg, dec.fch)
 		kernels.LinearForward(cnt, kernels.FFNDown, dec.x, dec.fchg, ff.downw, ff.downb, dec.res2, 1, f, d)
 	}
-	kernels.LayerNormForward(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
-	kernels.LinearForward(cnt, kernels.Logits, dec.logits, dec.ln, m.p.head, nil, nil, 1, d, c.Vocab)
+	m.layerNorm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
+	if c.HasHead() {
+		e := c.E()
+		kernels.LinearForward(cnt, kernels.MLMDense, dec.hd, dec.ln, m.p.hdw, m.p.hdb, nil, 1, d, e)
+		m.gelu(cnt, kernels.MLMDense, dec.hg, dec.hd)
+		m.layerNorm(cnt, dec.hl, dec.mean, dec.rstd, dec.hg, m.p.hlnw, m.p.hlnb, 1, e)
+		kernels.LinearForward(cnt, kernels.Logits, dec.logits, dec.hl, m.p.head, m.p.hbias, nil, 1, e, c.Vocab)
+	} else {
+		kernels.LinearForward(cnt, kernels.Logits, dec.logits, dec.ln, m.p.head, nil, nil, 1, d, c.Vocab)
+	}
 	dec.pos++
 	return dec.logits, nil
 }

@@ -24,7 +24,21 @@ type Layout struct {
 	index   map[string]int
 }
 
-// NewLayout lays out c's parameters in one slab (c must be valid).
+// NewLayout lays out c's parameters in one slab (c must be valid). The
+// tensors, in order:
+//
+//	wte [K×E], wpe [max_seq×E]                   token and position tables
+//	wtt [types×E], emb_ln.w/b [E]                encoder: type table, embedding LayerNorm
+//	embed_proj.w [d×E], embed_proj.b [d]         factorized (E < d): the E -> d projection
+//	attn.i.{ln.w,ln.b,qkv.w,qkv.b,proj.w,proj.b} stored attention sub-blocks
+//	ffn.i.{ln.w,ln.b,up.w,up.b,down.w,down.b}    stored FFN sub-blocks
+//	lnf.w/b [d]                                  decoder: final LayerNorm
+//	head.dense.w [E×d], head.dense.b [E],        encoder or factorized decoder: output head
+//	head.ln.w/b [E], head.bias [K]
+//	lm_head [K×E]                                untied: output matrix
+//
+// A block's ln is the LayerNorm before its sub-layer in a decoder (pre-LN)
+// and after its residual add in an encoder (post-LN).
 func NewLayout(c Config) *Layout {
 	l := &Layout{index: map[string]int{}}
 	add := func(name string, uses int, decay bool, shape ...int) {
@@ -36,13 +50,22 @@ func NewLayout(c Config) *Layout {
 		l.Tensors = append(l.Tensors, TensorInfo{Name: name, Shape: shape, Offset: l.Total, Size: n, Uses: uses, Decay: decay})
 		l.Total += n
 	}
-	d, f := c.DModel, c.DFF
+	d, f, e := c.DModel, c.DFF, c.E()
 	embUses := 1
 	if c.Tie {
 		embUses = 2
 	}
-	add("wte", embUses, true, c.Vocab, d)
-	add("wpe", 1, true, c.MaxSeq, d)
+	add("wte", embUses, true, c.Vocab, e)
+	add("wpe", 1, true, c.MaxSeq, e)
+	if c.IsEncoder() {
+		add("wtt", 1, true, c.Types(), e)
+		add("emb_ln.w", 1, false, e)
+		add("emb_ln.b", 1, false, e)
+	}
+	if c.Factorized() {
+		add("embed_proj.w", 1, true, d, e)
+		add("embed_proj.b", 1, false, d)
+	}
 	attnUses := make([]int, c.AttnBlocks())
 	ffnUses := make([]int, c.FFNBlocks())
 	for i := 0; i < c.Layers; i++ {
@@ -67,10 +90,19 @@ func NewLayout(c Config) *Layout {
 		add(p+"down.w", u, true, d, f)
 		add(p+"down.b", u, false, d)
 	}
-	add("lnf.w", 1, false, d)
-	add("lnf.b", 1, false, d)
+	if !c.IsEncoder() {
+		add("lnf.w", 1, false, d)
+		add("lnf.b", 1, false, d)
+	}
+	if c.HasHead() {
+		add("head.dense.w", 1, true, e, d)
+		add("head.dense.b", 1, false, e)
+		add("head.ln.w", 1, false, e)
+		add("head.ln.b", 1, false, e)
+		add("head.bias", 1, false, c.Vocab)
+	}
 	if !c.Tie {
-		add("lm_head", 1, true, c.Vocab, d)
+		add("lm_head", 1, true, c.Vocab, e)
 	}
 	return l
 }

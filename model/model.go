@@ -1,16 +1,19 @@
 package model
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/tformer/tformer/kernels"
 )
 
-// Model is a decoder with its parameters and gradients, each one flat slab
-// laid out by Layout. Activations for the last (batch, seq) shape are kept
-// and reused, so repeated steps of one shape allocate nothing new.
+// Model is a decoder or an encoder with its parameters and gradients, each
+// one flat slab laid out by Layout. Activations for the last (batch, seq)
+// shape (and, for an encoder, number of predicted positions) are kept and
+// reused, so repeated steps of one shape allocate nothing new.
 type Model struct {
 	Config Config
 	Layout *Layout
@@ -28,11 +31,14 @@ type attnView struct{ lnw, lnb, qkvw, qkvb, projw, projb []float32 }
 type ffnView struct{ lnw, lnb, upw, upb, downw, downb []float32 }
 
 // views are the named tensors of one slab, with the output head resolved to
-// wte when tied.
+// wte when tied. Tensors a config does not have are nil.
 type views struct {
 	wte, wpe, lnfw, lnfb, head []float32
 	attn                       []attnView
 	ffn                        []ffnView
+	// encoder embeddings, factorized projection, output head through E
+	wtt, elnw, elnb, projw, projb []float32
+	hdw, hdb, hlnw, hlnb, hbias   []float32
 }
 
 // New allocates a model for a valid config, with zero parameters (see Init).
@@ -40,6 +46,7 @@ func New(c Config) (*Model, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	c = c.Canonical()
 	l := NewLayout(c)
 	m := &Model{Config: c, Layout: l, Params: make([]float32, l.Total), Grads: make([]float32, l.Total)}
 	m.p = m.views(m.Params)
@@ -49,7 +56,19 @@ func New(c Config) (*Model, error) {
 
 func (m *Model) views(slab []float32) views {
 	s := func(name string) []float32 { return m.Layout.Slice(slab, name) }
-	v := views{wte: s("wte"), wpe: s("wpe"), lnfw: s("lnf.w"), lnfb: s("lnf.b")}
+	c := m.Config
+	v := views{wte: s("wte"), wpe: s("wpe")}
+	if !c.IsEncoder() {
+		v.lnfw, v.lnfb = s("lnf.w"), s("lnf.b")
+	} else {
+		v.wtt, v.elnw, v.elnb = s("wtt"), s("emb_ln.w"), s("emb_ln.b")
+	}
+	if c.Factorized() {
+		v.projw, v.projb = s("embed_proj.w"), s("embed_proj.b")
+	}
+	if c.HasHead() {
+		v.hdw, v.hdb, v.hlnw, v.hlnb, v.hbias = s("head.dense.w"), s("head.dense.b"), s("head.ln.w"), s("head.ln.b"), s("head.bias")
+	}
 	if m.Config.Tie {
 		v.head = v.wte
 	} else {
@@ -74,7 +93,9 @@ func (m *Model) Grad(name string) []float32 { return m.Layout.Slice(m.Grads, nam
 
 // Init fills the parameters as GPT-2 does, deterministically from seed:
 // weights and embeddings ~ N(0, 0.02), the two projections that feed the
-// residual stream scaled by 1/sqrt(2·layers), biases 0, LayerNorm gains 1.
+// residual stream scaled by 1/sqrt(2·layers) (decoders only; an encoder's
+// post-LN blocks use 0.02 throughout, as BERT does), biases 0, LayerNorm
+// gains 1.
 func (m *Model) Init(seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x7466_6f72_6d65_72))
 	resid := 0.02 / math.Sqrt(2*float64(m.Config.Layers))
@@ -87,7 +108,7 @@ func (m *Model) Init(seed uint64) {
 			fill(x, 0)
 		default:
 			std := 0.02
-			if hasSuffix(t.Name, "proj.w") || hasSuffix(t.Name, "down.w") {
+			if !m.Config.IsEncoder() && (strings.HasPrefix(t.Name, "attn.") && hasSuffix(t.Name, "proj.w") || strings.HasPrefix(t.Name, "ffn.") && hasSuffix(t.Name, "down.w")) {
 				std = resid
 			}
 			for i := range x {
@@ -134,10 +155,32 @@ type activations struct {
 	dqkv             []float32 // N·3D
 	dfch, dfchg      []float32 // N·F
 	haveLoss         bool
+
+	// Factorized or encoder embeddings (nil otherwise): the embedding sum
+	// (N·E), an encoder's embedding LayerNorm statistics (N each) and, when
+	// factorized, its output (the projection's input, N·E); backward scratch
+	// of the same shapes.
+	emb, embln, demb, dembln []float32
+	embm, embr               []float32
+	// Output head through E (encoder or factorized decoder), over R rows
+	// (R = N for a decoder, the predicted positions for an encoder): dense,
+	// GELU and LayerNorm outputs (R·E), the LayerNorm statistics (R), and
+	// backward scratch (R·E). An encoder also gathers the predicted rows of
+	// the last hidden state (R·D) and their gradient.
+	hd, hg, hl, hdA, hdB []float32
+	hlm, hlr             []float32
+	hin, dhin            []float32
+	rows                 int
+	// encoder inputs
+	encoder   bool
+	types     []int32 // N
+	lens      []int32 // B sequence lengths, used when haveLens
+	positions []int32 // R
+	haveLens  bool
 }
 
 func newActivations(c Config, b, t int) *activations {
-	n, d, f, L := b*t, c.DModel, c.DFF, c.Layers
+	n, d, f, L, e := b*t, c.DModel, c.DFF, c.Layers, c.E()
 	slab := func(k, size int) [][]float32 {
 		out := make([][]float32, k)
 		for i := range out {
@@ -145,24 +188,58 @@ func newActivations(c Config, b, t int) *activations {
 		}
 		return out
 	}
-	return &activations{
+	a := &activations{
 		b: b, t: t,
 		res: slab(L+1, n*d), ln1: slab(L, n*d), ln2: slab(L, n*d),
 		ln1m: slab(L, n), ln1r: slab(L, n), ln2m: slab(L, n), ln2r: slab(L, n),
 		qkv: slab(L, n*3*d), att: slab(L, b*c.Heads*t*t), atty: slab(L, n*d), res2: slab(L, n*d),
 		fch: slab(L, n*f), fchg: slab(L, n*f),
-		lnf: make([]float32, n*d), lnfm: make([]float32, n), lnfr: make([]float32, n),
-		logits: make([]float32, n*c.Vocab), probs: make([]float32, n*c.Vocab), losses: make([]float32, n),
-		tokens: make([]int32, n), targets: make([]int32, n),
-		dres: make([]float32, n*d), dln: make([]float32, n*d), datty: make([]float32, n*d),
+		tokens: make([]int32, n),
+		dres:   make([]float32, n*d), dln: make([]float32, n*d), datty: make([]float32, n*d),
 		dqkv: make([]float32, n*3*d), dfch: make([]float32, n*f), dfchg: make([]float32, n*f),
+	}
+	if c.IsEncoder() {
+		a.encoder = true
+		a.emb, a.demb = make([]float32, n*e), make([]float32, n*e)
+		a.embm, a.embr = make([]float32, n), make([]float32, n)
+		if c.Factorized() {
+			a.embln, a.dembln = make([]float32, n*e), make([]float32, n*e)
+		}
+		a.types, a.lens = make([]int32, n), make([]int32, b)
+		return a // the head's buffers depend on the number of predicted rows
+	}
+	a.lnf, a.lnfm, a.lnfr = make([]float32, n*d), make([]float32, n), make([]float32, n)
+	if c.Factorized() {
+		a.emb, a.demb = make([]float32, n*e), make([]float32, n*e)
+	}
+	a.setRows(c, n)
+	return a
+}
+
+// setRows (re)allocates the output head's buffers for r rows.
+func (a *activations) setRows(c Config, r int) {
+	if a.rows == r && a.logits != nil {
+		return
+	}
+	v, e, d := c.Vocab, c.E(), c.DModel
+	a.rows = r
+	a.logits, a.probs, a.losses = make([]float32, r*v), make([]float32, r*v), make([]float32, r)
+	a.targets = make([]int32, r)
+	if c.HasHead() {
+		a.hd, a.hg, a.hl, a.hdA, a.hdB = make([]float32, r*e), make([]float32, r*e), make([]float32, r*e), make([]float32, r*e), make([]float32, r*e)
+		a.hlm, a.hlr = make([]float32, r), make([]float32, r)
+	}
+	if a.encoder {
+		a.hin, a.dhin = make([]float32, r*d), make([]float32, r*d)
+		a.positions = make([]int32, r)
 	}
 }
 
 // ActivationFloats returns the number of float32 values the activation
 // buffers of the last Forward hold (0 before any): the tensors saved for
 // backward, the logits and probabilities, and the backward scratch. It sums
-// the buffers actually allocated, so the cost model can be checked against it.
+// the buffers actually allocated, so the cost model can be checked against it
+// (int32 token, type, length and position ids are not counted).
 func (m *Model) ActivationFloats() int64 {
 	a := m.act
 	if a == nil {
@@ -174,7 +251,8 @@ func (m *Model) ActivationFloats() int64 {
 			n += int64(len(x))
 		}
 	}
-	for _, x := range [][]float32{a.lnf, a.lnfm, a.lnfr, a.logits, a.probs, a.losses, a.dres, a.dln, a.datty, a.dqkv, a.dfch, a.dfchg} {
+	for _, x := range [][]float32{a.lnf, a.lnfm, a.lnfr, a.logits, a.probs, a.losses, a.dres, a.dln, a.datty, a.dqkv, a.dfch, a.dfchg,
+		a.emb, a.embln, a.demb, a.dembln, a.embm, a.embr, a.hd, a.hg, a.hl, a.hdA, a.hdB, a.hlm, a.hlr, a.hin, a.dhin} {
 		n += int64(len(x))
 	}
 	return n
@@ -194,6 +272,9 @@ func (m *Model) checkTokens(what string, ids []int32) error {
 // needs; with nil targets it returns 0 and only the logits are meaningful.
 func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	c := m.Config
+	if c.IsEncoder() {
+		return 0, errors.New("forward: this model is an encoder; it is run with ForwardMLM (masked-LM), not next-token Forward")
+	}
 	if b <= 0 || t <= 0 {
 		return 0, fmt.Errorf("forward: batch (%d) and sequence length (%d) must be positive", b, t)
 	}
@@ -219,20 +300,26 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	copy(a.tokens, tokens)
 	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
 	cnt.Mark()
-	kernels.EmbeddingForward(cnt, a.res[0], m.p.wte, m.p.wpe, tokens, t, d, 0)
+	if c.Factorized() {
+		e := c.E()
+		kernels.EmbeddingForward(cnt, a.emb, m.p.wte, m.p.wpe, tokens, t, e, 0)
+		kernels.LinearForward(cnt, kernels.EmbedProj, a.res[0], a.emb, m.p.projw, m.p.projb, nil, n, e, d)
+	} else {
+		kernels.EmbeddingForward(cnt, a.res[0], m.p.wte, m.p.wpe, tokens, t, d, 0)
+	}
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
-		kernels.LayerNormForward(cnt, a.ln1[l], a.ln1m[l], a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
+		m.layerNorm(cnt, a.ln1[l], a.ln1m[l], a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
 		kernels.LinearForward(cnt, kernels.QKV, a.qkv[l], a.ln1[l], at.qkvw, at.qkvb, nil, n, d, 3*d)
 		kernels.AttentionForward(cnt, a.atty[l], a.att[l], a.qkv[l], b, t, d, c.Heads, true)
 		kernels.LinearForward(cnt, kernels.AttnOut, a.res2[l], a.atty[l], at.projw, at.projb, a.res[l], n, d, d)
-		kernels.LayerNormForward(cnt, a.ln2[l], a.ln2m[l], a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
+		m.layerNorm(cnt, a.ln2[l], a.ln2m[l], a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
 		kernels.LinearForward(cnt, kernels.FFNUp, a.fch[l], a.ln2[l], ff.upw, ff.upb, nil, n, d, f)
-		kernels.GELUForward(cnt, a.fchg[l], a.fch[l])
+		m.gelu(cnt, kernels.GELU, a.fchg[l], a.fch[l])
 		kernels.LinearForward(cnt, kernels.FFNDown, a.res[l+1], a.fchg[l], ff.downw, ff.downb, a.res2[l], n, f, d)
 	}
-	kernels.LayerNormForward(cnt, a.lnf, a.lnfm, a.lnfr, a.res[c.Layers], m.p.lnfw, m.p.lnfb, n, d)
-	kernels.LinearForward(cnt, kernels.Logits, a.logits, a.lnf, m.p.head, nil, nil, n, d, c.Vocab)
+	m.layerNorm(cnt, a.lnf, a.lnfm, a.lnfr, a.res[c.Layers], m.p.lnfw, m.p.lnfb, n, d)
+	m.headForward(a.lnf, n)
 	a.haveLoss = targets != nil
 	if targets == nil {
 		return 0, nil
@@ -241,8 +328,9 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	return kernels.CrossEntropyForward(cnt, a.probs, a.losses, a.logits, targets, n, c.Vocab), nil
 }
 
-// Logits returns the logits of the last Forward (b·t rows of vocab values).
-// The slice is reused by the next call.
+// Logits returns the logits of the last Forward (b·t rows of vocab values)
+// or ForwardMLM (one row per predicted position, in the order given). The
+// slice is reused by the next call.
 func (m *Model) Logits() []float32 {
 	if m.act == nil {
 		return nil
@@ -257,6 +345,10 @@ func (m *Model) Backward() error {
 	if a == nil || !a.haveLoss {
 		return fmt.Errorf("backward: no forward pass with targets to differentiate")
 	}
+	if a.encoder {
+		m.backwardEncoder()
+		return nil
+	}
 	c := m.Config
 	b, t := a.b, a.t
 	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
@@ -264,7 +356,7 @@ func (m *Model) Backward() error {
 	cnt.Mark()
 	kernels.CrossEntropyBackward(cnt, dlogits, a.probs, a.targets, 1/float32(n), n, c.Vocab)
 	clear(a.dln)
-	kernels.LinearBackward(cnt, kernels.Logits, a.dln, m.g.head, nil, dlogits, a.lnf, m.p.head, n, d, c.Vocab)
+	m.headBackward(a.lnf, a.dln, n)
 	a.haveLoss = false // probs now hold dlogits
 	clear(a.dres)
 	kernels.LayerNormBackward(cnt, a.dres, m.g.lnfw, m.g.lnfb, a.dln, a.res[c.Layers], m.p.lnfw, a.lnfm, a.lnfr, n, d)
@@ -276,7 +368,7 @@ func (m *Model) Backward() error {
 		clear(a.dfchg)
 		kernels.LinearBackward(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, a.dres, a.fchg[l], ff.downw, n, f, d)
 		clear(a.dfch)
-		kernels.GELUBackward(cnt, a.dfch, a.fch[l], a.dfchg)
+		m.geluBack(cnt, kernels.GELU, a.dfch, a.fch[l], a.dfchg)
 		clear(a.dln)
 		kernels.LinearBackward(cnt, kernels.FFNUp, a.dln, gff.upw, gff.upb, a.dfch, a.ln2[l], ff.upw, n, d, f)
 		kernels.LayerNormBackward(cnt, a.dres, gff.lnw, gff.lnb, a.dln, a.res2[l], ff.lnw, a.ln2m[l], a.ln2r[l], n, d)
@@ -289,6 +381,73 @@ func (m *Model) Backward() error {
 		kernels.LinearBackward(cnt, kernels.QKV, a.dln, gat.qkvw, gat.qkvb, a.dqkv, a.ln1[l], at.qkvw, n, d, 3*d)
 		kernels.LayerNormBackward(cnt, a.dres, gat.lnw, gat.lnb, a.dln, a.res[l], at.lnw, a.ln1m[l], a.ln1r[l], n, d)
 	}
+	if c.Factorized() {
+		e := c.E()
+		clear(a.demb)
+		kernels.LinearBackward(cnt, kernels.EmbedProj, a.demb, m.g.projw, m.g.projb, a.dres, a.emb, m.p.projw, n, e, d)
+		kernels.EmbeddingBackward(cnt, m.g.wte, m.g.wpe, a.demb, a.tokens, t, e)
+		return nil
+	}
 	kernels.EmbeddingBackward(cnt, m.g.wte, m.g.wpe, a.dres, a.tokens, t, d)
 	return nil
+}
+
+// layerNorm is kernels.LayerNormForwardEps with the config's epsilon.
+func (m *Model) layerNorm(cnt *kernels.Counter, out, mean, rstd, inp, w, b []float32, n, d int) {
+	kernels.LayerNormForwardEps(cnt, out, mean, rstd, inp, w, b, n, d, m.Config.Eps())
+}
+
+// gelu applies the config's GELU form, counting its FLOPs under comp.
+func (m *Model) gelu(cnt *kernels.Counter, comp kernels.Component, out, inp []float32) {
+	if m.Config.ErfGELU() {
+		kernels.GELUErfForwardFor(cnt, comp, out, inp)
+		return
+	}
+	kernels.GELUForwardFor(cnt, comp, out, inp)
+}
+
+// geluBack is the backward of gelu.
+func (m *Model) geluBack(cnt *kernels.Counter, comp kernels.Component, dinp, inp, dout []float32) {
+	if m.Config.ErfGELU() {
+		kernels.GELUErfBackwardFor(cnt, comp, dinp, inp, dout)
+		return
+	}
+	kernels.GELUBackwardFor(cnt, comp, dinp, inp, dout)
+}
+
+// headForward computes the logits of r rows of final hidden states x[r×d]
+// into the activations' logits: x·Wᵀ for a plain decoder; dense d -> E,
+// GELU, LayerNorm(E), then ·Wᵀ + bias with a head.
+func (m *Model) headForward(x []float32, r int) {
+	c, a, cnt := m.Config, m.act, m.Flops
+	d, v := c.DModel, c.Vocab
+	if !c.HasHead() {
+		kernels.LinearForward(cnt, kernels.Logits, a.logits, x, m.p.head, nil, nil, r, d, v)
+		return
+	}
+	e := c.E()
+	kernels.LinearForward(cnt, kernels.MLMDense, a.hd, x, m.p.hdw, m.p.hdb, nil, r, d, e)
+	m.gelu(cnt, kernels.MLMDense, a.hg, a.hd)
+	m.layerNorm(cnt, a.hl, a.hlm, a.hlr, a.hg, m.p.hlnw, m.p.hlnb, r, e)
+	kernels.LinearForward(cnt, kernels.Logits, a.logits, a.hl, m.p.head, m.p.hbias, nil, r, e, v)
+}
+
+// headBackward takes dlogits (in the activations' probs) back through the
+// head, adding the gradient with respect to its input x[r×d] into dx.
+func (m *Model) headBackward(x, dx []float32, r int) {
+	c, a, cnt := m.Config, m.act, m.Flops
+	d, v := c.DModel, c.Vocab
+	dlogits := a.probs
+	if !c.HasHead() {
+		kernels.LinearBackward(cnt, kernels.Logits, dx, m.g.head, nil, dlogits, x, m.p.head, r, d, v)
+		return
+	}
+	e := c.E()
+	clear(a.hdA)
+	kernels.LinearBackward(cnt, kernels.Logits, a.hdA, m.g.head, m.g.hbias, dlogits, a.hl, m.p.head, r, e, v)
+	clear(a.hdB)
+	kernels.LayerNormBackward(cnt, a.hdB, m.g.hlnw, m.g.hlnb, a.hdA, a.hg, m.p.hlnw, a.hlm, a.hlr, r, e)
+	clear(a.hdA)
+	m.geluBack(cnt, kernels.MLMDense, a.hdA, a.hd, a.hdB)
+	kernels.LinearBackward(cnt, kernels.MLMDense, dx, m.g.hdw, m.g.hdb, a.hdA, x, m.p.hdw, r, d, e)
 }

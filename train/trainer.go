@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/tformer/tformer/checkpoint"
@@ -75,6 +76,9 @@ type Trainer struct {
 	Step  int // optimizer steps completed
 
 	inputs, targets []int32
+	// masked-LM (encoders): the masker and the chosen positions and targets
+	masker               *model.Masker
+	positions, mlmTarget []int32
 }
 
 // New starts a fresh run on m (whose parameters the caller initialised).
@@ -82,10 +86,21 @@ func New(m *model.Model, ds *Dataset, o Options) (*Trainer, error) {
 	if err := o.Validate(m.Config.MaxSeq); err != nil {
 		return nil, err
 	}
+	if m.Config.IsEncoder() {
+		if err := checkEncoderData(m.Config, o.Seq, ds); err != nil {
+			return nil, err
+		}
+	}
 	o.DataHash = ds.Fingerprint
-	return &Trainer{Model: m, Data: ds, Opts: o,
+	t := &Trainer{Model: m, Data: ds, Opts: o,
 		Opt:    NewAdamW(m, o.Beta1, o.Beta2, o.Eps, o.WeightDecay),
-		inputs: make([]int32, o.Batch*o.Seq), targets: make([]int32, o.Batch*o.Seq)}, nil
+		inputs: make([]int32, o.Batch*o.Seq), targets: make([]int32, o.Batch*o.Seq)}
+	if m.Config.IsEncoder() {
+		t.masker = model.NewMasker(m.Config)
+		k := o.Batch * model.MaskedPerSeq(o.Seq)
+		t.positions, t.mlmTarget = make([]int32, 0, k), make([]int32, 0, k)
+	}
+	return t, nil
 }
 
 // Resume continues the run saved in the training checkpoint at path on the
@@ -155,7 +170,9 @@ func (t *Trainer) Save(path string) error {
 // StepInfo reports one optimizer step.
 type StepInfo struct {
 	Step     int     // 1-based number of the step just taken
-	Loss     float32 // training loss of its batch
+	Loss     float32 // training loss of its batch (an encoder's: masked-LM loss over the masked positions)
+	Accuracy float32 // encoders: the share of masked positions predicted right (0 for decoders)
+	Masked   int     // encoders: the masked positions of the batch
 	LR       float32
 	GradNorm float32 // before clipping
 	Tokens   int     // tokens in the batch
@@ -167,9 +184,19 @@ func (t *Trainer) TrainStep() (StepInfo, error) {
 	start := time.Now()
 	o := t.Opts
 	t.Data.Batch(t.inputs, t.targets, o.Seed, t.Step, o.Batch, o.Seq)
-	loss, err := t.Model.Forward(t.inputs, t.targets, o.Batch, o.Seq)
-	if err != nil {
-		return StepInfo{}, err
+	var info StepInfo
+	var loss float32
+	if t.masker != nil {
+		r, err := t.maskedStep()
+		if err != nil {
+			return StepInfo{}, err
+		}
+		loss, info.Accuracy, info.Masked = r.Loss, float32(r.Correct)/float32(r.Count), r.Count
+	} else {
+		var err error
+		if loss, err = t.Model.Forward(t.inputs, t.targets, o.Batch, o.Seq); err != nil {
+			return StepInfo{}, err
+		}
 	}
 	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
 		return StepInfo{}, fmt.Errorf("step %d: the loss is %g (diverged; try a lower --lr)", t.Step+1, loss)
@@ -182,21 +209,51 @@ func (t *Trainer) TrainStep() (StepInfo, error) {
 	lr := LR(t.Step, o.Steps, o.Warmup, o.LR, o.MinLR)
 	t.Step++
 	t.Opt.Step(t.Model.Params, t.Model.Grads, lr, t.Step)
-	return StepInfo{Step: t.Step, Loss: loss, LR: lr, GradNorm: norm, Tokens: o.Batch * o.Seq, Elapsed: time.Since(start)}, nil
+	info.Step, info.Loss, info.LR, info.GradNorm, info.Tokens, info.Elapsed = t.Step, loss, lr, norm, o.Batch*o.Seq, time.Since(start)
+	return info, nil
+}
+
+// maskedStep masks the batch in t.inputs, as chosen by (seed, step), and runs
+// the encoder's masked-LM forward on it.
+func (t *Trainer) maskedStep() (model.MLMResult, error) {
+	o := t.Opts
+	rng := rand.New(rand.NewPCG(o.Seed^maskSeedSalt, uint64(t.Step)+0x5851f42d4c957f2d))
+	var err error
+	t.positions, t.mlmTarget, err = t.masker.Mask(rng, t.inputs, o.Batch, o.Seq, nil, t.positions[:0], t.mlmTarget[:0])
+	if err != nil {
+		return model.MLMResult{}, fmt.Errorf("step %d: %w", t.Step+1, err)
+	}
+	return t.Model.ForwardMLM(model.MLMBatch{B: o.Batch, T: o.Seq, Tokens: t.inputs, Positions: t.positions, Targets: t.mlmTarget})
 }
 
 // Validate returns the mean loss over the validation split (evenly spaced
-// windows, at most Opts.EvalWindows of them).
+// windows, at most Opts.EvalWindows of them): next-token loss for a decoder,
+// masked-LM loss for an encoder (see ValidateMLM).
 func (t *Trainer) Validate() (float64, error) {
+	if t.masker != nil {
+		r, err := t.ValidateMLM()
+		return r.Loss, err
+	}
 	r, err := Evaluate(t.Model, t.Data.Val, t.Opts.Seq, t.Opts.Batch, t.Opts.EvalWindows)
 	return r.Loss, err
+}
+
+// ValidateMLM returns an encoder's masked-LM loss and accuracy over the
+// validation split, masked deterministically with EvalMaskSeed (so every
+// validation of a run, and of runs with other seeds, scores the same
+// positions).
+func (t *Trainer) ValidateMLM() (MLMEvalResult, error) {
+	return EvaluateMLM(t.Model, t.Data.Val, t.Opts.Seq, t.Opts.Batch, t.Opts.EvalWindows, EvalMaskSeed)
 }
 
 // Hooks receive progress from Run; any may be nil.
 type Hooks struct {
 	OnStep func(StepInfo)
 	OnEval func(step int, valLoss float64)
-	OnSave func(step int, path string)
+	// OnEvalMLM receives an encoder's validation loss and accuracy (after
+	// OnEval, which gets the same loss).
+	OnEvalMLM func(step int, r MLMEvalResult)
+	OnSave    func(step int, path string)
 }
 
 // Run trains until Opts.Steps, validating every EvalEvery steps and at the
@@ -217,6 +274,19 @@ func (t *Trainer) Run(ctx context.Context, out string, ckptEvery int, h Hooks) e
 		return nil
 	}
 	eval := func() error {
+		if t.masker != nil {
+			r, err := t.ValidateMLM()
+			if err != nil {
+				return err
+			}
+			if h.OnEval != nil {
+				h.OnEval(t.Step, r.Loss)
+			}
+			if h.OnEvalMLM != nil {
+				h.OnEvalMLM(t.Step, r)
+			}
+			return nil
+		}
 		v, err := t.Validate()
 		if err != nil {
 			return err

@@ -20,7 +20,7 @@ func newCostCmd() *cobra.Command {
 		preset, config, share, arch, seqs, format string
 		plotPath                                  string
 		noTie, train, causal, perLayer            bool
-		pooler, mlm                               bool
+		pooler, mlm, mlmMasked                    bool
 		batch                                     int
 		c                                         model.Config
 		embedDim, typeVocab                       int
@@ -40,11 +40,17 @@ decoders, as the engine is causal) counts n(n+1)/2 (query, key) pairs per head;
 --causal=false counts n² (default for encoders).
 
 The model is a preset, a Hugging Face config.json (GPT-2, BERT or ALBERT), or the
-model flags; flags given with --preset or --config override its fields.
+model flags; flags given with --preset or --config override its fields. Presets and
+configs describe Hugging Face's BertModel/AlbertModel (with the pooler, no MLM head);
+--arch encoder with the model flags describes the encoder tformer trains (no pooler,
+the masked-LM head on the 15% masked positions only), whose FLOPs equal the engine's.
+--embed-dim E < d factorizes the embedding (ALBERT) for either architecture.
 
 Presets:
 ` + cost.PresetHelp(),
 		Example: `  tformer cost --preset transformer-base
+  tformer cost --arch encoder --vocab 257 --share all --embed-dim 32 --seq 128 --train
+  tformer cost --preset albert-base --mlm-head --pooler=false
   tformer cost --preset gpt2 --seq 1024 --batch 8 --train
   tformer cost --config config.json --format json
   tformer cost --preset gpt2 --plot gpt2-cost.svg
@@ -71,7 +77,8 @@ Presets:
 			default:
 				s = cost.Spec{Name: "model", Arch: cost.Decoder, Config: model.Tiny()}
 				if a := cost.Arch(arch); a == cost.Encoder {
-					s.Arch, s.TypeVocab, s.Pooler = cost.Encoder, 2, true
+					// the encoder `tformer train --arch encoder` builds
+					s.Arch, s.TypeVocab, s.MLMHead, s.MLMMasked = cost.Encoder, model.DefaultTypeVocab, true, true
 				}
 			}
 			if fs.Changed("arch") {
@@ -116,6 +123,12 @@ Presets:
 			}
 			if fs.Changed("mlm-head") {
 				s.MLMHead = mlm
+				if !mlm {
+					s.MLMMasked = false
+				}
+			}
+			if fs.Changed("mlm-masked") {
+				s.MLMMasked = mlmMasked
 			}
 			if err := s.Validate(); err != nil {
 				return err
@@ -161,10 +174,11 @@ Presets:
 	fs.BoolVar(&noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
 	fs.StringVar(&share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
 	fs.IntVar(&c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
-	fs.IntVar(&embedDim, "embed-dim", 0, "ALBERT's factorized embedding width E (0: d-model; encoders only)")
+	fs.IntVar(&embedDim, "embed-dim", 0, "factorized embedding width E <= d-model (ALBERT; 0: d-model)")
 	fs.IntVar(&typeVocab, "type-vocab", 0, "token-type embeddings (encoders; BERT/ALBERT: 2)")
 	fs.BoolVar(&pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
 	fs.BoolVar(&mlm, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")
+	fs.BoolVar(&mlmMasked, "mlm-masked", false, "run the masked-LM head and loss on the masked 15% of positions only, as tformer trains (default with --arch encoder and model flags)")
 	fs.StringVar(&seqs, "seq", "128,256,512,1024,2048,4096,8192", "comma-separated sequence lengths n")
 	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
 	fs.BoolVar(&train, "train", false, "also report backward FLOPs, training totals and training crossovers")

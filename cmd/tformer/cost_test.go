@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tformer/tformer/model"
 )
 
 // runCost runs `tformer cost args...` in-process through the root command.
@@ -140,8 +142,9 @@ func TestCostErrors(t *testing.T) {
 		{"--share", "some"},
 		{"--preset", "gpt2", "--config", "x.json"},
 		{"--arch", "rnn"},
-		{"--embed-dim", "32"},
-		{"--groups", "3"}, // with --share none groups are ignored; see below
+		{"--embed-dim", "256"}, // larger than d-model
+		{"--mlm-masked"},       // a decoder has no MLM head
+		{"--groups", "3"},      // with --share none groups are ignored; see below
 	} {
 		_, err := runCost(t, args...)
 		if args[0] == "--groups" {
@@ -169,5 +172,42 @@ func TestCostPlot(t *testing.T) {
 	}
 	if _, err := runCost(t, "--preset", "gpt2", "--plot", filepath.Join(t.TempDir(), "x.gif")); err == nil {
 		t.Error(".gif accepted")
+	}
+}
+
+// The encoder of the model flags is the one `tformer train --arch encoder`
+// builds: MLM head on the masked positions, no pooler; factorized decoders
+// are allowed.
+func TestCostEncoderFlags(t *testing.T) {
+	out, err := runCost(t, "--arch", "encoder", "--vocab", "257", "--share", "all", "--embed-dim", "32", "--seq", "128", "--format", "json", "--train")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Model struct {
+			Arch      string `json:"arch"`
+			EmbedDim  int    `json:"embed_dim"`
+			Pooler    bool   `json:"pooler"`
+			MLMHead   bool   `json:"mlm_head"`
+			MLMMasked bool   `json:"mlm_masked"`
+		}
+		Params struct{ Unique int64 }
+		PerSeq []struct {
+			Flops struct{ Forward map[string]int64 }
+		} `json:"per_seq"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	c := model.Config{Vocab: 257, DModel: 128, Layers: 4, Heads: 4, DFF: 512, MaxSeq: 128, Tie: true, Share: model.ShareAll, Groups: 1, Arch: model.ArchEncoder, EmbedDim: 32}
+	if r.Model.Arch != "encoder" || r.Model.EmbedDim != 32 || r.Model.Pooler || !r.Model.MLMHead || !r.Model.MLMMasked || r.Params.Unique != c.UniqueParams() {
+		t.Errorf("encoder flags: %+v, %d params (engine %d)", r.Model, r.Params.Unique, c.UniqueParams())
+	}
+	// 19 of 128 positions through the head: logits = 2·19·32·257 + 19·257
+	if got, want := r.PerSeq[0].Flops.Forward["logits"], int64(2*19*32*257+19*257); got != want {
+		t.Errorf("masked logits FLOPs %d, want %d", got, want)
+	}
+	if _, err := runCost(t, "--embed-dim", "32", "--seq", "64"); err != nil {
+		t.Errorf("factorized decoder: %v", err)
 	}
 }

@@ -1,0 +1,387 @@
+// Package hfbert reads Hugging Face BERT and ALBERT masked-LM checkpoints —
+// a directory holding config.json and model.safetensors, as
+// BertForMaskedLM / AlbertForMaskedLM (or *ForPreTraining) save_pretrained
+// writes them — into tformer encoders.
+//
+// BERT becomes an encoder with E = d and no sharing; ALBERT one with
+// E = embedding_size, all layers shared in num_hidden_groups contiguous
+// groups (ALBERT's layer-to-group map is tformer's) and its
+// embedding_hidden_mapping_in as the E -> d projection. The separate query,
+// key and value projections are stacked into tformer's fused qkv (rows q, k,
+// v; heads are contiguous column blocks in both). The masked-LM head's
+// transform (dense, activation, LayerNorm), its bias and its decoder matrix
+// map onto tformer's head; a decoder matrix tied to the word embeddings (the
+// default, tie_word_embeddings) is stored once.
+//
+// What is ignored, with a note: the pooler and the next-sentence or
+// sentence-order heads (tformer builds neither), and position_ids buffers.
+// What is refused with an error: inner_group_num other than 1 (several
+// distinct layers per ALBERT group), relative position embeddings, an
+// activation other than GELU, an ALBERT whose embedding_size equals
+// hidden_size (its mapping would be a d x d matrix tformer's E = d layout has
+// no place for), and any tensor the loader does not know.
+//
+// The config's hidden_act picks the GELU form (BERT's "gelu" is the exact
+// erf form, model.GELUErf; ALBERT's "gelu_new" the tanh form) and its
+// layer_norm_eps (1e-12 when absent) the LayerNorm epsilon, so the loaded
+// model computes what Hugging Face's does.
+package hfbert
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/safetensors"
+)
+
+// File names inside a model directory.
+const (
+	ConfigFile  = "config.json"
+	WeightsFile = "model.safetensors"
+)
+
+// Loaded is a model read from a Hugging Face BERT or ALBERT directory.
+type Loaded struct {
+	Model *model.Model // an encoder (Arch "encoder")
+	Type  string       // "bert" or "albert"
+	// DType is the element type the weights were stored in (F32, F16, BF16).
+	DType safetensors.DType
+	// Notes says what a user should know about the conversion, one sentence
+	// each (ignored tensors, approximations).
+	Notes []string
+}
+
+// hfConfig holds the config.json fields the loader reads.
+type hfConfig struct {
+	ModelType             string   `json:"model_type"`
+	Architectures         []string `json:"architectures"`
+	VocabSize             *int     `json:"vocab_size"`
+	HiddenSize            *int     `json:"hidden_size"`
+	NumHiddenLayers       *int     `json:"num_hidden_layers"`
+	NumAttentionHeads     *int     `json:"num_attention_heads"`
+	IntermediateSize      *int     `json:"intermediate_size"`
+	MaxPositionEmbeddings *int     `json:"max_position_embeddings"`
+	TypeVocabSize         *int     `json:"type_vocab_size"`
+	EmbeddingSize         *int     `json:"embedding_size"`
+	NumHiddenGroups       *int     `json:"num_hidden_groups"`
+	InnerGroupNum         *int     `json:"inner_group_num"`
+	HiddenAct             string   `json:"hidden_act"`
+	LayerNormEps          *float64 `json:"layer_norm_eps"`
+	PositionEmbeddingType string   `json:"position_embedding_type"`
+	TieWordEmbeddings     *bool    `json:"tie_word_embeddings"`
+}
+
+// ParseConfig reads a BERT or ALBERT config.json into the encoder config
+// tformer builds for it, with the notes the config alone implies.
+func ParseConfig(data []byte) (model.Config, string, []string, error) {
+	var h hfConfig
+	if err := json.Unmarshal(data, &h); err != nil {
+		return model.Config{}, "", nil, fmt.Errorf("parse config.json: %w", err)
+	}
+	typ := strings.ToLower(h.ModelType)
+	if typ == "" {
+		switch {
+		case h.EmbeddingSize != nil:
+			typ = "albert"
+		case h.HiddenSize != nil:
+			typ = "bert"
+		}
+	}
+	if typ != "bert" && typ != "albert" {
+		return model.Config{}, "", nil, fmt.Errorf("config.json: model_type %q is not BERT or ALBERT", h.ModelType)
+	}
+	var firstErr error
+	req := func(name string, p *int) int {
+		if p == nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("config.json: missing %s", name)
+			}
+			return 0
+		}
+		return *p
+	}
+	or := func(p *int, def int) int {
+		if p == nil {
+			return def
+		}
+		return *p
+	}
+	c := model.Config{Arch: model.ArchEncoder, Vocab: req("vocab_size", h.VocabSize), DModel: req("hidden_size", h.HiddenSize),
+		Layers: req("num_hidden_layers", h.NumHiddenLayers), Heads: req("num_attention_heads", h.NumAttentionHeads),
+		DFF: req("intermediate_size", h.IntermediateSize), MaxSeq: or(h.MaxPositionEmbeddings, 512),
+		TypeVocab: or(h.TypeVocabSize, 2), Tie: h.TieWordEmbeddings == nil || *h.TieWordEmbeddings,
+		Share: model.ShareNone, Groups: 1}
+	if firstErr != nil {
+		return model.Config{}, "", nil, firstErr
+	}
+	var notes []string
+	if p := h.PositionEmbeddingType; p != "" && p != "absolute" {
+		return model.Config{}, "", nil, fmt.Errorf("config.json: position_embedding_type %q is not supported (tformer has absolute learned positions only)", p)
+	}
+	act := h.HiddenAct
+	if act == "" {
+		act = map[string]string{"bert": "gelu", "albert": "gelu_new"}[typ]
+	}
+	switch act {
+	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
+		c.Activation = model.GELUTanh
+	case "gelu":
+		c.Activation = model.GELUErf
+	default:
+		return model.Config{}, "", nil, fmt.Errorf("config.json: hidden_act %q is not supported (tformer's activation is GELU)", act)
+	}
+	if typ == "albert" {
+		if g := or(h.InnerGroupNum, 1); g != 1 {
+			return model.Config{}, "", nil, fmt.Errorf("config.json: inner_group_num %d is not supported: tformer's sharing has one layer per group (inner_group_num 1, as every released ALBERT has)", g)
+		}
+		c.EmbedDim = or(h.EmbeddingSize, 128)
+		c.Share, c.Groups = model.ShareAll, or(h.NumHiddenGroups, 1)
+		if c.EmbedDim == c.DModel {
+			return model.Config{}, "", nil, fmt.Errorf("config.json: embedding_size equals hidden_size (%d): ALBERT's embedding_hidden_mapping_in is then a %d x %d matrix that tformer's layout (a projection only when E < d) cannot hold", c.DModel, c.DModel, c.DModel)
+		}
+		if c.Groups > 0 && c.Layers%c.Groups != 0 {
+			return model.Config{}, "", nil, fmt.Errorf("config.json: num_hidden_groups %d does not divide num_hidden_layers %d", c.Groups, c.Layers)
+		}
+	}
+	c.LayerNormEps = 1e-12
+	if h.LayerNormEps != nil {
+		c.LayerNormEps = *h.LayerNormEps
+	}
+	if err := c.Validate(); err != nil {
+		return model.Config{}, "", nil, fmt.Errorf("config.json: %w", err)
+	}
+	return c.Canonical(), typ, notes, nil
+}
+
+// Load reads the model in dir (config.json and model.safetensors).
+func Load(dir string) (*Loaded, error) {
+	cfg, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	f, err := safetensors.Read(filepath.Join(dir, WeightsFile))
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	l, err := FromFiles(cfg, f)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", dir, err)
+	}
+	return l, nil
+}
+
+// FromFiles builds the encoder held by a config.json and a parsed
+// model.safetensors.
+func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
+	c, typ, notes, err := ParseConfig(configJSON)
+	if err != nil {
+		return nil, err
+	}
+	r := &reader{f: f, used: map[string]bool{}}
+	// The base model's tensors carry its prefix in *ForMaskedLM files.
+	base := typ + "."
+	if _, ok := f.Get(base + "embeddings.word_embeddings.weight"); !ok {
+		if _, ok := f.Get("embeddings.word_embeddings.weight"); ok {
+			base = ""
+		}
+	}
+	// Tying: with tie_word_embeddings (the default) Hugging Face uses the
+	// word embeddings as the decoder, whatever the file holds.
+	decoderName := map[string]string{"bert": "cls.predictions.decoder.weight", "albert": "predictions.decoder.weight"}[typ]
+	if c.Tie {
+		if dw, ok := f.Get(decoderName); ok {
+			r.used[decoderName] = true
+			emb, err1 := r.floats(base+"embeddings.word_embeddings.weight", []int{c.Vocab, c.E()})
+			dec, err2 := dw.Float32s()
+			if err1 == nil && err2 == nil && !slices.Equal(emb, dec) {
+				notes = append(notes, fmt.Sprintf("%s differs from the word embeddings; with tie_word_embeddings, as Hugging Face does, the word embeddings are used", decoderName))
+			}
+		}
+	}
+	m, err := model.New(c)
+	if err != nil {
+		return nil, err
+	}
+	dtype := safetensors.F32
+	for _, t := range f.Tensors {
+		if t.DType == safetensors.F16 || t.DType == safetensors.BF16 {
+			dtype = t.DType
+		}
+	}
+	set := func(dst, name string, shape ...int) {
+		if r.err != nil {
+			return
+		}
+		v, err := r.floats(name, shape)
+		if err != nil {
+			r.err = err
+			return
+		}
+		copy(m.Param(dst), v)
+	}
+	d, e, ff := c.DModel, c.E(), c.DFF
+	ln := func(dst, src string, n int) { // LayerNorm: weight/bias or the older gamma/beta
+		set(dst+".w", r.either(src+".weight", src+".gamma"), n)
+		set(dst+".b", r.either(src+".bias", src+".beta"), n)
+	}
+	emb := base + "embeddings."
+	set("wte", emb+"word_embeddings.weight", c.Vocab, e)
+	set("wpe", emb+"position_embeddings.weight", c.MaxSeq, e)
+	set("wtt", emb+"token_type_embeddings.weight", c.Types(), e)
+	ln("emb_ln", emb+"LayerNorm", e)
+	if c.Factorized() {
+		set("embed_proj.w", base+"encoder.embedding_hidden_mapping_in.weight", d, e)
+		set("embed_proj.b", base+"encoder.embedding_hidden_mapping_in.bias", d)
+	}
+	qkv := func(i int, q, k, v string) {
+		for _, part := range []struct{ suffix, dst string }{{"weight", ".qkv.w"}, {"bias", ".qkv.b"}} {
+			dst := m.Param(fmt.Sprintf("attn.%d%s", i, part.dst))
+			size := d * d
+			shape := []int{d, d}
+			if part.suffix == "bias" {
+				size, shape = d, []int{d}
+			}
+			for j, src := range []string{q, k, v} {
+				if r.err != nil {
+					return
+				}
+				x, err := r.floats(src+"."+part.suffix, shape)
+				if err != nil {
+					r.err = err
+					return
+				}
+				copy(dst[j*size:(j+1)*size], x)
+			}
+		}
+	}
+	for i := 0; i < c.AttnBlocks(); i++ {
+		a, fn := fmt.Sprintf("attn.%d.", i), fmt.Sprintf("ffn.%d.", i)
+		var p string
+		if typ == "bert" {
+			p = fmt.Sprintf("%sencoder.layer.%d.", base, i)
+			qkv(i, p+"attention.self.query", p+"attention.self.key", p+"attention.self.value")
+			set(a+"proj.w", p+"attention.output.dense.weight", d, d)
+			set(a+"proj.b", p+"attention.output.dense.bias", d)
+			ln(a+"ln", p+"attention.output.LayerNorm", d)
+			set(fn+"up.w", p+"intermediate.dense.weight", ff, d)
+			set(fn+"up.b", p+"intermediate.dense.bias", ff)
+			set(fn+"down.w", p+"output.dense.weight", d, ff)
+			set(fn+"down.b", p+"output.dense.bias", d)
+			ln(fn+"ln", p+"output.LayerNorm", d)
+		} else {
+			p = fmt.Sprintf("%sencoder.albert_layer_groups.%d.albert_layers.0.", base, i)
+			qkv(i, p+"attention.query", p+"attention.key", p+"attention.value")
+			set(a+"proj.w", p+"attention.dense.weight", d, d)
+			set(a+"proj.b", p+"attention.dense.bias", d)
+			ln(a+"ln", p+"attention.LayerNorm", d)
+			set(fn+"up.w", p+"ffn.weight", ff, d)
+			set(fn+"up.b", p+"ffn.bias", ff)
+			set(fn+"down.w", p+"ffn_output.weight", d, ff)
+			set(fn+"down.b", p+"ffn_output.bias", d)
+			ln(fn+"ln", p+"full_layer_layer_norm", d)
+		}
+	}
+	head := map[string]string{"bert": "cls.predictions.", "albert": "predictions."}[typ]
+	dense, hln := head+"dense", head+"LayerNorm"
+	if typ == "bert" {
+		dense, hln = head+"transform.dense", head+"transform.LayerNorm"
+	}
+	if _, ok := f.Get(dense + ".weight"); !ok && r.err == nil {
+		r.err = fmt.Errorf("the file has no masked-LM head (%s.weight): tformer loads *ForMaskedLM and *ForPreTraining checkpoints, not bare %s models", dense, strings.ToUpper(typ[:1])+typ[1:]+"Model")
+	}
+	set("head.dense.w", dense+".weight", e, d)
+	set("head.dense.b", dense+".bias", e)
+	ln("head.ln", hln, e)
+	set("head.bias", r.either(head+"bias", head+"decoder.bias"), c.Vocab)
+	if _, ok := f.Get(head + "bias"); ok {
+		r.used[head+"decoder.bias"] = true // Hugging Face ties the two names to one tensor
+	}
+	if !c.Tie {
+		set("lm_head", decoderName, c.Vocab, e)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	var ignored []string
+	for _, t := range f.Tensors {
+		if r.used[t.Name] {
+			continue
+		}
+		switch n := strings.TrimPrefix(t.Name, base); {
+		case strings.HasPrefix(n, "pooler."):
+			ignored = append(ignored, t.Name)
+		case strings.HasPrefix(t.Name, "cls.seq_relationship.") || strings.HasPrefix(t.Name, "sop_classifier."):
+			ignored = append(ignored, t.Name)
+		case strings.HasSuffix(t.Name, "position_ids"):
+		default:
+			return nil, fmt.Errorf("unexpected tensor %q for a %s masked-LM model (tformer does not know where it goes)", t.Name, strings.ToUpper(typ))
+		}
+	}
+	if len(ignored) > 0 {
+		notes = append(notes, fmt.Sprintf("ignored %s (tformer builds no pooler or sentence-pair head)", strings.Join(ignored, ", ")))
+	}
+	return &Loaded{Model: m, Type: typ, DType: dtype, Notes: notes}, nil
+}
+
+// reader fetches tensors by name, checking shapes and recording what was used.
+type reader struct {
+	f    *safetensors.File
+	used map[string]bool
+	err  error
+}
+
+// either returns a if the file has it, else b.
+func (r *reader) either(a, b string) string {
+	if _, ok := r.f.Get(a); ok {
+		return a
+	}
+	if _, ok := r.f.Get(b); ok {
+		return b
+	}
+	return a
+}
+
+func (r *reader) floats(name string, shape []int) ([]float32, error) {
+	t, ok := r.f.Get(name)
+	if !ok {
+		return nil, fmt.Errorf("tensor %q is missing", name)
+	}
+	if !slices.Equal(t.Shape, shape) {
+		return nil, fmt.Errorf("tensor %q has shape [%s], the config says [%s]", name, model.ShapeString(t.Shape), model.ShapeString(shape))
+	}
+	v, err := t.Float32s()
+	if err != nil {
+		return nil, err
+	}
+	r.used[name] = true
+	return v, nil
+}
+
+// ErrNotEncoder is returned by Detect for a config that is neither BERT nor ALBERT.
+var ErrNotEncoder = errors.New("not a BERT or ALBERT config")
+
+// Detect reports whether dir holds a BERT or ALBERT model (by its
+// config.json's model_type), and which.
+func Detect(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		return "", err
+	}
+	var h struct {
+		ModelType string `json:"model_type"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return "", fmt.Errorf("parse %s: %w", ConfigFile, err)
+	}
+	switch t := strings.ToLower(h.ModelType); t {
+	case "bert", "albert":
+		return t, nil
+	}
+	return "", ErrNotEncoder
+}
