@@ -6,8 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tformer/tformer/checkpoint"
-	"github.com/tformer/tformer/tokenizer"
 	"github.com/tformer/tformer/train"
 )
 
@@ -35,7 +33,7 @@ on --batch.`,
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&modelPath, "model", "", "checkpoint to evaluate (required)")
+	fs.StringVar(&modelPath, "model", "", "model to evaluate: a tformer checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin (required)")
 	fs.StringVar(&data, "data", "", "text file to score (default: the built-in corpus)")
 	fs.IntVar(&seq, "seq", 0, "window length in tokens (0: the model's context)")
 	fs.IntVar(&batch, "batch", 8, "windows per forward pass")
@@ -47,16 +45,12 @@ on --batch.`,
 		if err := applyThreads(); err != nil {
 			return err
 		}
-		ck, err := checkpoint.Load(modelPath)
-		if err != nil {
-			return err
-		}
-		tok, err := tokenizer.New(ck.Tokenizer)
+		m, tok, err := loadModel(modelPath, cmd.ErrOrStderr())
 		if err != nil {
 			return err
 		}
 		if seq == 0 {
-			seq = ck.Model.Config.MaxSeq
+			seq = m.Config.MaxSeq
 		}
 		if seq < 0 || batch <= 0 {
 			return fmt.Errorf("--seq must be >= 0 and --batch positive")
@@ -65,8 +59,8 @@ on --batch.`,
 		if err != nil {
 			return err
 		}
-		if ck.Model.Config.IsEncoder() {
-			r, err := train.EvaluateMLM(ck.Model, ids, seq, batch, 0, maskSeed)
+		if m.Config.IsEncoder() {
+			r, err := train.EvaluateMLM(m, ids, seq, batch, 0, maskSeed)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -79,7 +73,7 @@ on --batch.`,
 				name, r.Loss, 100*r.Accuracy, r.Masked, r.Tokens, r.Tokens/seq, seq)
 			return nil
 		}
-		r, err := train.Evaluate(ck.Model, ids, seq, batch, 0)
+		r, err := train.Evaluate(m, ids, seq, batch, 0)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}

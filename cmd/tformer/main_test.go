@@ -189,7 +189,7 @@ func TestSIGTERMSavesCheckpoint(t *testing.T) {
 	}
 }
 
-// TestGenerateFromOtherFormats: generate reads llm.c and Hugging Face files
+// TestGenerateFromOtherFormats: generate and eval read llm.c and Hugging Face files
 // directly and gives the same text as from the tformer checkpoint.
 func TestGenerateFromOtherFormats(t *testing.T) {
 	dir := t.TempDir()
@@ -202,6 +202,10 @@ func TestGenerateFromOtherFormats(t *testing.T) {
 	if code != 0 {
 		t.Fatal(e)
 	}
+	wantEval, e, code := run(t, "eval", "--model", ck, "--data", data, "--json")
+	if code != 0 {
+		t.Fatal(e)
+	}
 	for _, out := range []string{filepath.Join(dir, "m.bin"), filepath.Join(dir, "hf")} {
 		if _, e, code := run(t, "convert", ck, out); code != 0 {
 			t.Fatalf("convert %s: %s", out, e)
@@ -209,6 +213,10 @@ func TestGenerateFromOtherFormats(t *testing.T) {
 		got, e, code := run(t, "generate", "--model", out, "--prompt", "the ", "--tokens", "20")
 		if code != 0 || got != want {
 			t.Errorf("generate from %s: exit %d, %q (stderr %s), want %q", out, code, got, e, want)
+		}
+		ev, e, code := run(t, "eval", "--model", out, "--data", data, "--json")
+		if code != 0 || ev != wantEval {
+			t.Errorf("eval from %s: exit %d, %q (stderr %s), want %q", out, code, ev, e, wantEval)
 		}
 	}
 }
