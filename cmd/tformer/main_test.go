@@ -220,3 +220,49 @@ func TestGenerateFromOtherFormats(t *testing.T) {
 		}
 	}
 }
+
+// TestFineTuneFromOtherFormat: --init starts from converted weights; the
+// first validation loss equals the source model's last one.
+func TestFineTuneFromOtherFormat(t *testing.T) {
+	dir := t.TempDir()
+	data := writeText(t, dir)
+	ck := filepath.Join(dir, "m.safetensors")
+	_, e1, code := run(t, append([]string{"train", "--data", data, "--steps", "4", "--out", ck, "--sample", "0"}, small...)...)
+	if code != 0 {
+		t.Fatal(e1)
+	}
+	bin := filepath.Join(dir, "m.bin")
+	if _, e, code := run(t, "convert", ck, bin); code != 0 {
+		t.Fatal(e)
+	}
+	_, e2, code := run(t, "train", "--init", bin, "--data", data, "--steps", "2", "--batch", "2", "--eval-windows", "4", "--out", filepath.Join(dir, "ft.safetensors"), "--sample", "0")
+	if code != 0 || !strings.Contains(e2, "fine-tuning") {
+		t.Fatalf("fine-tune exit %d: %s", code, e2)
+	}
+	last := func(s, marker string) string {
+		lines := strings.Split(s, "\n")
+		var hit []string
+		for _, l := range lines {
+			if strings.Contains(l, marker) {
+				hit = append(hit, l[strings.Index(l, marker):])
+			}
+		}
+		if len(hit) == 0 {
+			t.Fatalf("no %q in %s", marker, s)
+		}
+		return hit[len(hit)-1]
+	}
+	first := func(s, marker string) string {
+		i := strings.Index(s, marker)
+		if i < 0 {
+			t.Fatalf("no %q in %s", marker, s)
+		}
+		return strings.SplitN(s[i:], "\n", 2)[0]
+	}
+	if a, b := last(e1, "validation loss"), first(e2, "validation loss"); a != b {
+		t.Errorf("source ended with %q, fine-tune started with %q", a, b)
+	}
+	if _, e, code := run(t, "train", "--init", bin, "--d-model", "32"); code == 0 || !strings.Contains(e, "cannot be set with --init") {
+		t.Errorf("--init with a model flag: exit %d, %s", code, e)
+	}
+}

@@ -95,8 +95,8 @@ func describeModel(w io.Writer, c model.Config) {
 func newTrainCmd() *cobra.Command {
 	o := train.DefaultOptions()
 	var (
-		data, out, resume, tokName, prompt string
-		ckptEvery, sample                  int
+		data, out, resume, initPath, tokName, prompt string
+		ckptEvery, sample                            int
 	)
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -118,7 +118,8 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 		Example: `  tformer train
   tformer train --data notes.txt --steps 2000 --d-model 192 --layers 6 --share all
   tformer train --arch encoder --share all --embed-dim 32 --seq 64 --max-seq 64
-  tformer train --resume tformer-model.safetensors --steps 1200`,
+  tformer train --resume tformer-model.safetensors --steps 1200
+  tformer train --init ./gpt2 --data notes.txt --steps 200 --lr 1e-4`,
 		Args: cobra.NoArgs,
 	}
 	mf := addModelFlags(cmd.Flags())
@@ -139,6 +140,7 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 	fs.StringVar(&out, "out", "tformer-model.safetensors", "checkpoint file to write")
 	fs.IntVar(&ckptEvery, "ckpt-every", 0, "also checkpoint every N steps (0: only at the end and on interrupt)")
 	fs.StringVar(&resume, "resume", "", "continue the run saved in this checkpoint")
+	fs.StringVar(&initPath, "init", "", "fine-tune: start from this model's weights (tformer checkpoint, Hugging Face GPT-2 directory or llm.c .bin) with a fresh optimizer")
 	fs.IntVar(&sample, "sample", 200, "after training, print a sample of this many tokens (0: none)")
 	fs.StringVar(&prompt, "prompt", "The ", "prompt of the sample printed after training")
 	applyThreads := addThreadsFlag(cmd)
@@ -149,6 +151,9 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 		}
 		stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 		var tr *train.Trainer
+		if resume != "" && initPath != "" {
+			return errors.New("--resume and --init cannot be combined (--resume continues a run, --init starts a new one from a model's weights)")
+		}
 		if resume != "" {
 			if cmd.Flags().Changed("tokenizer") {
 				return errors.New("--tokenizer cannot be changed when resuming (the checkpoint fixes it)")
@@ -175,13 +180,36 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 			}
 			fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", resume, tr.Step, tr.Opts.Steps)
 		} else {
-			tok, err := tokenizer.New(tokName)
-			if err != nil {
-				return err
-			}
-			cfg, err := mf.config(tok.VocabSize())
-			if err != nil {
-				return err
+			var (
+				tok  tokenizer.Tokenizer
+				cfg  model.Config
+				init *model.Model
+				err  error
+			)
+			if initPath != "" {
+				// Fine-tune: the model (and so its shape and tokenizer) comes from the file.
+				for _, f := range []string{"d-model", "layers", "heads", "d-ff", "max-seq", "tie", "no-tie", "share", "groups", "arch", "embed-dim", "type-vocab", "tokenizer"} {
+					if cmd.Flags().Changed(f) {
+						return fmt.Errorf("--%s cannot be set with --init (the model in %s fixes it)", f, initPath)
+					}
+				}
+				if init, tok, err = loadModel(initPath, stderr); err != nil {
+					return err
+				}
+				if _, err := tokenizer.New(tok.Name()); err != nil {
+					return fmt.Errorf("--init %s: its tokenizer %q is not built in, so checkpoints could not name it", initPath, tok.Name())
+				}
+				cfg, tokName = init.Config, tok.Name()
+				if !cmd.Flags().Changed("seq") && o.Seq > cfg.MaxSeq {
+					o.Seq = cfg.MaxSeq
+				}
+			} else {
+				if tok, err = tokenizer.New(tokName); err != nil {
+					return err
+				}
+				if cfg, err = mf.config(tok.VocabSize()); err != nil {
+					return err
+				}
 			}
 			if err := o.Validate(cfg.MaxSeq); err != nil {
 				return err
@@ -194,11 +222,15 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			m, err := model.New(cfg)
-			if err != nil {
-				return err
+			m := init
+			if m == nil {
+				if m, err = model.New(cfg); err != nil {
+					return err
+				}
+				m.Init(o.Seed)
+			} else {
+				fmt.Fprintf(stderr, "fine-tuning %s (fresh optimizer state)\n", initPath)
 			}
-			m.Init(o.Seed)
 			o.Tokenizer = tokName
 			if tr, err = train.New(m, ds, o); err != nil {
 				return err
