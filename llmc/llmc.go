@@ -18,6 +18,8 @@
 package llmc
 
 import (
+	"github.com/tformer/tformer/internal/atomicfile"
+
 	"bufio"
 	"encoding/binary"
 	"errors"
@@ -25,7 +27,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/tformer/tformer/internal/gpt2arch"
 	"github.com/tformer/tformer/model"
@@ -436,34 +437,7 @@ func writeCheckpoint(w io.Writer, m *model.Model, opts Options) error {
 	return nil
 }
 
-// writeAtomic writes a file through fill into a temporary file beside path,
-// syncs it and renames it over path; on error nothing is left behind.
+// writeAtomic writes a file through fill atomically (see package atomicfile).
 func writeAtomic(path string, fill func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	err = fill(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, 0o644, fill)
 }

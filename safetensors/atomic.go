@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"runtime"
+
+	"github.com/tformer/tformer/internal/atomicfile"
 )
 
 // WriteFile atomically writes the encoding of f (see Encode) to path with
@@ -38,59 +38,9 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 }
 
 // writeAtomic implements WriteFileAtomic with the content produced by fill.
-func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	tmpName := tmp.Name()
-	renamed := false
-	defer func() {
-		if !renamed {
-			tmp.Close() // may already be closed; the error is irrelevant here
-			os.Remove(tmpName)
-		}
-	}()
-
-	if err := fill(tmp); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err := tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	if err := os.Rename(tmpName, path); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", path, err)
-	}
-	renamed = true
-	if err := syncDir(dir); err != nil {
-		return fmt.Errorf("safetensors: write %s: sync directory: %w", path, err)
+func writeAtomic(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	if err := atomicfile.Write(path, perm, fill); err != nil {
+		return fmt.Errorf("safetensors: %w", err)
 	}
 	return nil
-}
-
-// syncDir fsyncs a directory so that a rename within it is durable. Windows
-// does not support syncing directories, so it is a no-op there.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
 }

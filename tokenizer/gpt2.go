@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"github.com/tformer/tformer/internal/atomicfile"
+
 	"bytes"
 	"compress/gzip"
 	"container/heap"
@@ -444,7 +446,7 @@ func (t *GPT2) WriteDir(dir string) error {
 		name string
 		data []byte
 	}{{"vocab.json", t.VocabJSON()}, {"merges.txt", t.MergesTxt()}} {
-		if err := writeFileAtomic(filepath.Join(dir, f.name), f.data); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
 			return fmt.Errorf("tokenizer: %w", err)
 		}
 	}
@@ -452,32 +454,6 @@ func (t *GPT2) WriteDir(dir string) error {
 }
 
 // writeFileAtomic writes data to a temporary file beside path and renames it
-// over path, so a reader never sees a partial file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	name := tmp.Name()
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Chmod(0o644)
-	}
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(name, path)
-	}
-	if err != nil {
-		os.Remove(name)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
-}
 
 // Pieces for which the result is cached are at most this long, and the
 // cache is cleared when it reaches maxCache entries.
