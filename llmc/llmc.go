@@ -18,8 +18,6 @@
 package llmc
 
 import (
-	"github.com/tformer/tformer/internal/atomicfile"
-
 	"bufio"
 	"encoding/binary"
 	"errors"
@@ -30,6 +28,8 @@ import (
 
 	"github.com/tformer/tformer/internal/gpt2arch"
 	"github.com/tformer/tformer/model"
+
+	"github.com/tformer/tformer/internal/atomicfile"
 )
 
 // File format constants.

@@ -1,8 +1,6 @@
 package tokenizer
 
 import (
-	"github.com/tformer/tformer/internal/atomicfile"
-
 	"bytes"
 	"compress/gzip"
 	"container/heap"
@@ -17,6 +15,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/tformer/tformer/internal/atomicfile"
 )
 
 // GPT2Vocab is the number of tokens of OpenAI's GPT-2 tokenizer: 256 byte
