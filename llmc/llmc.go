@@ -26,10 +26,9 @@ import (
 	"math"
 	"os"
 
+	"github.com/tformer/tformer/internal/atomicfile"
 	"github.com/tformer/tformer/internal/gpt2arch"
 	"github.com/tformer/tformer/model"
-
-	"github.com/tformer/tformer/internal/atomicfile"
 )
 
 // File format constants.
