@@ -182,7 +182,7 @@ func Run(cfg model.Config, seqs []int, batch, warmup, reps int, train bool) (*Re
 // seq) allocates, following cost's estimate: parameters, gradients and
 // activations (with the attention probabilities); no optimizer state.
 func Estimate(cfg model.Config, seq, batch int) int64 {
-	m := cost.Spec{Arch: cost.Decoder, Config: cfg}.Memory(seq, batch)
+	m := cost.ForModel(cfg).Memory(seq, batch)
 	return m.Params + m.Grads + m.Activations + m.AttentionScores
 }
 
@@ -230,7 +230,7 @@ func RunOptions(cfg model.Config, o Options) (*Report, error) {
 	}
 	for _, n := range o.Seqs {
 		if mem := Estimate(cfg, n, o.Batch); mem > o.MaxMem {
-			att := cost.Spec{Arch: cost.Decoder, Config: cfg}.Memory(n, o.Batch).AttentionScores
+			att := cost.ForModel(cfg).Memory(n, o.Batch).AttentionScores
 			return nil, fmt.Errorf("profile: n=%d at batch %d needs about %s (%s of it the %d·%d·%d·%d² attention probabilities), over the limit of %s; lower the batch or the sequence length, or raise the limit",
 				n, o.Batch, human(mem), human(att), cfg.Layers, o.Batch, cfg.Heads, n, human(o.MaxMem))
 		}
@@ -301,11 +301,31 @@ func measure(m *model.Model, rng *rand.Rand, n int, o Options) (Seq, []string, e
 	cnt := &kernels.Counter{Timing: true}
 	m.Flops = cnt
 	defer func() { m.Flops = nil }()
+	forward := func() error {
+		_, err := m.Forward(tokens, targets, B, n)
+		return err
+	}
+	if c.IsEncoder() {
+		// Masked LM as the engine trains it: max(1, round(0.15·n)) positions per
+		// sequence are masked, and the head and loss run on those rows only.
+		for i := range tokens {
+			tokens[i] = int32(rng.IntN(c.Vocab - 1)) // never [MASK], the last id
+		}
+		pos, tgt, err := model.NewMasker(c).Mask(rng, tokens, B, n, nil, nil, nil)
+		if err != nil {
+			return Seq{}, nil, fmt.Errorf("profile n=%d: %w", n, err)
+		}
+		batch := model.MLMBatch{B: B, T: n, Tokens: tokens, Positions: pos, Targets: tgt}
+		forward = func() error {
+			_, err := m.ForwardMLM(batch)
+			return err
+		}
+	}
 	step := func() (sample, error) {
 		var s sample
 		cnt.Reset()
 		t0 := time.Now()
-		if _, err := m.Forward(tokens, targets, B, n); err != nil {
+		if err := forward(); err != nil {
 			return s, err
 		}
 		s.fwd = time.Since(t0)
@@ -343,7 +363,7 @@ func measure(m *model.Model, rng *rand.Rand, n int, o Options) (Seq, []string, e
 
 // summarise takes medians over the samples and builds the rows.
 func summarise(c model.Config, n int, o Options, samples []sample) (Seq, []string, error) {
-	an := cost.Spec{Arch: cost.Decoder, Config: c}.FLOPs(n, o.Batch, true)
+	an := cost.ForModel(c).FLOPs(n, o.Batch, !c.IsEncoder())
 	analytic := [2]cost.Counts{an.Forward, an.Backward}
 	passes := []kernels.Pass{kernels.Forward}
 	if o.Train {

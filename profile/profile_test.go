@@ -25,7 +25,7 @@ func checkReport(t *testing.T, r *Report, train bool) {
 	if len(r.Warnings) != 0 {
 		t.Errorf("warnings: %v", r.Warnings)
 	}
-	spec := cost.Spec{Arch: cost.Decoder, Config: r.Model}
+	spec := cost.ForModel(r.Model)
 	for _, s := range r.PerSeq {
 		if !s.FLOPsMatch {
 			t.Errorf("n=%d: counted FLOPs differ from the cost model", s.Seq)
@@ -36,7 +36,7 @@ func checkReport(t *testing.T, r *Report, train bool) {
 		if train != (s.BackwardSeconds > 0) {
 			t.Errorf("n=%d: train=%v but backward %v s", s.Seq, train, s.BackwardSeconds)
 		}
-		an := spec.FLOPs(s.Seq, s.Batch, true)
+		an := spec.FLOPs(s.Seq, s.Batch, !r.Model.IsEncoder())
 		want := an.Forward.Total()
 		if train {
 			want += an.Backward.Total()
@@ -246,4 +246,15 @@ func TestWriteAndPlot(t *testing.T) {
 	if err := r.Plot(&b, "gif"); err == nil {
 		t.Error("gif plot: no error")
 	}
+}
+
+// TestEncoderProfile: the masked-LM encoder (factorized, shared) profiles
+// with its counted FLOPs equal to the cost model's.
+func TestEncoderProfile(t *testing.T) {
+	c := model.Config{Arch: model.ArchEncoder, Vocab: 12, DModel: 16, Layers: 2, Heads: 2, DFF: 48, MaxSeq: 16, Tie: true, Share: model.ShareAll, Groups: 1, EmbedDim: 8}
+	r, err := Run(c, []int{8, 16}, 2, 0, 1, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkReport(t, r, true)
 }

@@ -25,11 +25,11 @@ func profileDefault() model.Config {
 // newProfileCmd is `tformer profile`: a thin layer over package profile.
 func newProfileCmd() *cobra.Command {
 	var (
-		preset, config, share, seqs, format, plotPath, maxMem string
-		noTie, forwardOnly                                    bool
-		batch, reps, warmup                                   int
-		seed                                                  uint64
-		c                                                     model.Config
+		preset, config, share, arch, seqs, format, plotPath, maxMem string
+		noTie, forwardOnly                                          bool
+		batch, reps, warmup                                         int
+		seed                                                        uint64
+		c                                                           model.Config
 	)
 	cmd := &cobra.Command{
 		Use:   "profile",
@@ -57,8 +57,8 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 		Args: cobra.NoArgs,
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&preset, "preset", "", "decoder preset: "+strings.Join(decoderPresets(), ", ")+" (see tformer cost --help)")
-	fs.StringVar(&config, "config", "", "Hugging Face config.json of a GPT-2 model")
+	fs.StringVar(&preset, "preset", "", "preset (see tformer cost --help; encoder presets run as the masked-LM model tformer trains, without pooler)")
+	fs.StringVar(&config, "config", "", "Hugging Face config.json (GPT-2, BERT or ALBERT)")
 	d := profileDefault()
 	fs.IntVar(&c.Vocab, "vocab", d.Vocab, "vocabulary size K")
 	fs.IntVar(&c.DModel, "d-model", d.DModel, "model width d")
@@ -70,6 +70,8 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 	fs.BoolVar(&noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
 	fs.StringVar(&share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
 	fs.IntVar(&c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
+	fs.StringVar(&arch, "arch", "decoder", "decoder or encoder (masked-LM; --vocab then includes the [MASK] id)")
+	fs.IntVar(&c.EmbedDim, "embed-dim", 0, "factorized embedding width E < d-model (0: d-model)")
 	fs.StringVar(&seqs, "seq", "64,128,256,512", "comma-separated sequence lengths n")
 	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
 	fs.IntVar(&reps, "reps", 3, "measured repetitions per sequence length (the median is reported)")
@@ -98,10 +100,15 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 			if err != nil {
 				return err
 			}
-			if s.Arch != cost.Decoder {
-				return fmt.Errorf("%s is an encoder; the engine (and so profile) runs decoders only", s.Name)
-			}
 			cfg = s.Config
+			if s.Arch == cost.Encoder {
+				// The engine's encoder: the masked-LM model (no pooler), with the
+				// preset's shape, embedding width and token types.
+				cfg.Arch, cfg.TypeVocab = model.ArchEncoder, s.TypeVocab
+				if e := s.E(); e != cfg.DModel {
+					cfg.EmbedDim = e
+				}
+			}
 		default:
 			cfg = profileDefault()
 		}
@@ -130,6 +137,14 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 		if noTie {
 			cfg.Tie = false
 		}
+		if fs.Changed("arch") {
+			a, err := model.ParseArch(arch)
+			if err != nil {
+				return err
+			}
+			cfg.Arch = a
+		}
+		set("embed-dim", &cfg.EmbedDim, c.EmbedDim)
 		if fs.Changed("share") {
 			sh, err := model.ParseShare(share)
 			if err != nil {
@@ -198,17 +213,6 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 		return nil
 	}
 	return cmd
-}
-
-// decoderPresets lists the cost presets the engine can run.
-func decoderPresets() []string {
-	var out []string
-	for _, name := range cost.Presets() {
-		if s, err := cost.Preset(name); err == nil && s.Arch == cost.Decoder {
-			out = append(out, name)
-		}
-	}
-	return out
 }
 
 func validFormat(f string) bool {

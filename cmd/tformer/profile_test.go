@@ -160,7 +160,7 @@ func TestProfileBadInput(t *testing.T) {
 		{[]string{"--plot", filepath.Join(dir, "p.gif")}, "must end in .svg or .png"},
 		{[]string{"--heads", "3"}, "heads (3) must divide d-model (256)"},
 		{[]string{"--share", "most"}, `unknown sharing mode "most"`},
-		{[]string{"--preset", "bert-base"}, "is an encoder; the engine (and so profile) runs decoders only"},
+		{[]string{"--arch", "mlp"}, "unknown architecture"},
 		{[]string{"--preset", "nope"}, `unknown preset "nope"`},
 		{[]string{"--preset", "gpt2", "--config", "x.json"}, "give --preset or --config, not both"},
 		{[]string{"--max-mem", "lots"}, `--max-mem: "lots" is not a positive size`},
