@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"testing"
+	"time"
 )
 
 // gemmBenchCase is one GEMM benchmark: a product form and its m×n×k.
@@ -43,8 +44,18 @@ var gemmBenchCases = []gemmBenchCase{
 }
 
 // BenchmarkGEMM reports GFLOP/s (2·m·n·k per call) for every case at 1 and 2
-// threads. Names are form/mxnxk/tT, matched by bench/gemm_numpy.py.
-func BenchmarkGEMM(b *testing.B) {
+// threads, with the kernels chosen for this CPU. Names are form/mxnxk/tT,
+// matched by bench/gemm_numpy.py.
+func BenchmarkGEMM(b *testing.B) { benchGEMM(b) }
+
+// BenchmarkGoGEMM is BenchmarkGEMM with the pure-Go kernels.
+func BenchmarkGoGEMM(b *testing.B) {
+	was := SetAssembly(false)
+	defer SetAssembly(was)
+	benchGEMM(b)
+}
+
+func benchGEMM(b *testing.B) {
 	for _, th := range []int{1, 2} {
 		for _, bc := range gemmBenchCases {
 			name := fmt.Sprintf("%v/%s/t%d", bc.kind, shapeName(bc.m, bc.n, bc.k), th)
@@ -62,5 +73,25 @@ func BenchmarkGEMM(b *testing.B) {
 				reportGFLOPS(b, 2*int64(bc.m)*int64(bc.n)*int64(bc.k))
 			})
 		}
+	}
+}
+
+// BenchmarkFMAPeak reports the single-core FMA limit measured by the
+// assembly loop (0 where there is none).
+func BenchmarkFMAPeak(b *testing.B) {
+	var g float64
+	for b.Loop() {
+		g = FMAPeakGFLOPS(20 * time.Millisecond)
+	}
+	b.ReportMetric(g, "GFLOP/s")
+}
+
+// BenchmarkForkJoin is the cost of one parallel section that does no work,
+// on the persistent workers (2 threads), called back to back.
+func BenchmarkForkJoin(b *testing.B) {
+	withThreads(b, 2)
+	var sink [2]int
+	for b.Loop() {
+		parallelFor(2, minParallelWork, func(lo, hi int) { sink[lo]++ })
 	}
 }

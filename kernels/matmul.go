@@ -1,8 +1,10 @@
 package kernels
 
 // The three matrix-product forms the forward and backward passes need, on
-// dense row-major float32 matrices. They are pure Go; a later assembly
-// implementation must agree with them.
+// dense row-major float32 matrices. Where the CPU has an assembly
+// micro-kernel they run the blocked, packed GEMM of gemm.go; otherwise (and
+// after SetAssembly(false)) the pure-Go kernels below, which are also the
+// reference the assembly path is tested against.
 
 // MatMulNT computes c[m×n] (+)= a[m×k] · b[n×k]ᵀ. With acc false c is
 // overwritten, otherwise added to. Linear layers store weights as (out, in),
@@ -20,6 +22,15 @@ func MatMulNT(c, a, b []float32, m, n, k int, acc bool) {
 	_ = c[m*n-1]
 	_ = a[m*k-1]
 	_ = b[n*k-1]
+	if ar := arch(); ar != nil {
+		gemm(ar, formNT, c, a, b, m, n, k, acc)
+		return
+	}
+	matMulNTGo(c, a, b, m, n, k, acc)
+}
+
+// matMulNTGo is the pure-Go MatMulNT (dimensions ≥ 1, lengths checked).
+func matMulNTGo(c, a, b []float32, m, n, k int, acc bool) {
 	parallelFor((m+1)/2, int64(m)*int64(n)*int64(k), func(lo, hi int) {
 		const jb = 64 // rows of b kept hot in cache while rows of a stream past
 		for j0 := 0; j0 < n; j0 += jb {
@@ -49,7 +60,7 @@ func MatMulNT(c, a, b []float32, m, n, k int, acc bool) {
 					}
 					for ; j < j1; j++ {
 						bj := b[j*k : (j+1)*k]
-						s0, s1 := dot(a0, bj), dot(a1, bj)
+						s0, s1 := dotGo(a0, bj), dotGo(a1, bj)
 						if acc {
 							c0[j] += s0
 							c1[j] += s1
@@ -60,7 +71,7 @@ func MatMulNT(c, a, b []float32, m, n, k int, acc bool) {
 				} else {
 					c0 := c[i*n : i*n+n]
 					for j := j0; j < j1; j++ {
-						s := dot(a0, b[j*k:(j+1)*k])
+						s := dotGo(a0, b[j*k:(j+1)*k])
 						if acc {
 							c0[j] += s
 						} else {
@@ -73,7 +84,17 @@ func MatMulNT(c, a, b []float32, m, n, k int, acc bool) {
 	})
 }
 
+// dot returns Σ x[i]·y[i] over len(x) (y at least as long), with the
+// assembly kernel where there is one.
 func dot(x, y []float32) float32 {
+	if ar := arch(); ar != nil {
+		return ar.dot(x, y)
+	}
+	return dotGo(x, y)
+}
+
+// dotGo is the pure-Go dot: four interleaved partial sums.
+func dotGo(x, y []float32) float32 {
 	y = y[:len(x)]
 	var s0, s1, s2, s3 float32
 	i := 0
@@ -120,6 +141,15 @@ func MatMulNN(c, a, b []float32, m, n, k int) {
 	_ = c[m*n-1]
 	_ = a[m*k-1]
 	_ = b[k*n-1]
+	if ar := arch(); ar != nil {
+		gemm(ar, formNN, c, a, b, m, n, k, true)
+		return
+	}
+	matMulNNGo(c, a, b, m, n, k)
+}
+
+// matMulNNGo is the pure-Go MatMulNN (dimensions ≥ 1, lengths checked).
+func matMulNNGo(c, a, b []float32, m, n, k int) {
 	parallelFor(m, int64(m)*int64(n)*int64(k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			ci := c[i*n : i*n+n]
@@ -129,7 +159,7 @@ func MatMulNN(c, a, b []float32, m, n, k int) {
 				axpy4(ci, ai[p], ai[p+1], ai[p+2], ai[p+3], b[p*n:p*n+n], b[(p+1)*n:(p+1)*n+n], b[(p+2)*n:(p+2)*n+n], b[(p+3)*n:(p+3)*n+n])
 			}
 			for ; p < k; p++ {
-				axpy(ci, ai[p], b[p*n:p*n+n])
+				axpyGo(ci, ai[p], b[p*n:p*n+n])
 			}
 		}
 	})
@@ -144,6 +174,15 @@ func MatMulTN(c, a, b []float32, m, n, k int) {
 	_ = c[m*n-1]
 	_ = a[k*m-1]
 	_ = b[k*n-1]
+	if ar := arch(); ar != nil {
+		gemm(ar, formTN, c, a, b, m, n, k, true)
+		return
+	}
+	matMulTNGo(c, a, b, m, n, k)
+}
+
+// matMulTNGo is the pure-Go MatMulTN (dimensions ≥ 1, lengths checked).
+func matMulTNGo(c, a, b []float32, m, n, k int) {
 	parallelFor(m, int64(m)*int64(n)*int64(k), func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			ci := c[i*n : i*n+n]
@@ -152,13 +191,24 @@ func MatMulTN(c, a, b []float32, m, n, k int) {
 				axpy4(ci, a[p*m+i], a[(p+1)*m+i], a[(p+2)*m+i], a[(p+3)*m+i], b[p*n:p*n+n], b[(p+1)*n:(p+1)*n+n], b[(p+2)*n:(p+2)*n+n], b[(p+3)*n:(p+3)*n+n])
 			}
 			for ; p < k; p++ {
-				axpy(ci, a[p*m+i], b[p*n:p*n+n])
+				axpyGo(ci, a[p*m+i], b[p*n:p*n+n])
 			}
 		}
 	})
 }
 
+// axpy computes y += a·x over len(y) (x at least as long), with the
+// assembly kernel where there is one.
 func axpy(y []float32, a float32, x []float32) {
+	if ar := arch(); ar != nil {
+		ar.axpy(y, a, x)
+		return
+	}
+	axpyGo(y, a, x)
+}
+
+// axpyGo is the pure-Go axpy.
+func axpyGo(y []float32, a float32, x []float32) {
 	x = x[:len(y)]
 	for i := range y {
 		y[i] += a * x[i]

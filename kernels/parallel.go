@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 var threads atomic.Int32
@@ -12,8 +13,8 @@ func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
 
 // SetThreads sets how many goroutines a kernel may split its work across;
 // n < 1 means runtime.GOMAXPROCS(0). Results do not depend on it: work is
-// split by output rows, and each output element is computed by one goroutine
-// in a fixed order.
+// split by output rows or columns, and each output element is computed by
+// one goroutine in a fixed order.
 func SetThreads(n int) {
 	if n < 1 {
 		n = runtime.GOMAXPROCS(0)
@@ -25,11 +26,13 @@ func SetThreads(n int) {
 func Threads() int { return int(threads.Load()) }
 
 // minParallelWork is the number of multiply-adds below which a call stays on
-// the calling goroutine: starting goroutines costs microseconds.
+// the calling goroutine: waking a worker and waiting for it costs about a
+// microsecond or more.
 const minParallelWork = 1 << 15
 
 // parallelFor calls fn over [0, n) split into contiguous chunks, one per
 // thread, when work (an estimate of the inner operations) is large enough.
+// The chunks run on the calling goroutine and the persistent workers.
 func parallelFor(n int, work int64, fn func(lo, hi int)) {
 	t := Threads()
 	if t > n {
@@ -39,16 +42,138 @@ func parallelFor(n int, work int64, fn func(lo, hi int)) {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	chunk := (n + t - 1) / t
-	for lo := chunk; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			fn(lo, hi)
-		}(lo, hi)
+	if !workers.mu.TryLock() {
+		// The workers are busy (a concurrent caller, or a kernel called
+		// from inside a parallel section): run here.
+		fn(0, n)
+		return
 	}
-	fn(0, min(chunk, n))
-	wg.Wait()
+	r := &workers.ranges
+	r.fn, r.n, r.chunk = fn, n, (n+t-1)/t
+	units := (n + r.chunk - 1) / r.chunk
+	workers.runLocked(r, units, min(t, units))
+	r.fn = nil
+	workers.mu.Unlock()
+}
+
+// A unitRunner is a job for the workers: runUnit(i) for every unit i, in
+// any order and on any goroutine, each exactly once.
+type unitRunner interface{ runUnit(i int) }
+
+// rangeRunner adapts parallelFor's fn to units of chunk indices.
+type rangeRunner struct {
+	fn       func(lo, hi int)
+	n, chunk int
+}
+
+func (r *rangeRunner) runUnit(i int) {
+	lo := i * r.chunk
+	r.fn(lo, min(lo+r.chunk, r.n))
+}
+
+// workerPool is a set of goroutines started once and reused by every
+// parallel kernel call: a call publishes a job, assigns it to the workers it
+// enlists (waking those that are parked), runs units itself, and waits
+// until each enlisted worker has reported. Units are handed out through an
+// atomic counter, so a worker that is slow to wake (or descheduled on a
+// busy machine) just takes fewer.
+//
+// A worker that has finished a job spins for a short while (yielding the
+// processor) watching for its next assignment before it parks on its
+// channel, so the back-to-back calls of a training step cost about a
+// microsecond each to fork and join, and an idle process costs nothing.
+type workerPool struct {
+	mu     sync.Mutex  // held by the one call that owns the workers
+	ranges rangeRunner // parallelFor's job, reused under mu
+	gemm   gemmTask    // gemm's job, reused under mu
+	pre    []float32   // gemm's shared packing buffer, under mu
+
+	// The current job, written under mu before it is assigned.
+	job     unitRunner
+	units   int
+	next    atomic.Int64
+	seq     uint64        // job number, under mu
+	done    chan struct{} // one token per enlisted worker when it is done
+	workers []*worker
+}
+
+type worker struct {
+	assigned atomic.Uint64 // number of the last job given to this worker
+	parked   atomic.Bool
+	wake     chan struct{}
+}
+
+var workers = workerPool{done: make(chan struct{}, 64)}
+
+// workerSpin is how long an idle worker keeps watching for a new job before
+// it parks.
+const workerSpin = 50 * time.Microsecond
+
+// runLocked runs a job on the caller and t-1 workers; the caller holds mu.
+func (p *workerPool) runLocked(r unitRunner, n, t int) {
+	for len(p.workers) < t-1 {
+		w := &worker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		go p.loop(w)
+	}
+	if cap(p.done) < t-1 {
+		p.done = make(chan struct{}, t-1)
+	}
+	p.job, p.units = r, n
+	p.next.Store(0)
+	p.seq++
+	for _, w := range p.workers[:t-1] {
+		w.assigned.Store(p.seq)
+		if w.parked.CompareAndSwap(true, false) {
+			w.wake <- struct{}{}
+		}
+	}
+	p.work(r, n)
+	for i := 0; i < t-1; i++ {
+		<-p.done
+	}
+	p.job = nil
+}
+
+// work runs units of the current job until none are left.
+func (p *workerPool) work(r unitRunner, n int) {
+	for {
+		i := int(p.next.Add(1) - 1)
+		if i >= n {
+			return
+		}
+		r.runUnit(i)
+	}
+}
+
+func (p *workerPool) loop(w *worker) {
+	var seen uint64
+	for {
+		// Wait for an assignment newer than seen: spin briefly, then park.
+		s := w.assigned.Load()
+		if s == seen {
+			deadline := time.Now().Add(workerSpin)
+			for s == seen && time.Now().Before(deadline) {
+				runtime.Gosched()
+				s = w.assigned.Load()
+			}
+		}
+		if s == seen {
+			w.parked.Store(true)
+			if s = w.assigned.Load(); s == seen || !w.parked.CompareAndSwap(true, false) {
+				// Parked, or a caller saw us parked and is sending a
+				// wake-up, which must be consumed.
+				<-w.wake
+				s = w.assigned.Load()
+			}
+		}
+		if s == seen {
+			continue
+		}
+		seen = s
+		// The job was written before it was assigned, and the caller
+		// cannot publish another until this worker reports done.
+		p.work(p.job, p.units)
+		p.done <- struct{}{}
+	}
 }

@@ -1,0 +1,11 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// No assembly kernels on this architecture (or under the purego build tag).
+
+func archCandidates() []archCandidate { return nil }
+
+func fmaPeakAvailable() bool { return false }
+
+func fmaPeakLoop(n int) float64 { return 0 }
