@@ -86,7 +86,7 @@ func attentionForward(cnt *Counter, out, att, qkv []float32, lens []int32, b, t,
 				}
 				var sum float32
 				for j := 0; j < nk; j++ {
-					e := float32(math.Exp(float64(row[j] - mx)))
+					e := exp32(row[j] - mx)
 					row[j] = e
 					sum += e
 				}
@@ -170,7 +170,7 @@ func AttentionDecode(cnt *Counter, out, q, kc, vc, scratch []float32, nk, d, h i
 		}
 		var sum float32
 		for j := 0; j < nk; j++ {
-			e := float32(math.Exp(float64(scratch[j] - mx)))
+			e := exp32(scratch[j] - mx)
 			scratch[j] = e
 			sum += e
 		}

@@ -229,7 +229,7 @@ func GELUForwardFor(cnt *Counter, comp Component, out, inp []float32) {
 	parallelFor(len(inp), int64(len(inp))*20, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			x := inp[i]
-			t := float32(math.Tanh(float64(geluC * (x + geluA*x*x*x))))
+			t := tanh32(geluC * (x + geluA*x*x*x))
 			out[i] = 0.5 * x * (1 + t)
 		}
 	})
@@ -244,7 +244,7 @@ func GELUBackwardFor(cnt *Counter, comp Component, dinp, inp, dout []float32) {
 		for i := lo; i < hi; i++ {
 			x := inp[i]
 			x2 := x * x
-			t := float32(math.Tanh(float64(geluC * (x + geluA*x2*x))))
+			t := tanh32(geluC * (x + geluA*x2*x))
 			sech2 := 1 - t*t
 			dinner := geluC * (1 + 3*geluA*x2)
 			g := 0.5 * (1 + t)
@@ -273,7 +273,7 @@ func CrossEntropyForward(cnt *Counter, probs, losses, logits []float32, targets 
 			}
 			var s float32
 			for j, x := range z {
-				e := float32(math.Exp(float64(x - mx)))
+				e := exp32(x - mx)
 				p[j] = e
 				s += e
 			}
