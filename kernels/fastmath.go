@@ -21,7 +21,16 @@ func exp32(x float32) float32 {
 	case x < -87.3:
 		return 0 // below the smallest normal float32; flushing is harmless here
 	}
-	k := float32(math.Floor(float64(x*log2e + 0.5)))
+	// k = round(x·log2 e), by truncating after adding ±0.5 (math.Floor is a
+	// function call through float64 and cost more than the polynomial).
+	kf := x * log2e
+	if kf < 0 {
+		kf -= 0.5
+	} else {
+		kf += 0.5
+	}
+	ki := int32(kf)
+	k := float32(ki)
 	r := x - k*ln2hi - k*ln2lo
 	p := float32(1.0 / 720)
 	p = p*r + 1.0/120
@@ -30,7 +39,7 @@ func exp32(x float32) float32 {
 	p = p*r + 0.5
 	p = p*r + 1
 	p = p*r + 1
-	return p * math.Float32frombits(uint32(int32(k)+127)<<23)
+	return p * math.Float32frombits(uint32(ki+127)<<23)
 }
 
 // tanh32 returns tanh(u) in float32 with an absolute error below 2e-7 (so
