@@ -55,6 +55,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		newCostCmd(),
 		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
+		newBenchCmd(),
 	)
 	return root
 }

@@ -1,0 +1,310 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tformer/tformer/kernels"
+	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/speed"
+)
+
+// benchParts are the parts `tformer bench` can run, in the order it runs them.
+var benchParts = []string{"fma", "gemm", "attention", "train", "generate"}
+
+// benchReport is `tformer bench --json`. Parts not run are omitted.
+type benchReport struct {
+	Date string `json:"date"`
+	CPU  struct {
+		Accel  string `json:"accel"`
+		NumCPU int    `json:"num_cpu"`
+	} `json:"cpu"`
+	Threads                int                     `json:"threads"`
+	Parts                  []string                `json:"parts"`
+	FMAPeakGFLOPS          *float64                `json:"fma_peak_gflops,omitempty"`
+	GEMM                   []speed.GEMMResult      `json:"gemm,omitempty"`
+	Attention              []speed.AttentionResult `json:"attention,omitempty"`
+	TrainModel             string                  `json:"train_model,omitempty"`
+	Train                  *speed.TrainResult      `json:"train,omitempty"`
+	TrainStepMS            *float64                `json:"train_step_ms,omitempty"`
+	TrainTokensPerS        *float64                `json:"train_tokens_per_s,omitempty"`
+	Generate               []speed.GenerateResult  `json:"generate,omitempty"`
+	GenerateTokensPerS     *float64                `json:"generate_tokens_per_s,omitempty"`
+	GenerateTinyTokensPerS *float64                `json:"generate_tiny_tokens_per_s,omitempty"`
+}
+
+// benchInts parses a comma-separated list of positive integers for flag name.
+func benchInts(name, s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		n, err := strconv.Atoi(f)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("--%s: %q is not a positive integer (want e.g. 256,512)", name, f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// benchOnly parses --only into the set of parts to run.
+func benchOnly(s string) (map[string]bool, error) {
+	sel := map[string]bool{}
+	for _, f := range strings.Split(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		ok := false
+		for _, p := range benchParts {
+			ok = ok || p == f
+		}
+		if !ok {
+			return nil, fmt.Errorf("--only: unknown part %q (want some of %s)", f, strings.Join(benchParts, ","))
+		}
+		sel[f] = true
+	}
+	return sel, nil
+}
+
+// newBenchCmd is `tformer bench`: a thin layer over package speed.
+func newBenchCmd() *cobra.Command {
+	var (
+		only, sizes, seqs, modelName string
+		asJSON, gpt2Shapes           bool
+		minTime, fmaTime             time.Duration
+		steps, batch, seq, genTokens int
+		attnD, attnHeads             int
+	)
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure this machine: FMA limit, GEMM and attention GFLOP/s, train step time, generation tokens/s",
+		Long: `Measure how fast this machine runs tformer's engine:
+
+  fma        the single-core fp32 FMA limit, from an assembly loop of independent FMAs
+  gemm       GEMM GFLOP/s for square sizes (--sizes) and the GEMMs of a GPT-2 small step
+             at B·T = 256 (qkv, attn_out, ffn_up, ffn_down, logits; all NT), at --threads;
+             each shape is repeated until --min-time has passed, best of 3
+  attention  causal attention forward+backward GFLOP/s against n (--seqs), d 512, 8 heads,
+             batch 1, counting the FLOPs the kernels report
+  train      one AdamW training step (forward, backward, update) of the GPT-2 small shape
+             (vocab 50257, 12 layers, d 768, tied) at B=4, T=64: median of --steps after a warmup
+  generate   greedy generation with the KV cache after a 1-token prompt, random weights,
+             on the GPT-2 small shape and on the tiny default model
+
+Weights and tokens are random, so the numbers measure speed only. Progress goes to stderr;
+--json prints one object instead of the tables. The GPT-2 small training step needs about
+2-3 GB of memory.`,
+		Example: `  tformer bench
+  tformer bench --only gemm --sizes 512,1024,2048 --threads 1
+  tformer bench --only fma,gemm --json`,
+		Args: cobra.NoArgs,
+	}
+	fs := cmd.Flags()
+	fs.StringVar(&only, "only", strings.Join(benchParts, ","), "comma-separated parts to run: "+strings.Join(benchParts, ","))
+	fs.StringVar(&sizes, "sizes", "256,512,1024", "square GEMM sizes")
+	fs.BoolVar(&gpt2Shapes, "gpt2-shapes", true, "also time the GEMMs of a GPT-2 small step at B·T = 256")
+	fs.StringVar(&seqs, "seqs", "128,256,512,1024", "attention sequence lengths n")
+	fs.IntVar(&attnD, "attn-d", 512, "attention width d")
+	fs.IntVar(&attnHeads, "attn-heads", 8, "attention heads")
+	fs.DurationVar(&minTime, "min-time", 200*time.Millisecond, "time each GEMM or attention measurement runs for (best of 3 such runs)")
+	fs.IntVar(&steps, "steps", 3, "measured training steps (after 1 warmup step; the median is reported)")
+	fs.IntVar(&batch, "batch", 4, "training batch B")
+	fs.IntVar(&seq, "seq", 64, "training sequence length T")
+	fs.IntVar(&genTokens, "gen-tokens", 32, "tokens to generate")
+	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
+	fs.StringVar(&modelName, "model", "gpt2", "model shape for train and generate: gpt2 (GPT-2 small) or tiny")
+	fs.DurationVar(&fmaTime, "fma-time", 300*time.Millisecond, "how long the FMA loop runs")
+	_ = fs.MarkHidden("model")
+	_ = fs.MarkHidden("fma-time")
+	applyThreads := addThreadsFlag(cmd)
+
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		sel, err := benchOnly(only)
+		if err != nil {
+			return err
+		}
+		sz, err := benchInts("sizes", sizes)
+		if err != nil {
+			return err
+		}
+		sq, err := benchInts("seqs", seqs)
+		if err != nil {
+			return err
+		}
+		var cfg model.Config
+		switch modelName {
+		case "gpt2":
+			cfg = model.GPT2Small()
+		case "tiny":
+			cfg = model.Tiny()
+		default:
+			return fmt.Errorf("--model: unknown model %q (want gpt2 or tiny)", modelName)
+		}
+		for _, p := range []struct {
+			name string
+			v    int
+		}{{"steps", steps}, {"batch", batch}, {"seq", seq}, {"gen-tokens", genTokens}, {"attn-d", attnD}, {"attn-heads", attnHeads}} {
+			if p.v <= 0 {
+				return fmt.Errorf("--%s must be positive, got %d", p.name, p.v)
+			}
+		}
+		if attnD%attnHeads != 0 {
+			return fmt.Errorf("--attn-heads %d must divide --attn-d %d", attnHeads, attnD)
+		}
+		if minTime <= 0 {
+			return fmt.Errorf("--min-time must be positive, got %v", minTime)
+		}
+		if err := applyThreads(); err != nil {
+			return err
+		}
+		threads := kernels.Threads()
+		logw := cmd.ErrOrStderr()
+		progress := func(format string, a ...any) { fmt.Fprintf(logw, "bench: "+format+"\n", a...) }
+
+		var r benchReport
+		r.Date = time.Now().Format(time.RFC3339)
+		r.CPU.Accel = kernels.Accel()
+		r.CPU.NumCPU = runtime.NumCPU()
+		r.Threads = threads
+		for _, p := range benchParts {
+			if sel[p] {
+				r.Parts = append(r.Parts, p)
+			}
+		}
+		if sel["fma"] {
+			progress("fma peak (1 core, %v)", fmaTime)
+			g := speed.FMA(fmaTime)
+			r.FMAPeakGFLOPS = &g
+		}
+		if sel["gemm"] {
+			shapes := speed.SquareShapes(sz)
+			if gpt2Shapes {
+				shapes = append(shapes, speed.GPT2StepShapes(256)...)
+			}
+			for _, s := range shapes {
+				progress("gemm %s %dx%dx%d", s.Form, s.M, s.N, s.K)
+				res, err := speed.GEMM([]speed.Shape{s}, threads, minTime)
+				if err != nil {
+					return err
+				}
+				r.GEMM = append(r.GEMM, res...)
+			}
+		}
+		if sel["attention"] {
+			for _, n := range sq {
+				progress("attention n %d", n)
+				res, err := speed.Attention([]int{n}, attnD, attnHeads, 1, threads, minTime)
+				if err != nil {
+					return err
+				}
+				r.Attention = append(r.Attention, res...)
+			}
+		}
+		if sel["train"] {
+			progress("train step, %s shape, B=%d T=%d, %d steps + 1 warmup", modelName, batch, seq, steps)
+			tr, err := speed.TrainStep(cfg, batch, seq, steps, threads)
+			if err != nil {
+				return err
+			}
+			r.TrainModel = modelName
+			r.Train = &tr
+			r.TrainStepMS, r.TrainTokensPerS = &tr.StepMS, &tr.TokensPerS
+		}
+		if sel["generate"] {
+			names := []string{modelName}
+			if modelName != "tiny" {
+				names = append(names, "tiny")
+			}
+			for _, name := range names {
+				c := model.Tiny()
+				if name == "gpt2" {
+					c = model.GPT2Small()
+				}
+				progress("generate %d tokens, %s shape", genTokens, name)
+				g, err := speed.Generate(c, genTokens, threads)
+				if err != nil {
+					return err
+				}
+				g.Model = name
+				r.Generate = append(r.Generate, g)
+				v := g.TokensPerS
+				if name == modelName {
+					r.GenerateTokensPerS = &v
+				}
+				if name == "tiny" {
+					r.GenerateTinyTokensPerS = &v
+				}
+			}
+		}
+
+		out := cmd.OutOrStdout()
+		if asJSON {
+			enc := json.NewEncoder(out)
+			enc.SetIndent("", "  ")
+			return enc.Encode(r)
+		}
+		printBench(out, &r)
+		return nil
+	}
+	return cmd
+}
+
+// printBench writes the report as readable tables.
+func printBench(w io.Writer, r *benchReport) {
+	fmt.Fprintf(w, "tformer bench  %s  kernels %s, %d CPUs, %d threads\n", r.Date, r.CPU.Accel, r.CPU.NumCPU, r.Threads)
+	peak := 0.0
+	if r.FMAPeakGFLOPS != nil {
+		peak = *r.FMAPeakGFLOPS
+		fmt.Fprintf(w, "\nFMA peak (1 core): %.1f GFLOP/s\n", peak)
+	}
+	if len(r.GEMM) > 0 {
+		fmt.Fprintln(w, "\nGEMM (fp32, best of 3)")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		head := "shape\tm\tn\tk\tform\tthreads\tms/call\tGFLOP/s\t"
+		if peak > 0 {
+			head += "% of peak·threads\t"
+		}
+		fmt.Fprintln(tw, head)
+		for _, g := range r.GEMM {
+			line := fmt.Sprintf("%s\t%d\t%d\t%d\t%s\t%d\t%.3f\t%.1f\t", g.Label, g.M, g.N, g.K, g.Form, g.Threads, g.Seconds*1e3, g.GFLOPS)
+			if peak > 0 {
+				line += fmt.Sprintf("%.0f%%\t", 100*g.GFLOPS/(peak*float64(g.Threads)))
+			}
+			fmt.Fprintln(tw, line)
+		}
+		tw.Flush()
+	}
+	if len(r.Attention) > 0 {
+		fmt.Fprintln(w, "\nAttention forward+backward (causal, batch 1, best of 3)")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "n\td\theads\tthreads\tms/call\tGFLOP/s\t")
+		for _, a := range r.Attention {
+			fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%.3f\t%.1f\t\n", a.Seq, a.D, a.Heads, a.Threads, a.Seconds*1e3, a.GFLOPS)
+		}
+		tw.Flush()
+	}
+	if t := r.Train; t != nil {
+		fmt.Fprintf(w, "\nTraining step (%s shape, %s params, B=%d, T=%d, AdamW, %d threads)\n", r.TrainModel, humanCount(t.Params), t.Batch, t.Seq, t.Threads)
+		steps := make([]string, len(t.StepsMS))
+		for i, s := range t.StepsMS {
+			steps[i] = fmt.Sprintf("%.0f", s)
+		}
+		fmt.Fprintf(w, "  step %.1f ms (median of %s ms; warmup %.0f ms)  %.0f tokens/s  %.1f GFLOP/s fwd+bwd\n",
+			t.StepMS, strings.Join(steps, ", "), t.WarmupStepMS, t.TokensPerS, t.GFLOPS)
+	}
+	if len(r.Generate) > 0 {
+		fmt.Fprintln(w, "\nGeneration (KV cache, greedy, 1-token prompt)")
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "model\tparams\ttokens\tthreads\tseconds\ttokens/s\t")
+		for _, g := range r.Generate {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.3f\t%.1f\t\n", g.Model, humanCount(g.Params), g.Tokens, g.Threads, g.Seconds, g.TokensPerS)
+		}
+		tw.Flush()
+	}
+}

@@ -1,0 +1,353 @@
+// Package speed measures how fast this machine runs tformer's engine: the
+// single-core FMA limit, GEMM and attention GFLOP/s, the time of a training
+// step and the generation rate with the KV cache. Each measurement is a
+// plain function returning a plain struct; `tformer bench` prints them.
+package speed
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/tformer/tformer/kernels"
+	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/train"
+)
+
+// FMA returns the calling core's measured fp32 FMA limit in GFLOP/s, measured
+// for about d (0 where no assembly FMA loop exists for this CPU).
+func FMA(d time.Duration) float64 { return kernels.FMAPeakGFLOPS(d) }
+
+// Form is a matrix-product form: "NT", "NN" or "TN" (see kernels.MatMulNT).
+type Form string
+
+// The three forms.
+const (
+	NT Form = "NT"
+	NN Form = "NN"
+	TN Form = "TN"
+)
+
+// Shape is one GEMM to time: c[M×N] from an M×K and a K×N operand in the
+// given form.
+type Shape struct {
+	M, N, K int
+	Form    Form
+	Label   string // optional, e.g. "gpt2 qkv"
+}
+
+// GEMMResult is the best rate of one shape.
+type GEMMResult struct {
+	M       int     `json:"m"`
+	N       int     `json:"n"`
+	K       int     `json:"k"`
+	Form    Form    `json:"form"`
+	Label   string  `json:"label,omitempty"`
+	Threads int     `json:"threads"`
+	GFLOPS  float64 `json:"gflops"`
+	Seconds float64 `json:"seconds_per_call"`
+}
+
+// SquareShapes returns NT shapes n×n×n for each n.
+func SquareShapes(sizes []int) []Shape {
+	var s []Shape
+	for _, n := range sizes {
+		s = append(s, Shape{M: n, N: n, K: n, Form: NT, Label: "square"})
+	}
+	return s
+}
+
+// GPT2StepShapes returns the forward-projection GEMMs of a GPT-2 small
+// training step with rows = B·T positions: qkv, attention output, FFN up,
+// FFN down and the tied logits.
+func GPT2StepShapes(rows int) []Shape {
+	return []Shape{
+		{M: rows, N: 2304, K: 768, Form: NT, Label: "gpt2 qkv"},
+		{M: rows, N: 768, K: 768, Form: NT, Label: "gpt2 attn_out"},
+		{M: rows, N: 3072, K: 768, Form: NT, Label: "gpt2 ffn_up"},
+		{M: rows, N: 768, K: 3072, Form: NT, Label: "gpt2 ffn_down"},
+		{M: rows, N: 50257, K: 768, Form: NT, Label: "gpt2 logits"},
+	}
+}
+
+// bestRate calls f (one operation of flops FLOPs) once to warm up, then three
+// times runs it repeatedly until minTime has passed and returns the best
+// GFLOP/s and the matching seconds per call.
+func bestRate(flops float64, minTime time.Duration, f func()) (gflops, secs float64) {
+	f()
+	for range 3 {
+		reps := 0
+		t0 := time.Now()
+		var el time.Duration
+		for {
+			f()
+			reps++
+			if el = time.Since(t0); el >= minTime {
+				break
+			}
+		}
+		s := el.Seconds() / float64(reps)
+		if r := flops / s / 1e9; r > gflops {
+			gflops, secs = r, s
+		}
+	}
+	return gflops, secs
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = rng.Float32()*2 - 1
+	}
+	return x
+}
+
+// withThreads runs f with kernels.SetThreads(threads) (0: all cores) and
+// restores the previous setting, returning the count in effect.
+func withThreads(threads int, f func()) int {
+	prev := kernels.Threads()
+	kernels.SetThreads(threads)
+	defer kernels.SetThreads(prev)
+	f()
+	return kernels.Threads()
+}
+
+// GEMM times each shape at the given thread count (0: all cores), repeating
+// each call until minTime has passed, best of three, and counting 2·M·N·K
+// FLOPs a call.
+func GEMM(shapes []Shape, threads int, minTime time.Duration) ([]GEMMResult, error) {
+	var out []GEMMResult
+	var err error
+	withThreads(threads, func() {
+		rng := rand.New(rand.NewPCG(1, 2))
+		for _, s := range shapes {
+			if s.M <= 0 || s.N <= 0 || s.K <= 0 {
+				err = fmt.Errorf("gemm: dimensions must be positive, got %dx%dx%d", s.M, s.N, s.K)
+				return
+			}
+			a := randSlice(rng, s.M*s.K)
+			b := randSlice(rng, s.K*s.N)
+			c := make([]float32, s.M*s.N)
+			var f func()
+			switch s.Form {
+			case NT, "":
+				s.Form = NT
+				f = func() { kernels.MatMulNT(c, a, b, s.M, s.N, s.K, false) }
+			case NN:
+				f = func() { clear(c); kernels.MatMulNN(c, a, b, s.M, s.N, s.K) }
+			case TN:
+				f = func() { clear(c); kernels.MatMulTN(c, a, b, s.M, s.N, s.K) }
+			default:
+				err = fmt.Errorf("gemm: unknown form %q (want NT, NN or TN)", s.Form)
+				return
+			}
+			g, sec := bestRate(2*float64(s.M)*float64(s.N)*float64(s.K), minTime, f)
+			out = append(out, GEMMResult{M: s.M, N: s.N, K: s.K, Form: s.Form, Label: s.Label,
+				Threads: kernels.Threads(), GFLOPS: g, Seconds: sec})
+		}
+	})
+	return out, err
+}
+
+// AttentionResult is the forward+backward rate of causal attention at one
+// sequence length.
+type AttentionResult struct {
+	Seq     int     `json:"seq"`
+	D       int     `json:"d"`
+	Heads   int     `json:"heads"`
+	Batch   int     `json:"batch"`
+	Threads int     `json:"threads"`
+	GFLOPS  float64 `json:"gflops"`
+	Seconds float64 `json:"seconds_per_call"`
+}
+
+// Attention times causal kernels.AttentionForward followed by
+// kernels.AttentionBackward at each sequence length n (batch b, width d,
+// heads h), counting the FLOPs the kernels report to their Counter.
+func Attention(seqs []int, d, heads, b, threads int, minTime time.Duration) ([]AttentionResult, error) {
+	if d <= 0 || heads <= 0 || b <= 0 || d%heads != 0 {
+		return nil, fmt.Errorf("attention: need positive d, heads and batch with heads dividing d, got d %d, heads %d, batch %d", d, heads, b)
+	}
+	var out []AttentionResult
+	var err error
+	withThreads(threads, func() {
+		rng := rand.New(rand.NewPCG(3, 4))
+		for _, n := range seqs {
+			if n <= 0 {
+				err = fmt.Errorf("attention: sequence length must be positive, got %d", n)
+				return
+			}
+			qkv := randSlice(rng, b*n*3*d)
+			dout := randSlice(rng, b*n*d)
+			o := make([]float32, b*n*d)
+			att := make([]float32, b*heads*n*n)
+			dqkv := make([]float32, b*n*3*d)
+			var cnt kernels.Counter
+			kernels.AttentionForward(&cnt, o, att, qkv, b, n, d, heads, true)
+			kernels.AttentionBackward(&cnt, dqkv, dout, qkv, att, b, n, d, heads, true)
+			flops := float64(cnt.Total(kernels.Forward) + cnt.Total(kernels.Backward))
+			g, sec := bestRate(flops, minTime, func() {
+				kernels.AttentionForward(nil, o, att, qkv, b, n, d, heads, true)
+				clear(dqkv)
+				kernels.AttentionBackward(nil, dqkv, dout, qkv, att, b, n, d, heads, true)
+			})
+			out = append(out, AttentionResult{Seq: n, D: d, Heads: heads, Batch: b, Threads: kernels.Threads(), GFLOPS: g, Seconds: sec})
+		}
+	})
+	return out, err
+}
+
+// TrainResult is the time of a full training step (forward, backward, AdamW).
+type TrainResult struct {
+	Batch        int       `json:"batch"`
+	Seq          int       `json:"seq"`
+	Params       int64     `json:"params"`
+	Threads      int       `json:"threads"`
+	StepMS       float64   `json:"step_ms"`        // median over the measured steps
+	TokensPerS   float64   `json:"tokens_per_s"`   // B·T / median step time
+	GFLOPS       float64   `json:"gflops"`         // forward+backward FLOPs the engine counts / median step time
+	StepsMS      []float64 `json:"steps_ms"`       // every measured step
+	Loss         float32   `json:"loss"`           // loss of the last step (≈ ln vocab at init)
+	WarmupStepMS float64   `json:"warmup_step_ms"` // the first, unmeasured step
+}
+
+// TrainStep builds a model of config c with random weights and times steps
+// training steps on random tokens at batch b and sequence length t — each one
+// ZeroGrad, Forward with targets, Backward and an AdamW update — after one
+// warmup step, reporting the median.
+func TrainStep(c model.Config, b, t, steps, threads int) (TrainResult, error) {
+	if b <= 0 || t <= 0 || steps <= 0 {
+		return TrainResult{}, fmt.Errorf("train: batch, sequence length and steps must be positive, got %d, %d, %d", b, t, steps)
+	}
+	if c.MaxSeq < t {
+		c.MaxSeq = t
+	}
+	m, err := model.New(c)
+	if err != nil {
+		return TrainResult{}, err
+	}
+	m.Init(1)
+	cnt := &kernels.Counter{}
+	m.Flops = cnt
+	rng := rand.New(rand.NewPCG(5, 6))
+	vocab := m.Config.Vocab
+	if m.Config.IsEncoder() {
+		return TrainResult{}, fmt.Errorf("train: the step benchmark needs a decoder config")
+	}
+	toks := make([]int32, b*t)
+	tgts := make([]int32, b*t)
+	for i := range toks {
+		toks[i] = int32(rng.IntN(vocab))
+		tgts[i] = int32(rng.IntN(vocab))
+	}
+	opt := train.NewAdamW(m, 0.9, 0.95, 1e-8, 0.1)
+	res := TrainResult{Batch: b, Seq: t, Params: int64(len(m.Params))}
+	var flops int64
+	withThreads(threads, func() {
+		res.Threads = kernels.Threads()
+		for i := 0; i <= steps && err == nil; i++ {
+			cnt.Reset()
+			t0 := time.Now()
+			m.ZeroGrad()
+			var loss float32
+			if loss, err = m.Forward(toks, tgts, b, t); err != nil {
+				return
+			}
+			if err = m.Backward(); err != nil {
+				return
+			}
+			opt.Step(m.Params, m.Grads, 3e-4, i+1)
+			ms := float64(time.Since(t0)) / 1e6
+			res.Loss = loss
+			if i == 0 {
+				res.WarmupStepMS = ms
+				continue
+			}
+			res.StepsMS = append(res.StepsMS, ms)
+			flops = cnt.Total(kernels.Forward) + cnt.Total(kernels.Backward)
+		}
+	})
+	if err != nil {
+		return TrainResult{}, err
+	}
+	res.StepMS = median(res.StepsMS)
+	res.TokensPerS = float64(b*t) / (res.StepMS / 1e3)
+	res.GFLOPS = float64(flops) / (res.StepMS / 1e3) / 1e9
+	return res, nil
+}
+
+func median(x []float64) float64 {
+	s := slices.Clone(x)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// GenerateResult is the decoding rate with the KV cache.
+type GenerateResult struct {
+	Model      string  `json:"model,omitempty"`
+	Params     int64   `json:"params"`
+	Tokens     int     `json:"tokens"`
+	Threads    int     `json:"threads"`
+	Seconds    float64 `json:"seconds"`
+	TokensPerS float64 `json:"tokens_per_s"`
+}
+
+// Generate builds a model of config c with random weights and times greedy
+// generation of tokens tokens after a one-token prompt with model.Decoder:
+// tokens Step calls (the prompt's, then each generated token's but the
+// last), each followed by an argmax over the logits. One untimed Step warms
+// up the decoder first.
+func Generate(c model.Config, tokens, threads int) (GenerateResult, error) {
+	if tokens <= 0 {
+		return GenerateResult{}, fmt.Errorf("generate: tokens must be positive, got %d", tokens)
+	}
+	if c.MaxSeq < tokens {
+		c.MaxSeq = tokens
+	}
+	m, err := model.New(c)
+	if err != nil {
+		return GenerateResult{}, err
+	}
+	m.Init(1)
+	res := GenerateResult{Params: int64(len(m.Params)), Tokens: tokens}
+	withThreads(threads, func() {
+		res.Threads = kernels.Threads()
+		dec := m.NewDecoder()
+		if _, err = dec.Step(0); err != nil {
+			return
+		}
+		dec.Reset()
+		t0 := time.Now()
+		tok := int32(0)
+		for range tokens {
+			var logits []float32
+			if logits, err = dec.Step(tok); err != nil {
+				return
+			}
+			tok = argmax(logits)
+		}
+		res.Seconds = time.Since(t0).Seconds()
+	})
+	if err != nil {
+		return GenerateResult{}, err
+	}
+	res.TokensPerS = float64(tokens) / res.Seconds
+	return res, nil
+}
+
+func argmax(x []float32) int32 {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return int32(best)
+}
