@@ -2,6 +2,10 @@ package train
 
 import (
 	"math"
+	"sync"
+	"sync/atomic"
+
+	"github.com/tformer/tformer/kernels"
 
 	"github.com/tformer/tformer/model"
 )
@@ -17,6 +21,7 @@ import (
 type AdamW struct {
 	Beta1, Beta2, Eps, WeightDecay float32
 	M, V                           []float32
+	segs                           []segment // the slab cut into chunks, built on the first Step
 	layout                         *model.Layout
 }
 
@@ -27,19 +32,29 @@ func NewAdamW(m *model.Model, beta1, beta2, eps, wd float32) *AdamW {
 }
 
 // Step applies one update with learning rate lr; t is the 1-based step
-// number used for bias correction.
+// number used for bias correction. The update is element-wise, so it is
+// split across kernels.Threads() goroutines with results independent of the
+// split.
 func (o *AdamW) Step(params, grads []float32, lr float32, t int) {
 	b1c := 1 - math.Pow(float64(o.Beta1), float64(t))
 	b2c := 1 - math.Pow(float64(o.Beta2), float64(t))
-	for _, ti := range o.layout.Tensors {
+	if o.segs == nil {
+		const chunk = 1 << 16
+		for _, ti := range o.layout.Tensors {
+			for off := 0; off < ti.Size; off += chunk {
+				o.segs = append(o.segs, segment{ti.Offset + off, min(chunk, ti.Size-off), ti.Decay})
+			}
+		}
+	}
+	run := func(sg segment) {
 		wd := float32(0)
-		if ti.Decay {
+		if sg.decay {
 			wd = o.WeightDecay
 		}
-		p := params[ti.Offset : ti.Offset+ti.Size]
-		g := grads[ti.Offset : ti.Offset+ti.Size]
-		m := o.M[ti.Offset : ti.Offset+ti.Size]
-		v := o.V[ti.Offset : ti.Offset+ti.Size]
+		p := params[sg.off : sg.off+sg.n]
+		g := grads[sg.off : sg.off+sg.n]
+		m := o.M[sg.off : sg.off+sg.n]
+		v := o.V[sg.off : sg.off+sg.n]
 		for i := range p {
 			m[i] = o.Beta1*m[i] + (1-o.Beta1)*g[i]
 			v[i] = o.Beta2*v[i] + (1-o.Beta2)*g[i]*g[i]
@@ -48,6 +63,31 @@ func (o *AdamW) Step(params, grads []float32, lr float32, t int) {
 			p[i] -= lr * (float32(mh/(math.Sqrt(vh)+float64(o.Eps))) + wd*p[i])
 		}
 	}
+	workers := min(kernels.Threads(), len(o.segs))
+	if workers <= 1 || len(params) < 1<<16 {
+		for _, sg := range o.segs {
+			run(sg)
+		}
+		return
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(o.segs); i = int(next.Add(1) - 1) {
+				run(o.segs[i])
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// segment is a contiguous run of parameters updated together.
+type segment struct {
+	off, n int
+	decay  bool
 }
 
 // ClipGradNorm scales grads so their global L2 norm is at most maxNorm
