@@ -5,26 +5,16 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/tformer/tformer/internal/chart"
 )
 
-// palette is a set of distinguishable line colours (cycled with dashes).
-var palette = []color.Color{
-	color.RGBA{31, 119, 180, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255},
-	color.RGBA{214, 39, 40, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
-	color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{188, 189, 34, 255},
-	color.RGBA{23, 190, 207, 255},
-}
+var palette = chart.Palette
 
 // Plot charts the report into w as SVG (format "svg") or PNG ("png"): on
 // top, forward FLOPs per component and the MHA and FFN totals against n on
@@ -41,46 +31,11 @@ func (r *Report) Plot(w io.Writer, format string) error {
 		return err
 	}
 	width, height := 9*vg.Inch, 10*vg.Inch
-	var canvas vg.CanvasWriterTo
-	switch format {
-	case "svg":
-		canvas = vgsvg.New(width, height)
-	case "png":
-		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))}
-	default:
-		return fmt.Errorf("plot: unknown image format %q (want svg or png)", format)
-	}
-	dc := draw.New(canvas)
-	// The FLOP chart gets two thirds of the height.
-	upper := dc
-	upper.Min.Y = dc.Min.Y + dc.Size().Y/3
-	lower := dc
-	lower.Max.Y = upper.Min.Y
-	top.Draw(draw.Crop(upper, 0, -vg.Millimeter*3, vg.Millimeter*3, -vg.Millimeter*3))
-	bottom.Draw(draw.Crop(lower, 0, -vg.Millimeter*3, vg.Millimeter*3, 0))
-	_, err = canvas.WriteTo(w)
-	return err
+	return chart.WriteStacked(w, format, top, bottom, width, height, 1.0/3)
 }
 
 // PlotFile writes the chart to path, SVG or PNG by its extension.
-func (r *Report) PlotFile(path string) error {
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	if format != "svg" && format != "png" {
-		return fmt.Errorf("plot %s: the file must end in .svg or .png", path)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	if err := r.Plot(f, format); err != nil {
-		f.Close()
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return nil
-}
+func (r *Report) PlotFile(path string) error { return chart.WriteFile(path, r.Plot) }
 
 func (r *Report) flopsPlot() (*plot.Plot, error) {
 	if len(r.PerSeq) == 0 {

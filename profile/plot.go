@@ -2,28 +2,18 @@ package profile
 
 import (
 	"fmt"
-	"image/color"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/tformer/tformer/internal/chart"
 )
 
-var palette = []color.Color{
-	color.RGBA{31, 119, 180, 255}, color.RGBA{255, 127, 14, 255}, color.RGBA{44, 160, 44, 255},
-	color.RGBA{214, 39, 40, 255}, color.RGBA{148, 103, 189, 255}, color.RGBA{140, 86, 75, 255},
-	color.RGBA{227, 119, 194, 255}, color.RGBA{127, 127, 127, 255}, color.RGBA{188, 189, 34, 255},
-	color.RGBA{23, 190, 207, 255}, color.Black,
-}
+var palette = chart.Palette
 
 // Plot charts the report into w as SVG (format "svg") or PNG ("png"): on
 // top, each row's measured share of time (solid) beside its analytical
@@ -42,44 +32,11 @@ func (r *Report) Plot(w io.Writer, format string) error {
 		return err
 	}
 	width, height := 9*vg.Inch, 11*vg.Inch
-	var canvas vg.CanvasWriterTo
-	switch format {
-	case "svg":
-		canvas = vgsvg.New(width, height)
-	case "png":
-		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110))}
-	default:
-		return fmt.Errorf("plot: unknown image format %q (want svg or png)", format)
-	}
-	dc := draw.New(canvas)
-	upper, lower := dc, dc
-	upper.Min.Y = dc.Min.Y + dc.Size().Y*0.45
-	lower.Max.Y = upper.Min.Y
-	top.Draw(draw.Crop(upper, 0, -vg.Millimeter*3, vg.Millimeter*3, -vg.Millimeter*3))
-	bottom.Draw(draw.Crop(lower, 0, -vg.Millimeter*3, vg.Millimeter*3, 0))
-	_, err = canvas.WriteTo(w)
-	return err
+	return chart.WriteStacked(w, format, top, bottom, width, height, 0.45)
 }
 
 // PlotFile writes the chart to path, SVG or PNG by its extension.
-func (r *Report) PlotFile(path string) error {
-	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
-	if format != "svg" && format != "png" {
-		return fmt.Errorf("plot %s: the file must end in .svg or .png", path)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return fmt.Errorf("plot: %w", err)
-	}
-	if err := r.Plot(f, format); err != nil {
-		f.Close()
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	return nil
-}
+func (r *Report) PlotFile(path string) error { return chart.WriteFile(path, r.Plot) }
 
 // seqAxis puts n on a log axis with a tick at every measured length.
 func (r *Report) seqAxis(p *plot.Plot) {
