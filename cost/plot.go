@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -46,7 +47,12 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 	p.X.Label.Text = "sequence length n"
 	p.Y.Label.Text = "FLOPs"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.X.Tick.Marker, p.Y.Tick.Marker = plot.LogTicks{Prec: -1}, plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	var ticks []plot.Tick // one labelled tick at every n of the sweep
+	for _, ps := range r.PerSeq {
+		ticks = append(ticks, plot.Tick{Value: float64(ps.Seq), Label: strconv.Itoa(ps.Seq)})
+	}
+	p.X.Tick.Marker = plot.ConstantTicks(ticks)
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	lo, hi := math.Inf(1), math.Inf(-1)
