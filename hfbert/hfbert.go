@@ -194,14 +194,11 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 	// Tying: with tie_word_embeddings (the default) Hugging Face uses the
 	// word embeddings as the decoder, whatever the file holds.
 	decoderName := map[string]string{"bert": "cls.predictions.decoder.weight", "albert": "predictions.decoder.weight"}[typ]
+	var tiedDecoder []float32 // compared with the word embeddings once they are loaded
 	if c.Tie {
 		if dw, ok := f.Get(decoderName); ok {
 			r.used[decoderName] = true
-			emb, err1 := r.floats(base+"embeddings.word_embeddings.weight", []int{c.Vocab, c.E()})
-			dec, err2 := dw.Float32s()
-			if err1 == nil && err2 == nil && !slices.Equal(emb, dec) {
-				notes = append(notes, fmt.Sprintf("%s differs from the word embeddings; with tie_word_embeddings, as Hugging Face does, the word embeddings are used", decoderName))
-			}
+			tiedDecoder, _ = dw.Float32s()
 		}
 	}
 	m, err := model.New(c)
@@ -232,6 +229,9 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 	}
 	emb := base + "embeddings."
 	set("wte", emb+"word_embeddings.weight", c.Vocab, e)
+	if tiedDecoder != nil && r.err == nil && !slices.Equal(m.Param("wte"), tiedDecoder) {
+		notes = append(notes, fmt.Sprintf("%s differs from the word embeddings; with tie_word_embeddings, as Hugging Face does, the word embeddings are used", decoderName))
+	}
 	set("wpe", emb+"position_embeddings.weight", c.MaxSeq, e)
 	set("wtt", emb+"token_type_embeddings.weight", c.Types(), e)
 	ln("emb_ln", emb+"LayerNorm", e)

@@ -31,6 +31,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tformer/tformer/internal/atomicfile"
 	"github.com/tformer/tformer/internal/gpt2arch"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
@@ -313,9 +314,11 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 		return nil, err
 	}
 	for _, j := range jobs {
-		v, err := j.t.Float32s()
-		if err != nil {
-			return nil, fmt.Errorf("model.safetensors: %w", err)
+		v := wte // already converted for the tie check, when lm_head is present
+		if j.tf != "wte" || v == nil {
+			if v, err = j.t.Float32s(); err != nil {
+				return nil, fmt.Errorf("model.safetensors: %w", err)
+			}
 		}
 		dst := m.Param(j.tf)
 		if j.conv {
@@ -587,7 +590,7 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 	if err := safetensors.WriteFile(filepath.Join(dir, WeightsFile), f); err != nil {
 		return nil, err
 	}
-	if err := safetensors.WriteFileAtomic(filepath.Join(dir, ConfigFile), cj, 0o644); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), cj, 0o644); err != nil {
 		return nil, err
 	}
 	if isBPE {

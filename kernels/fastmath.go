@@ -16,7 +16,7 @@ func exp32(x float32) float32 {
 	switch {
 	case x != x:
 		return x // NaN
-	case x > 88.7:
+	case x > 88.37: // 2^k would need exponent 255 (e^88.37 ≈ 2.5e38, near MaxFloat32); saturate
 		return float32(math.Inf(1))
 	case x < -87.3:
 		return 0 // below the smallest normal float32; flushing is harmless here

@@ -19,6 +19,7 @@ package llmc
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -188,22 +189,11 @@ func ReadCheckpoint(path string) (*model.Model, Header, error) {
 
 // ParseCheckpoint is ReadCheckpoint for a file held in memory.
 func ParseCheckpoint(b []byte) (*model.Model, Header, error) {
-	m, h, err := readCheckpoint(&byteReader{b: b}, int64(len(b)))
+	m, h, err := readCheckpoint(bytes.NewReader(b), int64(len(b)))
 	if err != nil {
 		return nil, h, fmt.Errorf("llm.c checkpoint: %w", err)
 	}
 	return m, h, nil
-}
-
-type byteReader struct{ b []byte }
-
-func (r *byteReader) Read(p []byte) (int, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	n := copy(p, r.b)
-	r.b = r.b[n:]
-	return n, nil
 }
 
 // readCheckpoint reads a checkpoint of size bytes from r. It checks the
@@ -365,7 +355,7 @@ func WriteCheckpoint(path string, m *model.Model, opts Options) error {
 	if err := CheckWritable(m, opts); err != nil {
 		return fmt.Errorf("write llm.c checkpoint %s: %w", path, err)
 	}
-	err := writeAtomic(path, func(w io.Writer) error { return writeCheckpoint(w, m, opts) })
+	err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return writeCheckpoint(w, m, opts) })
 	if err != nil {
 		return fmt.Errorf("write llm.c checkpoint: %w", err)
 	}
@@ -377,16 +367,12 @@ func EncodeCheckpoint(m *model.Model, opts Options) ([]byte, error) {
 	if err := CheckWritable(m, opts); err != nil {
 		return nil, fmt.Errorf("llm.c checkpoint: %w", err)
 	}
-	var b bytesBuffer
+	var b bytes.Buffer
 	if err := writeCheckpoint(&b, m, opts); err != nil {
 		return nil, err
 	}
-	return b.b, nil
+	return b.Bytes(), nil
 }
-
-type bytesBuffer struct{ b []byte }
-
-func (w *bytesBuffer) Write(p []byte) (int, error) { w.b = append(w.b, p...); return len(p), nil }
 
 func writeCheckpoint(w io.Writer, m *model.Model, opts Options) error {
 	c := m.Config
@@ -434,9 +420,4 @@ func writeCheckpoint(w io.Writer, m *model.Model, opts Options) error {
 		}
 	}
 	return nil
-}
-
-// writeAtomic writes a file through fill atomically (see package atomicfile).
-func writeAtomic(path string, fill func(io.Writer) error) error {
-	return atomicfile.Write(path, 0o644, fill)
 }

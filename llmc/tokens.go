@@ -1,11 +1,14 @@
 package llmc
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math"
 	"os"
+
+	"github.com/tformer/tformer/internal/atomicfile"
 )
 
 // MaxTokenVocab is the largest vocabulary a token file can hold: its tokens
@@ -102,9 +105,9 @@ func EncodeTokens(ids []int32) ([]byte, error) {
 	if err := checkTokens(ids); err != nil {
 		return nil, fmt.Errorf("llm.c token file: %w", err)
 	}
-	var b bytesBuffer
+	var b bytes.Buffer
 	_ = writeTokens(&b, ids) // writing to memory cannot fail
-	return b.b, nil
+	return b.Bytes(), nil
 }
 
 // WriteTokens writes ids to path as an llm.c token file, atomically. Every
@@ -113,7 +116,7 @@ func WriteTokens(path string, ids []int32) error {
 	if err := checkTokens(ids); err != nil {
 		return fmt.Errorf("write tokens %s: %w", path, err)
 	}
-	if err := writeAtomic(path, func(w io.Writer) error { return writeTokens(w, ids) }); err != nil {
+	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return writeTokens(w, ids) }); err != nil {
 		return fmt.Errorf("write tokens: %w", err)
 	}
 	return nil

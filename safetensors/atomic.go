@@ -1,7 +1,6 @@
 package safetensors
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"os"
@@ -14,13 +13,7 @@ import (
 // WriteFileAtomic: on success path holds the complete new file; on any error
 // a previous file at path is left untouched and no temporary file remains.
 func WriteFile(path string, f *File) error {
-	return writeAtomic(path, 0o644, func(w io.Writer) error {
-		bw := bufio.NewWriterSize(w, 1<<20)
-		if err := Write(bw, f); err != nil {
-			return err
-		}
-		return bw.Flush()
-	})
+	return writeAtomic(path, 0o644, func(w io.Writer) error { return Write(w, f) })
 }
 
 // WriteFileAtomic atomically replaces the file at path with data. It writes

@@ -453,8 +453,6 @@ func (t *GPT2) WriteDir(dir string) error {
 	return nil
 }
 
-// writeFileAtomic writes data to a temporary file beside path and renames it
-
 // Pieces for which the result is cached are at most this long, and the
 // cache is cleared when it reaches maxCache entries.
 const (

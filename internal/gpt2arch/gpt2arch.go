@@ -18,6 +18,9 @@ import (
 // projection, an output head) have no place in GPT-2's formats.
 func Check(m *model.Model) error {
 	c := m.Config
+	if cc := c.Canonical(); cc.Activation != "" || cc.LayerNormEps != 0 {
+		return fmt.Errorf("this model uses %s and LayerNorm eps %g; GPT-2's formats fix the tanh GELU and eps 1e-5", c.Activation, c.LayerNormEps)
+	}
 	plain := model.Config{Vocab: c.Vocab, DModel: c.DModel, Layers: c.Layers, Heads: c.Heads, DFF: c.DFF,
 		MaxSeq: c.MaxSeq, Tie: c.Tie, Share: c.Share, Groups: c.Groups}
 	want := model.NewLayout(plain)

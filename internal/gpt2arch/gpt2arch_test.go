@@ -32,3 +32,21 @@ func TestCheck(t *testing.T) {
 		t.Errorf("missing lm_head: %v", err)
 	}
 }
+
+// TestCheckNumerics: GPT-2's formats cannot record another GELU or eps, so
+// a model using them is refused rather than written with a silent change.
+func TestCheckNumerics(t *testing.T) {
+	base := model.Config{Vocab: 11, DModel: 8, Layers: 1, Heads: 2, DFF: 32, MaxSeq: 4, Tie: true, Share: model.ShareNone, Groups: 1}
+	erf, eps := base, base
+	erf.Activation = model.GELUErf
+	eps.LayerNormEps = 1e-12
+	for _, c := range []model.Config{erf, eps} {
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Check(m); err == nil || !strings.Contains(err.Error(), "tanh GELU and eps 1e-5") {
+			t.Errorf("%+v: %v", c, err)
+		}
+	}
+}
