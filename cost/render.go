@@ -8,6 +8,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/tformer/tformer/internal/textfmt"
 )
 
 // Formats lists the output formats of Report.Write.
@@ -73,19 +75,6 @@ func commas(n int64) string {
 		return "-" + b.String()
 	}
 	return b.String()
-}
-
-func bytesHuman(n int64) string {
-	x := float64(n)
-	for _, u := range []struct {
-		v float64
-		s string
-	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
-		if x >= u.v {
-			return strconv.FormatFloat(x/u.v, 'f', 2, 64) + " " + u.s
-		}
-	}
-	return fmt.Sprintf("%d B", n)
 }
 
 func pct(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" }
@@ -302,8 +291,8 @@ func (r *Report) writeTables(w io.Writer, md bool, perLayer bool) error {
 		head: []string{"n", "params", "grads", "AdamW m+v", "activations", "attention probs", "total"}}
 	for _, e := range r.PerSeq {
 		m := e.Memory
-		mt.rows = append(mt.rows, []string{strconv.Itoa(e.Seq), bytesHuman(m.Params), bytesHuman(m.Grads), bytesHuman(m.AdamW),
-			bytesHuman(m.Activations), bytesHuman(m.AttentionScores), bytesHuman(m.Total)})
+		mt.rows = append(mt.rows, []string{strconv.Itoa(e.Seq), textfmt.Bytes(m.Params, 2), textfmt.Bytes(m.Grads, 2), textfmt.Bytes(m.AdamW, 2),
+			textfmt.Bytes(m.Activations, 2), textfmt.Bytes(m.AttentionScores, 2), textfmt.Bytes(m.Total, 2)})
 	}
 	mt.notes = []string{"activations: the tensors kept for backward, logits and probabilities, and the backward scratch;",
 		"attention probs: the B·H·n·n buffer per layer the engine materialises (the masked half too)."}

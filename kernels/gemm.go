@@ -421,10 +421,7 @@ func packCopy(dst, src []float32, off, ld, kc, cols, w int) {
 	dst = dst[:kc*w]
 	for p := 0; p < kc; p++ {
 		d := dst[p*w : p*w+w]
-		s := src[off+p*ld : off+p*ld+cols]
-		for i, v := range s {
-			d[i] = v
-		}
+		copy(d, src[off+p*ld:off+p*ld+cols])
 		clear(d[cols:])
 	}
 }

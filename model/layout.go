@@ -135,13 +135,7 @@ func ShapeString(s []int) string {
 }
 
 // UniqueParams is the number of stored parameters.
-func (c Config) UniqueParams() int64 {
-	var n int64
-	for _, t := range NewLayout(c).Tensors {
-		n += int64(t.Size)
-	}
-	return n
-}
+func (c Config) UniqueParams() int64 { return int64(NewLayout(c).Total) }
 
 // AppliedParams counts each stored parameter once per use in a forward pass:
 // a tied embedding twice (lookup and output), a block shared by k layers k

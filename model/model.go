@@ -102,13 +102,13 @@ func (m *Model) Init(seed uint64) {
 	for _, t := range m.Layout.Tensors {
 		x := m.Params[t.Offset : t.Offset+t.Size]
 		switch {
-		case hasSuffix(t.Name, "ln.w") || t.Name == "lnf.w":
+		case strings.HasSuffix(t.Name, "ln.w") || t.Name == "lnf.w":
 			fill(x, 1)
 		case len(t.Shape) == 1:
-			fill(x, 0)
+			clear(x)
 		default:
 			std := 0.02
-			if !m.Config.IsEncoder() && (strings.HasPrefix(t.Name, "attn.") && hasSuffix(t.Name, "proj.w") || strings.HasPrefix(t.Name, "ffn.") && hasSuffix(t.Name, "down.w")) {
+			if !m.Config.IsEncoder() && (strings.HasPrefix(t.Name, "attn.") && strings.HasSuffix(t.Name, "proj.w") || strings.HasPrefix(t.Name, "ffn.") && strings.HasSuffix(t.Name, "down.w")) {
 				std = resid
 			}
 			for i := range x {
@@ -117,8 +117,6 @@ func (m *Model) Init(seed uint64) {
 		}
 	}
 }
-
-func hasSuffix(s, suf string) bool { return len(s) >= len(suf) && s[len(s)-len(suf):] == suf }
 
 func fill(x []float32, v float32) {
 	for i := range x {

@@ -3,6 +3,7 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -123,7 +124,7 @@ func testModel(t *testing.T, c Config, seed uint64) *Model {
 		x := m.Params[ti.Offset : ti.Offset+ti.Size]
 		for i := range x {
 			switch {
-			case hasSuffix(ti.Name, "ln.w") || ti.Name == "lnf.w":
+			case strings.HasSuffix(ti.Name, "ln.w") || ti.Name == "lnf.w":
 				x[i] = float32(1 + 0.1*rng.NormFloat64())
 			case len(ti.Shape) == 1:
 				x[i] = float32(0.1 * rng.NormFloat64())

@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
 )
@@ -232,7 +233,7 @@ func RunOptions(cfg model.Config, o Options) (*Report, error) {
 		if mem := Estimate(cfg, n, o.Batch); mem > o.MaxMem {
 			att := cost.ForModel(cfg).Memory(n, o.Batch).AttentionScores
 			return nil, fmt.Errorf("profile: n=%d at batch %d needs about %s (%s of it the %d·%d·%d·%d² attention probabilities), over the limit of %s; lower the batch or the sequence length, or raise the limit",
-				n, o.Batch, human(mem), human(att), cfg.Layers, o.Batch, cfg.Heads, n, human(o.MaxMem))
+				n, o.Batch, textfmt.Bytes(mem, 1), textfmt.Bytes(att, 1), cfg.Layers, o.Batch, cfg.Heads, n, textfmt.Bytes(o.MaxMem, 1))
 		}
 	}
 
@@ -495,18 +496,4 @@ func median(v []time.Duration) time.Duration {
 		return v[h]
 	}
 	return (v[h-1] + v[h]) / 2
-}
-
-// human formats a byte count with a binary prefix (1.5 GiB).
-func human(n int64) string {
-	x := float64(n)
-	for _, u := range []struct {
-		v float64
-		s string
-	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
-		if x >= u.v {
-			return fmt.Sprintf("%.1f %s", x/u.v, u.s)
-		}
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/tformer/tformer/internal/textfmt"
 )
 
 // Formats lists the output formats of Report.Write.
@@ -134,7 +136,7 @@ func (r *Report) writeTables(w io.Writer, md bool) error {
 			timing = fmt.Sprintf("step %s ms = forward %s + backward %s", ms(s.StepSeconds), ms(s.ForwardSeconds), ms(s.BackwardSeconds))
 		}
 		heading(fmt.Sprintf("n = %d, batch %d: %s; %s tokens/s; %s GFLOP/s overall; memory ≈ %s",
-			s.Seq, s.Batch, timing, count(s.TokensPerSecond), num(s.GFLOPS), human(s.MemoryBytes)))
+			s.Seq, s.Batch, timing, count(s.TokensPerSecond), num(s.GFLOPS), textfmt.Bytes(s.MemoryBytes, 1)))
 		t := &table{head: []string{"component", "fwd ms"}, right: []bool{false, true}}
 		if r.Train {
 			t.head = append(t.head, "bwd ms")

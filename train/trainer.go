@@ -3,7 +3,6 @@ package train
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -304,7 +303,7 @@ func (t *Trainer) Run(ctx context.Context, out string, ckptEvery int, h Hooks) e
 	for t.Step < t.Opts.Steps {
 		if err := ctx.Err(); err != nil {
 			if serr := save(); serr != nil {
-				return errors.Join(err, serr)
+				return fmt.Errorf("%w; saving the checkpoint failed: %v", err, serr)
 			}
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"runtime"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -39,20 +38,6 @@ type benchReport struct {
 	Generate               []speed.GenerateResult  `json:"generate,omitempty"`
 	GenerateTokensPerS     *float64                `json:"generate_tokens_per_s,omitempty"`
 	GenerateTinyTokensPerS *float64                `json:"generate_tiny_tokens_per_s,omitempty"`
-}
-
-// benchInts parses a comma-separated list of positive integers for flag name.
-func benchInts(name, s string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(s, ",") {
-		f = strings.TrimSpace(f)
-		n, err := strconv.Atoi(f)
-		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("--%s: %q is not a positive integer (want e.g. 256,512)", name, f)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // benchOnly parses --only into the set of parts to run.
@@ -129,11 +114,11 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 		if err != nil {
 			return err
 		}
-		sz, err := benchInts("sizes", sizes)
+		sz, err := parseInts("sizes", sizes)
 		if err != nil {
 			return err
 		}
-		sq, err := benchInts("seqs", seqs)
+		sq, err := parseInts("seqs", seqs)
 		if err != nil {
 			return err
 		}

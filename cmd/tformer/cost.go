@@ -190,7 +190,11 @@ Presets:
 }
 
 // parseSeqs parses "128,256,1024" into sequence lengths.
-func parseSeqs(s string) ([]int, error) {
+func parseSeqs(s string) ([]int, error) { return parseInts("seq", s) }
+
+// parseInts parses a comma-separated list of positive integers given to
+// --name (empty fields are skipped; at least one value is required).
+func parseInts(name, s string) ([]int, error) {
 	var out []int
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
@@ -199,12 +203,12 @@ func parseSeqs(s string) ([]int, error) {
 		}
 		n, err := strconv.Atoi(f)
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("--seq: %q is not a positive integer", f)
+			return nil, fmt.Errorf("--%s: %q is not a positive integer", name, f)
 		}
 		out = append(out, n)
 	}
 	if len(out) == 0 {
-		return nil, errors.New("--seq: no sequence lengths given")
+		return nil, fmt.Errorf("--%s: no values given", name)
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/profile"
 )
@@ -175,7 +177,7 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 		if warmup < 0 {
 			return fmt.Errorf("--warmup must be >= 0, got %d", warmup)
 		}
-		if !validFormat(format) {
+		if !slices.Contains(profile.Formats(), format) {
 			return fmt.Errorf("--format: unknown format %q (want %s)", format, strings.Join(profile.Formats(), ", "))
 		}
 		if ext := strings.ToLower(filepath.Ext(plotPath)); plotPath != "" && ext != ".svg" && ext != ".png" {
@@ -194,7 +196,7 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 			Seqs: ns, Batch: batch, Warmup: warmup, Reps: reps, Train: !forwardOnly, MaxMem: limit, Seed: seed,
 			Progress: func(i, total, n int, mem int64) {
 				fmt.Fprintf(stderr, "profile: [%d/%d] n=%d batch %d (≈%s), %d warmup + %d reps; %s elapsed\n",
-					i+1, total, n, batch, bytesHuman(mem), warmup, reps, fmtDur(time.Since(start)))
+					i+1, total, n, batch, textfmt.Bytes(mem, 1), warmup, reps, fmtDur(time.Since(start)))
 			},
 		})
 		if err != nil {
@@ -215,15 +217,6 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 	return cmd
 }
 
-func validFormat(f string) bool {
-	for _, g := range profile.Formats() {
-		if f == g {
-			return true
-		}
-	}
-	return false
-}
-
 // parseBytes parses a size such as "8GiB", "512M", "1.5G" or "1000000"
 // (bytes). K, M, G and T are binary multiples, with or without "iB" or "B".
 func parseBytes(s string) (int64, error) {
@@ -241,18 +234,4 @@ func parseBytes(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a positive size (e.g. 512MiB, 8GiB)", s)
 	}
 	return int64(v * mult), nil
-}
-
-// bytesHuman formats a byte count with a binary prefix.
-func bytesHuman(n int64) string {
-	x := float64(n)
-	for _, u := range []struct {
-		v float64
-		s string
-	}{{1 << 40, "TiB"}, {1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
-		if x >= u.v {
-			return fmt.Sprintf("%.1f %s", x/u.v, u.s)
-		}
-	}
-	return fmt.Sprintf("%d B", n)
 }

@@ -23,8 +23,9 @@ type progress struct {
 	drawn  bool
 }
 
-func newProgress(total, first int) *progress {
-	return &progress{w: os.Stderr, tty: term.IsTerminal(int(os.Stderr.Fd())), total: total, first: first, start: time.Now()}
+func newProgress(w io.Writer, total, first int) *progress {
+	f, isFile := w.(*os.File)
+	return &progress{w: w, tty: isFile && term.IsTerminal(int(f.Fd())), total: total, first: first, start: time.Now()}
 }
 
 func fmtDur(d time.Duration) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"syscall"
@@ -249,7 +250,7 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		bar := newProgress(tr.Opts.Steps, tr.Step)
+		bar := newProgress(stderr, tr.Opts.Steps, tr.Step)
 		start := time.Now()
 		var firstVal, lastVal float64 = -1, -1
 		var firstAcc, lastAcc float64
@@ -262,7 +263,7 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 				}
 				lastVal = v
 				if !encoder {
-					bar.println("step %d: validation loss %.4f (%.3f bits/token)", step, v, v/0.6931471805599453)
+					bar.println("step %d: validation loss %.4f (%.3f bits/token)", step, v, v/math.Ln2)
 				}
 			},
 			OnEvalMLM: func(step int, r train.MLMEvalResult) {
@@ -276,8 +277,11 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 		}
 		err := tr.Run(ctx, out, ckptEvery, hooks)
 		bar.done()
-		if errors.Is(err, context.Canceled) {
+		switch {
+		case err == context.Canceled && out != "":
 			return exitError{fmt.Errorf("interrupted at step %d; checkpoint saved to %s (continue with --resume %s)", tr.Step, out, out), 130}
+		case errors.Is(err, context.Canceled):
+			return exitError{fmt.Errorf("interrupted at step %d (no checkpoint saved): %w", tr.Step, err), 130}
 		}
 		if err != nil {
 			return err
@@ -290,9 +294,12 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 		}
 		fmt.Fprintf(stdout, "trained %d steps in %s: validation loss %.4f -> %.4f; saved %s\n", tr.Step, fmtDur(el), firstVal, lastVal, out)
 		if sample > 0 {
-			tok, _ := tokenizer.New(tr.Opts.Tokenizer)
+			tok, err := tokenizer.New(tr.Opts.Tokenizer)
+			if err != nil {
+				return err
+			}
 			fmt.Fprintf(stdout, "sample (temperature 0.8, top-k 40):\n%s", prompt)
-			err := generate.Generate(tr.Model, tok.Encode([]byte(prompt)), generate.Options{Tokens: sample, Temperature: 0.8, TopK: 40, Seed: tr.Opts.Seed},
+			err = generate.Generate(tr.Model, tok.Encode([]byte(prompt)), generate.Options{Tokens: sample, Temperature: 0.8, TopK: 40, Seed: tr.Opts.Seed},
 				func(t int32) error { _, err := stdout.Write(tok.Decode([]int32{t})); return err })
 			fmt.Fprintln(stdout)
 			if err != nil {

@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"image/color"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/tformer/tformer/internal/atomicfile"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
@@ -48,23 +48,15 @@ func WriteStacked(w io.Writer, format string, top, bottom *plot.Plot, width, hei
 	return err
 }
 
-// WriteFile creates path and lets render write the chart into it in the
-// format the extension names (.svg or .png).
+// WriteFile lets render write the chart, in the format the extension names
+// (.svg or .png), to path atomically: a failed render leaves no partial file.
 func WriteFile(path string, render func(w io.Writer, format string) error) error {
 	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
 	if format != "svg" && format != "png" {
 		return fmt.Errorf("plot %s: the file must end in .svg or .png", path)
 	}
-	f, err := os.Create(path)
-	if err != nil {
+	if err := atomicfile.Write(path, 0o644, func(w io.Writer) error { return render(w, format) }); err != nil {
 		return fmt.Errorf("plot: %w", err)
-	}
-	if err := render(f, format); err != nil {
-		f.Close()
-		return fmt.Errorf("plot %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("plot %s: %w", path, err)
 	}
 	return nil
 }

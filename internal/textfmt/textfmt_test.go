@@ -1,0 +1,15 @@
+package textfmt
+
+import "testing"
+
+func TestBytes(t *testing.T) {
+	for _, c := range []struct {
+		n    int64
+		prec int
+		want string
+	}{{512, 1, "512 B"}, {1536, 1, "1.5 KiB"}, {3 << 30, 2, "3.00 GiB"}, {5 << 40, 0, "5 TiB"}} {
+		if got := Bytes(c.n, c.prec); got != c.want {
+			t.Errorf("Bytes(%d, %d) = %q, want %q", c.n, c.prec, got, c.want)
+		}
+	}
+}
