@@ -72,16 +72,7 @@ func EvaluateMLM(m *model.Model, tokens []int32, seq, batch, maxWindows int, see
 	if nw == 0 {
 		return MLMEvalResult{}, fmt.Errorf("evaluate: %d tokens is too short for one window of %d", len(tokens), seq)
 	}
-	idx := make([]int, 0, nw)
-	if maxWindows > 0 && maxWindows < nw {
-		for i := 0; i < maxWindows; i++ {
-			idx = append(idx, i*nw/maxWindows)
-		}
-	} else {
-		for i := 0; i < nw; i++ {
-			idx = append(idx, i)
-		}
-	}
+	idx := evalWindows(nw, maxWindows)
 	mk := model.NewMasker(c)
 	in := make([]int32, batch*seq)
 	var pos, tgt []int32

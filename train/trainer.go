@@ -353,16 +353,7 @@ func Evaluate(m *model.Model, tokens []int32, seq, batch, maxWindows int) (EvalR
 	if nw == 0 {
 		return EvalResult{}, fmt.Errorf("evaluate: %d tokens is too short for one window of %d (need %d)", len(tokens), seq, seq+1)
 	}
-	idx := make([]int, 0, nw)
-	if maxWindows > 0 && maxWindows < nw {
-		for i := 0; i < maxWindows; i++ {
-			idx = append(idx, i*nw/maxWindows)
-		}
-	} else {
-		for i := 0; i < nw; i++ {
-			idx = append(idx, i)
-		}
-	}
+	idx := evalWindows(nw, maxWindows)
 	in := make([]int32, batch*seq)
 	tg := make([]int32, batch*seq)
 	var sum float64
@@ -382,4 +373,18 @@ func Evaluate(m *model.Model, tokens []int32, seq, batch, maxWindows int) (EvalR
 	n := len(idx) * seq
 	l := sum / float64(n)
 	return EvalResult{Loss: l, Perplexity: math.Exp(l), Tokens: n}, nil
+}
+
+// evalWindows returns the indices of the windows to score out of nw: all of
+// them, or maxWindows evenly spaced ones when maxWindows is smaller.
+func evalWindows(nw, maxWindows int) []int {
+	k := nw
+	if maxWindows > 0 && maxWindows < nw {
+		k = maxWindows
+	}
+	idx := make([]int, k)
+	for i := range idx {
+		idx[i] = i * nw / k
+	}
+	return idx
 }
