@@ -411,27 +411,7 @@ func TestForwardMLMErrors(t *testing.T) {
 // The KV-cache decoder of a factorized decoder reproduces its forward pass.
 func TestFactorizedDecoderMatchesForward(t *testing.T) {
 	for name, c := range factorizedDecoderConfigs() {
-		m := testModel(t, c, 21)
-		rng := rand.New(rand.NewPCG(9, 9))
-		T := c.MaxSeq
-		tok := randTokens(rng, T, c.Vocab)
-		if _, err := m.Forward(tok, nil, 1, T); err != nil {
-			t.Fatal(err)
-		}
-		full := append([]float32(nil), m.Logits()...)
-		dec := m.NewDecoder()
-		for p := 0; p < T; p++ {
-			lg, err := dec.Step(tok[p])
-			if err != nil {
-				t.Fatal(err)
-			}
-			for j, v := range lg {
-				w := full[p*c.Vocab+j]
-				if math.Abs(float64(v-w)) > 1e-4*(1+math.Abs(float64(w))) {
-					t.Fatalf("%s: pos %d logit %d: decoder %g, forward %g", name, p, j, v, w)
-				}
-			}
-		}
+		checkDecoderMatchesForward(t, name, c)
 	}
 }
 

@@ -291,29 +291,38 @@ func TestForwardErrors(t *testing.T) {
 // cache gives the same logits as the full forward pass at every position.
 func TestDecoderMatchesForward(t *testing.T) {
 	for name, c := range gradConfigs() {
-		m := testModel(t, c, 21)
-		rng := rand.New(rand.NewPCG(9, 9))
-		T := c.MaxSeq
-		tok := randTokens(rng, T, c.Vocab)
-		if _, err := m.Forward(tok, nil, 1, T); err != nil {
-			t.Fatal(err)
-		}
-		full := append([]float32(nil), m.Logits()...)
-		dec := m.NewDecoder()
-		for p := 0; p < T; p++ {
-			lg, err := dec.Step(tok[p])
-			if err != nil {
-				t.Fatal(err)
-			}
-			for j, v := range lg {
-				w := full[p*c.Vocab+j]
-				if math.Abs(float64(v-w)) > 1e-4*(1+math.Abs(float64(w))) {
-					t.Fatalf("%s: pos %d logit %d: decoder %g, forward %g", name, p, j, v, w)
-				}
-			}
-		}
+		dec := checkDecoderMatchesForward(t, name, c)
 		if _, err := dec.Step(0); err == nil {
 			t.Fatalf("%s: step past the context: want error", name)
 		}
 	}
+}
+
+// checkDecoderMatchesForward feeds a full context of random tokens through
+// the KV-cache decoder and the forward pass and compares every logit; it
+// returns the (full) decoder.
+func checkDecoderMatchesForward(t *testing.T, name string, c Config) *Decoder {
+	t.Helper()
+	m := testModel(t, c, 21)
+	rng := rand.New(rand.NewPCG(9, 9))
+	T := c.MaxSeq
+	tok := randTokens(rng, T, c.Vocab)
+	if _, err := m.Forward(tok, nil, 1, T); err != nil {
+		t.Fatal(err)
+	}
+	full := append([]float32(nil), m.Logits()...)
+	dec := m.NewDecoder()
+	for p := 0; p < T; p++ {
+		lg, err := dec.Step(tok[p])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range lg {
+			w := full[p*c.Vocab+j]
+			if math.Abs(float64(v-w)) > 1e-4*(1+math.Abs(float64(w))) {
+				t.Fatalf("%s: pos %d logit %d: decoder %g, forward %g", name, p, j, v, w)
+			}
+		}
+	}
+	return dec
 }
