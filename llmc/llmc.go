@@ -144,27 +144,33 @@ func parseHeader(b []byte) (Header, error) {
 		return Header{}, fmt.Errorf("not an llm.c checkpoint: magic number %d, want %d", v(0), CheckpointMagic)
 	}
 	h := Header{Version: v(1), MaxSeq: v(2), Vocab: v(3), Layers: v(4), Heads: v(5), Channels: v(6), PaddedVocab: v(7)}
+	return h, h.validate()
+}
+
+// validate checks a header's version, sizes and consistency; the reader and
+// the writer use it, so every file tformer writes is one it can read.
+func (h Header) validate() error {
 	if h.Version != VersionF32 && h.Version != VersionBF16 {
-		return h, fmt.Errorf("llm.c checkpoint version %d is not supported (want %d for float32 or %d for bfloat16)", h.Version, VersionF32, VersionBF16)
+		return fmt.Errorf("llm.c checkpoint version %d is not supported (want %d for float32 or %d for bfloat16)", h.Version, VersionF32, VersionBF16)
 	}
 	for _, f := range []struct {
 		name string
 		v    int
 	}{{"max_seq_len", h.MaxSeq}, {"vocab_size", h.Vocab}, {"num_layers", h.Layers}, {"num_heads", h.Heads}, {"channels", h.Channels}, {"padded_vocab_size", h.PaddedVocab}} {
 		if f.v <= 0 || f.v > maxDim {
-			return h, fmt.Errorf("llm.c header: %s = %d is out of range [1, %d]", f.name, f.v, maxDim)
+			return fmt.Errorf("llm.c header: %s = %d is out of range [1, %d]", f.name, f.v, maxDim)
 		}
 	}
 	if h.PaddedVocab < h.Vocab {
-		return h, fmt.Errorf("llm.c header: padded_vocab_size %d is smaller than vocab_size %d", h.PaddedVocab, h.Vocab)
+		return fmt.Errorf("llm.c header: padded_vocab_size %d is smaller than vocab_size %d", h.PaddedVocab, h.Vocab)
 	}
 	if h.Channels%h.Heads != 0 {
-		return h, fmt.Errorf("llm.c header: num_heads %d does not divide channels %d", h.Heads, h.Channels)
+		return fmt.Errorf("llm.c header: num_heads %d does not divide channels %d", h.Heads, h.Channels)
 	}
 	if err := h.Config().Validate(); err != nil {
-		return h, fmt.Errorf("llm.c header: %w", err)
+		return fmt.Errorf("llm.c header: %w", err)
 	}
-	return h, nil
+	return nil
 }
 
 // ReadCheckpoint reads an llm.c checkpoint (version 3 or 5) into a tied,
@@ -333,8 +339,8 @@ func CheckWritable(m *model.Model, opts Options) error {
 	if opts.PaddedVocab != 0 && opts.PaddedVocab < c.Vocab {
 		return fmt.Errorf("padded vocabulary %d is smaller than the vocabulary %d", opts.PaddedVocab, c.Vocab)
 	}
-	if c.Vocab > math.MaxInt32-127 || c.Layers > maxDim || c.DModel > maxDim || c.MaxSeq > maxDim {
-		return errors.New("model is too large for llm.c's int32 header")
+	if err := header(c, opts).validate(); err != nil {
+		return fmt.Errorf("llm.c cannot hold this model: %w", err)
 	}
 	return nil
 }

@@ -398,3 +398,18 @@ func FuzzParseTokens(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckWritableMatchesReader: the writer refuses what the reader would.
+func TestCheckWritableMatchesReader(t *testing.T) {
+	c := model.Config{Vocab: 3, DModel: 2, Layers: 1, Heads: 1, DFF: 8, MaxSeq: 2, Tie: true, Share: model.ShareNone, Groups: 1}
+	m, err := model.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckWritable(m, Options{PaddedVocab: maxDim + 1}); err == nil || !strings.Contains(err.Error(), "padded_vocab_size") {
+		t.Fatalf("padded vocabulary beyond the reader's limit: %v", err)
+	}
+	if err := CheckWritable(m, Options{PaddedVocab: 4}); err != nil {
+		t.Fatal(err)
+	}
+}
