@@ -1,0 +1,81 @@
+package kernels
+
+import "math"
+
+// Element-wise vector kernels used by attention's softmax, the loss, GELU,
+// LayerNorm and the optimizer. Each has a pure-Go version (the *Go
+// functions below), which is the reference and what runs without assembly.
+
+// expSum sets x[i] = exp(a·x[i] + b) and returns the sum of the new x.
+// Masked inputs (-Inf, with a > 0) and very negative arguments give exactly
+// 0; the error is that of exp32 (a few float32 ulps).
+func expSum(x []float32, a, b float32) float32 {
+	return expSumGo(x, a, b)
+}
+
+// maxOf returns the largest element of x (-Inf for an empty x).
+func maxOf(x []float32) float32 {
+	return maxOfGo(x)
+}
+
+// scaleTo multiplies x in place by a.
+func scaleTo(x []float32, a float32) {
+	scaleToGo(x, a)
+}
+
+// softmaxGrad sets ds[i] = p[i]·(dp[i] − dsum)·scale, the gradient of the
+// softmax input given probabilities p, their gradient dp and dsum = Σ p·dp.
+// p and dp must be at least as long as ds.
+func softmaxGrad(ds, p, dp []float32, dsum, scale float32) {
+	softmaxGradGo(ds, p, dp, dsum, scale)
+}
+
+// expSumGo is the pure-Go expSum: four partial sums.
+func expSumGo(x []float32, a, b float32) float32 {
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		e0 := exp32(a*x[i] + b)
+		e1 := exp32(a*x[i+1] + b)
+		e2 := exp32(a*x[i+2] + b)
+		e3 := exp32(a*x[i+3] + b)
+		x[i], x[i+1], x[i+2], x[i+3] = e0, e1, e2, e3
+		s0 += e0
+		s1 += e1
+		s2 += e2
+		s3 += e3
+	}
+	for ; i < len(x); i++ {
+		e := exp32(a*x[i] + b)
+		x[i] = e
+		s0 += e
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// maxOfGo is the pure-Go maxOf.
+func maxOfGo(x []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > m {
+			m = v
+		}
+	}
+	return m
+}
+
+// scaleToGo is the pure-Go scaleTo.
+func scaleToGo(x []float32, a float32) {
+	for i := range x {
+		x[i] *= a
+	}
+}
+
+// softmaxGradGo is the pure-Go softmaxGrad.
+func softmaxGradGo(ds, p, dp []float32, dsum, scale float32) {
+	p = p[:len(ds)]
+	dp = dp[:len(ds)]
+	for i := range ds {
+		ds[i] = p[i] * (dp[i] - dsum) * scale
+	}
+}
