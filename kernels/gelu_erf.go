@@ -17,7 +17,8 @@ const (
 // 0.5·x·(1 + erf(x/√2)) (BERT's "gelu"), recording FLOPs under comp.
 func GELUErfForwardFor(cnt *Counter, comp Component, out, inp []float32) {
 	out = out[:len(inp)]
-	parallelFor(len(inp), int64(len(inp))*20, func(lo, hi int) {
+	RunFunc(&geluJobs, len(inp), int64(len(inp))*20, geluArgs{out: out, inp: inp}, func(a *geluArgs, lo, hi int) {
+		out, inp := a.out, a.inp
 		for i := lo; i < hi; i++ {
 			x := float64(inp[i])
 			out[i] = float32(0.5 * x * (1 + math.Erf(x*invSqrt2)))
@@ -31,7 +32,8 @@ func GELUErfForwardFor(cnt *Counter, comp Component, out, inp []float32) {
 func GELUErfBackwardFor(cnt *Counter, comp Component, dinp, inp, dout []float32) {
 	dinp = dinp[:len(inp)]
 	dout = dout[:len(inp)]
-	parallelFor(len(inp), int64(len(inp))*30, func(lo, hi int) {
+	RunFunc(&geluJobs, len(inp), int64(len(inp))*30, geluArgs{out: dinp, inp: inp, dout: dout}, func(a *geluArgs, lo, hi int) {
+		dinp, inp, dout := a.out, a.inp, a.dout
 		for i := lo; i < hi; i++ {
 			x := float64(inp[i])
 			cdf := 0.5 * (1 + math.Erf(x*invSqrt2))

@@ -31,57 +31,82 @@ func MatMulNT(c, a, b []float32, m, n, k int, acc bool) {
 
 // matMulNTGo is the pure-Go MatMulNT (dimensions ≥ 1, lengths checked).
 func matMulNTGo(c, a, b []float32, m, n, k int, acc bool) {
-	parallelFor((m+1)/2, int64(m)*int64(n)*int64(k), func(lo, hi int) {
-		const jb = 64 // rows of b kept hot in cache while rows of a stream past
-		for j0 := 0; j0 < n; j0 += jb {
-			j1 := min(j0+jb, n)
-			for i := 2 * lo; i < min(2*hi, m); i += 2 {
-				a0 := a[i*k : i*k+k]
-				if i+1 < m {
-					a1 := a[(i+1)*k : (i+1)*k+k]
-					c0 := c[i*n : i*n+n]
-					c1 := c[(i+1)*n : (i+1)*n+n]
-					j := j0
-					for ; j+4 <= j1; j += 4 {
-						s00, s01, s02, s03, s10, s11, s12, s13 := dot2x4(a0, a1, b[j*k:(j+1)*k], b[(j+1)*k:(j+2)*k], b[(j+2)*k:(j+3)*k], b[(j+3)*k:(j+4)*k])
-						if acc {
-							c0[j] += s00
-							c0[j+1] += s01
-							c0[j+2] += s02
-							c0[j+3] += s03
-							c1[j] += s10
-							c1[j+1] += s11
-							c1[j+2] += s12
-							c1[j+3] += s13
-						} else {
-							c0[j], c0[j+1], c0[j+2], c0[j+3] = s00, s01, s02, s03
-							c1[j], c1[j+1], c1[j+2], c1[j+3] = s10, s11, s12, s13
-						}
+	RunPooled(&matMulJobs, (m+1)/2, int64(m)*int64(n)*int64(k), matMulJob{c: c, a: a, b: b, m: m, n: n, k: k, acc: acc})
+}
+
+// matMulJob is one pure-Go matrix product, split by rows of c: for
+// matMulNTGo unit i is rows 2i and 2i+1, otherwise row i.
+type matMulJob struct {
+	form    gemmForm
+	c, a, b []float32
+	m, n, k int
+	acc     bool
+}
+
+var matMulJobs JobPool[matMulJob]
+
+func (j *matMulJob) Range(lo, hi int) {
+	switch j.form {
+	case formNT:
+		matMulNTRows(j.c, j.a, j.b, j.m, j.n, j.k, j.acc, lo, hi)
+	case formNN:
+		matMulNNRows(j.c, j.a, j.b, j.m, j.n, j.k, lo, hi)
+	default:
+		matMulTNRows(j.c, j.a, j.b, j.m, j.n, j.k, lo, hi)
+	}
+}
+
+// matMulNTRows computes row pairs [lo, hi) of matMulNTGo.
+func matMulNTRows(c, a, b []float32, m, n, k int, acc bool, lo, hi int) {
+	const jb = 64 // rows of b kept hot in cache while rows of a stream past
+	for j0 := 0; j0 < n; j0 += jb {
+		j1 := min(j0+jb, n)
+		for i := 2 * lo; i < min(2*hi, m); i += 2 {
+			a0 := a[i*k : i*k+k]
+			if i+1 < m {
+				a1 := a[(i+1)*k : (i+1)*k+k]
+				c0 := c[i*n : i*n+n]
+				c1 := c[(i+1)*n : (i+1)*n+n]
+				j := j0
+				for ; j+4 <= j1; j += 4 {
+					s00, s01, s02, s03, s10, s11, s12, s13 := dot2x4(a0, a1, b[j*k:(j+1)*k], b[(j+1)*k:(j+2)*k], b[(j+2)*k:(j+3)*k], b[(j+3)*k:(j+4)*k])
+					if acc {
+						c0[j] += s00
+						c0[j+1] += s01
+						c0[j+2] += s02
+						c0[j+3] += s03
+						c1[j] += s10
+						c1[j+1] += s11
+						c1[j+2] += s12
+						c1[j+3] += s13
+					} else {
+						c0[j], c0[j+1], c0[j+2], c0[j+3] = s00, s01, s02, s03
+						c1[j], c1[j+1], c1[j+2], c1[j+3] = s10, s11, s12, s13
 					}
-					for ; j < j1; j++ {
-						bj := b[j*k : (j+1)*k]
-						s0, s1 := dotGo(a0, bj), dotGo(a1, bj)
-						if acc {
-							c0[j] += s0
-							c1[j] += s1
-						} else {
-							c0[j], c1[j] = s0, s1
-						}
+				}
+				for ; j < j1; j++ {
+					bj := b[j*k : (j+1)*k]
+					s0, s1 := dotGo(a0, bj), dotGo(a1, bj)
+					if acc {
+						c0[j] += s0
+						c1[j] += s1
+					} else {
+						c0[j], c1[j] = s0, s1
 					}
-				} else {
-					c0 := c[i*n : i*n+n]
-					for j := j0; j < j1; j++ {
-						s := dotGo(a0, b[j*k:(j+1)*k])
-						if acc {
-							c0[j] += s
-						} else {
-							c0[j] = s
-						}
+				}
+			} else {
+				c0 := c[i*n : i*n+n]
+				for j := j0; j < j1; j++ {
+					s := dotGo(a0, b[j*k:(j+1)*k])
+					if acc {
+						c0[j] += s
+					} else {
+						c0[j] = s
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // dot returns Σ x[i]·y[i] over len(x) (y at least as long), with the
@@ -150,19 +175,22 @@ func MatMulNN(c, a, b []float32, m, n, k int) {
 
 // matMulNNGo is the pure-Go MatMulNN (dimensions ≥ 1, lengths checked).
 func matMulNNGo(c, a, b []float32, m, n, k int) {
-	parallelFor(m, int64(m)*int64(n)*int64(k), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			ci := c[i*n : i*n+n]
-			ai := a[i*k : i*k+k]
-			p := 0
-			for ; p+4 <= k; p += 4 {
-				axpy4(ci, ai[p], ai[p+1], ai[p+2], ai[p+3], b[p*n:p*n+n], b[(p+1)*n:(p+1)*n+n], b[(p+2)*n:(p+2)*n+n], b[(p+3)*n:(p+3)*n+n])
-			}
-			for ; p < k; p++ {
-				axpyGo(ci, ai[p], b[p*n:p*n+n])
-			}
+	RunPooled(&matMulJobs, m, int64(m)*int64(n)*int64(k), matMulJob{form: formNN, c: c, a: a, b: b, m: m, n: n, k: k})
+}
+
+// matMulNNRows computes rows [lo, hi) of matMulNNGo.
+func matMulNNRows(c, a, b []float32, m, n, k int, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		ci := c[i*n : i*n+n]
+		ai := a[i*k : i*k+k]
+		p := 0
+		for ; p+4 <= k; p += 4 {
+			axpy4(ci, ai[p], ai[p+1], ai[p+2], ai[p+3], b[p*n:p*n+n], b[(p+1)*n:(p+1)*n+n], b[(p+2)*n:(p+2)*n+n], b[(p+3)*n:(p+3)*n+n])
 		}
-	})
+		for ; p < k; p++ {
+			axpyGo(ci, ai[p], b[p*n:p*n+n])
+		}
+	}
 }
 
 // MatMulTN computes c[m×n] += a[k×m]ᵀ · b[k×n]. A weight gradient
@@ -183,18 +211,21 @@ func MatMulTN(c, a, b []float32, m, n, k int) {
 
 // matMulTNGo is the pure-Go MatMulTN (dimensions ≥ 1, lengths checked).
 func matMulTNGo(c, a, b []float32, m, n, k int) {
-	parallelFor(m, int64(m)*int64(n)*int64(k), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			ci := c[i*n : i*n+n]
-			p := 0
-			for ; p+4 <= k; p += 4 {
-				axpy4(ci, a[p*m+i], a[(p+1)*m+i], a[(p+2)*m+i], a[(p+3)*m+i], b[p*n:p*n+n], b[(p+1)*n:(p+1)*n+n], b[(p+2)*n:(p+2)*n+n], b[(p+3)*n:(p+3)*n+n])
-			}
-			for ; p < k; p++ {
-				axpyGo(ci, a[p*m+i], b[p*n:p*n+n])
-			}
+	RunPooled(&matMulJobs, m, int64(m)*int64(n)*int64(k), matMulJob{form: formTN, c: c, a: a, b: b, m: m, n: n, k: k})
+}
+
+// matMulTNRows computes rows [lo, hi) of matMulTNGo.
+func matMulTNRows(c, a, b []float32, m, n, k int, lo, hi int) {
+	for i := lo; i < hi; i++ {
+		ci := c[i*n : i*n+n]
+		p := 0
+		for ; p+4 <= k; p += 4 {
+			axpy4(ci, a[p*m+i], a[(p+1)*m+i], a[(p+2)*m+i], a[(p+3)*m+i], b[p*n:p*n+n], b[(p+1)*n:(p+1)*n+n], b[(p+2)*n:(p+2)*n+n], b[(p+3)*n:(p+3)*n+n])
 		}
-	})
+		for ; p < k; p++ {
+			axpyGo(ci, a[p*m+i], b[p*n:p*n+n])
+		}
+	}
 }
 
 // axpy computes y += a·x over len(y) (x at least as long), with the

@@ -152,7 +152,8 @@ func LayerNormForward(cnt *Counter, out, mean, rstd, inp, w, b []float32, n, d i
 func LayerNormForwardEps(cnt *Counter, out, mean, rstd, inp, w, b []float32, n, d int, eps float32) {
 	w = w[:d]
 	b = b[:d]
-	parallelFor(n, int64(n)*int64(d)*8, func(lo, hi int) {
+	RunFunc(&layerNormJobs, n, int64(n)*int64(d)*8, layerNormArgs{out, mean, rstd, inp, w, b, d, eps}, func(a *layerNormArgs, lo, hi int) {
+		out, mean, rstd, inp, w, b, d, eps := a.out, a.mean, a.rstd, a.inp, a.w, a.b, a.d, a.eps
 		for r := lo; r < hi; r++ {
 			x := inp[r*d : r*d+d]
 			var s float32
@@ -175,6 +176,15 @@ func LayerNormForwardEps(cnt *Counter, out, mean, rstd, inp, w, b []float32, n, 
 	})
 	cnt.Add(Forward, LayerNorm, int64(n)*int64(d)*FlopsLayerNormFwd)
 }
+
+// layerNormArgs are LayerNormForwardEps's arguments for its parallel rows.
+type layerNormArgs struct {
+	out, mean, rstd, inp, w, b []float32
+	d                          int
+	eps                        float32
+}
+
+var layerNormJobs JobPool[FuncJob[layerNormArgs]]
 
 // LayerNormBackward accumulates dinp, dw and db from dout, given the forward
 // input and the saved mean and rstd. dw and db are summed over rows, so rows
@@ -222,11 +232,18 @@ func GELUBackward(cnt *Counter, dinp, inp, dout []float32) {
 	GELUBackwardFor(cnt, GELU, dinp, inp, dout)
 }
 
+// geluArgs are the arguments of the parallel element loops of the GELU
+// kernels (here and in gelu_erf.go): out is dinp in the backward forms.
+type geluArgs struct{ out, inp, dout []float32 }
+
+var geluJobs JobPool[FuncJob[geluArgs]]
+
 // GELUForwardFor is GELUForward with its FLOPs recorded under comp (the
 // output head's GELU belongs to MLMDense, not to the FFN).
 func GELUForwardFor(cnt *Counter, comp Component, out, inp []float32) {
 	out = out[:len(inp)]
-	parallelFor(len(inp), int64(len(inp))*20, func(lo, hi int) {
+	RunFunc(&geluJobs, len(inp), int64(len(inp))*20, geluArgs{out: out, inp: inp}, func(a *geluArgs, lo, hi int) {
+		out, inp := a.out, a.inp
 		for i := lo; i < hi; i++ {
 			x := inp[i]
 			t := tanh32(geluC * (x + geluA*x*x*x))
@@ -240,7 +257,8 @@ func GELUForwardFor(cnt *Counter, comp Component, out, inp []float32) {
 func GELUBackwardFor(cnt *Counter, comp Component, dinp, inp, dout []float32) {
 	dinp = dinp[:len(inp)]
 	dout = dout[:len(inp)]
-	parallelFor(len(inp), int64(len(inp))*30, func(lo, hi int) {
+	RunFunc(&geluJobs, len(inp), int64(len(inp))*30, geluArgs{out: dinp, inp: inp, dout: dout}, func(a *geluArgs, lo, hi int) {
+		dinp, inp, dout := a.out, a.inp, a.dout
 		for i := lo; i < hi; i++ {
 			x := inp[i]
 			x2 := x * x
@@ -257,11 +275,23 @@ func GELUBackwardFor(cnt *Counter, comp Component, dinp, inp, dout []float32) {
 	cnt.Add(Backward, comp, int64(len(inp))*FlopsGELUBwd)
 }
 
+// lossArgs are the arguments of the cross-entropy kernels' parallel rows
+// (logits is dlogits backward).
+type lossArgs struct {
+	probs, losses, logits []float32
+	targets               []int32
+	v                     int
+	scale                 float32
+}
+
+var lossJobs JobPool[FuncJob[lossArgs]]
+
 // CrossEntropyForward turns logits[n×v] into probabilities probs[n×v] (a
 // numerically stable softmax) and returns the mean over rows of
 // -log probs[r, targets[r]]. losses[r] receives each row's loss.
 func CrossEntropyForward(cnt *Counter, probs, losses, logits []float32, targets []int32, n, v int) float32 {
-	parallelFor(n, int64(n)*int64(v)*6, func(lo, hi int) {
+	RunFunc(&lossJobs, n, int64(n)*int64(v)*6, lossArgs{probs: probs, losses: losses, logits: logits, targets: targets, v: v}, func(a *lossArgs, lo, hi int) {
+		probs, losses, logits, targets, v := a.probs, a.losses, a.logits, a.targets, a.v
 		for r := lo; r < hi; r++ {
 			z := logits[r*v : r*v+v]
 			p := probs[r*v : r*v+v]
@@ -300,7 +330,8 @@ func CrossEntropyForward(cnt *Counter, probs, losses, logits []float32, targets 
 // gradient of scale·Σ loss (scale = 1/rows for a mean). dlogits may alias
 // probs.
 func CrossEntropyBackward(cnt *Counter, dlogits, probs []float32, targets []int32, scale float32, n, v int) {
-	parallelFor(n, int64(n)*int64(v), func(lo, hi int) {
+	RunFunc(&lossJobs, n, int64(n)*int64(v), lossArgs{probs: probs, logits: dlogits, targets: targets, v: v, scale: scale}, func(a *lossArgs, lo, hi int) {
+		dlogits, probs, targets, scale, v := a.logits, a.probs, a.targets, a.scale, a.v
 		for r := lo; r < hi; r++ {
 			p := probs[r*v : r*v+v]
 			d := dlogits[r*v : r*v+v]

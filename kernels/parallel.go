@@ -30,45 +30,137 @@ func Threads() int { return int(threads.Load()) }
 // microsecond or more.
 const minParallelWork = 1 << 15
 
-// parallelFor calls fn over [0, n) split into contiguous chunks, one per
-// thread, when work (an estimate of the inner operations) is large enough.
-// The chunks run on the calling goroutine and the persistent workers.
-func parallelFor(n int, work int64, fn func(lo, hi int)) {
+// A RangeJob is work over an index range, run by ParallelFor: Range(lo, hi)
+// handles indices [lo, hi). Calls on disjoint ranges run concurrently.
+//
+// A job is usually a pointer to a small struct holding one kernel call's
+// arguments, taken from a JobPool so that it lives on the heap without
+// being allocated per call (see RunPooled).
+type RangeJob interface{ Range(lo, hi int) }
+
+// ParallelFor calls job.Range over [0, n) split into contiguous chunks, one
+// per thread (see SetThreads), when work (an estimate of the inner
+// operations) is large enough; otherwise, or when the workers are busy, it
+// calls job.Range(0, n) on the calling goroutine. The chunks run on the
+// calling goroutine and the persistent workers, and ParallelFor returns when
+// all are done. It allocates nothing itself; the job escapes to the heap
+// (the workers read it), so pass a pointer that is already there, such as
+// one from a JobPool, rather than a capturing closure or a fresh value.
+func ParallelFor(n int, work int64, job RangeJob) {
 	t := Threads()
 	if t > n {
 		t = n
 	}
 	if t <= 1 || work < minParallelWork {
-		fn(0, n)
+		job.Range(0, n)
 		return
 	}
 	if !workers.mu.TryLock() {
 		// The workers are busy (a concurrent caller, or a kernel called
 		// from inside a parallel section): run here.
-		fn(0, n)
+		job.Range(0, n)
 		return
 	}
 	r := &workers.ranges
-	r.fn, r.n, r.chunk = fn, n, (n+t-1)/t
+	r.job, r.n, r.chunk = job, n, (n+t-1)/t
 	units := (n + r.chunk - 1) / r.chunk
 	workers.runLocked(r, units, min(t, units))
-	r.fn = nil
+	r.job = nil
 	workers.mu.Unlock()
 }
+
+// A JobPool is a free list of one call site's job values (the arguments of
+// a parallel kernel call), so that a call reuses a heap value instead of
+// allocating one. The zero value is ready to use; declare one package-level
+// JobPool per job type.
+type JobPool[J any] struct{ p sync.Pool }
+
+// Get returns a zeroed job value, reused when one is free.
+func (p *JobPool[J]) Get() *J {
+	if v, ok := p.p.Get().(*J); ok {
+		return v
+	}
+	return new(J)
+}
+
+// Put zeroes j (dropping its references to the caller's slices) and returns
+// it to the pool.
+func (p *JobPool[J]) Put(j *J) {
+	var zero J
+	*j = zero
+	p.p.Put(j)
+}
+
+// RunPooled runs args as a ParallelFor job over [0, n): it copies args into
+// a value from pool, runs it, and puts the value back. With one pool per job
+// type it allocates nothing once the pool is warm:
+//
+//	type scaleJob struct{ x []float32; a float32 }
+//	func (j *scaleJob) Range(lo, hi int) { for i := lo; i < hi; i++ { j.x[i] *= j.a } }
+//	var scaleJobs kernels.JobPool[scaleJob]
+//	kernels.RunPooled(&scaleJobs, len(x), int64(len(x)), scaleJob{x: x, a: 2})
+func RunPooled[J any, P interface {
+	*J
+	RangeJob
+}](pool *JobPool[J], n int, work int64, args J) {
+	j := pool.Get()
+	*j = args
+	ParallelFor(n, work, P(j))
+	pool.Put(j)
+}
+
+// A FuncJob is a RangeJob made of a call's arguments and a function that
+// takes them: Range(lo, hi) calls Fn(&Args, lo, hi). Fn must capture no
+// variables (read everything from its *A), or it is allocated at every call.
+type FuncJob[A any] struct {
+	Args A
+	Fn   func(a *A, lo, hi int)
+}
+
+func (j *FuncJob[A]) Range(lo, hi int) { j.Fn(&j.Args, lo, hi) }
+
+// RunFunc runs fn over [0, n) as a ParallelFor job with arguments args,
+// through a FuncJob from pool (one package-level pool per argument type).
+// It turns a closure into an allocation-free call with the closure's body
+// unchanged: the non-capturing fn first unpacks its arguments under the
+// names the body uses.
+//
+//	type scaleArgs struct{ x []float32; a float32 }
+//	var scaleJobs kernels.JobPool[kernels.FuncJob[scaleArgs]]
+//	kernels.RunFunc(&scaleJobs, len(x), int64(len(x)), scaleArgs{x, 2}, func(p *scaleArgs, lo, hi int) {
+//		x, a := p.x, p.a
+//		for i := lo; i < hi; i++ { x[i] *= a }
+//	})
+func RunFunc[A any](pool *JobPool[FuncJob[A]], n int, work int64, args A, fn func(a *A, lo, hi int)) {
+	j := pool.Get()
+	j.Args, j.Fn = args, fn
+	ParallelFor(n, work, j)
+	pool.Put(j)
+}
+
+// parallelFor calls fn over [0, n) like ParallelFor. The closure escapes,
+// so each call allocates: kernels use RunPooled or RunFunc instead; this
+// remains for callers not yet converted.
+func parallelFor(n int, work int64, fn func(lo, hi int)) { ParallelFor(n, work, rangeFunc(fn)) }
+
+// rangeFunc adapts a function to RangeJob.
+type rangeFunc func(lo, hi int)
+
+func (f rangeFunc) Range(lo, hi int) { f(lo, hi) }
 
 // A unitRunner is a job for the workers: runUnit(i) for every unit i, in
 // any order and on any goroutine, each exactly once.
 type unitRunner interface{ runUnit(i int) }
 
-// rangeRunner adapts parallelFor's fn to units of chunk indices.
+// rangeRunner adapts a ParallelFor job to units of chunk indices.
 type rangeRunner struct {
-	fn       func(lo, hi int)
+	job      RangeJob
 	n, chunk int
 }
 
 func (r *rangeRunner) runUnit(i int) {
 	lo := i * r.chunk
-	r.fn(lo, min(lo+r.chunk, r.n))
+	r.job.Range(lo, min(lo+r.chunk, r.n))
 }
 
 // workerPool is a set of goroutines started once and reused by every
@@ -84,7 +176,7 @@ func (r *rangeRunner) runUnit(i int) {
 // microsecond each to fork and join, and an idle process costs nothing.
 type workerPool struct {
 	mu     sync.Mutex  // held by the one call that owns the workers
-	ranges rangeRunner // parallelFor's job, reused under mu
+	ranges rangeRunner // ParallelFor's job, reused under mu
 	gemm   gemmTask    // gemm's job, reused under mu
 	pre    []float32   // gemm's shared packing buffer, under mu
 

@@ -1,0 +1,187 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+)
+
+// countJob counts the visits of each index, and checks every range.
+type countJob struct {
+	t    *testing.T
+	seen []int32
+}
+
+func (j *countJob) Range(lo, hi int) {
+	if lo < 0 || hi > len(j.seen) || lo > hi {
+		j.t.Errorf("bad range [%d,%d) of %d", lo, hi, len(j.seen))
+		return
+	}
+	for i := lo; i < hi; i++ {
+		j.seen[i]++ // ranges are disjoint, so no race
+	}
+}
+
+var countJobs JobPool[countJob]
+
+type countArgs struct{ seen []int32 }
+
+var countFuncJobs JobPool[FuncJob[countArgs]]
+
+// checkOnce reports indices not visited exactly once.
+func checkOnce(t *testing.T, what string, seen []int32) {
+	t.Helper()
+	for i, s := range seen {
+		if s != 1 {
+			t.Errorf("%s: index %d visited %d times", what, i, s)
+			return
+		}
+	}
+}
+
+// TestParallelForJobs: ParallelFor, RunPooled and RunFunc visit each index
+// exactly once for awkward n and thread counts, parallel or not.
+func TestParallelForJobs(t *testing.T) {
+	for _, th := range []int{1, 2, 3, 7} {
+		withThreads(t, th)
+		for _, n := range []int{0, 1, 2, 3, 5, 16, 17, 100} {
+			for _, work := range []int64{0, minParallelWork} {
+				name := fmt.Sprintf("threads %d n %d work %d", th, n, work)
+				seen := make([]int32, n)
+				ParallelFor(n, work, &countJob{t, seen})
+				checkOnce(t, "ParallelFor "+name, seen)
+
+				seen = make([]int32, n)
+				RunPooled(&countJobs, n, work, countJob{t, seen})
+				checkOnce(t, "RunPooled "+name, seen)
+
+				seen = make([]int32, n)
+				RunFunc(&countFuncJobs, n, work, countArgs{seen}, func(a *countArgs, lo, hi int) {
+					for i := lo; i < hi; i++ {
+						a.seen[i]++
+					}
+				})
+				checkOnce(t, "RunFunc "+name, seen)
+			}
+		}
+	}
+}
+
+// TestJobPoolZeroes: a job comes back from the pool zeroed, so it keeps no
+// caller's slices alive and leaks no arguments into the next call.
+func TestJobPoolZeroes(t *testing.T) {
+	var p JobPool[countJob]
+	for i := 0; i < 10; i++ {
+		j := p.Get()
+		if j.t != nil || j.seen != nil {
+			t.Fatalf("Get returned a used job %+v", *j)
+		}
+		j.t, j.seen = t, make([]int32, 3)
+		p.Put(j)
+	}
+}
+
+// TestParallelNestedAndConcurrent: jobs started from inside a job, and from
+// several goroutines at once, run on the caller when the workers are busy
+// and still cover every index once. Run under -race, it also checks that
+// the pooled job values are handed between goroutines safely.
+func TestParallelNestedAndConcurrent(t *testing.T) {
+	withThreads(t, 3)
+	const outer = 6
+	inner := make([][]int32, outer)
+	for i := range inner {
+		inner[i] = make([]int32, 40)
+	}
+	RunFunc(&nestJobs, outer, minParallelWork, nestArgs{inner}, func(a *nestArgs, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			RunPooled(&countJobs, len(a.inner[i]), minParallelWork, countJob{nil, a.inner[i]})
+		}
+	})
+	for i, s := range inner {
+		checkOnce(t, fmt.Sprintf("nested %d", i), s)
+	}
+
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := 0; it < 50; it++ {
+				seen := make([]int32, 30+it)
+				RunPooled(&countJobs, len(seen), minParallelWork, countJob{nil, seen})
+				for i, s := range seen {
+					if s != 1 {
+						t.Errorf("concurrent caller: index %d visited %d times", i, s)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+type nestArgs struct{ inner [][]int32 }
+
+var nestJobs JobPool[FuncJob[nestArgs]]
+
+// TestKernelsNoAllocs: in steady state the kernels with parallel sections
+// allocate nothing, on one thread or two, in their parallel and serial
+// forms, through the assembly GEMM and the pure-Go products.
+func TestKernelsNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop values, so counts mean nothing")
+	}
+	const n, d, v = 64, 96, 600
+	r := newRNG(1)
+	x, w, bias := randVec(r, n*d, 1), randVec(r, d, 1), randVec(r, d, 1)
+	out, dx, g := make([]float32, n*d), make([]float32, n*d), randVec(r, n*d, 1)
+	mean, rstd := make([]float32, n), make([]float32, n)
+	logits, probs, losses := randVec(r, n*v, 1), make([]float32, n*v), make([]float32, n)
+	targets := make([]int32, n)
+	for i := range targets {
+		targets[i] = int32(i * 7 % v)
+	}
+	wm, dw := randVec(r, v*d, 1), make([]float32, v*d)
+	cnt := new(Counter)
+	kernels := []struct {
+		name string
+		fn   func()
+	}{
+		{"LayerNormForward", func() { LayerNormForward(cnt, out, mean, rstd, x, w, bias, n, d) }},
+		{"GELUForward", func() { GELUForward(cnt, out, x) }},
+		{"GELUBackward", func() { GELUBackward(cnt, dx, x, g) }},
+		{"GELUErfForwardFor", func() { GELUErfForwardFor(cnt, GELU, out, x) }},
+		{"GELUErfBackwardFor", func() { GELUErfBackwardFor(cnt, GELU, dx, x, g) }},
+		{"CrossEntropyForward", func() { CrossEntropyForward(cnt, probs, losses, logits, targets, n, v) }},
+		{"CrossEntropyBackward", func() { CrossEntropyBackward(cnt, probs, probs, targets, 0.5, n, v) }},
+		{"LinearForward", func() { LinearForward(cnt, QKV, probs, x, wm, nil, nil, n, d, v) }},
+		{"LinearBackward", func() { LinearBackward(cnt, QKV, dx, dw, nil, probs, x, wm, n, d, v) }},
+		{"LinearForward/1row", func() { LinearForward(cnt, QKV, probs[:v], x[:d], wm, nil, nil, 1, d, v) }},
+	}
+	for _, asm := range []bool{true, false} {
+		if asm && bestArch == nil {
+			continue
+		}
+		withAssembly(t, asm)
+		for _, th := range []int{1, 2} {
+			withThreads(t, th)
+			for _, k := range kernels {
+				k.fn() // warm the pools
+				if a := testing.AllocsPerRun(20, k.fn); a != 0 {
+					t.Errorf("%s (assembly %v, threads %d): %v allocations per call", k.name, asm, th, a)
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkParallelFor is the cost of one RunPooled section that does no
+// work, on the persistent workers (2 threads), called back to back.
+func BenchmarkParallelFor(b *testing.B) {
+	withThreads(b, 2)
+	seen := make([]int32, 2)
+	for b.Loop() {
+		RunPooled(&countJobs, 2, minParallelWork, countJob{nil, seen})
+	}
+}
