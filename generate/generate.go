@@ -4,10 +4,11 @@
 package generate
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"sort"
+	"slices"
 
 	"github.com/tformer/tformer/model"
 )
@@ -40,7 +41,8 @@ func (o Options) Validate() error {
 // emit with each as soon as it is chosen. The prompt must fit the model's
 // context. When the context fills up, the decoder restarts from the last
 // half of the context (one re-run of that window), so generation can go on
-// past the context length.
+// past the context length. After the setup, generating a token allocates
+// nothing.
 func Generate(m *model.Model, prompt []int32, opts Options, emit func(tok int32) error) error {
 	if err := opts.Validate(); err != nil {
 		return err
@@ -55,7 +57,10 @@ func Generate(m *model.Model, prompt []int32, opts Options, emit func(tok int32)
 	dec := m.NewDecoder()
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x67656e))
 	s := newSampler(m.Config.Vocab)
-	history := append([]int32(nil), prompt...)
+	// The tokens so far; only the last ctx are ever read again, so older
+	// ones are dropped when the buffer is full rather than growing it.
+	history := make([]int32, 0, max(2*ctx, 16))
+	history = append(history, prompt...)
 	var logits []float32
 	var err error
 	for _, t := range prompt {
@@ -67,6 +72,9 @@ func Generate(m *model.Model, prompt []int32, opts Options, emit func(tok int32)
 		next := s.sample(logits, opts, rng)
 		if err := emit(next); err != nil {
 			return err
+		}
+		if len(history) == cap(history) {
+			history = history[:copy(history, history[len(history)-ctx:])]
 		}
 		history = append(history, next)
 		if i == opts.Tokens-1 {
@@ -121,7 +129,8 @@ func (s *sampler) sample(logits []float32, o Options, rng *rand.Rand) int32 {
 	}
 	cand := s.idx
 	if (o.TopK > 0 && o.TopK < len(logits)) || (o.TopP > 0 && o.TopP < 1) {
-		sort.SliceStable(cand, func(a, b int) bool { return s.probs[cand[a]] > s.probs[cand[b]] })
+		probs := s.probs
+		slices.SortStableFunc(cand, func(a, b int) int { return cmp.Compare(probs[b], probs[a]) })
 		if o.TopK > 0 && o.TopK < len(cand) {
 			cand = cand[:o.TopK]
 		}

@@ -57,13 +57,39 @@ func minTokens(seq int) int {
 // random from the training split. The draw depends only on (seed, step), so a
 // resumed run sees exactly the batches an uninterrupted one would have.
 func (ds *Dataset) Batch(inputs, targets []int32, seed uint64, step, b, t int) {
-	rng := rand.New(rand.NewPCG(seed, uint64(step)+0x9e3779b97f4a7c15))
+	ds.batch(newStream(), inputs, targets, seed, step, b, t)
+}
+
+// batch is Batch drawing from s, restarted for the step.
+func (ds *Dataset) batch(s *stream, inputs, targets []int32, seed uint64, step, b, t int) {
+	rng := s.at(seed, uint64(step)+0x9e3779b97f4a7c15)
 	span := len(ds.Train) - t // last valid start is span-1, so the target fits
 	for r := 0; r < b; r++ {
 		o := rng.IntN(span)
 		copy(inputs[r*t:(r+1)*t], ds.Train[o:o+t])
 		copy(targets[r*t:(r+1)*t], ds.Train[o+1:o+t+1])
 	}
+}
+
+// A stream is a random number generator that is restarted from a seed pair
+// for each step (or evaluation window) it serves. Restarting one generator,
+// rather than calling rand.New(rand.NewPCG(...)) each time, keeps a training
+// step free of allocations.
+type stream struct {
+	pcg *rand.PCG
+	rng *rand.Rand
+}
+
+func newStream() *stream {
+	pcg := new(rand.PCG)
+	return &stream{pcg: pcg, rng: rand.New(pcg)}
+}
+
+// at restarts the stream at (seed1, seed2) and returns it: its draws are
+// those of rand.New(rand.NewPCG(seed1, seed2)).
+func (s *stream) at(seed1, seed2 uint64) *rand.Rand {
+	s.pcg.Seed(seed1, seed2)
+	return s.rng
 }
 
 // Windows returns how many consecutive non-overlapping windows of t tokens

@@ -2,7 +2,6 @@ package train
 
 import (
 	"fmt"
-	"math/rand/v2"
 
 	"github.com/tformer/tformer/model"
 )
@@ -58,6 +57,11 @@ func checkEncoderData(c model.Config, seq int, ds *Dataset) error {
 // (seed, w), so the result depends neither on batch nor on the other
 // windows scored.
 func EvaluateMLM(m *model.Model, tokens []int32, seq, batch, maxWindows int, seed uint64) (MLMEvalResult, error) {
+	var e evaluator
+	return e.evaluateMLM(m, tokens, seq, batch, maxWindows, seed)
+}
+
+func (e *evaluator) evaluateMLM(m *model.Model, tokens []int32, seq, batch, maxWindows int, seed uint64) (MLMEvalResult, error) {
 	c := m.Config
 	if !c.IsEncoder() {
 		return MLMEvalResult{}, fmt.Errorf("evaluate: masked-LM needs an encoder; this model is a decoder")
@@ -72,20 +76,30 @@ func EvaluateMLM(m *model.Model, tokens []int32, seq, batch, maxWindows int, see
 	if nw == 0 {
 		return MLMEvalResult{}, fmt.Errorf("evaluate: %d tokens is too short for one window of %d", len(tokens), seq)
 	}
-	idx := evalWindows(nw, maxWindows)
-	mk := model.NewMasker(c)
-	in := make([]int32, batch*seq)
-	var pos, tgt []int32
+	e.idx = evalWindows(e.idx, nw, maxWindows)
+	idx := e.idx
+	if e.masker == nil || e.masker.MaskID != c.MaskID() {
+		e.masker, e.masks = model.NewMasker(c), newStream()
+	}
+	mk := e.masker
+	bb := min(batch, len(idx)) // windows per forward pass, padding included (see evaluator)
+	e.in = resize(e.in, bb*seq)
+	in := e.in
+	if k := bb * model.MaskedPerSeq(seq); cap(e.pos) < k {
+		e.pos, e.tgt = make([]int32, 0, k), make([]int32, 0, k)
+	}
+	pos, tgt := e.pos, e.tgt
 	var sum float64
 	var correct, count int
-	for s := 0; s < len(idx); s += batch {
-		b := min(batch, len(idx)-s)
+	for s := 0; s < len(idx); s += bb {
+		b := min(bb, len(idx)-s)
 		pos, tgt = pos[:0], tgt[:0]
-		for r := 0; r < b; r++ {
-			w := idx[s+r]
+		real := 0 // predicted positions of the b real windows
+		for r := 0; r < bb; r++ {
+			w := idx[s+min(r, b-1)]
 			row := in[r*seq : (r+1)*seq]
 			copy(row, tokens[w*seq:(w+1)*seq])
-			rng := rand.New(rand.NewPCG(seed^maskSeedSalt, uint64(w)^0x6576616c))
+			rng := e.masks.at(seed^maskSeedSalt, uint64(w)^0x6576616c)
 			n0 := len(pos)
 			var err error
 			if pos, tgt, err = mk.Mask(rng, row, 1, seq, nil, pos, tgt); err != nil {
@@ -94,16 +108,39 @@ func EvaluateMLM(m *model.Model, tokens []int32, seq, batch, maxWindows int, see
 			for i := n0; i < len(pos); i++ {
 				pos[i] += int32(r * seq)
 			}
+			if r < b {
+				real = len(pos)
+			}
 		}
-		res, err := m.ForwardMLM(model.MLMBatch{B: b, T: seq, Tokens: in[:b*seq], Positions: pos, Targets: tgt})
-		if err != nil {
+		if _, err := m.ForwardMLM(model.MLMBatch{B: bb, T: seq, Tokens: in, Positions: pos, Targets: tgt}); err != nil {
 			return MLMEvalResult{}, err
 		}
-		for _, l := range m.Losses()[:res.Count] {
+		for _, l := range m.Losses()[:real] {
 			sum += float64(l) // row by row, so the sum does not depend on batch
 		}
-		correct += res.Correct
-		count += res.Count
+		correct += countCorrect(m.Logits(), tgt[:real], c.Vocab)
+		count += real
 	}
+	e.pos, e.tgt = pos[:0], tgt[:0] // keep what appends grew
 	return MLMEvalResult{Loss: sum / float64(count), Accuracy: float64(correct) / float64(count), Masked: count, Tokens: len(idx) * seq}, nil
+}
+
+// countCorrect counts the rows r of logits (len(targets) rows of v values)
+// whose largest logit (the first, on ties) is at targets[r], as
+// model.MLMResult.Correct counts them.
+func countCorrect(logits []float32, targets []int32, v int) int {
+	n := 0
+	for r, tg := range targets {
+		row := logits[r*v : (r+1)*v]
+		best := 0
+		for j, z := range row {
+			if z > row[best] {
+				best = j
+			}
+		}
+		if best == int(tg) {
+			n++
+		}
+	}
+	return n
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/tformer/tformer/checkpoint"
@@ -75,9 +74,13 @@ type Trainer struct {
 	Step  int // optimizer steps completed
 
 	inputs, targets []int32
-	// masked-LM (encoders): the masker and the chosen positions and targets
+	batches         *stream // restarted for each step's batch
+	// masked-LM (encoders): the masker, its stream and the chosen positions
+	// and targets
 	masker               *model.Masker
+	masks                *stream
 	positions, mlmTarget []int32
+	eval                 evaluator // Validate's buffers, reused
 }
 
 // New starts a fresh run on m (whose parameters the caller initialised).
@@ -93,9 +96,9 @@ func New(m *model.Model, ds *Dataset, o Options) (*Trainer, error) {
 	o.DataHash = ds.Fingerprint
 	t := &Trainer{Model: m, Data: ds, Opts: o,
 		Opt:    NewAdamW(m, o.Beta1, o.Beta2, o.Eps, o.WeightDecay),
-		inputs: make([]int32, o.Batch*o.Seq), targets: make([]int32, o.Batch*o.Seq)}
+		inputs: make([]int32, o.Batch*o.Seq), targets: make([]int32, o.Batch*o.Seq), batches: newStream()}
 	if m.Config.IsEncoder() {
-		t.masker = model.NewMasker(m.Config)
+		t.masker, t.masks = model.NewMasker(m.Config), newStream()
 		k := o.Batch * model.MaskedPerSeq(o.Seq)
 		t.positions, t.mlmTarget = make([]int32, 0, k), make([]int32, 0, k)
 	}
@@ -182,7 +185,7 @@ type StepInfo struct {
 func (t *Trainer) TrainStep() (StepInfo, error) {
 	start := time.Now()
 	o := t.Opts
-	t.Data.Batch(t.inputs, t.targets, o.Seed, t.Step, o.Batch, o.Seq)
+	t.Data.batch(t.batches, t.inputs, t.targets, o.Seed, t.Step, o.Batch, o.Seq)
 	var info StepInfo
 	var loss float32
 	if t.masker != nil {
@@ -216,7 +219,7 @@ func (t *Trainer) TrainStep() (StepInfo, error) {
 // the encoder's masked-LM forward on it.
 func (t *Trainer) maskedStep() (model.MLMResult, error) {
 	o := t.Opts
-	rng := rand.New(rand.NewPCG(o.Seed^maskSeedSalt, uint64(t.Step)+0x5851f42d4c957f2d))
+	rng := t.masks.at(o.Seed^maskSeedSalt, uint64(t.Step)+0x5851f42d4c957f2d)
 	var err error
 	t.positions, t.mlmTarget, err = t.masker.Mask(rng, t.inputs, o.Batch, o.Seq, nil, t.positions[:0], t.mlmTarget[:0])
 	if err != nil {
@@ -233,7 +236,7 @@ func (t *Trainer) Validate() (float64, error) {
 		r, err := t.ValidateMLM()
 		return r.Loss, err
 	}
-	r, err := Evaluate(t.Model, t.Data.Val, t.Opts.Seq, t.Opts.Batch, t.Opts.EvalWindows)
+	r, err := t.eval.evaluate(t.Model, t.Data.Val, t.Opts.Seq, t.Opts.Batch, t.Opts.EvalWindows)
 	return r.Loss, err
 }
 
@@ -242,7 +245,7 @@ func (t *Trainer) Validate() (float64, error) {
 // validation of a run, and of runs with other seeds, scores the same
 // positions).
 func (t *Trainer) ValidateMLM() (MLMEvalResult, error) {
-	return EvaluateMLM(t.Model, t.Data.Val, t.Opts.Seq, t.Opts.Batch, t.Opts.EvalWindows, EvalMaskSeed)
+	return t.eval.evaluateMLM(t.Model, t.Data.Val, t.Opts.Seq, t.Opts.Batch, t.Opts.EvalWindows, EvalMaskSeed)
 }
 
 // Hooks receive progress from Run; any may be nil.
@@ -341,8 +344,30 @@ type EvalResult struct {
 // Evaluate scores m on tokens cut into consecutive non-overlapping windows of
 // seq tokens (each predicting the token after each position; a last partial
 // window is dropped), batch windows at a time. With maxWindows > 0 only that
-// many windows, evenly spaced, are scored.
+// many windows, evenly spaced, are scored. The loss is summed row by row, so
+// it does not depend on batch.
 func Evaluate(m *model.Model, tokens []int32, seq, batch, maxWindows int) (EvalResult, error) {
+	var e evaluator
+	return e.evaluate(m, tokens, seq, batch, maxWindows)
+}
+
+// evaluator holds the buffers of Evaluate and EvaluateMLM, so that a
+// trainer's repeated validations reuse them.
+//
+// Every forward pass of an evaluation has the same shape, min(batch,
+// windows) windows: a last, partial batch is padded with copies of its last
+// window, whose losses are not counted. The model then keeps one set of
+// activations for the whole evaluation — the training step's, when the
+// batch is the trainer's — instead of allocating a set for the short batch.
+type evaluator struct {
+	in, tg   []int32
+	idx      []int
+	pos, tgt []int32
+	masker   *model.Masker
+	masks    *stream
+}
+
+func (e *evaluator) evaluate(m *model.Model, tokens []int32, seq, batch, maxWindows int) (EvalResult, error) {
 	if seq <= 0 || batch <= 0 {
 		return EvalResult{}, fmt.Errorf("evaluate: seq and batch must be positive")
 	}
@@ -353,36 +378,48 @@ func Evaluate(m *model.Model, tokens []int32, seq, batch, maxWindows int) (EvalR
 	if nw == 0 {
 		return EvalResult{}, fmt.Errorf("evaluate: %d tokens is too short for one window of %d (need %d)", len(tokens), seq, seq+1)
 	}
-	idx := evalWindows(nw, maxWindows)
-	in := make([]int32, batch*seq)
-	tg := make([]int32, batch*seq)
+	e.idx = evalWindows(e.idx, nw, maxWindows)
+	idx := e.idx
+	bb := min(batch, len(idx)) // windows per forward pass, padding included
+	e.in, e.tg = resize(e.in, bb*seq), resize(e.tg, bb*seq)
+	in, tg := e.in, e.tg
 	var sum float64
-	for s := 0; s < len(idx); s += batch {
-		b := min(batch, len(idx)-s)
-		for r := 0; r < b; r++ {
-			o := idx[s+r] * seq
+	for s := 0; s < len(idx); s += bb {
+		b := min(bb, len(idx)-s)
+		for r := 0; r < bb; r++ {
+			o := idx[s+min(r, b-1)] * seq
 			copy(in[r*seq:(r+1)*seq], tokens[o:o+seq])
 			copy(tg[r*seq:(r+1)*seq], tokens[o+1:o+seq+1])
 		}
-		loss, err := m.Forward(in[:b*seq], tg[:b*seq], b, seq)
-		if err != nil {
+		if _, err := m.Forward(in, tg, bb, seq); err != nil {
 			return EvalResult{}, err
 		}
-		sum += float64(loss) * float64(b*seq)
+		for _, l := range m.Losses()[:b*seq] {
+			sum += float64(l)
+		}
 	}
 	n := len(idx) * seq
 	l := sum / float64(n)
 	return EvalResult{Loss: l, Perplexity: math.Exp(l), Tokens: n}, nil
 }
 
-// evalWindows returns the indices of the windows to score out of nw: all of
-// them, or maxWindows evenly spaced ones when maxWindows is smaller.
-func evalWindows(nw, maxWindows int) []int {
+// resize returns s with length n, reusing its array when it is big enough.
+func resize[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}
+
+// evalWindows returns in idx (reused) the indices of the windows to score
+// out of nw: all of them, or maxWindows evenly spaced ones when maxWindows
+// is smaller.
+func evalWindows(idx []int, nw, maxWindows int) []int {
 	k := nw
 	if maxWindows > 0 && maxWindows < nw {
 		k = maxWindows
 	}
-	idx := make([]int, k)
+	idx = resize(idx, k)
 	for i := range idx {
 		idx[i] = i * nw / k
 	}

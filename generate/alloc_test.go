@@ -1,0 +1,96 @@
+//go:build !race
+
+// The race detector makes sync.Pool drop values at random, so allocation
+// counts mean nothing under it.
+
+package generate
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tformer/tformer/kernels"
+	"github.com/tformer/tformer/model"
+)
+
+// allocModel returns a decoder; big, its products are large enough to take
+// the parallel paths.
+func allocModel(t *testing.T, big bool) *model.Model {
+	t.Helper()
+	c := model.Config{Vocab: 512, DModel: 64, Layers: 2, Heads: 4, DFF: 256, MaxSeq: 32, Tie: true, Share: model.ShareNone, Groups: 1}
+	if big {
+		c.Vocab, c.DModel, c.DFF = 4096, 256, 1024
+	}
+	m, err := model.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(2)
+	return m
+}
+
+// samplings are the sampling settings the allocation tests cover: greedy,
+// plain, and filtered (which sorts the candidates).
+var samplings = []Options{
+	{},
+	{Temperature: 1},
+	{Temperature: 0.8, TopK: 40},
+	{Temperature: 0.9, TopP: 0.9},
+	{Temperature: 0.8, TopK: 100, TopP: 0.95},
+}
+
+// TestTokenNoAllocs: generating a token — sampling it from the logits and
+// feeding it to the KV-cache decoder — allocates nothing, with every
+// sampling option, on one thread or two.
+func TestTokenNoAllocs(t *testing.T) {
+	m := allocModel(t, true)
+	old := kernels.Threads()
+	defer kernels.SetThreads(old)
+	dec := m.NewDecoder()
+	s := newSampler(m.Config.Vocab)
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, th := range []int{1, 2} {
+		kernels.SetThreads(th)
+		for _, o := range samplings {
+			dec.Reset()
+			logits, err := dec.Step(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			token := func() {
+				next := s.sample(logits, o, rng)
+				if dec.Pos() == m.Config.MaxSeq {
+					dec.Reset()
+				}
+				if logits, err = dec.Step(next); err != nil {
+					t.Fatal(err)
+				}
+			}
+			token()
+			if n := testing.AllocsPerRun(40, token); n != 0 {
+				t.Errorf("threads %d, %+v: %v allocations per token", th, o, n)
+			}
+		}
+	}
+}
+
+// TestGenerateAllocsPerToken: Generate's allocations (the decoder, the
+// sampler, the history) do not grow with the number of tokens, past the
+// context length (where the decoder restarts on the last half) included.
+func TestGenerateAllocsPerToken(t *testing.T) {
+	m := allocModel(t, false)
+	for _, o := range samplings {
+		run := func(tokens int) float64 {
+			o.Tokens = tokens
+			return testing.AllocsPerRun(3, func() {
+				if err := Generate(m, []int32{1, 2, 3}, o, func(int32) error { return nil }); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		short, long := run(4), run(4+3*m.Config.MaxSeq)
+		if long != short {
+			t.Errorf("%+v: %v allocations for 4 tokens, %v for %d", o, short, long, 4+3*m.Config.MaxSeq)
+		}
+	}
+}

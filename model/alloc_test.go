@@ -1,0 +1,46 @@
+//go:build !race
+
+// The race detector makes sync.Pool drop values at random, so allocation
+// counts mean nothing under it.
+
+package model
+
+import (
+	"testing"
+
+	"github.com/tformer/tformer/kernels"
+)
+
+// TestDecoderStepNoAllocs: after the first token, a KV-cache decoding step
+// allocates nothing, plain or with a factorized embedding and head, on one
+// thread or two, with products big enough for the parallel paths.
+func TestDecoderStepNoAllocs(t *testing.T) {
+	old := kernels.Threads()
+	defer kernels.SetThreads(old)
+	for _, e := range []int{0, 64} {
+		c := Config{Vocab: 4096, DModel: 256, Layers: 2, Heads: 4, DFF: 1024, MaxSeq: 64, Tie: true, Share: ShareNone, Groups: 1, EmbedDim: e}
+		m, err := New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		dec := m.NewDecoder()
+		for _, th := range []int{1, 2} {
+			kernels.SetThreads(th)
+			tok := int32(1)
+			step := func() {
+				if dec.Pos() == c.MaxSeq {
+					dec.Reset()
+				}
+				if _, err := dec.Step(tok); err != nil {
+					t.Fatal(err)
+				}
+				tok = (tok*31 + 7) % int32(c.Vocab)
+			}
+			step()
+			if n := testing.AllocsPerRun(40, step); n != 0 {
+				t.Errorf("embed %d, threads %d: %v allocations per token", e, th, n)
+			}
+		}
+	}
+}
