@@ -125,13 +125,19 @@ type nestArgs struct{ inner [][]int32 }
 
 var nestJobs JobPool[FuncJob[nestArgs]]
 
-// TestKernelsNoAllocs: in steady state the kernels with parallel sections
-// allocate nothing, on one thread or two, in their parallel and serial
-// forms, through the assembly GEMM and the pure-Go products.
-func TestKernelsNoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("the race detector makes sync.Pool drop values, so counts mean nothing")
-	}
+// kernelCase is one call of a kernel with a parallel section, on inputs
+// large enough to split on two threads; reset restores its outputs (some
+// accumulate) and outs lists them.
+type kernelCase struct {
+	name  string
+	run   func()
+	reset func()
+	outs  [][]float32
+}
+
+// parallelKernels returns a case for every kernel with a parallel section,
+// on fresh buffers.
+func parallelKernels() []kernelCase {
 	const n, d, v = 64, 96, 600
 	r := newRNG(1)
 	x, w, bias := randVec(r, n*d, 1), randVec(r, d, 1), randVec(r, d, 1)
@@ -144,21 +150,79 @@ func TestKernelsNoAllocs(t *testing.T) {
 	}
 	wm, dw := randVec(r, v*d, 1), make([]float32, v*d)
 	cnt := new(Counter)
-	kernels := []struct {
-		name string
-		fn   func()
-	}{
-		{"LayerNormForward", func() { LayerNormForward(cnt, out, mean, rstd, x, w, bias, n, d) }},
-		{"GELUForward", func() { GELUForward(cnt, out, x) }},
-		{"GELUBackward", func() { GELUBackward(cnt, dx, x, g) }},
-		{"GELUErfForwardFor", func() { GELUErfForwardFor(cnt, GELU, out, x) }},
-		{"GELUErfBackwardFor", func() { GELUErfBackwardFor(cnt, GELU, dx, x, g) }},
-		{"CrossEntropyForward", func() { CrossEntropyForward(cnt, probs, losses, logits, targets, n, v) }},
-		{"CrossEntropyBackward", func() { CrossEntropyBackward(cnt, probs, probs, targets, 0.5, n, v) }},
-		{"LinearForward", func() { LinearForward(cnt, QKV, probs, x, wm, nil, nil, n, d, v) }},
-		{"LinearBackward", func() { LinearBackward(cnt, QKV, dx, dw, nil, probs, x, wm, n, d, v) }},
-		{"LinearForward/1row", func() { LinearForward(cnt, QKV, probs[:v], x[:d], wm, nil, nil, 1, d, v) }},
+	zero := func(bufs ...[]float32) func() {
+		return func() {
+			for _, b := range bufs {
+				clear(b)
+			}
+		}
 	}
+	return []kernelCase{
+		{"LayerNormForward", func() { LayerNormForward(cnt, out, mean, rstd, x, w, bias, n, d) }, zero(out, mean, rstd), [][]float32{out, mean, rstd}},
+		{"GELUForward", func() { GELUForward(cnt, out, x) }, zero(out), [][]float32{out}},
+		{"GELUBackward", func() { GELUBackward(cnt, dx, x, g) }, zero(dx), [][]float32{dx}},
+		{"GELUErfForwardFor", func() { GELUErfForwardFor(cnt, GELU, out, x) }, zero(out), [][]float32{out}},
+		{"GELUErfBackwardFor", func() { GELUErfBackwardFor(cnt, GELU, dx, x, g) }, zero(dx), [][]float32{dx}},
+		{"CrossEntropyForward", func() { CrossEntropyForward(cnt, probs, losses, logits, targets, n, v) }, zero(probs, losses), [][]float32{probs, losses}},
+		{"CrossEntropyBackward", func() { CrossEntropyBackward(cnt, dw[:n*v], logits, targets, 0.5, n, v) }, zero(dw), [][]float32{dw}},
+		{"LinearForward", func() { LinearForward(cnt, QKV, probs, x, wm, nil, nil, n, d, v) }, zero(probs), [][]float32{probs}},
+		{"LinearBackward", func() { LinearBackward(cnt, QKV, dx, dw, nil, logits, x, wm, n, d, v) }, zero(dx, dw), [][]float32{dx, dw}},
+		{"LinearForward/1row", func() { LinearForward(cnt, QKV, probs[:v], x[:d], wm, nil, nil, 1, d, v) }, zero(probs), [][]float32{probs[:v]}},
+	}
+}
+
+// TestKernelsParallelMatchSerial: every kernel with a parallel section gives
+// bitwise the serial result on two threads, also when several goroutines
+// call it at once (so that some calls find the workers busy), with and
+// without assembly. Under -race it checks the sections' job hand-off.
+func TestKernelsParallelMatchSerial(t *testing.T) {
+	for _, asm := range []bool{true, false} {
+		if asm && bestArch == nil {
+			continue
+		}
+		withAssembly(t, asm)
+		for i := range parallelKernels() {
+			const callers = 3
+			var cases [callers]kernelCase
+			for c := range cases {
+				cases[c] = parallelKernels()[i]
+			}
+			k := cases[0]
+			withThreads(t, 1)
+			k.reset()
+			k.run()
+			var want [][]float32
+			for _, o := range k.outs {
+				want = append(want, clone32(o))
+			}
+			withThreads(t, 2)
+			var wg sync.WaitGroup
+			for c := range cases {
+				cases[c].reset()
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					cases[c].run()
+				}()
+			}
+			wg.Wait()
+			for c, kc := range cases {
+				for j, o := range kc.outs {
+					checkExact(t, fmt.Sprintf("%s (assembly %v, caller %d) output %d", k.name, asm, c, j), o, want[j])
+				}
+			}
+		}
+	}
+}
+
+// TestKernelsNoAllocs: in steady state the kernels with parallel sections
+// allocate nothing, on one thread or two, in their parallel and serial
+// forms, through the assembly GEMM and the pure-Go products.
+func TestKernelsNoAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector makes sync.Pool drop values, so counts mean nothing")
+	}
+	kernels := parallelKernels()
 	for _, asm := range []bool{true, false} {
 		if asm && bestArch == nil {
 			continue
@@ -167,8 +231,8 @@ func TestKernelsNoAllocs(t *testing.T) {
 		for _, th := range []int{1, 2} {
 			withThreads(t, th)
 			for _, k := range kernels {
-				k.fn() // warm the pools
-				if a := testing.AllocsPerRun(20, k.fn); a != 0 {
+				k.run() // warm the pools
+				if a := testing.AllocsPerRun(20, k.run); a != 0 {
 					t.Errorf("%s (assembly %v, threads %d): %v allocations per call", k.name, asm, th, a)
 				}
 			}
