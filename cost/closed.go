@@ -20,7 +20,10 @@ package cost
 // both omit, the causal diagonal (n(n+1)/2 pairs, not n²/2: 2·(n+1)·d per
 // layer rather than Kaplan's 2·n·d), and PaLM's full n² where the engine
 // computes only the causal half. Backward is exactly twice the forward for
-// every matmul (input and weight gradients), as both forms assume.
+// every parameter matmul (input and weight gradients), as both forms
+// assume; the fused attention's backward is three times its forward QKᵀ
+// (it recomputes the scores rather than keep the n² probabilities), so its
+// attention matmuls are 2.5x the forward's, not 2x.
 type PerToken struct {
 	Seq          int     `json:"seq"`
 	Exact        float64 `json:"exact"`         // engine's training FLOPs per token

@@ -129,8 +129,15 @@ func TestDecodeMatchesEngine(t *testing.T) {
 			}
 			sum = sum.Plus(want)
 		}
+		// Decoding the whole context does the forward's work, but for the
+		// softmax: decode normalises each probability (FlopsSoftmaxFwd per
+		// pair), the fused forward each output row (see kernels).
 		fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
 		fwd[kernels.Loss] = 0
+		if want := int64(c.Layers*c.Heads) * kernels.AttentionPairs(c.MaxSeq, true) * kernels.FlopsSoftmaxFwd; sum[kernels.Softmax] != want {
+			t.Errorf("%s: decode softmax %d, want %d", c.JSON(), sum[kernels.Softmax], want)
+		}
+		sum[kernels.Softmax], fwd[kernels.Softmax] = 0, 0
 		if sum != fwd {
 			t.Errorf("%s: decoding %d tokens = %v, causal forward without loss = %v", c.JSON(), c.MaxSeq, sum, fwd)
 		}
@@ -268,8 +275,15 @@ func TestFLOPsMatchEngineEncoderFactorized(t *testing.T) {
 			}
 			sum = sum.Plus(want)
 		}
+		// Decoding the whole context does the forward's work, but for the
+		// softmax: decode normalises each probability (FlopsSoftmaxFwd per
+		// pair), the fused forward each output row (see kernels).
 		fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
 		fwd[kernels.Loss] = 0
+		if want := int64(c.Layers*c.Heads) * kernels.AttentionPairs(c.MaxSeq, true) * kernels.FlopsSoftmaxFwd; sum[kernels.Softmax] != want {
+			t.Errorf("%s: decode softmax %d, want %d", c.JSON(), sum[kernels.Softmax], want)
+		}
+		sum[kernels.Softmax], fwd[kernels.Softmax] = 0, 0
 		if sum != fwd {
 			t.Errorf("%s: decoding %d tokens = %v, causal forward without loss = %v", c.JSON(), c.MaxSeq, sum, fwd)
 		}

@@ -117,9 +117,17 @@ func (s Spec) geluFlops() (fwd, bwd int64) {
 }
 
 // layerTerm is one component's FLOPs in one layer for one sequence of n
-// tokens: Pair·P(n) + Lin·n, where P(n) is the number of (query, key) pairs
-// of one head — n(n+1)/2 causal, n² bidirectional.
-type layerTerm struct{ Pair, Lin int64 }
+// tokens: Pair·P(n) + Lin·n + Resc·R(n), where P(n) is the number of
+// (query, key) pairs of one head — n(n+1)/2 causal, n² bidirectional — and
+// R(n) the number of running-output rescales of one head's fused attention
+// forward (kernels.AttentionRescales: one per query row and key tile after
+// the first, about P(n)/48).
+type layerTerm struct{ Pair, Lin, Resc int64 }
+
+// at evaluates the term for one sequence of n tokens.
+func (t layerTerm) at(n int, causal bool) int64 {
+	return t.Pair*kernels.AttentionPairs(n, causal) + t.Lin*int64(n) + t.Resc*kernels.AttentionRescales(n, causal)
+}
 
 // layerTerms returns the per-layer terms of every layer component, forward
 // and backward, following the engine's kernels exactly.
@@ -129,30 +137,34 @@ func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
 	geF, geB := s.geluFlops()
 	const (
 		lnF, lnB     = kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd
-		smF, smB     = kernels.FlopsSoftmaxFwd, kernels.FlopsSoftmaxBwd
+		smF, smB     = kernels.FlopsAttnSoftmaxFwd, kernels.FlopsAttnSoftmaxBwd
 		res          = kernels.FlopsResidual
 		matF, matB   = 2, 4 // per multiply-add: forward; backward dinp + dW
 		biasF, biasB = 1, 1
 	)
-	fwd[kernels.LayerNorm] = layerTerm{0, 2 * d * lnF}
-	fwd[kernels.QKV] = layerTerm{0, matF*d*3*d + biasF*3*d}
-	fwd[kernels.Scores] = layerTerm{H * 2 * dh, 0}
-	fwd[kernels.Softmax] = layerTerm{H * smF, 0}
-	fwd[kernels.AV] = layerTerm{H * 2 * dh, 0}
-	fwd[kernels.AttnOut] = layerTerm{0, matF*d*d + biasF*d + res*d}
-	fwd[kernels.FFNUp] = layerTerm{0, matF*d*f + biasF*f}
-	fwd[kernels.GELU] = layerTerm{0, geF * f}
-	fwd[kernels.FFNDown] = layerTerm{0, matF*f*d + biasF*d + res*d}
+	// The fused attention (see kernels/attention.go): forward softmax
+	// divides each output row by its sum (dh per row and head) and rescales
+	// the running output (dh per rescale); backward recomputes Q·Kᵀ and
+	// takes the row dot D = dO·O (2·dh per row and head).
+	fwd[kernels.LayerNorm] = layerTerm{Lin: 2 * d * lnF}
+	fwd[kernels.QKV] = layerTerm{Lin: matF*d*3*d + biasF*3*d}
+	fwd[kernels.Scores] = layerTerm{Pair: H * 2 * dh}
+	fwd[kernels.Softmax] = layerTerm{Pair: H * smF, Lin: H * dh, Resc: H * dh}
+	fwd[kernels.AV] = layerTerm{Pair: H * 2 * dh}
+	fwd[kernels.AttnOut] = layerTerm{Lin: matF*d*d + biasF*d + res*d}
+	fwd[kernels.FFNUp] = layerTerm{Lin: matF*d*f + biasF*f}
+	fwd[kernels.GELU] = layerTerm{Lin: geF * f}
+	fwd[kernels.FFNDown] = layerTerm{Lin: matF*f*d + biasF*d + res*d}
 
-	bwd[kernels.LayerNorm] = layerTerm{0, 2 * d * lnB}
-	bwd[kernels.QKV] = layerTerm{0, matB*d*3*d + biasB*3*d}
-	bwd[kernels.Scores] = layerTerm{H * 4 * dh, 0}
-	bwd[kernels.Softmax] = layerTerm{H * smB, 0}
-	bwd[kernels.AV] = layerTerm{H * 4 * dh, 0}
-	bwd[kernels.AttnOut] = layerTerm{0, matB*d*d + biasB*d}
-	bwd[kernels.FFNUp] = layerTerm{0, matB*d*f + biasB*f}
-	bwd[kernels.GELU] = layerTerm{0, geB * f}
-	bwd[kernels.FFNDown] = layerTerm{0, matB*f*d + biasB*d}
+	bwd[kernels.LayerNorm] = layerTerm{Lin: 2 * d * lnB}
+	bwd[kernels.QKV] = layerTerm{Lin: matB*d*3*d + biasB*3*d}
+	bwd[kernels.Scores] = layerTerm{Pair: H * 6 * dh}
+	bwd[kernels.Softmax] = layerTerm{Pair: H * smB, Lin: H * 2 * dh}
+	bwd[kernels.AV] = layerTerm{Pair: H * 4 * dh}
+	bwd[kernels.AttnOut] = layerTerm{Lin: matB*d*d + biasB*d}
+	bwd[kernels.FFNUp] = layerTerm{Lin: matB*d*f + biasB*f}
+	bwd[kernels.GELU] = layerTerm{Lin: geB * f}
+	bwd[kernels.FFNDown] = layerTerm{Lin: matB*f*d + biasB*d}
 	return
 }
 
@@ -166,14 +178,13 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 	B, n := int64(batch), int64(seq)
 	N := B * n
 	d, K, L, E := int64(c.DModel), int64(c.Vocab), int64(c.Layers), int64(s.E())
-	P := kernels.AttentionPairs(seq, causal)
 	out := FLOPs{Seq: seq, Batch: batch, Causal: causal}
 	fw, bw := &out.Forward, &out.Backward
 
 	lf, lb := s.layerTerms()
 	for i := range lf {
-		fw[i] = L * B * (lf[i].Pair*P + lf[i].Lin*n)
-		bw[i] = L * B * (lb[i].Pair*P + lb[i].Lin*n)
+		fw[i] = L * B * lf[i].at(seq, causal)
+		bw[i] = L * B * lb[i].at(seq, causal)
 	}
 
 	const emb, embB = kernels.FlopsEmbeddingFwd, kernels.FlopsEmbeddingBwd
@@ -236,7 +247,7 @@ func (s Spec) DecodeStep(pos int) Counts {
 	o[kernels.LayerNorm] = (2*L + 1) * d * kernels.FlopsLayerNormFwd
 	o[kernels.QKV] = L * (6*d*d + 3*d)
 	o[kernels.Scores] = L * H * nk * 2 * dh
-	o[kernels.Softmax] = L * H * nk * kernels.FlopsSoftmaxFwd
+	o[kernels.Softmax] = L * H * nk * kernels.FlopsSoftmaxFwd // decode's one-row softmax (kernels.AttentionDecode)
 	o[kernels.AV] = L * H * nk * 2 * dh
 	o[kernels.AttnOut] = L * (2*d*d + d + d*kernels.FlopsResidual)
 	o[kernels.FFNUp] = L * (2*d*f + f)
@@ -290,28 +301,45 @@ func positiveRoot(a, b, c float64) *float64 {
 	return &r
 }
 
-// crossover solves left(n) = right(n) for per-layer polynomials given as
-// terms: the pair terms scale with P(n) = p2·n² + p1·n.
+// crossover solves left(n) = right(n) for per-layer terms. Without
+// rescale terms the difference is the polynomial pair·P(n) + lin·n with
+// P(n) = p2·n² + p1·n, solved exactly. The rescale count R(n) is a step
+// function (about P(n)/48): then the root of the polynomial with R(n)
+// taken as P(n)/48 is a first guess, the integers lo, lo+1 where the exact
+// difference changes sign are found from it, and the crossover is where the
+// straight line between the two exact values crosses zero.
 func crossover(left, right []layerTerm, causal bool) *float64 {
-	var pair, lin int64
-	for _, t := range left {
-		pair += t.Pair
-		lin += t.Lin
+	var t layerTerm
+	for _, x := range left {
+		t = layerTerm{t.Pair + x.Pair, t.Lin + x.Lin, t.Resc + x.Resc}
 	}
-	for _, t := range right {
-		pair -= t.Pair
-		lin -= t.Lin
+	for _, x := range right {
+		t = layerTerm{t.Pair - x.Pair, t.Lin - x.Lin, t.Resc - x.Resc}
 	}
 	p2, p1 := 1.0, 0.0
 	if causal {
 		p2, p1 = 0.5, 0.5
 	}
-	// pair·(p2·n² + p1·n) + lin·n = 0, nonzero root; only a crossover when the
-	// n² side (attention) starts below and grows past.
-	if pair <= 0 || lin >= 0 {
+	// Only a crossover when the n² side (attention) starts below and grows
+	// past.
+	pair := float64(t.Pair) + float64(t.Resc)/48
+	if pair <= 0 || t.Lin >= 0 {
 		return nil
 	}
-	return positiveRoot(float64(pair)*p2, float64(pair)*p1+float64(lin), 0)
+	r := positiveRoot(pair*p2, pair*p1+float64(t.Lin), 0)
+	if r == nil || t.Resc == 0 {
+		return r
+	}
+	lo := int(*r)
+	for lo > 1 && t.at(lo, causal) > 0 {
+		lo--
+	}
+	for t.at(lo+1, causal) <= 0 {
+		lo++
+	}
+	a, b := float64(t.at(lo, causal)), float64(t.at(lo+1, causal))
+	x := float64(lo) + a/(a-b)
+	return &x
 }
 
 // Crossovers returns the exact crossovers of the engine's FLOP counts, per
@@ -323,7 +351,7 @@ func (s Spec) Crossovers(causal, train bool) Crossover {
 	for i := range t {
 		t[i] = f[i]
 		if train {
-			t[i] = layerTerm{f[i].Pair + b[i].Pair, f[i].Lin + b[i].Lin}
+			t[i] = layerTerm{f[i].Pair + b[i].Pair, f[i].Lin + b[i].Lin, f[i].Resc + b[i].Resc}
 		}
 	}
 	mha := []layerTerm{t[kernels.QKV], t[kernels.Scores], t[kernels.Softmax], t[kernels.AV], t[kernels.AttnOut]}
@@ -359,8 +387,8 @@ func (s Spec) Matmul(seq int) MatmulLayer {
 // n = d_ff (1024 and 2048 for d = 512, d_ff = 2048).
 func (s Spec) MatmulCrossovers() Crossover {
 	d, f := int64(s.Config.DModel), int64(s.Config.DFF)
-	mha := []layerTerm{{0, 8 * d * d}, {4 * d, 0}}
-	ffn := []layerTerm{{0, 4 * d * f}}
-	core := []layerTerm{{4 * d, 0}}
+	mha := []layerTerm{{Lin: 8 * d * d}, {Pair: 4 * d}}
+	ffn := []layerTerm{{Lin: 4 * d * f}}
+	core := []layerTerm{{Pair: 4 * d}}
 	return Crossover{MHAEqualsFFN: crossover(mha, ffn, false), CoreEqualsFFN: crossover(core, ffn, false)}
 }

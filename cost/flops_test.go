@@ -31,17 +31,39 @@ func TestMatmulCrossoversTransformerBase(t *testing.T) {
 }
 
 // The engine's exact crossovers for transformer-base, by hand: per layer and
-// sequence, MHA − FFN = P(n)·(4d + 6H) − n·(4·d·f + 10f − 8d² − 3d) and
-// core − FFN = 4d·P(n) − n·(4·d·f + 10f + 2d).
+// sequence, MHA − FFN = P(n)·(4d + 5H) + d·R(n) − n·(4·d·f + 10f − 8d² − 4d),
+// where R(n) counts the fused attention's rescales (one per query row and
+// 48-key tile after the first), and core − FFN = 4d·P(n) − n·(4·d·f + 10f + 2d).
+// R is a step function, so the MHA crossover is the zero of the straight
+// line between the two integers where the difference changes sign.
 func TestEngineCrossoversTransformerBase(t *testing.T) {
 	s, _ := Preset("transformer-base")
 	d, f, H := 512.0, 2048.0, 8.0
-	mha := (4*d*f + 10*f - 8*d*d - 3*d) / (4*d + 6*H)
+	mhaAt := func(n int, causal bool) float64 {
+		var p, r float64
+		for i := 0; i < n; i++ {
+			nk := n
+			if causal {
+				nk = i + 1
+			}
+			p += float64(nk)
+			r += float64((nk+47)/48 - 1)
+		}
+		return p*(4*d+5*H) + d*r - float64(n)*(4*d*f+10*f-8*d*d-4*d)
+	}
+	mhaRoot := func(causal bool) float64 {
+		lo := 1
+		for mhaAt(lo+1, causal) <= 0 {
+			lo++
+		}
+		a, b := mhaAt(lo, causal), mhaAt(lo+1, causal)
+		return float64(lo) + a/(a-b)
+	}
 	core := (4*d*f + 10*f + 2*d) / (4 * d)
 	for _, tc := range []struct {
 		causal    bool
 		mha, core float64
-	}{{false, mha, core}, {true, 2*mha - 1, 2*core - 1}} {
+	}{{false, mhaRoot(false), core}, {true, mhaRoot(true), 2*core - 1}} {
 		x := s.Crossovers(tc.causal, false)
 		if math.Abs(*x.MHAEqualsFFN-tc.mha) > 1e-9 || math.Abs(*x.CoreEqualsFFN-tc.core) > 1e-9 {
 			t.Errorf("causal=%v: %v %v, want %v %v", tc.causal, *x.MHAEqualsFFN, *x.CoreEqualsFFN, tc.mha, tc.core)

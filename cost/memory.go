@@ -16,25 +16,30 @@ type Memory struct {
 	// Activations: the tensors the forward keeps for backward (every layer's
 	// input, norms and their statistics, QKV, attention output, FFN
 	// pre- and post-activation), the logits and probabilities, and the
-	// backward scratch — without the attention probabilities.
+	// backward scratch — without the attention statistics.
 	Activations int64 `json:"activations"`
-	// AttentionScores: the B·H·n·n attention probabilities per layer, which
-	// the engine materialises and keeps for backward (for causal attention
-	// too: the masked half is stored as zeros).
-	AttentionScores int64 `json:"attention_scores"`
-	Total           int64 `json:"total"`
+	// AttentionLSE: the B·H·n log-sum-exp values per layer that the fused
+	// attention kernel keeps for backward in place of the probabilities.
+	AttentionLSE int64 `json:"attention_lse"`
+	Total        int64 `json:"total"`
+	// NaiveAttentionProbs is not part of Total: the B·H·n·n probabilities
+	// per layer that an attention kernel which materialises them (the usual
+	// unfused implementation) would keep for backward instead of
+	// AttentionLSE.
+	NaiveAttentionProbs int64 `json:"naive_attention_probs"`
 }
 
 // ActivationFloats is the number of float32 values in Activations plus
-// AttentionScores — for an engine model (ForModel) exactly
+// AttentionLSE — for an engine model (ForModel) exactly
 // model.(*Model).ActivationFloats() after a forward pass of this shape.
-func (m Memory) ActivationFloats() int64 { return (m.Activations + m.AttentionScores) / BytesPerValue }
+func (m Memory) ActivationFloats() int64 { return (m.Activations + m.AttentionLSE) / BytesPerValue }
 
 // Memory returns the training-step memory at (batch, seq). For an engine
 // model (ForModel) it follows the engine's buffers exactly; a pooler, which
 // the engine does not build, adds nothing (its B·d values are negligible).
-// Small per-goroutine scratch (one row of n values in attention backward)
-// and the int32 token, type, length, target and position ids are not
+// The attention kernel's per-goroutine scratch (packed copies of one
+// head's Q, K, V and their gradients: O(n·dh) per thread, reused across
+// calls) and the int32 token, type, length, target and position ids are not
 // counted.
 func (s Spec) Memory(seq, batch int) Memory {
 	c := s.Config
@@ -76,7 +81,8 @@ func (s Spec) Memory(seq, batch int) Memory {
 		act += 2*R*K + R // logits, probabilities (reused for dlogits), per-row losses
 	}
 	m.Activations = act * BytesPerValue
-	m.AttentionScores = L * B * H * n * n * BytesPerValue
-	m.Total = m.Params + m.Grads + m.AdamW + m.Activations + m.AttentionScores
+	m.AttentionLSE = L * B * H * n * BytesPerValue
+	m.NaiveAttentionProbs = L * B * H * n * n * BytesPerValue
+	m.Total = m.Params + m.Grads + m.AdamW + m.Activations + m.AttentionLSE
 	return m
 }

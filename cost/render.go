@@ -288,14 +288,15 @@ func (r *Report) writeTables(w io.Writer, md bool, perLayer bool) error {
 	}
 
 	mt := &table{title: fmt.Sprintf("Memory of a training step (batch %d, float32, AdamW)", o.Batch),
-		head: []string{"n", "params", "grads", "AdamW m+v", "activations", "attention probs", "total"}}
+		head: []string{"n", "params", "grads", "AdamW m+v", "activations", "attention lse", "total", "naive probs"}}
 	for _, e := range r.PerSeq {
 		m := e.Memory
 		mt.rows = append(mt.rows, []string{strconv.Itoa(e.Seq), textfmt.Bytes(m.Params, 2), textfmt.Bytes(m.Grads, 2), textfmt.Bytes(m.AdamW, 2),
-			textfmt.Bytes(m.Activations, 2), textfmt.Bytes(m.AttentionScores, 2), textfmt.Bytes(m.Total, 2)})
+			textfmt.Bytes(m.Activations, 2), textfmt.Bytes(m.AttentionLSE, 2), textfmt.Bytes(m.Total, 2), textfmt.Bytes(m.NaiveAttentionProbs, 2)})
 	}
 	mt.notes = []string{"activations: the tensors kept for backward, logits and probabilities, and the backward scratch;",
-		"attention probs: the B·H·n·n buffer per layer the engine materialises (the masked half too)."}
+		"attention lse: the B·H·n log-sum-exp values per layer the fused (flash-style) attention keeps for backward;",
+		"naive probs: not in the total — the B·H·n·n probabilities per layer an unfused attention would keep instead."}
 	if s.Arch == Encoder && s.Pooler {
 		mt.notes = append(mt.notes, "the pooler's few values are not counted (the engine builds no pooler).")
 	}
@@ -344,7 +345,7 @@ func (r *Report) writeCSV(w io.Writer, perLayer bool) error {
 		head = append(head, "backward_total", "train_total")
 	}
 	head = append(head, "mha", "ffn", "attention_core", "mha_share", "ffn_share", "mha_ffn_ratio",
-		"mem_params", "mem_grads", "mem_adamw", "mem_activations", "mem_attention_scores", "mem_total",
+		"mem_params", "mem_grads", "mem_adamw", "mem_activations", "mem_attention_lse", "mem_total", "mem_naive_attention_probs",
 		"per_token_exact", "per_token_palm", "per_token_kaplan")
 	_ = cw.Write(head)
 	for _, e := range r.PerSeq {
@@ -361,7 +362,7 @@ func (r *Report) writeCSV(w io.Writer, perLayer bool) error {
 		}
 		m := e.Memory
 		row = append(row, i64(e.MHA), i64(e.FFN), i64(e.Core), f64(e.MHAShare), f64(e.FFNShare), f64(e.Ratio),
-			i64(m.Params), i64(m.Grads), i64(m.AdamW), i64(m.Activations), i64(m.AttentionScores), i64(m.Total),
+			i64(m.Params), i64(m.Grads), i64(m.AdamW), i64(m.Activations), i64(m.AttentionLSE), i64(m.Total), i64(m.NaiveAttentionProbs),
 			f64(e.PerToken.Exact), f64(e.PerToken.PaLM), f64(e.PerToken.Kaplan))
 		_ = cw.Write(row)
 	}

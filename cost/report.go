@@ -41,7 +41,7 @@ func DefaultSeqs() []int { return []int{128, 256, 512, 1024, 2048, 4096, 8192} }
 //	      "mha_share", "ffn_share", "mha_ffn_ratio",    // shares of the forward total
 //	      "train": {"mha", "ffn", "attention_core"},    // forward+backward, with --train
 //	      "memory": {"seq", "batch", "params", "grads", "adamw", "activations",
-//	                 "attention_scores", "total"},      // bytes
+//	                 "attention_lse", "total", "naive_attention_probs"}, // bytes
 //	      "per_token": {"seq", "exact", "exact_forward", "palm", "palm_n",
 //	                    "kaplan", "kaplan_forward", "kaplan_n"}}],
 //	  "per_layer": [{"seq", "qkv", "scores", "av", "out_proj", "mha", "ffn",

@@ -1,6 +1,54 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
+
+// Multi-head self-attention, forward and backward, as a fused tiled kernel
+// in the manner of FlashAttention (Dao et al., 2022): per head, the queries
+// are cut into blocks of flashBlock rows and the keys into tiles of
+// flashBlock keys. For each query block the kernel walks the key tiles it
+// can see, computes the score tile S = Q·Kᵀ with the GEMM micro-kernel,
+// and folds it into the output with an online softmax (a running row max m
+// and sum l; when a later tile raises the max, the partial output is
+// rescaled by exp(m_old − m_new)). Only the log-sum-exp of each row
+// (m + log l) is kept for backward, so memory is O(n) per head, never
+// O(n²): the backward pass recomputes each score tile and its
+// probabilities P = exp(S/√dh − lse) from it. Tiles that are fully masked
+// (above the causal diagonal, or past a sequence's padding length) are
+// skipped; inside a tile the masked entries get probability zero.
+//
+// FLOP counting follows the package conventions and counts what the
+// kernel executes on real (unmasked) entries; the zero lanes of padded
+// panels and the masked entries of diagonal tiles, which the micro-kernel
+// computes and the kernel discards, are not counted (as the GEMM does not
+// count its padded edge panels). Per (query, key) pair and head, with dh
+// the head width:
+//
+//	forward:  scores 2·dh (Q·Kᵀ), av 2·dh (P·V),
+//	          softmax FlopsAttnSoftmaxFwd = 5 (scale, max, subtract, exp, sum)
+//	backward: scores 6·dh (recomputed Q·Kᵀ, dQ = dS·K, dK = dSᵀ·Q),
+//	          av 4·dh (dP = dO·Vᵀ, dV = Pᵀ·dO),
+//	          softmax FlopsAttnSoftmaxBwd = 6 (P: scale, subtract, exp;
+//	          dS = P·(dP − D)·scale: subtract, multiply, multiply)
+//
+// and per query row and head: forward softmax dh (the output's division
+// by l) plus dh per rescale (AttentionRescales counts them), backward
+// softmax 2·dh (D = dO·O, the row dot product of the output and its
+// gradient).
+
+// FlopsAttnSoftmaxFwd and FlopsAttnSoftmaxBwd are the softmax FLOPs of the
+// fused attention kernel per (query, key) pair and head (see above).
+const (
+	FlopsAttnSoftmaxFwd = 5
+	FlopsAttnSoftmaxBwd = 6
+)
+
+// flashBlock is the number of queries per block and of keys per tile. A
+// multiple of the micro-kernels' tile sides (6 and 16 for AVX2, 4 and 8 for
+// pure Go), so the blocks need no padding.
+const flashBlock = 48
 
 // pairs returns the number of (query, key) pairs one head computes over a
 // sequence of t positions: t(t+1)/2 when causal, t² otherwise.
@@ -15,141 +63,430 @@ func pairs(t int, causal bool) int64 {
 // bidirectional attention computes over t positions.
 func AttentionPairs(t int, causal bool) int64 { return pairs(t, causal) }
 
+// rescales returns how many times the forward pass rescales a query row's
+// partial output when the row sees nk keys: once per key tile after the
+// first.
+func rescales(nk int) int64 {
+	if nk <= 0 {
+		return 0
+	}
+	return int64((nk+flashBlock-1)/flashBlock - 1)
+}
+
+// AttentionRescales is the number of (query row, key tile) rescales of the
+// running output that one head's forward pass performs over a full
+// sequence of t positions (each costs dh FLOPs; see the package doc).
+func AttentionRescales(t int, causal bool) int64 {
+	if !causal {
+		return int64(t) * rescales(t)
+	}
+	// Row i sees i+1 keys; rows in one run of flashBlock share a count.
+	var s int64
+	for i0 := 0; i0 < t; i0 += flashBlock {
+		s += int64(min(flashBlock, t-i0)) * rescales(i0+1)
+	}
+	return s
+}
+
 // AttentionForward runs multi-head self-attention over qkv[b×t×3d] (per
 // position: the d query values, then d key values, then d value values; head
 // j owns columns j·dh..(j+1)·dh of each) and writes the concatenated heads to
-// out[b×t×d]. att[b×h×t×t] receives the softmax probabilities, kept for the
-// backward pass (masked entries are zero). With causal set, position i only
-// attends to positions <= i and only those pairs are computed and counted.
-func AttentionForward(cnt *Counter, out, att, qkv []float32, b, t, d, h int, causal bool) {
-	attentionForward(cnt, out, att, qkv, nil, b, t, d, h, causal)
+// out[b×t×d]. lse[b×h×t] receives each row's log-sum-exp of the scaled
+// scores, kept for the backward pass. With causal set, position i only
+// attends to positions <= i.
+func AttentionForward(cnt *Counter, out, lse, qkv []float32, b, t, d, h int, causal bool) {
+	attentionForward(cnt, out, lse, qkv, nil, b, t, d, h, causal)
 }
 
 // AttentionForwardPadded is bidirectional AttentionForward with a key padding
 // mask: in sequence r only the first lens[r] positions are keys (every
 // position is still a query, as in BERT, so padded rows get an output too).
-// lens nil means every sequence is full. Each lens[r] must be in [1, t]. Only
-// the t·lens[r] unmasked pairs per head are computed and counted; att's masked
-// entries are zero.
-func AttentionForwardPadded(cnt *Counter, out, att, qkv []float32, lens []int32, b, t, d, h int) {
-	attentionForward(cnt, out, att, qkv, lens, b, t, d, h, false)
+// lens nil means every sequence is full. Each lens[r] must be in [1, t].
+func AttentionForwardPadded(cnt *Counter, out, lse, qkv []float32, lens []int32, b, t, d, h int) {
+	attentionForward(cnt, out, lse, qkv, lens, b, t, d, h, false)
+}
+
+// AttentionBackward accumulates dqkv from dout[b×t×d], given the forward's
+// input qkv, its output out and the saved lse.
+func AttentionBackward(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, t, d, h int, causal bool) {
+	attentionBackward(cnt, dqkv, dout, qkv, out, lse, nil, b, t, d, h, causal)
 }
 
 // AttentionBackwardPadded is the backward of AttentionForwardPadded.
-func AttentionBackwardPadded(cnt *Counter, dqkv, dout, qkv, att []float32, lens []int32, b, t, d, h int) {
-	attentionBackward(cnt, dqkv, dout, qkv, att, lens, b, t, d, h, false)
+func AttentionBackwardPadded(cnt *Counter, dqkv, dout, qkv, out, lse []float32, lens []int32, b, t, d, h int) {
+	attentionBackward(cnt, dqkv, dout, qkv, out, lse, lens, b, t, d, h, false)
 }
 
-// numKeys is the number of keys query i of sequence bi attends to.
-func numKeys(i, bi, t int, causal bool, lens []int32) int {
-	switch {
-	case causal:
-		return i + 1
-	case lens != nil:
+// keyLimit is the number of keys sequence bi offers (t, or its padding
+// length).
+func keyLimit(bi, t int, lens []int32) int {
+	if lens != nil {
 		return int(lens[bi])
 	}
 	return t
 }
 
-// totalPairs is the number of (query, key) pairs over all sequences and heads.
-func totalPairs(b, t, h int, causal bool, lens []int32) int64 {
+// tileKeys is how many keys of the tile starting at j0 query row qi sees.
+func tileKeys(qi, j0, nk int, causal bool) int {
+	lim := nk
+	if causal {
+		lim = min(lim, qi+1)
+	}
+	return max(0, min(flashBlock, lim-j0))
+}
+
+// attnCounts returns the total pairs, query rows and rescales over all
+// sequences and heads.
+func attnCounts(b, t, h int, causal bool, lens []int32) (prs, rows, resc int64) {
+	rows = int64(b) * int64(t) * int64(h)
 	if lens == nil {
-		return int64(b) * int64(h) * pairs(t, causal)
+		return int64(b) * int64(h) * pairs(t, causal), rows, int64(b) * int64(h) * AttentionRescales(t, causal)
 	}
-	var s int64
 	for _, l := range lens[:b] {
-		s += int64(t) * int64(l)
+		prs += int64(t) * int64(l)
+		resc += int64(t) * rescales(int(l))
 	}
-	return s * int64(h)
+	return prs * int64(h), rows, resc * int64(h)
 }
 
-func attentionForward(cnt *Counter, out, att, qkv []float32, lens []int32, b, t, d, h int, causal bool) {
+// flashArch returns the micro-kernel set the attention tiles run on: the
+// assembly one, or the pure-Go one.
+func flashArch() *gemmArch {
+	if ar := arch(); ar != nil {
+		return ar
+	}
+	return goArch
+}
+
+// attnDims are the shapes of one attention call, padded for the
+// micro-kernels.
+type attnDims struct {
+	ar               *gemmArch
+	b, t, d, h, dh   int
+	tp               int // t padded to a multiple of the tile sides
+	bq               int // query block rows padded to mr (flashBlock is)
+	bk               int // key tile columns padded to nr (flashBlock is)
+	dhp              int // dh padded to nr
+	dhm              int // dh padded to mr
+	scale            float32
+	causal           bool
+	lens             []int32
+	qkv, out, lse    []float32
+	dqkv, dout       []float32
+	fwd              bool
+	cnt              *Counter
+	prs, rows, resc  int64
+}
+
+func newAttnDims(b, t, d, h int, causal bool, lens []int32) attnDims {
+	ar := flashArch()
 	dh := d / h
-	scale := float32(1 / math.Sqrt(float64(dh)))
-	all := totalPairs(b, t, h, causal, lens)
-	parallelFor(b*h, all*int64(4*dh), func(lo, hi int) {
-		for bh := lo; bh < hi; bh++ {
-			bi, hd := bh/h, bh%h
-			base := bi * t * 3 * d
-			for i := 0; i < t; i++ {
-				q := qkv[base+i*3*d+hd*dh : base+i*3*d+hd*dh+dh]
-				row := att[(bh*t+i)*t : (bh*t+i)*t+t]
-				nk := numKeys(i, bi, t, causal, lens)
-				mx := float32(math.Inf(-1))
-				for j := 0; j < nk; j++ {
-					k := qkv[base+j*3*d+d+hd*dh : base+j*3*d+d+hd*dh+dh]
-					s := dot(q, k) * scale
-					row[j] = s
-					if s > mx {
-						mx = s
-					}
-				}
-				var sum float32
-				for j := 0; j < nk; j++ {
-					e := exp32(row[j] - mx)
-					row[j] = e
-					sum += e
-				}
-				inv := 1 / sum
-				o := out[(bi*t+i)*d+hd*dh : (bi*t+i)*d+hd*dh+dh]
-				clear(o)
-				for j := 0; j < nk; j++ {
-					p := row[j] * inv
-					row[j] = p
-					axpy(o, p, qkv[base+j*3*d+2*d+hd*dh:base+j*3*d+2*d+hd*dh+dh])
-				}
-				clear(row[nk:])
+	a := attnDims{ar: ar, b: b, t: t, d: d, h: h, dh: dh, causal: causal, lens: lens}
+	a.scale = float32(1 / math.Sqrt(float64(dh)))
+	a.bq, a.bk = roundUp(flashBlock, ar.mr), roundUp(flashBlock, ar.nr)
+	a.tp = roundUp(t, flashBlock)
+	a.dhp, a.dhm = roundUp(dh, ar.nr), roundUp(dh, ar.mr)
+	return a
+}
+
+// flashScratch is one goroutine's working memory: packed operands for one
+// head and the tiles. Sizes grow to the largest call seen and are reused.
+type flashScratch struct {
+	kp, vp, qb, dob, kb, vt []float32 // packed head-wide operands
+	qp, pp, dp              []float32 // packed block operands
+	s, p2                   []float32 // score tile, and backward's dP tile
+	o                       []float32 // forward: output accumulator; backward: dQ accumulator
+	dk, dv                  []float32 // backward: the key tile's dK and dV
+	m, l, dsum              []float32 // per query row
+}
+
+var flashPool = sync.Pool{New: func() any { return new(flashScratch) }}
+
+func grow(s []float32, n int) []float32 {
+	if cap(s) < n {
+		return make([]float32, n)
+	}
+	return s[:n]
+}
+
+// packRowsK packs rows of an operand that run along k — element (r, p) at
+// src[off + r·ld + p], r < rows, p < kc — into w-wide panels: panel q holds
+// rows q·w.. as dst[q·w·kc + p·w + i], zero beyond rows. fast packs a full
+// panel (nil: Go only).
+func packRowsK(fast func(dst, src []float32, off, ld, kc int), dst, src []float32, off, ld, rows, kc, w int) {
+	for r := 0; r < rows; r += w {
+		d := dst[r*kc:]
+		if rows-r >= w && fast != nil {
+			fast(d, src, off+r*ld, ld, kc)
+			continue
+		}
+		packTGo(d, src, off+r*ld, ld, 0, kc, min(w, rows-r), w)
+	}
+}
+
+// packColsK packs an operand whose w values for one p are contiguous —
+// element (r, p) at src[off + p·ld + r] — into w-wide panels (layout as
+// packRowsK).
+func packColsK(fast func(dst, src []float32, off, ld, kc int), dst, src []float32, off, ld, rows, kc, w int) {
+	for r := 0; r < rows; r += w {
+		d := dst[r*kc:]
+		if rows-r >= w && fast != nil {
+			fast(d, src, off+r, ld, kc)
+			continue
+		}
+		packCopy(d, src, off+r, ld, kc, min(w, rows-r), w)
+	}
+}
+
+// micro computes C[m×n] (+)= A·B on packed panels: A's panel i (rows
+// i·mr..) starts at ap[i·aps], B's panel j (columns j·nr..) at bp[j·bps],
+// both k deep; C has row stride ldc. m and n are multiples of mr and nr.
+func micro(ar *gemmArch, c []float32, ldc int, ap []float32, aps int, bp []float32, bps int, m, n, k int, acc bool) {
+	if k == 0 {
+		if !acc {
+			for i := 0; i < m; i++ {
+				clear(c[i*ldc : i*ldc+n])
 			}
 		}
-	})
-	cnt.Add(Forward, Scores, all*2*int64(dh))
-	cnt.Add(Forward, Softmax, all*FlopsSoftmaxFwd)
-	cnt.Add(Forward, AV, all*2*int64(dh))
+		return
+	}
+	mr, nr := ar.mr, ar.nr
+	_ = c[(m-1)*ldc+n-1]
+	for jr := 0; jr < n; jr += nr {
+		bo := jr / nr * bps
+		_ = bp[bo+k*nr-1]
+		for ir := 0; ir < m; ir += mr {
+			ao := ir / mr * aps
+			_ = ap[ao+k*mr-1]
+			ar.kernel(k, &ap[ao], &bp[bo], &c[ir*ldc+jr], ldc, acc)
+		}
+	}
 }
 
-// AttentionBackward accumulates dqkv from dout[b×t×d], given the forward
-// inputs qkv and the saved probabilities att.
-func AttentionBackward(cnt *Counter, dqkv, dout, qkv, att []float32, b, t, d, h int, causal bool) {
-	attentionBackward(cnt, dqkv, dout, qkv, att, nil, b, t, d, h, causal)
+func attentionForward(cnt *Counter, out, lse, qkv []float32, lens []int32, b, t, d, h int, causal bool) {
+	a := newAttnDims(b, t, d, h, causal, lens)
+	a.qkv, a.out, a.lse, a.fwd = qkv, out, lse, true
+	a.prs, a.rows, a.resc = attnCounts(b, t, h, causal, lens)
+	_ = qkv[b*t*3*d-1]
+	_ = out[b*t*d-1]
+	_ = lse[b*h*t-1]
+	a.run()
+	dh := int64(a.dh)
+	cnt.Add(Forward, Scores, a.prs*2*dh)
+	cnt.Add(Forward, Softmax, a.prs*FlopsAttnSoftmaxFwd+(a.rows+a.resc)*dh)
+	cnt.Add(Forward, AV, a.prs*2*dh)
 }
 
-func attentionBackward(cnt *Counter, dqkv, dout, qkv, att []float32, lens []int32, b, t, d, h int, causal bool) {
-	dh := d / h
-	scale := float32(1 / math.Sqrt(float64(dh)))
-	all := totalPairs(b, t, h, causal, lens)
-	parallelFor(b*h, all*int64(8*dh), func(lo, hi int) {
-		datt := make([]float32, t)
+func attentionBackward(cnt *Counter, dqkv, dout, qkv, out, lse []float32, lens []int32, b, t, d, h int, causal bool) {
+	a := newAttnDims(b, t, d, h, causal, lens)
+	a.qkv, a.out, a.lse, a.dqkv, a.dout = qkv, out, lse, dqkv, dout
+	a.prs, a.rows, a.resc = attnCounts(b, t, h, causal, lens)
+	_ = qkv[b*t*3*d-1]
+	_ = dqkv[b*t*3*d-1]
+	_ = out[b*t*d-1]
+	_ = dout[b*t*d-1]
+	_ = lse[b*h*t-1]
+	a.run()
+	dh := int64(a.dh)
+	cnt.Add(Backward, AV, a.prs*4*dh)
+	cnt.Add(Backward, Softmax, a.prs*FlopsAttnSoftmaxBwd+a.rows*2*dh)
+	cnt.Add(Backward, Scores, a.prs*6*dh)
+}
+
+// run splits the (sequence, head) pairs across threads.
+func (a *attnDims) run() {
+	work := a.prs * int64(4*a.dh)
+	if !a.fwd {
+		work *= 3
+	}
+	parallelFor(a.b*a.h, work, func(lo, hi int) {
+		sc := flashPool.Get().(*flashScratch)
 		for bh := lo; bh < hi; bh++ {
-			bi, hd := bh/h, bh%h
-			base := bi * t * 3 * d
-			for i := 0; i < t; i++ {
-				nk := numKeys(i, bi, t, causal, lens)
-				row := att[(bh*t+i)*t : (bh*t+i)*t+nk]
-				g := dout[(bi*t+i)*d+hd*dh : (bi*t+i)*d+hd*dh+dh]
-				// AV backward: dP = dout·vᵀ, dV += Pᵀ·dout.
-				var s float32
-				for j := 0; j < nk; j++ {
-					off := base + j*3*d + 2*d + hd*dh
-					datt[j] = dot(g, qkv[off:off+dh])
-					axpy(dqkv[off:off+dh], row[j], g)
-					s += row[j] * datt[j]
-				}
-				// Softmax backward, then scores backward: dQ += dS·K, dK += dSᵀ·Q.
-				qoff := base + i*3*d + hd*dh
-				q := qkv[qoff : qoff+dh]
-				dq := dqkv[qoff : qoff+dh]
-				for j := 0; j < nk; j++ {
-					ds := row[j] * (datt[j] - s) * scale
-					koff := base + j*3*d + d + hd*dh
-					axpy(dq, ds, qkv[koff:koff+dh])
-					axpy(dqkv[koff:koff+dh], ds, q)
-				}
+			if a.fwd {
+				a.forwardHead(sc, bh/a.h, bh%a.h)
+			} else {
+				a.backwardHead(sc, bh/a.h, bh%a.h)
 			}
 		}
+		flashPool.Put(sc)
 	})
-	cnt.Add(Backward, AV, all*4*int64(dh))
-	cnt.Add(Backward, Softmax, all*FlopsSoftmaxBwd)
-	cnt.Add(Backward, Scores, all*4*int64(dh))
+}
+
+// forwardHead runs the forward pass of head hd of sequence bi.
+func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int) {
+	ar, t, d, dh := a.ar, a.t, a.d, a.dh
+	mr, nr := ar.mr, ar.nr
+	ld := 3 * d
+	base := bi * t * ld
+	nk := keyLimit(bi, t, a.lens)
+	nkp := roundUp(nk, flashBlock)
+	// Head-wide packed operands: K as nr-key panels dh deep (B of Q·Kᵀ),
+	// V as nr-column panels nk deep (B of P·V).
+	sc.kp = grow(sc.kp, nkp*dh)
+	packRowsK(ar.packBT, sc.kp, a.qkv, base+d+hd*dh, ld, nk, dh, nr)
+	sc.vp = grow(sc.vp, a.dhp*nk)
+	packColsK(ar.packBC, sc.vp, a.qkv, base+2*d+hd*dh, ld, dh, nk, nr)
+	sc.qp = grow(sc.qp, a.bq*dh)
+	sc.pp = grow(sc.pp, a.bq*a.bk)
+	sc.s = grow(sc.s, a.bq*a.bk)
+	sc.o = grow(sc.o, a.bq*a.dhp)
+	sc.m = grow(sc.m, a.bq)
+	sc.l = grow(sc.l, a.bq)
+	bk := a.bk
+	lseRow := a.lse[(bi*a.h+hd)*t:]
+	for i0 := 0; i0 < t; i0 += flashBlock {
+		rows := min(flashBlock, t-i0)
+		mp := roundUp(rows, mr)
+		packRowsK(ar.packAT, sc.qp, a.qkv, base+i0*ld+hd*dh, ld, rows, dh, mr)
+		for i := range rows {
+			sc.m[i] = float32(math.Inf(-1))
+			sc.l[i] = 0
+		}
+		kmax := nk
+		if a.causal {
+			kmax = min(nk, i0+rows)
+		}
+		for j0 := 0; j0 < kmax; j0 += flashBlock {
+			kw := min(flashBlock, kmax-j0) // keys any row of the block sees
+			np := roundUp(kw, nr)
+			// S = Q·Kᵀ for the tile.
+			micro(ar, sc.s, bk, sc.qp, mr*dh, sc.kp[j0*dh:], nr*dh, mp, np, dh, false)
+			for i := range rows {
+				row := sc.s[i*bk : i*bk+np]
+				nkr := tileKeys(i0+i, j0, nk, a.causal)
+				if nkr == 0 {
+					clear(row)
+					continue
+				}
+				mOld := sc.m[i]
+				mNew := max(mOld, a.scale*maxOf(row[:nkr]))
+				sum := expSum(row[:nkr], a.scale, -mNew)
+				clear(row[nkr:])
+				if j0 == 0 {
+					sc.l[i] = sum
+				} else {
+					alpha := exp32(mOld - mNew)
+					sc.l[i] = sc.l[i]*alpha + sum
+					scaleTo(sc.o[i*a.dhp:(i+1)*a.dhp], alpha)
+				}
+				sc.m[i] = mNew
+			}
+			for i := rows; i < mp; i++ {
+				clear(sc.s[i*bk : i*bk+np])
+			}
+			// O (+)= P·V.
+			packRowsK(ar.packAT, sc.pp, sc.s, 0, bk, mp, kw, mr)
+			micro(ar, sc.o, a.dhp, sc.pp, mr*kw, sc.vp[j0*nr:], nr*nk, mp, a.dhp, kw, j0 > 0)
+		}
+		for i := range rows {
+			inv := 1 / sc.l[i]
+			o := a.out[(bi*t+i0+i)*d+hd*dh : (bi*t+i0+i)*d+hd*dh+dh]
+			for c, v := range sc.o[i*a.dhp : i*a.dhp+dh] {
+				o[c] = v * inv
+			}
+			lseRow[i0+i] = sc.m[i] + float32(math.Log(float64(sc.l[i])))
+		}
+	}
+}
+
+// backwardHead runs the backward pass of head hd of sequence bi: for each
+// key tile, over the query blocks that see it, recompute P, then
+// dV += Pᵀ·dO, dS = P·(dO·Vᵀ − D)/√dh, dK += dSᵀ·Q and dQ += dS·K.
+func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int) {
+	ar, t, d, dh := a.ar, a.t, a.d, a.dh
+	mr, nr := ar.mr, ar.nr
+	ld := 3 * d
+	base := bi * t * ld
+	obase := bi * t * d
+	nk := keyLimit(bi, t, a.lens)
+	nkp := roundUp(nk, flashBlock)
+	tp := a.tp
+	bk, dhp := a.bk, a.dhp
+	// Head-wide packed operands.
+	sc.kp = grow(sc.kp, nkp*dh) // K: nr-key panels, dh deep (B of Q·Kᵀ)
+	packRowsK(ar.packBT, sc.kp, a.qkv, base+d+hd*dh, ld, nk, dh, nr)
+	sc.vt = grow(sc.vt, nkp*dh) // V: nr-key panels, dh deep (B of dO·Vᵀ)
+	packRowsK(ar.packBT, sc.vt, a.qkv, base+2*d+hd*dh, ld, nk, dh, nr)
+	sc.kb = grow(sc.kb, dhp*nk) // K: nr-column panels, nk deep (B of dS·K)
+	packColsK(ar.packBC, sc.kb, a.qkv, base+d+hd*dh, ld, dh, nk, nr)
+	sc.qb = grow(sc.qb, dhp*t) // Q: nr-column panels, t deep (B of dSᵀ·Q)
+	packColsK(ar.packBC, sc.qb, a.qkv, base+hd*dh, ld, dh, t, nr)
+	sc.dob = grow(sc.dob, dhp*t) // dO: nr-column panels, t deep (B of Pᵀ·dO)
+	packColsK(ar.packBC, sc.dob, a.dout, obase+hd*dh, d, dh, t, nr)
+	sc.o = grow(sc.o, tp*dhp) // dQ accumulator
+	clear(sc.o)
+	sc.qp = grow(sc.qp, tp*dh) // Q blocks as mr-row panels (A of Q·Kᵀ)
+	packRowsK(ar.packAT, sc.qp, a.qkv, base+hd*dh, ld, t, dh, mr)
+	sc.dp = grow(sc.dp, tp*dh) // dO blocks as mr-row panels (A of dO·Vᵀ)
+	packRowsK(ar.packAT, sc.dp, a.dout, obase+hd*dh, d, t, dh, mr)
+	// D = rowsum(dO∘O).
+	sc.dsum = grow(sc.dsum, t)
+	for i := range t {
+		off := obase + i*d + hd*dh
+		sc.dsum[i] = dot(a.dout[off:off+dh], a.out[off:off+dh])
+	}
+	sc.s = grow(sc.s, a.bq*bk)
+	sc.p2 = grow(sc.p2, a.bq*bk)
+	sc.pp = grow(sc.pp, max(a.bq, bk)*max(a.bq, bk))
+	sc.dk = grow(sc.dk, bk*dhp)
+	sc.dv = grow(sc.dv, bk*dhp)
+	lseRow := a.lse[(bi*a.h+hd)*t:]
+	for j0 := 0; j0 < nk; j0 += flashBlock {
+		kw := min(flashBlock, nk-j0)
+		np := roundUp(kw, nr)
+		kmp := roundUp(kw, mr)
+		first := true
+		i0 := 0
+		if a.causal {
+			i0 = j0 / flashBlock * flashBlock
+		}
+		for ; i0 < t; i0 += flashBlock {
+			rows := min(flashBlock, t-i0)
+			mp := roundUp(rows, mr)
+			// S = Q·Kᵀ and dP = dO·Vᵀ for the tile.
+			micro(ar, sc.s, bk, sc.qp[i0*dh:], mr*dh, sc.kp[j0*dh:], nr*dh, mp, np, dh, false)
+			micro(ar, sc.p2, bk, sc.dp[i0*dh:], mr*dh, sc.vt[j0*dh:], nr*dh, mp, np, dh, false)
+			for i := range rows {
+				row := sc.s[i*bk : i*bk+np]
+				nkr := tileKeys(i0+i, j0, nk, a.causal)
+				// P = exp(scale·S − lse), then dS in place of dP.
+				expSum(row[:nkr], a.scale, -lseRow[i0+i])
+				clear(row[nkr:])
+				dpr := sc.p2[i*bk : i*bk+np]
+				softmaxGrad(dpr[:nkr], row[:nkr], dpr[:nkr], sc.dsum[i0+i], a.scale)
+				clear(dpr[nkr:])
+			}
+			// dV += Pᵀ·dO and dK += dSᵀ·Q: A is the tile transposed
+			// (kw keys deep in queries), packed from its columns.
+			packColsK(ar.packAC, sc.pp, sc.s, 0, bk, kmp, rows, mr)
+			micro(ar, sc.dv, dhp, sc.pp, mr*rows, sc.dob[i0*nr:], nr*t, kmp, dhp, rows, !first)
+			packColsK(ar.packAC, sc.pp, sc.p2, 0, bk, kmp, rows, mr)
+			micro(ar, sc.dk, dhp, sc.pp, mr*rows, sc.qb[i0*nr:], nr*t, kmp, dhp, rows, !first)
+			// dQ += dS·K.
+			packRowsK(ar.packAT, sc.pp, sc.p2, 0, bk, mp, kw, mr)
+			micro(ar, sc.o[i0*dhp:], dhp, sc.pp, mr*kw, sc.kb[j0*nr:], nr*nk, mp, dhp, kw, true)
+			first = false
+		}
+		if first {
+			continue
+		}
+		for j := range kw {
+			off := base + (j0+j)*ld + hd*dh
+			dk := a.dqkv[off+d : off+d+dh]
+			dv := a.dqkv[off+2*d : off+2*d+dh]
+			for c := range dh {
+				dk[c] += sc.dk[j*dhp+c]
+				dv[c] += sc.dv[j*dhp+c]
+			}
+		}
+	}
+	for i := range t {
+		off := base + i*ld + hd*dh
+		dq := a.dqkv[off : off+dh]
+		for c := range dh {
+			dq[c] += sc.o[i*dhp+c]
+		}
+	}
 }
 
 // AttentionDecode computes one new position's attention output for all heads

@@ -48,12 +48,12 @@ func BenchmarkAttentionForward(b *testing.B) {
 		b.Run(fmt.Sprintf("b%d_t%d_d%d_h%d_causal=%v", bs, t, d, h, causal), func(b *testing.B) {
 			qkv := randVec(newRNG(2), bs*t*3*d, 1)
 			out := make([]float32, bs*t*d)
-			att := make([]float32, bs*h*t*t)
+			lse := make([]float32, bs*h*t)
 			var cnt Counter
-			AttentionForward(&cnt, out, att, qkv, bs, t, d, h, causal)
+			AttentionForward(&cnt, out, lse, qkv, bs, t, d, h, causal)
 			flops := cnt.Total(Forward)
 			for b.Loop() {
-				AttentionForward(nil, out, att, qkv, bs, t, d, h, causal)
+				AttentionForward(nil, out, lse, qkv, bs, t, d, h, causal)
 			}
 			reportGFLOPS(b, flops)
 		})
@@ -65,14 +65,14 @@ func BenchmarkAttentionBackward(b *testing.B) {
 	qkv := randVec(newRNG(3), bs*t*3*d, 1)
 	dout := randVec(newRNG(4), bs*t*d, 1)
 	out := make([]float32, bs*t*d)
-	att := make([]float32, bs*h*t*t)
+	lse := make([]float32, bs*h*t)
 	dqkv := make([]float32, len(qkv))
-	AttentionForward(nil, out, att, qkv, bs, t, d, h, true)
+	AttentionForward(nil, out, lse, qkv, bs, t, d, h, true)
 	var cnt Counter
-	AttentionBackward(&cnt, dqkv, dout, qkv, att, bs, t, d, h, true)
+	AttentionBackward(&cnt, dqkv, dout, qkv, out, lse, bs, t, d, h, true)
 	flops := cnt.Total(Backward)
 	for b.Loop() {
-		AttentionBackward(nil, dqkv, dout, qkv, att, bs, t, d, h, true)
+		AttentionBackward(nil, dqkv, dout, qkv, out, lse, bs, t, d, h, true)
 	}
 	reportGFLOPS(b, flops)
 }

@@ -159,7 +159,7 @@ func (m *Model) ForwardMLM(x MLMBatch) (MLMResult, error) {
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
 		kernels.LinearForward(cnt, kernels.QKV, a.qkv[l], a.res[l], at.qkvw, at.qkvb, nil, n, d, 3*d)
-		kernels.AttentionForwardPadded(cnt, a.atty[l], a.att[l], a.qkv[l], lens, b, t, d, c.Heads)
+		kernels.AttentionForwardPadded(cnt, a.atty[l], a.lse[l], a.qkv[l], lens, b, t, d, c.Heads)
 		kernels.LinearForward(cnt, kernels.AttnOut, a.res2[l], a.atty[l], at.projw, at.projb, a.res[l], n, d, d)
 		m.layerNorm(cnt, a.ln1[l], a.ln1m[l], a.ln1r[l], a.res2[l], at.lnw, at.lnb, n, d)
 		kernels.LinearForward(cnt, kernels.FFNUp, a.fch[l], a.ln1[l], ff.upw, ff.upb, nil, n, d, f)
@@ -253,7 +253,7 @@ func (m *Model) backwardEncoder() {
 		clear(a.datty)
 		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dln, a.atty[l], at.projw, n, d, d)
 		clear(a.dqkv)
-		kernels.AttentionBackwardPadded(cnt, a.dqkv, a.datty, a.qkv[l], a.att[l], lens, b, t, d, c.Heads)
+		kernels.AttentionBackwardPadded(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], lens, b, t, d, c.Heads)
 		kernels.LinearBackward(cnt, kernels.QKV, a.dres, gat.qkvw, gat.qkvb, a.dqkv, a.res[l], at.qkvw, n, d, 3*d)
 	}
 	// a.dres holds dL/d(res[0]).

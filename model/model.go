@@ -137,7 +137,7 @@ type activations struct {
 	ln1m, ln1r [][]float32 // L × N
 	ln2m, ln2r [][]float32
 	qkv        [][]float32 // L × N·3D
-	att        [][]float32 // L × B·H·T·T
+	lse        [][]float32 // L × B·H·T: attention log-sum-exp per row
 	atty       [][]float32 // L × N·D
 	res2       [][]float32 // L × N·D (after the attention residual)
 	fch, fchg  [][]float32 // L × N·F (pre- and post-GELU)
@@ -190,7 +190,7 @@ func newActivations(c Config, b, t int) *activations {
 		b: b, t: t,
 		res: slab(L+1, n*d), ln1: slab(L, n*d), ln2: slab(L, n*d),
 		ln1m: slab(L, n), ln1r: slab(L, n), ln2m: slab(L, n), ln2r: slab(L, n),
-		qkv: slab(L, n*3*d), att: slab(L, b*c.Heads*t*t), atty: slab(L, n*d), res2: slab(L, n*d),
+		qkv: slab(L, n*3*d), lse: slab(L, b*c.Heads*t), atty: slab(L, n*d), res2: slab(L, n*d),
 		fch: slab(L, n*f), fchg: slab(L, n*f),
 		tokens: make([]int32, n),
 		dres:   make([]float32, n*d), dln: make([]float32, n*d), datty: make([]float32, n*d),
@@ -244,7 +244,7 @@ func (m *Model) ActivationFloats() int64 {
 		return 0
 	}
 	var n int64
-	for _, group := range [][][]float32{a.res, a.ln1, a.ln2, a.ln1m, a.ln1r, a.ln2m, a.ln2r, a.qkv, a.att, a.atty, a.res2, a.fch, a.fchg} {
+	for _, group := range [][][]float32{a.res, a.ln1, a.ln2, a.ln1m, a.ln1r, a.ln2m, a.ln2r, a.qkv, a.lse, a.atty, a.res2, a.fch, a.fchg} {
 		for _, x := range group {
 			n += int64(len(x))
 		}
@@ -309,7 +309,7 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
 		m.layerNorm(cnt, a.ln1[l], a.ln1m[l], a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
 		kernels.LinearForward(cnt, kernels.QKV, a.qkv[l], a.ln1[l], at.qkvw, at.qkvb, nil, n, d, 3*d)
-		kernels.AttentionForward(cnt, a.atty[l], a.att[l], a.qkv[l], b, t, d, c.Heads, true)
+		kernels.AttentionForward(cnt, a.atty[l], a.lse[l], a.qkv[l], b, t, d, c.Heads, true)
 		kernels.LinearForward(cnt, kernels.AttnOut, a.res2[l], a.atty[l], at.projw, at.projb, a.res[l], n, d, d)
 		m.layerNorm(cnt, a.ln2[l], a.ln2m[l], a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
 		kernels.LinearForward(cnt, kernels.FFNUp, a.fch[l], a.ln2[l], ff.upw, ff.upb, nil, n, d, f)
@@ -374,7 +374,7 @@ func (m *Model) Backward() error {
 		clear(a.datty)
 		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, d, d)
 		clear(a.dqkv)
-		kernels.AttentionBackward(cnt, a.dqkv, a.datty, a.qkv[l], a.att[l], b, t, d, c.Heads, true)
+		kernels.AttentionBackward(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, d, c.Heads, true)
 		clear(a.dln)
 		kernels.LinearBackward(cnt, kernels.QKV, a.dln, gat.qkvw, gat.qkvb, a.dqkv, a.ln1[l], at.qkvw, n, d, 3*d)
 		kernels.LayerNormBackward(cnt, a.dres, gat.lnw, gat.lnb, a.dln, a.res[l], at.lnw, a.ln1m[l], a.ln1r[l], n, d)

@@ -38,7 +38,7 @@ import (
 
 // DefaultMaxMem is the default limit on the estimated memory of one
 // measurement (parameters, gradients and activations, including the
-// B·H·n·n attention probabilities per layer): 8 GiB.
+// attention's B·H·n log-sum-exp values per layer): 8 GiB.
 const DefaultMaxMem = 8 << 30
 
 // DefaultSeqs are the sequence lengths profiled when none are given.
@@ -181,10 +181,10 @@ func Run(cfg model.Config, seqs []int, batch, warmup, reps int, train bool) (*Re
 
 // Estimate returns the memory in bytes one measurement of cfg at (batch,
 // seq) allocates, following cost's estimate: parameters, gradients and
-// activations (with the attention probabilities); no optimizer state.
+// activations (with the attention's log-sum-exp values); no optimizer state.
 func Estimate(cfg model.Config, seq, batch int) int64 {
 	m := cost.ForModel(cfg).Memory(seq, batch)
-	return m.Params + m.Grads + m.Activations + m.AttentionScores
+	return m.Params + m.Grads + m.Activations + m.AttentionLSE
 }
 
 // RunOptions profiles cfg as o says. It refuses, before running anything,
@@ -231,9 +231,8 @@ func RunOptions(cfg model.Config, o Options) (*Report, error) {
 	}
 	for _, n := range o.Seqs {
 		if mem := Estimate(cfg, n, o.Batch); mem > o.MaxMem {
-			att := cost.ForModel(cfg).Memory(n, o.Batch).AttentionScores
-			return nil, fmt.Errorf("profile: n=%d at batch %d needs about %s (%s of it the %d·%d·%d·%d² attention probabilities), over the limit of %s; lower the batch or the sequence length, or raise the limit",
-				n, o.Batch, textfmt.Bytes(mem, 1), textfmt.Bytes(att, 1), cfg.Layers, o.Batch, cfg.Heads, n, textfmt.Bytes(o.MaxMem, 1))
+			return nil, fmt.Errorf("profile: n=%d at batch %d needs about %s, over the limit of %s; lower the batch or the sequence length, or raise the limit",
+				n, o.Batch, textfmt.Bytes(mem, 1), textfmt.Bytes(o.MaxMem, 1))
 		}
 	}
 

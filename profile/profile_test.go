@@ -176,7 +176,7 @@ func TestEstimateMatchesCost(t *testing.T) {
 	c := tiny()
 	c.MaxSeq = 32
 	m := cost.Spec{Arch: cost.Decoder, Config: c}.Memory(32, 3)
-	if got := Estimate(c, 32, 3); got != m.Total-m.AdamW || m.AttentionScores != int64(c.Layers*3*c.Heads*32*32*4) {
+	if got := Estimate(c, 32, 3); got != m.Total-m.AdamW || m.AttentionLSE != int64(c.Layers*3*c.Heads*32*4) {
 		t.Errorf("estimate %d, cost memory %+v", got, m)
 	}
 }

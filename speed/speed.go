@@ -181,16 +181,16 @@ func Attention(seqs []int, d, heads, b, threads int, minTime time.Duration) ([]A
 			qkv := randSlice(rng, b*n*3*d)
 			dout := randSlice(rng, b*n*d)
 			o := make([]float32, b*n*d)
-			att := make([]float32, b*heads*n*n)
+			lse := make([]float32, b*heads*n)
 			dqkv := make([]float32, b*n*3*d)
 			var cnt kernels.Counter
-			kernels.AttentionForward(&cnt, o, att, qkv, b, n, d, heads, true)
-			kernels.AttentionBackward(&cnt, dqkv, dout, qkv, att, b, n, d, heads, true)
+			kernels.AttentionForward(&cnt, o, lse, qkv, b, n, d, heads, true)
+			kernels.AttentionBackward(&cnt, dqkv, dout, qkv, o, lse, b, n, d, heads, true)
 			flops := float64(cnt.Total(kernels.Forward) + cnt.Total(kernels.Backward))
 			g, sec := bestRate(flops, minTime, func() {
-				kernels.AttentionForward(nil, o, att, qkv, b, n, d, heads, true)
+				kernels.AttentionForward(nil, o, lse, qkv, b, n, d, heads, true)
 				clear(dqkv)
-				kernels.AttentionBackward(nil, dqkv, dout, qkv, att, b, n, d, heads, true)
+				kernels.AttentionBackward(nil, dqkv, dout, qkv, o, lse, b, n, d, heads, true)
 			})
 			out = append(out, AttentionResult{Seq: n, D: d, Heads: heads, Batch: b, Threads: kernels.Threads(), GFLOPS: g, Seconds: sec})
 		}

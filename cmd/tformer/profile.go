@@ -50,7 +50,7 @@ The FLOPs the engine counts are checked against the cost model (a warning if the
 
 Without model flags the model is d 256, 4 layers, 4 heads, d_ff 1024, vocab 256 (tied).
 The context is raised to the longest --seq when needed. Shapes whose estimated memory
-(parameters, gradients and activations, including the B·H·n·n attention probabilities
+(parameters, gradients and activations; attention keeps only B·H·n log-sum-exp values
 per layer) exceeds --max-mem are refused before anything runs. Progress goes to stderr.`,
 		Example: `  tformer profile
   tformer profile --seq 64,128,256,512,1024 --batch 4 --plot profile.svg
