@@ -161,21 +161,21 @@ func flashArch() *gemmArch {
 // attnDims are the shapes of one attention call, padded for the
 // micro-kernels.
 type attnDims struct {
-	ar               *gemmArch
-	b, t, d, h, dh   int
-	tp               int // t padded to a multiple of the tile sides
-	bq               int // query block rows padded to mr (flashBlock is)
-	bk               int // key tile columns padded to nr (flashBlock is)
-	dhp              int // dh padded to nr
-	dhm              int // dh padded to mr
-	scale            float32
-	causal           bool
-	lens             []int32
-	qkv, out, lse    []float32
-	dqkv, dout       []float32
-	fwd              bool
-	cnt              *Counter
-	prs, rows, resc  int64
+	ar              *gemmArch
+	b, t, d, h, dh  int
+	tp              int // t padded to a multiple of the tile sides
+	bq              int // query block rows padded to mr (flashBlock is)
+	bk              int // key tile columns padded to nr (flashBlock is)
+	dhp             int // dh padded to nr
+	dhm             int // dh padded to mr
+	scale           float32
+	causal          bool
+	lens            []int32
+	qkv, out, lse   []float32
+	dqkv, dout      []float32
+	fwd             bool
+	cnt             *Counter
+	prs, rows, resc int64
 }
 
 func newAttnDims(b, t, d, h int, causal bool, lens []int32) attnDims {
