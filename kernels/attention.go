@@ -293,23 +293,29 @@ func attentionBackward(cnt *Counter, dqkv, dout, qkv, out, lse []float32, lens [
 	cnt.Add(Backward, Scores, a.prs*6*dh)
 }
 
+// attnJobs recycles the job values of attention calls.
+var attnJobs JobPool[attnDims]
+
 // run splits the (sequence, head) pairs across threads.
 func (a *attnDims) run() {
 	work := a.prs * int64(4*a.dh)
 	if !a.fwd {
 		work *= 3
 	}
-	parallelFor(a.b*a.h, work, func(lo, hi int) {
-		sc := flashPool.Get().(*flashScratch)
-		for bh := lo; bh < hi; bh++ {
-			if a.fwd {
-				a.forwardHead(sc, bh/a.h, bh%a.h)
-			} else {
-				a.backwardHead(sc, bh/a.h, bh%a.h)
-			}
+	RunPooled(&attnJobs, a.b*a.h, work, *a)
+}
+
+// Range runs the (sequence, head) pairs [lo, hi) with one scratch.
+func (a *attnDims) Range(lo, hi int) {
+	sc := flashPool.Get().(*flashScratch)
+	for bh := lo; bh < hi; bh++ {
+		if a.fwd {
+			a.forwardHead(sc, bh/a.h, bh%a.h)
+		} else {
+			a.backwardHead(sc, bh/a.h, bh%a.h)
 		}
-		flashPool.Put(sc)
-	})
+	}
+	flashPool.Put(sc)
 }
 
 // forwardHead runs the forward pass of head hd of sequence bi.
