@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"math"
+	"runtime"
+	"sync"
 	"testing"
 )
 
@@ -263,7 +265,19 @@ func TestAttentionPairs(t *testing.T) {
 	}
 }
 
-func TestAttentionForward(t *testing.T) {
+// attKernels runs a test body on the assembly micro-kernels (where the CPU
+// has them) and on the pure-Go ones.
+func attKernels(t *testing.T, body func(t *testing.T)) {
+	t.Run("asm", body)
+	t.Run("go", func(t *testing.T) {
+		withAssembly(t, false)
+		body(t)
+	})
+}
+
+func TestAttentionForward(t *testing.T) { attKernels(t, testAttentionForward) }
+
+func testAttentionForward(t *testing.T) {
 	for ci, c := range attCases {
 		for _, causal := range []bool{true, false} {
 			name := c.name(causal)
@@ -331,7 +345,9 @@ func TestAttentionForwardScale(t *testing.T) {
 	checkTol(t, "row 1", out[8:], want, func(int) float64 { return 1e-6 })
 }
 
-func TestAttentionBackward(t *testing.T) {
+func TestAttentionBackward(t *testing.T) { attKernels(t, testAttentionBackward) }
+
+func testAttentionBackward(t *testing.T) {
 	for ci, c := range attCases {
 		for _, causal := range []bool{true, false} {
 			name := c.name(causal)
@@ -476,5 +492,35 @@ func TestAttentionThreadsBitwise(t *testing.T) {
 			checkExact(t, c.name(causal)+"/lse", lses[i], lses[0])
 			checkExact(t, c.name(causal)+"/dqkv", grads[i], grads[0])
 		}
+	}
+}
+
+// TestAttentionMemoryLinear: forward and backward at n = 4096 allocate
+// O(n·dh) scratch, far below the n² = 16M floats a probability buffer
+// would take, and nothing at all once the scratch is warm.
+func TestAttentionMemoryLinear(t *testing.T) {
+	if testing.Short() {
+		t.Skip("n = 4096 attention: skipped in -short")
+	}
+	const b, n, d, h = 1, 4096, 64, 1
+	r := newRNG(7)
+	qkv, dout := randVec(r, b*n*3*d, 1), randVec(r, b*n*d, 1)
+	out, lse, dqkv := make([]float32, b*n*d), make([]float32, b*h*n), make([]float32, b*n*3*d)
+	run := func() {
+		AttentionForward(nil, out, lse, qkv, b, n, d, h, true)
+		AttentionBackward(nil, dqkv, dout, qkv, out, lse, b, n, d, h, true)
+	}
+	flashPool = sync.Pool{New: func() any { return new(flashScratch) }} // cold scratch
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	run()
+	runtime.ReadMemStats(&m1)
+	// About a dozen packed n×dh copies (Q, K, V, dO and dQ in the layouts
+	// the micro-kernels read); a probability buffer would be n² floats.
+	if got, limit := m1.TotalAlloc-m0.TotalAlloc, uint64(16*n*d*4); got > limit || limit >= n*n*4 {
+		t.Errorf("cold forward+backward allocated %d bytes, want < %d (16 floats per position and head dim; n² floats would be %d)", got, limit, n*n*4)
+	}
+	if a := testing.AllocsPerRun(2, run); a != 0 {
+		t.Errorf("warm forward+backward: %v allocations per call", a)
 	}
 }
