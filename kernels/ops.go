@@ -155,23 +155,7 @@ func LayerNormForwardEps(cnt *Counter, out, mean, rstd, inp, w, b []float32, n, 
 	RunFunc(&layerNormJobs, n, int64(n)*int64(d)*8, layerNormArgs{out, mean, rstd, inp, w, b, d, eps}, func(a *layerNormArgs, lo, hi int) {
 		out, mean, rstd, inp, w, b, d, eps := a.out, a.mean, a.rstd, a.inp, a.w, a.b, a.d, a.eps
 		for r := lo; r < hi; r++ {
-			x := inp[r*d : r*d+d]
-			var s float32
-			for _, v := range x {
-				s += v
-			}
-			m := s / float32(d)
-			var vs float32
-			for _, v := range x {
-				dv := v - m
-				vs += dv * dv
-			}
-			rs := float32(1 / math.Sqrt(float64(vs/float32(d)+eps)))
-			o := out[r*d : r*d+d]
-			for j, v := range x {
-				o[j] = (v-m)*rs*w[j] + b[j]
-			}
-			mean[r], rstd[r] = m, rs
+			mean[r], rstd[r] = layerNormRow(out[r*d:r*d+d], inp[r*d:r*d+d], w, b, eps)
 		}
 	})
 	cnt.Add(Forward, LayerNorm, int64(n)*int64(d)*FlopsLayerNormFwd)
@@ -194,26 +178,7 @@ func LayerNormBackward(cnt *Counter, dinp, dw, db, dout, inp, w, mean, rstd []fl
 	dw = dw[:d]
 	db = db[:d]
 	for r := 0; r < n; r++ {
-		x := inp[r*d : r*d+d]
-		g := dout[r*d : r*d+d]
-		dx := dinp[r*d : r*d+d]
-		m, rs := mean[r], rstd[r]
-		var sg, sgn float32
-		for j, v := range x {
-			nv := (v - m) * rs
-			dn := w[j] * g[j]
-			sg += dn
-			sgn += dn * nv
-		}
-		sg /= float32(d)
-		sgn /= float32(d)
-		for j, v := range x {
-			nv := (v - m) * rs
-			dn := w[j] * g[j]
-			db[j] += g[j]
-			dw[j] += nv * g[j]
-			dx[j] += (dn - sg - nv*sgn) * rs
-		}
+		layerNormBackwardRow(dinp[r*d:r*d+d], dw, db, dout[r*d:r*d+d], inp[r*d:r*d+d], w, mean[r], rstd[r])
 	}
 	cnt.Add(Backward, LayerNorm, int64(n)*int64(d)*FlopsLayerNormBwd)
 }
@@ -244,11 +209,7 @@ func GELUForwardFor(cnt *Counter, comp Component, out, inp []float32) {
 	out = out[:len(inp)]
 	RunFunc(&geluJobs, len(inp), int64(len(inp))*20, geluArgs{out: out, inp: inp}, func(a *geluArgs, lo, hi int) {
 		out, inp := a.out, a.inp
-		for i := lo; i < hi; i++ {
-			x := inp[i]
-			t := tanh32(geluC * (x + geluA*x*x*x))
-			out[i] = 0.5 * x * (1 + t)
-		}
+		geluForward(out[lo:hi], inp[lo:hi])
 	})
 	cnt.Add(Forward, comp, int64(len(inp))*FlopsGELUFwd)
 }
@@ -259,18 +220,7 @@ func GELUBackwardFor(cnt *Counter, comp Component, dinp, inp, dout []float32) {
 	dout = dout[:len(inp)]
 	RunFunc(&geluJobs, len(inp), int64(len(inp))*30, geluArgs{out: dinp, inp: inp, dout: dout}, func(a *geluArgs, lo, hi int) {
 		dinp, inp, dout := a.out, a.inp, a.dout
-		for i := lo; i < hi; i++ {
-			x := inp[i]
-			x2 := x * x
-			t := tanh32(geluC * (x + geluA*x2*x))
-			sech2 := 1 - t*t
-			dinner := geluC * (1 + 3*geluA*x2)
-			g := 0.5 * (1 + t)
-			if sech2 != 0 { // for huge |x|, x·dinner overflows while sech² is exactly 0
-				g += 0.5 * x * sech2 * dinner
-			}
-			dinp[i] += g * dout[i]
-		}
+		geluBackward(dinp[lo:hi], inp[lo:hi], dout[lo:hi])
 	})
 	cnt.Add(Backward, comp, int64(len(inp))*FlopsGELUBwd)
 }
@@ -295,22 +245,9 @@ func CrossEntropyForward(cnt *Counter, probs, losses, logits []float32, targets 
 		for r := lo; r < hi; r++ {
 			z := logits[r*v : r*v+v]
 			p := probs[r*v : r*v+v]
-			mx := z[0]
-			for _, x := range z[1:] {
-				if x > mx {
-					mx = x
-				}
-			}
-			var s float32
-			for j, x := range z {
-				e := exp32(x - mx)
-				p[j] = e
-				s += e
-			}
-			inv := 1 / s
-			for j := range p {
-				p[j] *= inv
-			}
+			mx := maxOf(z)
+			s := expSumTo(p, z, 1, -mx)
+			scaleTo(p, 1/s)
 			// log-sum-exp form keeps the loss exact even when p underflows.
 			losses[r] = float32(math.Log(float64(s))) + (mx - z[targets[r]])
 		}

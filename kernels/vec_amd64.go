@@ -25,6 +25,11 @@ var vecAVX2 = &vecKernels{
 	maxOf:       maxOfAsmAVX2,
 	scale:       scaleAsmAVX2,
 	softmaxGrad: softmaxGradAsmAVX2,
+	geluFwd:     geluFwdAsmAVX2,
+	geluBwd:     geluBwdAsmAVX2,
+	lnRow:       layerNormRowAsmAVX2,
+	lnBwdRow:    layerNormBwdRowAsmAVX2,
+	adamW:       adamWAsmAVX2,
 }
 
 // pickVec returns the vector kernels the CPU supports (nil: pure Go only).
@@ -64,4 +69,64 @@ func softmaxGradAsmAVX2(ds, p, dp []float32, dsum, scale float32) {
 	p = p[:len(ds)]
 	dp = dp[:len(ds)]
 	softmaxGradAVX2(&ds[0], &p[0], &dp[0], len(ds), dsum, scale)
+}
+
+//go:noescape
+func geluFwdAVX2(out, x *float32, n int)
+
+//go:noescape
+func geluBwdAVX2(dinp, x, dout *float32, n int)
+
+//go:noescape
+func layerNormRowAVX2(out, x, w, b *float32, n int, eps float32) (mean, rstd float32)
+
+//go:noescape
+func layerNormBwdRowAVX2(dx, dw, db, dout, x, w *float32, n int, mean, rstd float32)
+
+//go:noescape
+func adamWAVX2(p, grad, m, v *float32, n int, b1, omb1, b2, omb2, c1, c2, eps, lr, wd float32)
+
+func geluFwdAsmAVX2(out, x []float32) {
+	if len(x) == 0 {
+		return
+	}
+	out = out[:len(x)]
+	geluFwdAVX2(&out[0], &x[0], len(x))
+}
+
+func geluBwdAsmAVX2(dinp, x, dout []float32) {
+	if len(x) == 0 {
+		return
+	}
+	dinp = dinp[:len(x)]
+	dout = dout[:len(x)]
+	geluBwdAVX2(&dinp[0], &x[0], &dout[0], len(x))
+}
+
+func layerNormRowAsmAVX2(out, x, w, b []float32, eps float32) (mean, rstd float32) {
+	if len(x) == 0 {
+		return layerNormRowGo(out, x, w, b, eps)
+	}
+	n := len(x)
+	out, w, b = out[:n], w[:n], b[:n]
+	return layerNormRowAVX2(&out[0], &x[0], &w[0], &b[0], n, eps)
+}
+
+func layerNormBwdRowAsmAVX2(dx, dw, db, g, x, w []float32, mean, rstd float32) {
+	n := len(x)
+	if n == 0 {
+		return
+	}
+	dx, dw, db, g, w = dx[:n], dw[:n], db[:n], g[:n], w[:n]
+	layerNormBwdRowAVX2(&dx[0], &dw[0], &db[0], &g[0], &x[0], &w[0], n, mean, rstd)
+}
+
+func adamWAsmAVX2(p, g, m, v []float32, s AdamWStep) {
+	n := len(p)
+	if n == 0 {
+		return
+	}
+	g, m, v = g[:n], m[:n], v[:n]
+	adamWAVX2(&p[0], &g[0], &m[0], &v[0], n, s.Beta1, 1-s.Beta1, s.Beta2, 1-s.Beta2,
+		float32(1/s.BiasCorr1), float32(1/s.BiasCorr2), s.Eps, s.LR, s.WeightDecay)
 }

@@ -55,3 +55,56 @@ func BenchmarkSoftmaxGrad(b *testing.B) {
 	ds := make([]float32, vecBenchN)
 	benchVec(b, vecBenchN, func() { softmaxGrad(ds, p, dp, 0.1, 0.125) })
 }
+
+func BenchmarkGELUForward(b *testing.B) {
+	x := randVec(newRNG(1), vecBenchN, 2)
+	out := make([]float32, vecBenchN)
+	benchVec(b, vecBenchN, func() { geluForward(out, x) })
+}
+
+func BenchmarkGELUBackward(b *testing.B) {
+	r := newRNG(1)
+	x, dout := randVec(r, vecBenchN, 2), randVec(r, vecBenchN, 1)
+	dinp := make([]float32, vecBenchN)
+	benchVec(b, vecBenchN, func() { geluBackward(dinp, x, dout) })
+}
+
+// LayerNorm rows of GPT-2 small's width.
+const lnBenchD = 768
+
+func BenchmarkLayerNormRow(b *testing.B) {
+	r := newRNG(1)
+	x, w, bias := randVec(r, lnBenchD, 1), randVec(r, lnBenchD, 1), randVec(r, lnBenchD, 1)
+	out := make([]float32, lnBenchD)
+	benchVec(b, lnBenchD, func() { layerNormRow(out, x, w, bias, 1e-5) })
+}
+
+func BenchmarkLayerNormBackwardRow(b *testing.B) {
+	r := newRNG(1)
+	x, w, g := randVec(r, lnBenchD, 1), randVec(r, lnBenchD, 1), randVec(r, lnBenchD, 1)
+	dx, dw, db := make([]float32, lnBenchD), make([]float32, lnBenchD), make([]float32, lnBenchD)
+	benchVec(b, lnBenchD, func() { layerNormBackwardRow(dx, dw, db, g, x, w, 0.1, 1.2) })
+}
+
+// BenchmarkSoftmaxRow is CrossEntropyForward's row: max, exp-sum, normalise
+// (a row of 8192 logits, 32 KiB, in L1/L2).
+func BenchmarkSoftmaxRow(b *testing.B) {
+	const v = 8192
+	z := randVec(newRNG(1), v, 3)
+	p := make([]float32, v)
+	benchVec(b, v, func() {
+		mx := maxOf(z)
+		s := expSumTo(p, z, 1, -mx)
+		scaleTo(p, 1/s)
+	})
+}
+
+// BenchmarkAdamW updates one optimizer segment (65536 parameters, 1 MiB of
+// parameters, gradients and moments: L2-resident on Zen 3).
+func BenchmarkAdamW(b *testing.B) {
+	const n = 1 << 16
+	r := newRNG(1)
+	p, g, m, v := randVec(r, n, 1), randVec(r, n, 0.01), make([]float32, n), make([]float32, n)
+	s := AdamWStep{LR: 1e-4, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1, BiasCorr1: 0.1, BiasCorr2: 0.05}
+	benchVec(b, n, func() { AdamW(p, g, m, v, s) })
+}

@@ -295,5 +295,296 @@ func TestVecAsmMatchesGo(t *testing.T) {
 		k.softmaxGrad(d1, p, x, 0.3, 0.7)
 		softmaxGradGo(d2, p, x, 0.3, 0.7)
 		checkExact(t, "softmaxGrad asm vs Go", d1, d2)
+
+		// GELU: the Go twin's tanh32 errs by up to 2e-7 absolute.
+		g1, g2 := make([]float32, n), make([]float32, n)
+		k.geluFwd(g1, x)
+		geluForwardGo(g2, x)
+		checkTol(t, "geluForward asm vs Go", g1, to64(g2), func(i int) float64 {
+			return 1.5e-7*math.Abs(float64(x[i])) + 1e-6*math.Abs(float64(g2[i]))
+		})
+		dout := randVec(r, n, 1)
+		for i := range g1 {
+			g1[i], g2[i] = 0, 0
+		}
+		k.geluBwd(g1, x, dout)
+		geluBackwardGo(g2, x, dout)
+		checkTol(t, "geluBackward asm vs Go", g1, to64(g2), func(i int) float64 {
+			ax := math.Abs(float64(x[i]))
+			return math.Abs(float64(dout[i])) * (2e-7 + 5e-7*ax*(1+0.14*ax*ax) + 1e-6*math.Abs(float64(g2[i]/dout[i])))
+		})
+		if n == 0 {
+			continue
+		}
+		// LayerNorm and AdamW: summation order and FMAs only.
+		w, bias := randVec(r, n, 1), randVec(r, n, 1)
+		m1, rs1 := k.lnRow(g1, x, w, bias, 1e-5)
+		m2, rs2 := layerNormRowGo(g2, x, w, bias, 1e-5)
+		if math.Abs(float64(m1-m2)) > 1e-6*(1+math.Abs(float64(m2))) || math.Abs(float64(rs1/rs2)-1) > 1e-5 {
+			t.Errorf("n=%d: layerNormRow mean, rstd asm %g %g, Go %g %g", n, m1, rs1, m2, rs2)
+		}
+		checkTol(t, "layerNormRow asm vs Go", g1, to64(g2), func(i int) float64 {
+			return 1e-5 * (1 + math.Abs(float64(g2[i])))
+		})
+		dx1, dw1, db1 := clone32(w), clone32(bias), clone32(x)
+		dx2, dw2, db2 := clone32(w), clone32(bias), clone32(x)
+		k.lnBwdRow(dx1, dw1, db1, dout, x, w, m2, rs2)
+		layerNormBackwardRowGo(dx2, dw2, db2, dout, x, w, m2, rs2)
+		tol := func(i int) float64 { return 1e-5 * (1 + math.Abs(float64(dx2[i]))) }
+		checkTol(t, "layerNormBackwardRow dx asm vs Go", dx1, to64(dx2), tol)
+		checkTol(t, "layerNormBackwardRow dw asm vs Go", dw1, to64(dw2), func(i int) float64 { return 1e-6 * (1 + math.Abs(float64(dw2[i]))) })
+		checkExact(t, "layerNormBackwardRow db asm vs Go", db1, db2)
+		st := AdamWStep{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WeightDecay: 0.01, BiasCorr1: 0.19, BiasCorr2: 0.002}
+		p1, mm1, v1 := clone32(w), make([]float32, n), make([]float32, n)
+		p2, mm2, v2 := clone32(w), make([]float32, n), make([]float32, n)
+		k.adamW(p1, dout, mm1, v1, st)
+		adamWGo(p2, dout, mm2, v2, st)
+		checkTol(t, "AdamW p asm vs Go", p1, to64(p2), func(i int) float64 { return 1e-9 + 2*u32*math.Abs(float64(p2[i])) })
+		checkTol(t, "AdamW m asm vs Go", mm1, to64(mm2), func(i int) float64 { return 2 * u32 * math.Abs(float64(mm2[i])) })
+		checkTol(t, "AdamW v asm vs Go", v1, to64(v2), func(i int) float64 { return 4 * u32 * math.Abs(float64(v2[i])) })
 	}
+}
+
+// geluRef64 returns, in float64, GELU(x) (tanh form), GELU'(x), the two
+// terms of GELU' (a = ½(1+tanh u), b = ½·x·sech²u·u'), q = ½(1 − tanh u)
+// and t = |2u|, through the sigmoid form x·σ(2u), which does not cancel in
+// the negative tail. An error of δ·t in the float32 argument of e^(−2u)
+// moves GELU by about δ·t·q·|GELU| and GELU' by δ·t·(a·q + |b|).
+func geluRef64(x float64) (y, dy, a, b, q, t float64) {
+	u := geluC * (x + geluA*x*x*x)
+	t = min(math.Abs(2*u), 90)
+	e := math.Exp(-2 * u)
+	if math.IsInf(e, 1) {
+		return x / e, 0, 0, 0, 1, t
+	}
+	s := 1 / (1 + e) // ½(1 + tanh u)
+	q = e * s        // 1 − s
+	a = s
+	b = 2 * x * s * q * geluC * (1 + 3*geluA*x*x) // sech²u = 4s(1−s)
+	return x * s, a + b, a, b, q, t
+}
+
+// vecGELUInputs returns n test inputs for GELU: normal values of scale 3 and,
+// where they fit, values across the saturation points and huge ones.
+func vecGELUInputs(r interface{ NormFloat64() float64 }, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(r.NormFloat64() * 3)
+	}
+	special := []float32{0, -0.75, 5.3, -5.3, 9.5, -9.5, 10.5, -10.5, 20, -20, 1e20, -1e20, 3e38, -3e38}
+	for i, v := range special {
+		if 2*i+1 < n {
+			x[2*i+1] = v
+		}
+	}
+	return x
+}
+
+func TestGELUForwardReference(t *testing.T) {
+	vecPaths(t, func(t *testing.T) {
+		asm := vec() != nil
+		r := newRNG(8)
+		for _, n := range vecLens {
+			x := vecGELUInputs(r, n+3)
+			for _, off := range vecOffsets {
+				buf, out := guarded(make([]float32, n), off)
+				geluForward(out, x[off:off+n])
+				checkGuard(t, "geluForward", buf, off, n)
+				want := make([]float64, n)
+				tols := make([]float64, n)
+				for i := range want {
+					xi := float64(x[off+i])
+					y, _, _, _, q, ta := geluRef64(xi)
+					want[i] = y
+					// The exponent's argument rounds (4u·t), and e^(−2u)
+					// flushes to 0 below 1.2e-38 (an absolute floor).
+					tols[i] = 4e-7*math.Abs(y) + 4*u32*ta*q*math.Abs(y) + 1e-36
+					if !asm {
+						tols[i] += 1.2e-7 * math.Abs(xi) // tanh32's absolute error, times x/2
+					}
+				}
+				checkTol(t, "geluForward", out, want, func(i int) float64 { return tols[i] })
+			}
+		}
+	})
+}
+
+func TestGELUBackwardReference(t *testing.T) {
+	vecPaths(t, func(t *testing.T) {
+		asm := vec() != nil
+		r := newRNG(9)
+		for _, n := range vecLens {
+			x := vecGELUInputs(r, n+3)
+			dout := randVec(r, n+3, 1)
+			dinp0 := randVec(r, n+3, 1)
+			for _, off := range vecOffsets {
+				buf, dinp := guarded(dinp0[off:off+n], off)
+				geluBackward(dinp, x[off:off+n], dout[off:off+n])
+				checkGuard(t, "geluBackward", buf, off, n)
+				want := make([]float64, n)
+				tols := make([]float64, n)
+				for i := range want {
+					xi := float64(x[off+i])
+					_, dy, a, b, q, ta := geluRef64(xi)
+					want[i] = float64(dinp0[off+i]) + dy*float64(dout[off+i])
+					ax := math.Abs(xi)
+					// Below x = −9 the assembly returns 0 (|GELU'| < 3e-27).
+					errg := 5e-7*(math.Abs(a)+math.Abs(b)) + 4*u32*ta*(a*q+math.Abs(b)) + 3e-27
+					if !asm { // tanh32's absolute error through ½(1+t) and ½·x·(1−t²)·u'
+						errg += 1e-7 + 2.5e-7*ax*geluC*(1+3*geluA*min(ax*ax, 1e4))
+					}
+					tols[i] = 2*u32*math.Abs(want[i]) + errg*math.Abs(float64(dout[off+i]))
+				}
+				checkTol(t, "geluBackward", dinp, want, func(i int) float64 { return tols[i] })
+			}
+		}
+	})
+}
+
+// layerNormRef64 returns the float64 LayerNorm of x: output, mean, rstd.
+func layerNormRef64(x, w, b []float32, eps float32) (out []float64, mean, rstd float64) {
+	for _, v := range x {
+		mean += float64(v)
+	}
+	mean /= float64(len(x))
+	var vs float64
+	for _, v := range x {
+		vs += (float64(v) - mean) * (float64(v) - mean)
+	}
+	rstd = 1 / math.Sqrt(vs/float64(len(x))+float64(eps))
+	out = make([]float64, len(x))
+	for j, v := range x {
+		out[j] = (float64(v)-mean)*rstd*float64(w[j]) + float64(b[j])
+	}
+	return out, mean, rstd
+}
+
+func TestLayerNormRowReference(t *testing.T) {
+	vecPaths(t, func(t *testing.T) {
+		r := newRNG(10)
+		for _, n := range vecLens[1:] {
+			for _, off := range vecOffsets {
+				x := randVec(r, n+off, 2)
+				for i := range x {
+					x[i] += 5 // a mean well away from 0 tests the two-pass variance
+				}
+				x = x[off:]
+				w, b := randVec(r, n+3, 1), randVec(r, n+3, 1)
+				buf, out := guarded(make([]float32, n), off)
+				m, rs := layerNormRow(out, x, w[off:], b[off:], 1e-5)
+				checkGuard(t, "layerNormRow", buf, off, n)
+				want, wm, wrs := layerNormRef64(x, w[off:off+n], b[off:off+n], 1e-5)
+				if math.Abs(float64(m)-wm) > 4e-7*math.Abs(wm)*math.Sqrt(float64(n)) {
+					t.Errorf("n=%d off=%d: mean %g, want %g", n, off, m, wm)
+				}
+				if math.Abs(float64(rs)-wrs) > 1e-6*wrs*math.Sqrt(float64(n)) {
+					t.Errorf("n=%d off=%d: rstd %g, want %g", n, off, rs, wrs)
+				}
+				checkTol(t, "layerNormRow", out, want, func(i int) float64 {
+					nv := math.Abs(want[i]-float64(b[off+i])) / math.Max(math.Abs(float64(w[off+i])), 1e-30)
+					return (2e-6*math.Sqrt(float64(n))*(1+nv))*math.Abs(float64(w[off+i])) + 2*u32*math.Abs(float64(b[off+i]))
+				})
+			}
+		}
+		// A constant row: variance 0, the output is b.
+		x := filled(11, 3)
+		out := make([]float32, 11)
+		if m, rs := layerNormRow(out, x, filled(11, 2), filled(11, 0.5), 1e-5); m != 3 || math.Abs(float64(rs)-1/math.Sqrt(1e-5)) > 1e-3 {
+			t.Errorf("constant row: mean %g rstd %g", m, rs)
+		}
+		checkExact(t, "constant row", out, filled(11, 0.5))
+	})
+}
+
+func TestLayerNormBackwardRowReference(t *testing.T) {
+	vecPaths(t, func(t *testing.T) {
+		r := newRNG(11)
+		for _, n := range vecLens[1:] {
+			for _, off := range vecOffsets {
+				x := randVec(r, n+off, 2)[off:]
+				w, g := randVec(r, n, 1), randVec(r, n, 1)
+				m, rs := float32(0.1), float32(0.6)
+				dx0, dw0, db0 := randVec(r, n, 1), randVec(r, n, 1), randVec(r, n, 1)
+				bx, dx := guarded(dx0, off)
+				bw, dw := guarded(dw0, off)
+				bb, db := guarded(db0, off)
+				layerNormBackwardRow(dx, dw, db, g, x, w, m, rs)
+				checkGuard(t, "layerNormBackwardRow dx", bx, off, n)
+				checkGuard(t, "layerNormBackwardRow dw", bw, off, n)
+				checkGuard(t, "layerNormBackwardRow db", bb, off, n)
+				var sg, sgn, scale float64
+				nv := make([]float64, n)
+				for j := range x {
+					nv[j] = (float64(x[j]) - float64(m)) * float64(rs)
+					dn := float64(w[j]) * float64(g[j])
+					sg += dn
+					sgn += dn * nv[j]
+					scale = max(scale, math.Abs(dn)*(1+math.Abs(nv[j])))
+				}
+				sg /= float64(n)
+				sgn /= float64(n)
+				wx, ww, wb := make([]float64, n), make([]float64, n), make([]float64, n)
+				for j := range x {
+					dn := float64(w[j]) * float64(g[j])
+					wb[j] = float64(db0[j]) + float64(g[j])
+					ww[j] = float64(dw0[j]) + nv[j]*float64(g[j])
+					wx[j] = float64(dx0[j]) + (dn-sg-nv[j]*sgn)*float64(rs)
+				}
+				tol := func(want []float64) func(int) float64 {
+					return func(j int) float64 {
+						return 2*u32*math.Abs(want[j]) + 1e-6*math.Sqrt(float64(n))*scale
+					}
+				}
+				checkTol(t, "dx", dx, wx, tol(wx))
+				checkTol(t, "dw", dw, ww, tol(ww))
+				checkTol(t, "db", db, wb, func(j int) float64 { return u32 * math.Abs(wb[j]) })
+			}
+		}
+	})
+}
+
+func TestAdamWReference(t *testing.T) {
+	vecPaths(t, func(t *testing.T) {
+		r := newRNG(12)
+		s := AdamWStep{LR: 3e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1,
+			BiasCorr1: 1 - math.Pow(0.9, 3), BiasCorr2: 1 - math.Pow(0.95, 3)}
+		for _, n := range vecLens {
+			for _, off := range vecOffsets {
+				p0, g := randVec(r, n, 1), randVec(r, n, 0.01)
+				m0, v0 := randVec(r, n, 0.01), randVec(r, n, 1e-4)
+				for i := range v0 {
+					v0[i] = v0[i] * v0[i] // v ≥ 0
+				}
+				if n > 4 {
+					g[1], m0[1], v0[1] = 0, 0, 0 // update 0/(0+eps)
+					g[3] = 1e3
+				}
+				bp, p := guarded(p0, off)
+				bm, m := guarded(m0, off)
+				bv, v := guarded(v0, off)
+				AdamW(p, g, m, v, s)
+				checkGuard(t, "AdamW p", bp, off, n)
+				checkGuard(t, "AdamW m", bm, off, n)
+				checkGuard(t, "AdamW v", bv, off, n)
+				wp, wm, wv := make([]float64, n), make([]float64, n), make([]float64, n)
+				tp := make([]float64, n)
+				for i := range wp {
+					gi := float64(g[i])
+					// β and 1−β as the kernels have them, in float32.
+					wm[i] = float64(s.Beta1)*float64(m0[i]) + float64(1-s.Beta1)*gi
+					wv[i] = float64(s.Beta2)*float64(v0[i]) + float64(1-s.Beta2)*gi*gi
+					upd := (wm[i] / s.BiasCorr1) / (math.Sqrt(wv[i]/s.BiasCorr2) + 1e-8)
+					wp[i] = float64(p0[i]) - 3e-3*(upd+0.1*float64(p0[i]))
+					// m and v round on float32 inputs, as does the update
+					// (relative to its size); p's own rounding is u·|p|.
+					tp[i] = 2*u32*math.Abs(wp[i]) + 3e-3*(8*u32*math.Abs(upd)+4*u32*0.1*math.Abs(float64(p0[i])))
+				}
+				checkTol(t, "AdamW m", m, wm, func(i int) float64 {
+					return 3 * u32 * (0.9*math.Abs(float64(m0[i])) + 0.1*math.Abs(float64(g[i])))
+				})
+				checkTol(t, "AdamW v", v, wv, func(i int) float64 { return 4 * u32 * wv[i] })
+				checkTol(t, "AdamW p", p, wp, func(i int) float64 { return tp[i] })
+			}
+		}
+	})
 }

@@ -2,8 +2,6 @@ package train
 
 import (
 	"math"
-	"sync"
-	"sync/atomic"
 
 	"github.com/tformer/tformer/kernels"
 
@@ -22,6 +20,7 @@ type AdamW struct {
 	Beta1, Beta2, Eps, WeightDecay float32
 	M, V                           []float32
 	segs                           []segment // the slab cut into chunks, built on the first Step
+	job                            adamWJob  // Step's work, kept here so that Step allocates nothing
 	layout                         *model.Layout
 }
 
@@ -32,9 +31,10 @@ func NewAdamW(m *model.Model, beta1, beta2, eps, wd float32) *AdamW {
 }
 
 // Step applies one update with learning rate lr; t is the 1-based step
-// number used for bias correction. The update is element-wise, so it is
-// split across kernels.Threads() goroutines with results independent of the
-// split.
+// number used for bias correction. The update (kernels.AdamW, vectorised
+// where the CPU allows) is element-wise, so it is split across the kernel
+// threads (kernels.ParallelFor over segments) with results independent of
+// the split. Step allocates nothing after the first call.
 func (o *AdamW) Step(params, grads []float32, lr float32, t int) {
 	b1c := 1 - math.Pow(float64(o.Beta1), float64(t))
 	b2c := 1 - math.Pow(float64(o.Beta2), float64(t))
@@ -46,42 +46,31 @@ func (o *AdamW) Step(params, grads []float32, lr float32, t int) {
 			}
 		}
 	}
-	run := func(sg segment) {
-		wd := float32(0)
+	o.job = adamWJob{o: o, params: params, grads: grads,
+		step: kernels.AdamWStep{LR: lr, Beta1: o.Beta1, Beta2: o.Beta2, Eps: o.Eps, BiasCorr1: b1c, BiasCorr2: b2c}}
+	kernels.ParallelFor(len(o.segs), int64(len(params)), &o.job)
+	o.job = adamWJob{} // drop the references to the caller's slices
+}
+
+// adamWJob is one Step's update as a kernels.RangeJob over segments. It
+// lives in the AdamW value, so running it allocates nothing.
+type adamWJob struct {
+	o             *AdamW
+	params, grads []float32
+	step          kernels.AdamWStep // WeightDecay unset: per segment
+}
+
+// Range updates segments [lo, hi).
+func (j *adamWJob) Range(lo, hi int) {
+	o := j.o
+	for _, sg := range o.segs[lo:hi] {
+		st := j.step
 		if sg.decay {
-			wd = o.WeightDecay
+			st.WeightDecay = o.WeightDecay
 		}
-		p := params[sg.off : sg.off+sg.n]
-		g := grads[sg.off : sg.off+sg.n]
-		m := o.M[sg.off : sg.off+sg.n]
-		v := o.V[sg.off : sg.off+sg.n]
-		for i := range p {
-			m[i] = o.Beta1*m[i] + (1-o.Beta1)*g[i]
-			v[i] = o.Beta2*v[i] + (1-o.Beta2)*g[i]*g[i]
-			mh := float64(m[i]) / b1c
-			vh := float64(v[i]) / b2c
-			p[i] -= lr * (float32(mh/(math.Sqrt(vh)+float64(o.Eps))) + wd*p[i])
-		}
+		end := sg.off + sg.n
+		kernels.AdamW(j.params[sg.off:end], j.grads[sg.off:end], o.M[sg.off:end], o.V[sg.off:end], st)
 	}
-	workers := min(kernels.Threads(), len(o.segs))
-	if workers <= 1 || len(params) < 1<<16 {
-		for _, sg := range o.segs {
-			run(sg)
-		}
-		return
-	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := int(next.Add(1) - 1); i < len(o.segs); i = int(next.Add(1) - 1) {
-				run(o.segs[i])
-			}
-		}()
-	}
-	wg.Wait()
 }
 
 // segment is a contiguous run of parameters updated together.
