@@ -76,3 +76,25 @@ func BenchmarkAttentionBackward(b *testing.B) {
 	}
 	reportGFLOPS(b, flops)
 }
+
+// BenchmarkAttentionTrain times causal forward+backward at d = 512, 8 heads
+// (the shape of the attention target), counting the FLOPs the
+// kernels report.
+func BenchmarkAttentionTrain(b *testing.B) {
+	const bs, d, h = 1, 512, 8
+	for _, t := range []int{256, 1024, 4096} {
+		b.Run(fmt.Sprintf("n%d", t), func(b *testing.B) {
+			r := newRNG(5)
+			qkv, dout := randVec(r, bs*t*3*d, 1), randVec(r, bs*t*d, 1)
+			out, lse, dqkv := make([]float32, bs*t*d), make([]float32, bs*h*t), make([]float32, bs*t*3*d)
+			var cnt Counter
+			AttentionForward(&cnt, out, lse, qkv, bs, t, d, h, true)
+			AttentionBackward(&cnt, dqkv, dout, qkv, out, lse, bs, t, d, h, true)
+			for b.Loop() {
+				AttentionForward(nil, out, lse, qkv, bs, t, d, h, true)
+				AttentionBackward(nil, dqkv, dout, qkv, out, lse, bs, t, d, h, true)
+			}
+			reportGFLOPS(b, cnt.Total(Forward)+cnt.Total(Backward))
+		})
+	}
+}
