@@ -138,16 +138,6 @@ func RunFunc[A any](pool *JobPool[FuncJob[A]], n int, work int64, args A, fn fun
 	pool.Put(j)
 }
 
-// parallelFor calls fn over [0, n) like ParallelFor. The closure escapes,
-// so each call allocates: kernels use RunPooled or RunFunc instead; this
-// remains for callers not yet converted.
-func parallelFor(n int, work int64, fn func(lo, hi int)) { ParallelFor(n, work, rangeFunc(fn)) }
-
-// rangeFunc adapts a function to RangeJob.
-type rangeFunc func(lo, hi int)
-
-func (f rangeFunc) Range(lo, hi int) { f(lo, hi) }
-
 // A unitRunner is a job for the workers: runUnit(i) for every unit i, in
 // any order and on any goroutine, each exactly once.
 type unitRunner interface{ runUnit(i int) }

@@ -6,6 +6,16 @@ import (
 	"testing"
 )
 
+// parallelFor calls fn over [0, n) like ParallelFor, for tests that want a
+// closure. The closure escapes, so each call allocates: kernels use
+// RunPooled or RunFunc instead.
+func parallelFor(n int, work int64, fn func(lo, hi int)) { ParallelFor(n, work, rangeFunc(fn)) }
+
+// rangeFunc adapts a function to RangeJob.
+type rangeFunc func(lo, hi int)
+
+func (f rangeFunc) Range(lo, hi int) { f(lo, hi) }
+
 // countJob counts the visits of each index, and checks every range.
 type countJob struct {
 	t    *testing.T

@@ -25,10 +25,6 @@ var pendingAllocs = []string{
 	// optim.go: the per-segment closure, a WaitGroup and a goroutine per
 	// thread on every step (kernels.RunFunc would do it without).
 	"github.com/tformer/tformer/train.(*AdamW).Step",
-	// attention.go: parallelFor closures, and datt := make(...) per chunk
-	// in the backward pass.
-	"github.com/tformer/tformer/kernels.attentionForward",
-	"github.com/tformer/tformer/kernels.attentionBackward",
 }
 
 // Every allocation of this test binary is profiled, so that allocSites can
