@@ -25,5 +25,5 @@ func ExampleSpec_FLOPs() {
 	s, _ := cost.Preset("gpt2")
 	f := s.FLOPs(1024, 1, true)
 	fmt.Println(f.Forward[kernels.Scores], f.Backward[kernels.Scores], f.Forward.Total())
-	// Output: 9673113600 29019340800 273682052096
+	// Output: 9673113600 29019340800 273631769600
 }

@@ -121,7 +121,7 @@ func (s Spec) geluFlops() (fwd, bwd int64) {
 // (query, key) pairs of one head — n(n+1)/2 causal, n² bidirectional — and
 // R(n) the number of running-output rescales of one head's fused attention
 // forward (kernels.AttentionRescales: one per query row and key tile after
-// the first, about P(n)/48).
+// the first, about P(n)/kernels.AttentionTile).
 type layerTerm struct{ Pair, Lin, Resc int64 }
 
 // at evaluates the term for one sequence of n tokens.
@@ -304,8 +304,8 @@ func positiveRoot(a, b, c float64) *float64 {
 // crossover solves left(n) = right(n) for per-layer terms. Without
 // rescale terms the difference is the polynomial pair·P(n) + lin·n with
 // P(n) = p2·n² + p1·n, solved exactly. The rescale count R(n) is a step
-// function (about P(n)/48): then the root of the polynomial with R(n)
-// taken as P(n)/48 is a first guess, the integers lo, lo+1 where the exact
+// function (about P(n)/T, T = kernels.AttentionTile): then the root of the
+// polynomial with R(n) taken as P(n)/T is a first guess, the integers lo, lo+1 where the exact
 // difference changes sign are found from it, and the crossover is where the
 // straight line between the two exact values crosses zero.
 func crossover(left, right []layerTerm, causal bool) *float64 {
@@ -322,7 +322,7 @@ func crossover(left, right []layerTerm, causal bool) *float64 {
 	}
 	// Only a crossover when the n² side (attention) starts below and grows
 	// past.
-	pair := float64(t.Pair) + float64(t.Resc)/48
+	pair := float64(t.Pair) + float64(t.Resc)/kernels.AttentionTile
 	if pair <= 0 || t.Lin >= 0 {
 		return nil
 	}

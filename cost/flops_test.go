@@ -33,7 +33,7 @@ func TestMatmulCrossoversTransformerBase(t *testing.T) {
 // The engine's exact crossovers for transformer-base, by hand: per layer and
 // sequence, MHA − FFN = P(n)·(4d + 5H) + d·R(n) − n·(4·d·f + 10f − 8d² − 4d),
 // where R(n) counts the fused attention's rescales (one per query row and
-// 48-key tile after the first), and core − FFN = 4d·P(n) − n·(4·d·f + 10f + 2d).
+// key tile of kernels.AttentionTile keys after the first), and core − FFN = 4d·P(n) − n·(4·d·f + 10f + 2d).
 // R is a step function, so the MHA crossover is the zero of the straight
 // line between the two integers where the difference changes sign.
 func TestEngineCrossoversTransformerBase(t *testing.T) {
@@ -47,7 +47,7 @@ func TestEngineCrossoversTransformerBase(t *testing.T) {
 				nk = i + 1
 			}
 			p += float64(nk)
-			r += float64((nk+47)/48 - 1)
+			r += float64((nk+kernels.AttentionTile-1)/kernels.AttentionTile - 1)
 		}
 		return p*(4*d+5*H) + d*r - float64(n)*(4*d*f+10*f-8*d*d-4*d)
 	}

@@ -7,8 +7,8 @@ import (
 
 // Multi-head self-attention, forward and backward, as a fused tiled kernel
 // in the manner of FlashAttention (Dao et al., 2022): per head, the queries
-// are cut into blocks of flashBlock rows and the keys into tiles of
-// flashBlock keys. For each query block the kernel walks the key tiles it
+// are cut into blocks of AttentionTile rows and the keys into tiles of
+// AttentionTile keys. For each query block the kernel walks the key tiles it
 // can see, computes the score tile S = Q·Kᵀ with the GEMM micro-kernel,
 // and folds it into the output with an online softmax (a running row max m
 // and sum l; when a later tile raises the max, the partial output is
@@ -45,10 +45,14 @@ const (
 	FlopsAttnSoftmaxBwd = 6
 )
 
-// flashBlock is the number of queries per block and of keys per tile. A
-// multiple of the micro-kernels' tile sides (6 and 16 for AVX2, 4 and 8 for
-// pure Go), so the blocks need no padding.
-const flashBlock = 48
+// AttentionTile is the number of queries per block and of keys per tile of
+// the fused attention kernel. A multiple of the micro-kernels' tile sides
+// (6 and 16 for AVX2, 4 and 8 for pure Go), so the blocks need no padding;
+// 96 measured faster than 48 on Zen 3 at n = 256..4096 (and no slower than
+// 144).
+const AttentionTile = 96
+
+const flashBlock = AttentionTile
 
 // pairs returns the number of (query, key) pairs one head computes over a
 // sequence of t positions: t(t+1)/2 when causal, t² otherwise.
