@@ -16,24 +16,14 @@ import (
 	"github.com/tformer/tformer/model"
 )
 
-// pendingAllocs names functions, owned outside this change, that still
-// allocate during a training step. The step tests tolerate (and log, as a
-// skip) allocations made inside them, and only those; remove an entry as
-// soon as its function is allocation-free, so that the test holds it to
-// zero too.
-var pendingAllocs = []string{
-	// optim.go: the per-segment closure, a WaitGroup and a goroutine per
-	// thread on every step (kernels.RunFunc would do it without).
-	"github.com/tformer/tformer/train.(*AdamW).Step",
-}
-
 // Every allocation of this test binary is profiled, so that allocSites can
 // attribute each one: the rate has to be set before the allocations it
 // should see (each thread samples on a countdown set under the old rate).
 func init() { runtime.MemProfileRate = 1 }
 
 // checkNoAllocs runs fn once to warm up, then requires that it allocates
-// nothing on average (testing.AllocsPerRun), except inside pendingAllocs.
+// nothing on average (testing.AllocsPerRun). On failure it lists the call
+// sites that allocate.
 func checkNoAllocs(t *testing.T, what string, fn func()) {
 	t.Helper()
 	old := kernels.Threads()
@@ -45,47 +35,32 @@ func checkNoAllocs(t *testing.T, what string, fn func()) {
 	if n == 0 {
 		return
 	}
-	pending, mine := allocSites(runs, fn)
-	if len(mine) > 0 {
-		if len(mine) > 20 {
-			mine = append(mine[:20], fmt.Sprintf("  ... and %d more", len(mine)-20))
-		}
-		t.Errorf("%s: %v allocations per call; these sites allocate at least once per call:\n%s", what, n, strings.Join(mine, "\n"))
-		return
+	sites := allocSites(runs, fn)
+	if len(sites) > 20 {
+		sites = append(sites[:20], fmt.Sprintf("  ... and %d more", len(sites)-20))
 	}
-	t.Skipf("%s: %v allocations per call, all inside code listed in pendingAllocs:\n%s", what, n, strings.Join(pending, "\n"))
+	t.Errorf("%s: %v allocations per call; these sites allocate at least once per call:\n%s", what, n, strings.Join(sites, "\n"))
 }
 
-// allocSites runs fn runs times with every allocation profiled, and lists
+// allocSites runs fn runs times with every allocation profiled and lists
 // the allocating call sites that average at least one allocation per run,
-// split into those inside pendingAllocs and the rest. Each is described by
-// its innermost frames outside the runtime.
-func allocSites(runs int, fn func()) (pending, mine []string) {
+// each described by its innermost frames outside the runtime.
+func allocSites(runs int, fn func()) []string {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1)) // as testing.AllocsPerRun
 	before := profileCounts()
 	for i := 0; i < runs; i++ {
 		fn()
 	}
 	after := profileCounts()
+	var sites []string
 	for stk, a := range after {
 		per := (a - before[stk]) / int64(runs)
-		if per < 1 {
-			continue
-		}
-		desc, isPending := describeStack(stk[:])
-		if desc == "" {
-			continue
-		}
-		line := fmt.Sprintf("  %d per call at %s", per, desc)
-		if isPending {
-			pending = append(pending, line)
-		} else {
-			mine = append(mine, line)
+		if desc := describeStack(stk[:]); per >= 1 && desc != "" {
+			sites = append(sites, fmt.Sprintf("  %d per call at %s", per, desc))
 		}
 	}
-	sort.Strings(pending)
-	sort.Strings(mine)
-	return pending, mine
+	sort.Strings(sites)
+	return sites
 }
 
 // profileCounts returns the allocation counts of the memory profile by
@@ -104,8 +79,8 @@ func profileCounts() map[[32]uintptr]int64 {
 }
 
 // describeStack returns the first few non-runtime frames of an allocation's
-// stack, and whether any frame is inside a pendingAllocs function.
-func describeStack(stk []uintptr) (string, bool) {
+// stack ("" for the profiling's own bookkeeping).
+func describeStack(stk []uintptr) string {
 	for i, pc := range stk {
 		if pc == 0 {
 			stk = stk[:i]
@@ -114,16 +89,10 @@ func describeStack(stk []uintptr) (string, bool) {
 	}
 	frames := runtime.CallersFrames(stk)
 	var parts []string
-	isPending := false
 	for {
 		f, more := frames.Next()
 		if f.Function == "github.com/tformer/tformer/train.profileCounts" {
-			return "", false // the profiling's own bookkeeping
-		}
-		for _, p := range pendingAllocs {
-			if f.Function == p || strings.HasPrefix(f.Function, p+".") {
-				isPending = true
-			}
+			return ""
 		}
 		if !strings.HasPrefix(f.Function, "runtime.") && len(parts) < 3 {
 			parts = append(parts, fmt.Sprintf("%s (%s:%d)", f.Function, f.File, f.Line))
@@ -132,7 +101,7 @@ func describeStack(stk []uintptr) (string, bool) {
 			break
 		}
 	}
-	return strings.Join(parts, " <- "), isPending
+	return strings.Join(parts, " <- ")
 }
 
 // checkStepAndValidate checks TrainStep and Validate with checkNoAllocs.
