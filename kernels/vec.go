@@ -179,11 +179,24 @@ type AdamWStep struct {
 	LR, Beta1, Beta2, Eps float32
 	WeightDecay           float32 // decoupled: the update subtracts LR·WeightDecay·p
 	BiasCorr1, BiasCorr2  float64 // 1 − Beta1ᵗ and 1 − Beta2ᵗ at step t (1-based)
+	// GradScale multiplies every gradient before use (gradient clipping
+	// folded into the update, saving a pass over the gradients); 0 means 1.
+	GradScale float32
+}
+
+// moments returns the factors of g and g² in the moment updates:
+// (1−β1)·k and (1−β2)·k² for the gradient scale k.
+func (s AdamWStep) moments() (g1, g2 float32) {
+	k := s.GradScale
+	if k == 0 {
+		k = 1
+	}
+	return (1 - s.Beta1) * k, (1 - s.Beta2) * k * k
 }
 
 // AdamW applies one AdamW update in place to the parameters p, given their
 // gradients g and first and second moments m and v (each at least as long
-// as p): m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g², and
+// as p): with g scaled by GradScale, m = β1·m + (1−β1)·g, v = β2·v + (1−β2)·g², and
 // p −= LR·(m̂/(√v̂ + Eps) + WeightDecay·p) with m̂ = m/BiasCorr1 and
 // v̂ = v/BiasCorr2. The update is element-wise, so callers may split p
 // across goroutines. The assembly version computes in float32; the pure-Go
@@ -269,11 +282,24 @@ func layerNormBackwardRowGo(dx, dw, db, g, x, w []float32, m, rs float32) {
 func adamWGo(p, g, m, v []float32, s AdamWStep) {
 	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
 	b1, b2, lr, wd, eps := s.Beta1, s.Beta2, s.LR, s.WeightDecay, float64(s.Eps)
+	g1, g2 := s.moments()
 	for i := range p {
-		m[i] = b1*m[i] + (1-b1)*g[i]
-		v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
+		m[i] = b1*m[i] + g1*g[i]
+		v[i] = b2*v[i] + g2*g[i]*g[i]
 		mh := float64(m[i]) / s.BiasCorr1
 		vh := float64(v[i]) / s.BiasCorr2
 		p[i] -= lr * (float32(mh/(math.Sqrt(vh)+eps)) + wd*p[i])
 	}
+}
+
+// SumSquares returns Σ x², accumulated in float32 (vectorised, see dot)
+// over blocks of 4096 values and in float64 across blocks.
+func SumSquares(x []float32) float64 {
+	var s float64
+	for len(x) > 0 {
+		b := x[:min(len(x), 4096)]
+		s += float64(dot(b, b))
+		x = x[len(b):]
+	}
+	return s
 }

@@ -127,6 +127,7 @@ func adamWAsmAVX2(p, g, m, v []float32, s AdamWStep) {
 		return
 	}
 	g, m, v = g[:n], m[:n], v[:n]
-	adamWAVX2(&p[0], &g[0], &m[0], &v[0], n, s.Beta1, 1-s.Beta1, s.Beta2, 1-s.Beta2,
+	g1, g2 := s.moments()
+	adamWAVX2(&p[0], &g[0], &m[0], &v[0], n, s.Beta1, g1, s.Beta2, g2,
 		float32(1/s.BiasCorr1), float32(1/s.BiasCorr2), s.Eps, s.LR, s.WeightDecay)
 }

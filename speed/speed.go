@@ -214,7 +214,8 @@ type TrainResult struct {
 
 // TrainStep builds a model of config c with random weights and times steps
 // training steps on random tokens at batch b and sequence length t — each one
-// ZeroGrad, Forward with targets, Backward and an AdamW update — after one
+// ZeroGrad, Forward with targets, Backward, and an AdamW update with the
+// gradient clipped to norm 1 (as the trainer does) — after one
 // warmup step, reporting the median.
 func TrainStep(c model.Config, b, t, steps, threads int) (TrainResult, error) {
 	if b <= 0 || t <= 0 || steps <= 0 {
@@ -257,7 +258,7 @@ func TrainStep(c model.Config, b, t, steps, threads int) (TrainResult, error) {
 			if err = m.Backward(); err != nil {
 				return
 			}
-			opt.Step(m.Params, m.Grads, 3e-4, i+1)
+			opt.StepClipped(m.Params, m.Grads, 3e-4, i+1, 1)
 			ms := float64(time.Since(t0)) / 1e6
 			res.Loss = loss
 			if i == 0 {

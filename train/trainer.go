@@ -207,10 +207,9 @@ func (t *Trainer) TrainStep() (StepInfo, error) {
 	if err := t.Model.Backward(); err != nil {
 		return StepInfo{}, err
 	}
-	norm := ClipGradNorm(t.Model.Grads, o.GradClip)
 	lr := LR(t.Step, o.Steps, o.Warmup, o.LR, o.MinLR)
 	t.Step++
-	t.Opt.Step(t.Model.Params, t.Model.Grads, lr, t.Step)
+	norm := t.Opt.StepClipped(t.Model.Params, t.Model.Grads, lr, t.Step, o.GradClip)
 	info.Step, info.Loss, info.LR, info.GradNorm, info.Tokens, info.Elapsed = t.Step, loss, lr, norm, o.Batch*o.Seq, time.Since(start)
 	return info, nil
 }

@@ -77,7 +77,7 @@ func newBenchCmd() *cobra.Command {
              each shape is repeated until --min-time has passed, best of 3
   attention  causal attention forward+backward GFLOP/s against n (--seqs), d 512, 8 heads,
              batch 1, counting the FLOPs the kernels report
-  train      one AdamW training step (forward, backward, update) of the GPT-2 small shape
+  train      one training step (forward, backward, clip to norm 1, AdamW) of the GPT-2 small shape
              (vocab 50257, 12 layers, d 768, tied) at B=4, T=64: median of --steps after a warmup
   generate   greedy generation with the KV cache after a 1-token prompt, random weights,
              on the GPT-2 small shape and on the tiny default model
