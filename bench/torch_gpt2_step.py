@@ -24,8 +24,8 @@ step is
 timed with time.perf_counter after --warmup steps; median and min over
 --steps steps are printed, with the median of each phase (the CPU backend is
 synchronous, so phase boundaries are exact). "fwd_bwd" is forward + loss +
-backward alone. Note that `tformer bench`'s step does not clip gradients;
-clip_ms is reported so it can be subtracted.
+backward alone; the clip's time is in phase_median_ms (tformer's bench step
+clips as well since commit 9ed1ac9, but not before).
 
 Attention (--attention). Causal scaled dot-product attention forward +
 backward at batch 1, --attn-heads 8, --attn-d 512 (head size 64), for each n
