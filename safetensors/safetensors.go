@@ -622,6 +622,42 @@ func Read(path string) (*File, error) {
 	return f, nil
 }
 
+// ReadMetadata reads only the header of the safetensors file at path and
+// returns its __metadata__ (empty when there is none), without reading the
+// tensor data. Errors are wrapped with the path.
+func ReadMetadata(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	defer f.Close()
+	var lenb [8]byte
+	if _, err := io.ReadFull(f, lenb[:]); err != nil {
+		return nil, fmt.Errorf("read %s: safetensors: too short for the 8-byte header length", path)
+	}
+	n := binary.LittleEndian.Uint64(lenb[:])
+	if n > maxHeaderSize {
+		return nil, fmt.Errorf("read %s: safetensors: header length %d exceeds the limit of %d bytes", path, n, maxHeaderSize)
+	}
+	header := make([]byte, n)
+	if _, err := io.ReadFull(f, header); err != nil {
+		return nil, fmt.Errorf("read %s: safetensors: header length %d exceeds the file", path, n)
+	}
+	keys, vals, err := decodeObject(header)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: safetensors: invalid header: %v", path, err)
+	}
+	md := map[string]string{}
+	for i, key := range keys {
+		if key == metadataKey {
+			if err := parseMetadata(vals[i], md); err != nil {
+				return nil, fmt.Errorf("read %s: safetensors: invalid %q: %v", path, metadataKey, err)
+			}
+		}
+	}
+	return md, nil
+}
+
 // appendJSONString appends s as a JSON string literal without HTML escaping.
 func appendJSONString(dst []byte, s string) []byte {
 	var buf bytes.Buffer

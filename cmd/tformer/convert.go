@@ -61,7 +61,12 @@ func detectInput(path string) (string, error) {
 		return "", fmt.Errorf("%s is an llm.c token file, not a model", path)
 	}
 	if filepath.Base(path) == hfgpt2.WeightsFile {
+		// Hugging Face's name: its model, unless the file's header says it
+		// is a tformer checkpoint that happens to sit next to a config.json.
 		if _, err := os.Stat(filepath.Join(filepath.Dir(path), hfgpt2.ConfigFile)); err == nil {
+			if md, err := safetensors.ReadMetadata(path); err == nil && md["format"] == checkpoint.Format {
+				return fmtTformer, nil
+			}
 			return fmtHF, nil
 		}
 	}

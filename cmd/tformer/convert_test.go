@@ -99,6 +99,20 @@ func TestConvertRoundTrip(t *testing.T) {
 	if got != want {
 		t.Errorf("after tformer -> hf -> llm.c -> tformer eval gives %s, before %s", got, want)
 	}
+	// A tformer checkpoint named model.safetensors beside a config.json (the
+	// Hugging Face file names) is still read as tformer: its header says so.
+	mixed := filepath.Join(dir, "mixed")
+	if err := os.MkdirAll(mixed, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(ck)
+	conf, _ := os.ReadFile(filepath.Join(hf, "config.json"))
+	os.WriteFile(filepath.Join(mixed, "model.safetensors"), raw, 0o644)
+	os.WriteFile(filepath.Join(mixed, "config.json"), conf, 0o644)
+	out, _ = mustRun(t, "convert", filepath.Join(mixed, "model.safetensors"), filepath.Join(dir, "mixed.bin"))
+	if !strings.Contains(out, "(tformer) ->") {
+		t.Errorf("tformer checkpoint beside a config.json read as %q", out)
+	}
 	// --to overrides the path; a directory path means Hugging Face.
 	mustRun(t, "convert", bin, filepath.Join(dir, "x.data"), "--to", "llmc")
 	if _, _, err := llmc.ReadCheckpoint(filepath.Join(dir, "x.data")); err != nil {
