@@ -1,12 +1,6 @@
 package model
 
-import (
-	"path/filepath"
-	"strings"
-	"testing"
-
-	"github.com/tformer/tformer/safetensors"
-)
+import "testing"
 
 // TestGoldenPyTorchEncoder compares encoders (masked-LM at the fixture's
 // positions, with padding and token types) and factorized decoders with
@@ -15,87 +9,5 @@ import (
 // tensor within max|got-want| <= 1e-4 · max|want|, and the count of correct
 // predictions exactly.
 func TestGoldenPyTorchEncoder(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/golden/encoder/*.safetensors")
-	if len(files) < 10 {
-		t.Fatalf("found %d encoder fixtures, want 10 (regenerate with reference/torch_encoder_ref.py)", len(files))
-	}
-	for _, path := range files {
-		t.Run(filepath.Base(path), func(t *testing.T) {
-			f, err := safetensors.Read(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cfg, err := ParseConfig(f.Metadata["config"])
-			if err != nil {
-				t.Fatal(err)
-			}
-			m, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			get := func(name string) safetensors.Tensor {
-				tn, ok := f.Get(name)
-				if !ok {
-					t.Fatalf("fixture lacks %s", name)
-				}
-				return tn
-			}
-			f32 := func(name string) []float32 {
-				v, err := get(name).Float32s()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return v
-			}
-			i32 := func(name string) []int32 {
-				v, err := get(name).Int32s()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return v
-			}
-			nparam := 0
-			for _, tn := range f.Tensors {
-				if strings.HasPrefix(tn.Name, "param.") {
-					nparam++
-				}
-			}
-			if nparam != len(m.Layout.Tensors) {
-				t.Fatalf("fixture has %d parameter tensors, layout has %d", nparam, len(m.Layout.Tensors))
-			}
-			for _, ti := range m.Layout.Tensors {
-				if got, want := ShapeString(get("param."+ti.Name).Shape), ShapeString(ti.Shape); got != want {
-					t.Fatalf("%s: fixture shape %s, layout %s", ti.Name, got, want)
-				}
-				copy(m.Param(ti.Name), f32("param."+ti.Name))
-			}
-			tokShape := get("tokens").Shape
-			b, T := tokShape[0], tokShape[1]
-			var loss float32
-			if cfg.IsEncoder() {
-				r, err := m.ForwardMLM(MLMBatch{B: b, T: T, Tokens: i32("tokens"), Types: i32("types"),
-					Lengths: i32("lengths"), Positions: i32("positions"), Targets: i32("targets")})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if want := int(i32("correct")[0]); r.Correct != want || r.Count != len(i32("positions")) {
-					t.Errorf("correct %d of %d, reference %d of %d", r.Correct, r.Count, want, len(i32("positions")))
-				}
-				loss = r.Loss
-			} else {
-				if loss, err = m.Forward(i32("tokens"), i32("targets"), b, T); err != nil {
-					t.Fatal(err)
-				}
-			}
-			compare(t, "logits", m.Logits(), f32("logits"))
-			compare(t, "loss", []float32{loss}, f32("loss"))
-			m.ZeroGrad()
-			if err := m.Backward(); err != nil {
-				t.Fatal(err)
-			}
-			for _, ti := range m.Layout.Tensors {
-				compare(t, "grad."+ti.Name, m.Grad(ti.Name), f32("grad."+ti.Name))
-			}
-		})
-	}
+	checkGolden(t, "../testdata/golden/encoder/*.safetensors", 10, "reference/torch_encoder_ref.py")
 }

@@ -14,9 +14,20 @@ import (
 // (computed in float64). Each tensor must satisfy
 // max|got-want| <= 1e-4 · max|want|.
 func TestGoldenPyTorch(t *testing.T) {
-	files, _ := filepath.Glob("../testdata/golden/*.safetensors")
-	if len(files) < 7 {
-		t.Fatalf("found %d golden fixtures, want 7 (regenerate with reference/torch_ref.py)", len(files))
+	checkGolden(t, "../testdata/golden/*.safetensors", 7, "reference/torch_ref.py")
+}
+
+// checkGolden runs every fixture matching pattern (at least want of them,
+// else regenerate with the script regen): it loads the fixture's config and
+// parameters (count and shapes must match the layout), runs the forward pass
+// (ForwardMLM for encoders, checking the count of correct predictions
+// exactly; Forward for decoders), then the backward pass, and compares logits,
+// loss and every gradient within max|got-want| <= 1e-4 · max|want|.
+func checkGolden(t *testing.T, pattern string, want int, regen string) {
+	t.Helper()
+	files, _ := filepath.Glob(pattern)
+	if len(files) < want {
+		t.Fatalf("found %d fixtures matching %s, want %d (regenerate with %s)", len(files), pattern, want, regen)
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -63,13 +74,28 @@ func TestGoldenPyTorch(t *testing.T) {
 				t.Fatalf("fixture has %d parameter tensors, layout has %d", nparam, len(m.Layout.Tensors))
 			}
 			for _, ti := range m.Layout.Tensors {
+				if got, want := ShapeString(get("param."+ti.Name).Shape), ShapeString(ti.Shape); got != want {
+					t.Fatalf("%s: fixture shape %s, layout %s", ti.Name, got, want)
+				}
 				copy(m.Param(ti.Name), f32("param."+ti.Name))
 			}
 			tokShape := get("tokens").Shape
 			b, T := tokShape[0], tokShape[1]
-			loss, err := m.Forward(i32("tokens"), i32("targets"), b, T)
-			if err != nil {
-				t.Fatal(err)
+			var loss float32
+			if cfg.IsEncoder() {
+				r, err := m.ForwardMLM(MLMBatch{B: b, T: T, Tokens: i32("tokens"), Types: i32("types"),
+					Lengths: i32("lengths"), Positions: i32("positions"), Targets: i32("targets")})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := int(i32("correct")[0]); r.Correct != want || r.Count != len(i32("positions")) {
+					t.Errorf("correct %d of %d, reference %d of %d", r.Correct, r.Count, want, len(i32("positions")))
+				}
+				loss = r.Loss
+			} else {
+				if loss, err = m.Forward(i32("tokens"), i32("targets"), b, T); err != nil {
+					t.Fatal(err)
+				}
 			}
 			compare(t, "logits", m.Logits(), f32("logits"))
 			compare(t, "loss", []float32{loss}, f32("loss"))
