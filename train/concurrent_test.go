@@ -12,22 +12,9 @@ import (
 // step takes its parallel path on two threads (and AdamW its threaded one).
 func parallelTrainer(t *testing.T, c model.Config) *Trainer {
 	t.Helper()
-	m, err := model.New(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(5)
-	ds, err := Split(testData(6000), 32)
-	if err != nil {
-		t.Fatal(err)
-	}
 	o := DefaultOptions()
 	o.Steps, o.Batch, o.Seq, o.Warmup, o.EvalWindows = 1000, 4, 32, 2, 6 // 6 windows: the last batch is padded
-	tr, err := New(m, ds, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr
+	return testTrainer(t, c, 5, 6000, o)
 }
 
 // parallelConfig is a decoder for parallelTrainer.

@@ -13,24 +13,10 @@ func encoderConfig() model.Config {
 		Share: model.ShareAll, Groups: 1, Arch: model.ArchEncoder, EmbedDim: 8}
 }
 
+// tinyEncoderTrainer is a small encoder's masked-LM run of steps steps.
 func tinyEncoderTrainer(t *testing.T, steps int) *Trainer {
 	t.Helper()
-	m, err := model.New(encoderConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Init(3)
-	ds, err := Split(testData(2000), 16)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := DefaultOptions()
-	o.Steps, o.Batch, o.Seq, o.Warmup, o.EvalEvery, o.EvalWindows = steps, 8, 16, 2, 0, 8
-	tr, err := New(m, ds, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tr
+	return testTrainer(t, encoderConfig(), 3, 2000, tinyOptions(steps, 8))
 }
 
 func TestEncoderReproducibleAndLearns(t *testing.T) {

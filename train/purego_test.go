@@ -20,22 +20,10 @@ func TestStepsMatchPureGo(t *testing.T) {
 		was := kernels.SetAssembly(asm)
 		defer kernels.SetAssembly(was)
 		c := model.Config{Vocab: 256, DModel: 40, Layers: 2, Heads: 2, DFF: 72, MaxSeq: 112, Tie: true, Share: model.ShareNone, Groups: 1}
-		m, err := model.New(c)
-		if err != nil {
-			t.Fatal(err)
-		}
-		m.Init(11)
-		ds, err := Split(testData(6000), 112)
-		if err != nil {
-			t.Fatal(err)
-		}
 		o := DefaultOptions()
 		o.Steps, o.Batch, o.Seq, o.Warmup, o.EvalEvery = 6, 3, 112, 1, 0
-		tr, err := New(m, ds, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return losses(t, tr, o.Steps), m.Params
+		tr := testTrainer(t, c, 11, 6000, o)
+		return losses(t, tr, o.Steps), tr.Model.Params
 	}
 	asm, pa := run(true)
 	pure, pp := run(false)

@@ -21,25 +21,39 @@ func testData(n int) []int32 {
 	return out
 }
 
-func tinyTrainer(t *testing.T, steps int) *Trainer {
+// testTrainer starts a fresh run for a test: a model of config c initialised
+// with seed, trained with options o on testData(n) cut in windows of o.Seq.
+func testTrainer(t *testing.T, c model.Config, seed uint64, n int, o Options) *Trainer {
 	t.Helper()
-	c := model.Config{Vocab: 256, DModel: 16, Layers: 2, Heads: 2, DFF: 32, MaxSeq: 16, Tie: true, Share: model.ShareAll, Groups: 1}
 	m, err := model.New(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Init(3)
-	ds, err := Split(testData(2000), 16)
+	m.Init(seed)
+	ds, err := Split(testData(n), o.Seq)
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := DefaultOptions()
-	o.Steps, o.Batch, o.Seq, o.Warmup, o.EvalEvery, o.EvalWindows = steps, 4, 16, 2, 0, 8
 	tr, err := New(m, ds, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return tr
+}
+
+// tinyOptions are the options of the tiny trainers: steps steps of batch
+// windows of 16 tokens, no periodic evaluation.
+func tinyOptions(steps, batch int) Options {
+	o := DefaultOptions()
+	o.Steps, o.Batch, o.Seq, o.Warmup, o.EvalEvery, o.EvalWindows = steps, batch, 16, 2, 0, 8
+	return o
+}
+
+// tinyTrainer is a small decoder's run of steps steps.
+func tinyTrainer(t *testing.T, steps int) *Trainer {
+	t.Helper()
+	c := model.Config{Vocab: 256, DModel: 16, Layers: 2, Heads: 2, DFF: 32, MaxSeq: 16, Tie: true, Share: model.ShareAll, Groups: 1}
+	return testTrainer(t, c, 3, 2000, tinyOptions(steps, 4))
 }
 
 func losses(t *testing.T, tr *Trainer, n int) []float32 {
