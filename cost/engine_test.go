@@ -45,6 +45,56 @@ func randTokens(rng *rand.Rand, n, v int) []int32 {
 	return out
 }
 
+// checkCounted checks the analytical FLOPs got against the engine's kernel
+// counters cnt, per component and pass; name says which run.
+func checkCounted(t *testing.T, name string, got FLOPs, cnt *kernels.Counter) {
+	t.Helper()
+	for _, k := range kernels.Components() {
+		if want := cnt.Get(kernels.Forward, k); got.Forward[k] != want {
+			t.Errorf("%s: forward %s = %d, engine counted %d", name, k, got.Forward[k], want)
+		}
+		if want := cnt.Get(kernels.Backward, k); got.Backward[k] != want {
+			t.Errorf("%s: backward %s = %d, engine counted %d", name, k, got.Backward[k], want)
+		}
+	}
+}
+
+// checkDecode decodes a whole context with m's cached decoder, checks each
+// step's kernel counters against s.DecodeStep (forward work only), and that
+// the whole context costs exactly the causal forward without its loss.
+func checkDecode(t *testing.T, m *model.Model, s Spec) {
+	t.Helper()
+	c := m.Config
+	dec := m.NewDecoder()
+	var sum Counts
+	for pos := 0; pos < c.MaxSeq; pos++ {
+		cnt := &kernels.Counter{}
+		m.Flops = cnt
+		if _, err := dec.Step(int32(pos % c.Vocab)); err != nil {
+			t.Fatal(err)
+		}
+		want := s.DecodeStep(pos)
+		for _, k := range kernels.Components() {
+			if want[k] != cnt.Get(kernels.Forward, k) || cnt.Get(kernels.Backward, k) != 0 {
+				t.Fatalf("%s pos %d: decode %s = %d, engine counted %d", c.JSON(), pos, k, want[k], cnt.Get(kernels.Forward, k))
+			}
+		}
+		sum = sum.Plus(want)
+	}
+	// Decoding the whole context does the forward's work, but for the
+	// softmax: decode normalises each probability (FlopsSoftmaxFwd per
+	// pair), the fused forward each output row (see kernels).
+	fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
+	fwd[kernels.Loss] = 0
+	if want := int64(c.Layers*c.Heads) * kernels.AttentionPairs(c.MaxSeq, true) * kernels.FlopsSoftmaxFwd; sum[kernels.Softmax] != want {
+		t.Errorf("%s: decode softmax %d, want %d", c.JSON(), sum[kernels.Softmax], want)
+	}
+	sum[kernels.Softmax], fwd[kernels.Softmax] = 0, 0
+	if sum != fwd {
+		t.Errorf("%s: decoding %d tokens = %v, causal forward without loss = %v", c.JSON(), c.MaxSeq, sum, fwd)
+	}
+}
+
 // TestFLOPsMatchEngine runs the engine's forward (with targets) and backward
 // and checks that the analytical FLOPs equal its kernel counters exactly,
 // per component and pass, and that the analytical activation memory equals
@@ -75,14 +125,7 @@ func TestFLOPsMatchEngine(t *testing.T) {
 			}
 			got := s.FLOPs(n, b, true)
 			name := fmt.Sprintf("%s B=%d n=%d", c.JSON(), b, n)
-			for _, k := range kernels.Components() {
-				if want := cnt.Get(kernels.Forward, k); got.Forward[k] != want {
-					t.Errorf("%s: forward %s = %d, engine counted %d", name, k, got.Forward[k], want)
-				}
-				if want := cnt.Get(kernels.Backward, k); got.Backward[k] != want {
-					t.Errorf("%s: backward %s = %d, engine counted %d", name, k, got.Backward[k], want)
-				}
-			}
+			checkCounted(t, name, got, cnt)
 			for c := Component(kernels.NumComponents); c < NumComponents; c++ {
 				if got.Forward[c] != 0 || got.Backward[c] != 0 {
 					t.Errorf("%s: decoder has %s FLOPs", name, c)
@@ -113,34 +156,7 @@ func TestDecodeMatchesEngine(t *testing.T) {
 		}
 		m.Init(2)
 		s := Spec{Arch: Decoder, Config: c}
-		dec := m.NewDecoder()
-		var sum Counts
-		for pos := 0; pos < c.MaxSeq; pos++ {
-			cnt := &kernels.Counter{}
-			m.Flops = cnt
-			if _, err := dec.Step(int32(pos % c.Vocab)); err != nil {
-				t.Fatal(err)
-			}
-			want := s.DecodeStep(pos)
-			for _, k := range kernels.Components() {
-				if want[k] != cnt.Get(kernels.Forward, k) || cnt.Get(kernels.Backward, k) != 0 {
-					t.Fatalf("%s pos %d: decode %s = %d, engine counted %d", c.JSON(), pos, k, want[k], cnt.Get(kernels.Forward, k))
-				}
-			}
-			sum = sum.Plus(want)
-		}
-		// Decoding the whole context does the forward's work, but for the
-		// softmax: decode normalises each probability (FlopsSoftmaxFwd per
-		// pair), the fused forward each output row (see kernels).
-		fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
-		fwd[kernels.Loss] = 0
-		if want := int64(c.Layers*c.Heads) * kernels.AttentionPairs(c.MaxSeq, true) * kernels.FlopsSoftmaxFwd; sum[kernels.Softmax] != want {
-			t.Errorf("%s: decode softmax %d, want %d", c.JSON(), sum[kernels.Softmax], want)
-		}
-		sum[kernels.Softmax], fwd[kernels.Softmax] = 0, 0
-		if sum != fwd {
-			t.Errorf("%s: decoding %d tokens = %v, causal forward without loss = %v", c.JSON(), c.MaxSeq, sum, fwd)
-		}
+		checkDecode(t, m, s)
 	}
 }
 
@@ -236,14 +252,7 @@ func TestFLOPsMatchEngineEncoderFactorized(t *testing.T) {
 			}
 			got := s.FLOPs(n, b, !c.IsEncoder())
 			name := fmt.Sprintf("%s B=%d n=%d", c.JSON(), b, n)
-			for _, k := range kernels.Components() {
-				if want := cnt.Get(kernels.Forward, k); got.Forward[k] != want {
-					t.Errorf("%s: forward %s = %d, engine counted %d", name, k, got.Forward[k], want)
-				}
-				if want := cnt.Get(kernels.Backward, k); got.Backward[k] != want {
-					t.Errorf("%s: backward %s = %d, engine counted %d", name, k, got.Backward[k], want)
-				}
-			}
+			checkCounted(t, name, got, cnt)
 			if got.Forward[Pooler] != 0 || got.Backward[Pooler] != 0 {
 				t.Errorf("%s: engine model has pooler FLOPs", name)
 			}
@@ -255,37 +264,8 @@ func TestFLOPsMatchEngineEncoderFactorized(t *testing.T) {
 				t.Errorf("%s: params bytes %d for %d parameters", name, mem.Params, len(m.Params))
 			}
 		}
-		if c.IsEncoder() {
-			continue
-		}
-		// Cached decoding of a factorized decoder.
-		dec := m.NewDecoder()
-		var sum Counts
-		for pos := 0; pos < c.MaxSeq; pos++ {
-			cnt := &kernels.Counter{}
-			m.Flops = cnt
-			if _, err := dec.Step(int32(pos % c.Vocab)); err != nil {
-				t.Fatal(err)
-			}
-			want := s.DecodeStep(pos)
-			for _, k := range kernels.Components() {
-				if want[k] != cnt.Get(kernels.Forward, k) {
-					t.Fatalf("%s pos %d: decode %s = %d, engine counted %d", c.JSON(), pos, k, want[k], cnt.Get(kernels.Forward, k))
-				}
-			}
-			sum = sum.Plus(want)
-		}
-		// Decoding the whole context does the forward's work, but for the
-		// softmax: decode normalises each probability (FlopsSoftmaxFwd per
-		// pair), the fused forward each output row (see kernels).
-		fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
-		fwd[kernels.Loss] = 0
-		if want := int64(c.Layers*c.Heads) * kernels.AttentionPairs(c.MaxSeq, true) * kernels.FlopsSoftmaxFwd; sum[kernels.Softmax] != want {
-			t.Errorf("%s: decode softmax %d, want %d", c.JSON(), sum[kernels.Softmax], want)
-		}
-		sum[kernels.Softmax], fwd[kernels.Softmax] = 0, 0
-		if sum != fwd {
-			t.Errorf("%s: decoding %d tokens = %v, causal forward without loss = %v", c.JSON(), c.MaxSeq, sum, fwd)
+		if !c.IsEncoder() {
+			checkDecode(t, m, s) // cached decoding of a factorized decoder
 		}
 	}
 }
