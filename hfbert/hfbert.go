@@ -191,9 +191,10 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 			base = ""
 		}
 	}
+	nm := tensorNames[typ]
 	// Tying: with tie_word_embeddings (the default) Hugging Face uses the
 	// word embeddings as the decoder, whatever the file holds.
-	decoderName := map[string]string{"bert": "cls.predictions.decoder.weight", "albert": "predictions.decoder.weight"}[typ]
+	decoderName := nm.head + "decoder.weight"
 	var tiedDecoder []float32 // compared with the word embeddings once they are loaded
 	if c.Tie {
 		if dw, ok := f.Get(decoderName); ok {
@@ -227,6 +228,10 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 		set(dst+".w", r.either(src+".weight", src+".gamma"), n)
 		set(dst+".b", r.either(src+".bias", src+".beta"), n)
 	}
+	linear := func(dst, src string, out, in int) { // an out x in weight and its bias
+		set(dst+".w", src+".weight", out, in)
+		set(dst+".b", src+".bias", out)
+	}
 	emb := base + "embeddings."
 	set("wte", emb+"word_embeddings.weight", c.Vocab, e)
 	if tiedDecoder != nil && r.err == nil && !slices.Equal(m.Param("wte"), tiedDecoder) {
@@ -236,8 +241,7 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 	set("wtt", emb+"token_type_embeddings.weight", c.Types(), e)
 	ln("emb_ln", emb+"LayerNorm", e)
 	if c.Factorized() {
-		set("embed_proj.w", base+"encoder.embedding_hidden_mapping_in.weight", d, e)
-		set("embed_proj.b", base+"encoder.embedding_hidden_mapping_in.bias", d)
+		linear("embed_proj", base+"encoder.embedding_hidden_mapping_in", d, e)
 	}
 	qkv := func(i int, q, k, v string) {
 		for _, part := range []struct{ suffix, dst string }{{"weight", ".qkv.w"}, {"bias", ".qkv.b"}} {
@@ -262,42 +266,20 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 	}
 	for i := 0; i < c.AttnBlocks(); i++ {
 		a, fn := fmt.Sprintf("attn.%d.", i), fmt.Sprintf("ffn.%d.", i)
-		var p string
-		if typ == "bert" {
-			p = fmt.Sprintf("%sencoder.layer.%d.", base, i)
-			qkv(i, p+"attention.self.query", p+"attention.self.key", p+"attention.self.value")
-			set(a+"proj.w", p+"attention.output.dense.weight", d, d)
-			set(a+"proj.b", p+"attention.output.dense.bias", d)
-			ln(a+"ln", p+"attention.output.LayerNorm", d)
-			set(fn+"up.w", p+"intermediate.dense.weight", ff, d)
-			set(fn+"up.b", p+"intermediate.dense.bias", ff)
-			set(fn+"down.w", p+"output.dense.weight", d, ff)
-			set(fn+"down.b", p+"output.dense.bias", d)
-			ln(fn+"ln", p+"output.LayerNorm", d)
-		} else {
-			p = fmt.Sprintf("%sencoder.albert_layer_groups.%d.albert_layers.0.", base, i)
-			qkv(i, p+"attention.query", p+"attention.key", p+"attention.value")
-			set(a+"proj.w", p+"attention.dense.weight", d, d)
-			set(a+"proj.b", p+"attention.dense.bias", d)
-			ln(a+"ln", p+"attention.LayerNorm", d)
-			set(fn+"up.w", p+"ffn.weight", ff, d)
-			set(fn+"up.b", p+"ffn.bias", ff)
-			set(fn+"down.w", p+"ffn_output.weight", d, ff)
-			set(fn+"down.b", p+"ffn_output.bias", d)
-			ln(fn+"ln", p+"full_layer_layer_norm", d)
-		}
+		p := base + fmt.Sprintf(nm.layer, i)
+		qkv(i, p+nm.query, p+nm.key, p+nm.value)
+		linear(a+"proj", p+nm.attnOut, d, d)
+		ln(a+"ln", p+nm.attnLN, d)
+		linear(fn+"up", p+nm.up, ff, d)
+		linear(fn+"down", p+nm.down, d, ff)
+		ln(fn+"ln", p+nm.ffnLN, d)
 	}
-	head := map[string]string{"bert": "cls.predictions.", "albert": "predictions."}[typ]
-	dense, hln := head+"dense", head+"LayerNorm"
-	if typ == "bert" {
-		dense, hln = head+"transform.dense", head+"transform.LayerNorm"
-	}
+	head, dense := nm.head, nm.head+nm.headDense
 	if _, ok := f.Get(dense + ".weight"); !ok && r.err == nil {
 		r.err = fmt.Errorf("the file has no masked-LM head (%s.weight): tformer loads *ForMaskedLM and *ForPreTraining checkpoints, not bare %s models", dense, strings.ToUpper(typ[:1])+typ[1:]+"Model")
 	}
-	set("head.dense.w", dense+".weight", e, d)
-	set("head.dense.b", dense+".bias", e)
-	ln("head.ln", hln, e)
+	linear("head.dense", dense, e, d)
+	ln("head.ln", head+nm.headLN, e)
 	set("head.bias", r.either(head+"bias", head+"decoder.bias"), c.Vocab)
 	if _, ok := f.Get(head + "bias"); ok {
 		r.used[head+"decoder.bias"] = true // Hugging Face ties the two names to one tensor
@@ -327,6 +309,30 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 		notes = append(notes, fmt.Sprintf("ignored %s (tformer builds no pooler or sentence-pair head)", strings.Join(ignored, ", ")))
 	}
 	return &Loaded{Model: m, Type: typ, DType: dtype, Notes: notes}, nil
+}
+
+// names says where one architecture's Hugging Face tensors are: a layer's
+// relative to its prefix, the masked-LM head's relative to the head's.
+type names struct {
+	layer                   string // layer i's prefix below the base model's, a format taking i
+	query, key, value       string // the attention's input projections
+	attnOut, attnLN         string // its output projection and LayerNorm
+	up, down, ffnLN         string // the FFN's projections and LayerNorm
+	head, headDense, headLN string // the head's prefix (from the file's root), transform and LayerNorm
+}
+
+// tensorNames maps a model type to its tensor names.
+var tensorNames = map[string]names{
+	"bert": {layer: "encoder.layer.%d.",
+		query: "attention.self.query", key: "attention.self.key", value: "attention.self.value",
+		attnOut: "attention.output.dense", attnLN: "attention.output.LayerNorm",
+		up: "intermediate.dense", down: "output.dense", ffnLN: "output.LayerNorm",
+		head: "cls.predictions.", headDense: "transform.dense", headLN: "transform.LayerNorm"},
+	"albert": {layer: "encoder.albert_layer_groups.%d.albert_layers.0.",
+		query: "attention.query", key: "attention.key", value: "attention.value",
+		attnOut: "attention.dense", attnLN: "attention.LayerNorm",
+		up: "ffn", down: "ffn_output", ffnLN: "full_layer_layer_norm",
+		head: "predictions.", headDense: "dense", headLN: "LayerNorm"},
 }
 
 // reader fetches tensors by name, checking shapes and recording what was used.
