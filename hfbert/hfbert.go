@@ -36,14 +36,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tformer/tformer/internal/hfdir"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
 )
 
 // File names inside a model directory.
 const (
-	ConfigFile  = "config.json"
-	WeightsFile = "model.safetensors"
+	ConfigFile  = hfdir.ConfigFile
+	WeightsFile = hfdir.WeightsFile
 )
 
 // Loaded is a model read from a Hugging Face BERT or ALBERT directory.
@@ -161,11 +162,7 @@ func ParseConfig(data []byte) (model.Config, string, []string, error) {
 
 // Load reads the model in dir (config.json and model.safetensors).
 func Load(dir string) (*Loaded, error) {
-	cfg, err := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", dir, err)
-	}
-	f, err := safetensors.Read(filepath.Join(dir, WeightsFile))
+	cfg, f, err := hfdir.Read(dir)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", dir, err)
 	}

@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -33,6 +32,7 @@ import (
 
 	"github.com/tformer/tformer/internal/atomicfile"
 	"github.com/tformer/tformer/internal/gpt2arch"
+	"github.com/tformer/tformer/internal/hfdir"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
 	"github.com/tformer/tformer/tokenizer"
@@ -40,8 +40,8 @@ import (
 
 // File names inside a model directory.
 const (
-	ConfigFile  = "config.json"
-	WeightsFile = "model.safetensors"
+	ConfigFile  = hfdir.ConfigFile
+	WeightsFile = hfdir.WeightsFile
 )
 
 // Loaded is a model read from a Hugging Face GPT-2 directory.
@@ -380,30 +380,8 @@ func Load(path string) (*Loaded, error) {
 	return l, nil
 }
 
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
-}
-
 func load(dir string) (*Loaded, error) {
-	cj, err := os.ReadFile(filepath.Join(dir, ConfigFile))
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("no %s in the directory", ConfigFile)
-		}
-		return nil, err
-	}
-	wpath := filepath.Join(dir, WeightsFile)
-	if !exists(wpath) {
-		switch {
-		case exists(filepath.Join(dir, WeightsFile+".index.json")):
-			return nil, errors.New("sharded checkpoints (model.safetensors.index.json) are not supported; GPT-2 models fit in one model.safetensors")
-		case exists(filepath.Join(dir, "pytorch_model.bin")):
-			return nil, errors.New("only model.safetensors is read, and this directory has pytorch_model.bin (PyTorch's pickle format); re-save it with save_pretrained(dir, safe_serialization=True)")
-		}
-		return nil, fmt.Errorf("no %s in the directory", WeightsFile)
-	}
-	f, err := safetensors.Read(wpath)
+	cj, f, err := hfdir.Read(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +389,7 @@ func load(dir string) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	hasV, hasM := exists(filepath.Join(dir, "vocab.json")), exists(filepath.Join(dir, "merges.txt"))
+	hasV, hasM := hfdir.Exists(filepath.Join(dir, "vocab.json")), hfdir.Exists(filepath.Join(dir, "merges.txt"))
 	switch {
 	case hasV && hasM:
 		tok, err := tokenizer.LoadGPT2Dir(dir)
@@ -603,7 +581,7 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 	// model's tokenizer.
 	for _, name := range []string{"vocab.json", "merges.txt"} {
 		p := filepath.Join(dir, name)
-		if exists(p) {
+		if hfdir.Exists(p) {
 			if err := os.Remove(p); err != nil {
 				return nil, err
 			}

@@ -1,0 +1,56 @@
+// Package hfdir reads the two files every Hugging Face model directory that
+// tformer loads holds — config.json and model.safetensors — with one clear
+// error for each missing file, and for the sharded and PyTorch-pickle
+// layouts tformer does not read. The architecture packages (hfgpt2, hfbert)
+// interpret what it returns.
+package hfdir
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/tformer/tformer/safetensors"
+)
+
+// File names inside a model directory.
+const (
+	ConfigFile  = "config.json"
+	WeightsFile = "model.safetensors"
+)
+
+// Read returns the bytes of dir's config.json and its parsed
+// model.safetensors. The errors say which file is missing (without the
+// directory, which the caller adds).
+func Read(dir string) ([]byte, *safetensors.File, error) {
+	cj, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, nil, fmt.Errorf("no %s in the directory", ConfigFile)
+		}
+		return nil, nil, err
+	}
+	wpath := filepath.Join(dir, WeightsFile)
+	if !Exists(wpath) {
+		switch {
+		case Exists(filepath.Join(dir, WeightsFile+".index.json")):
+			return nil, nil, errors.New("sharded checkpoints (model.safetensors.index.json) are not supported: tformer reads one model.safetensors (save_pretrained with a max_shard_size above the model's size writes one)")
+		case Exists(filepath.Join(dir, "pytorch_model.bin")):
+			return nil, nil, errors.New("only model.safetensors is read, and this directory has pytorch_model.bin (PyTorch's pickle format); re-save it with save_pretrained(dir, safe_serialization=True)")
+		}
+		return nil, nil, fmt.Errorf("no %s in the directory", WeightsFile)
+	}
+	f, err := safetensors.Read(wpath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cj, f, nil
+}
+
+// Exists reports whether a file (or directory) exists at p.
+func Exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
