@@ -67,13 +67,7 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	d, f, cnt, p := c.DModel, c.DFF, m.Flops, dec.pos
 	toks := [1]int32{tok}
 	cnt.Mark()
-	if c.Factorized() {
-		e := c.E()
-		kernels.EmbeddingForward(cnt, dec.emb, m.p.wte, m.p.wpe, toks[:], 1, e, p)
-		kernels.LinearForward(cnt, kernels.EmbedProj, dec.x, dec.emb, m.p.projw, m.p.projb, nil, 1, e, d)
-	} else {
-		kernels.EmbeddingForward(cnt, dec.x, m.p.wte, m.p.wpe, toks[:], 1, d, p)
-	}
+	m.embed(dec.x, dec.emb, toks[:], 1, p)
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
 		m.layerNorm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, at.lnw, at.lnb, 1, d)
@@ -88,15 +82,7 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 		kernels.LinearForward(cnt, kernels.FFNDown, dec.x, dec.fchg, ff.downw, ff.downb, dec.res2, 1, f, d)
 	}
 	m.layerNorm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
-	if c.HasHead() {
-		e := c.E()
-		kernels.LinearForward(cnt, kernels.MLMDense, dec.hd, dec.ln, m.p.hdw, m.p.hdb, nil, 1, d, e)
-		m.gelu(cnt, kernels.MLMDense, dec.hg, dec.hd)
-		m.layerNorm(cnt, dec.hl, dec.mean, dec.rstd, dec.hg, m.p.hlnw, m.p.hlnb, 1, e)
-		kernels.LinearForward(cnt, kernels.Logits, dec.logits, dec.hl, m.p.head, m.p.hbias, nil, 1, e, c.Vocab)
-	} else {
-		kernels.LinearForward(cnt, kernels.Logits, dec.logits, dec.ln, m.p.head, nil, nil, 1, d, c.Vocab)
-	}
+	m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
 	dec.pos++
 	return dec.logits, nil
 }

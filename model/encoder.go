@@ -39,11 +39,8 @@ type MLMResult struct {
 func (m *Model) checkMLM(x *MLMBatch) error {
 	c := m.Config
 	b, t := x.B, x.T
-	if b <= 0 || t <= 0 {
-		return fmt.Errorf("batch (%d) and sequence length (%d) must be positive", b, t)
-	}
-	if t > c.MaxSeq {
-		return fmt.Errorf("sequence length %d exceeds the model's context of %d", t, c.MaxSeq)
+	if err := m.checkShape(b, t); err != nil {
+		return err
 	}
 	n := b * t
 	if len(x.Tokens) != n {
@@ -120,11 +117,7 @@ func (m *Model) ForwardMLM(x MLMBatch) (MLMResult, error) {
 	if x.Positions != nil {
 		rows = len(x.Positions)
 	}
-	if m.act == nil || m.act.b != b || m.act.t != t {
-		m.act = nil
-		m.act = newActivations(c, b, t)
-	}
-	a := m.act
+	a := m.activationsFor(b, t)
 	a.setRows(c, rows)
 	copy(a.tokens, x.Tokens)
 	if x.Types != nil {
@@ -171,7 +164,7 @@ func (m *Model) ForwardMLM(x MLMBatch) (MLMResult, error) {
 	for i, p := range a.positions {
 		copy(a.hin[i*d:(i+1)*d], last[int(p)*d:(int(p)+1)*d])
 	}
-	m.headForward(a.hin, rows)
+	m.headForward(a.head(), a.hin, rows)
 	a.haveLoss = x.Targets != nil
 	res := MLMResult{Count: rows}
 	if x.Targets == nil {

@@ -256,6 +256,28 @@ func (m *Model) ActivationFloats() int64 {
 	return n
 }
 
+// checkShape checks that b sequences of t tokens are a batch this model can
+// run.
+func (m *Model) checkShape(b, t int) error {
+	if b <= 0 || t <= 0 {
+		return fmt.Errorf("batch (%d) and sequence length (%d) must be positive", b, t)
+	}
+	if t > m.Config.MaxSeq {
+		return fmt.Errorf("sequence length %d exceeds the model's context of %d", t, m.Config.MaxSeq)
+	}
+	return nil
+}
+
+// activationsFor returns the activations for b sequences of t tokens: the
+// last ones if they have that shape, else new ones.
+func (m *Model) activationsFor(b, t int) *activations {
+	if m.act == nil || m.act.b != b || m.act.t != t {
+		m.act = nil // let the old buffers go before allocating new ones
+		m.act = newActivations(m.Config, b, t)
+	}
+	return m.act
+}
+
 func (m *Model) checkTokens(what string, ids []int32) error {
 	for i, id := range ids {
 		if id < 0 || int(id) >= m.Config.Vocab {
@@ -273,11 +295,8 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	if c.IsEncoder() {
 		return 0, errors.New("forward: this model is an encoder; it is run with ForwardMLM (masked-LM), not next-token Forward")
 	}
-	if b <= 0 || t <= 0 {
-		return 0, fmt.Errorf("forward: batch (%d) and sequence length (%d) must be positive", b, t)
-	}
-	if t > c.MaxSeq {
-		return 0, fmt.Errorf("forward: sequence length %d exceeds the model's context of %d", t, c.MaxSeq)
+	if err := m.checkShape(b, t); err != nil {
+		return 0, fmt.Errorf("forward: %w", err)
 	}
 	if len(tokens) != b*t || (targets != nil && len(targets) != b*t) {
 		return 0, fmt.Errorf("forward: want %d×%d = %d tokens and targets, got %d and %d", b, t, b*t, len(tokens), len(targets))
@@ -290,21 +309,11 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 			return 0, fmt.Errorf("forward: %w", err)
 		}
 	}
-	if m.act == nil || m.act.b != b || m.act.t != t {
-		m.act = nil // let the old buffers go before allocating new ones
-		m.act = newActivations(c, b, t)
-	}
-	a := m.act
+	a := m.activationsFor(b, t)
 	copy(a.tokens, tokens)
 	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
 	cnt.Mark()
-	if c.Factorized() {
-		e := c.E()
-		kernels.EmbeddingForward(cnt, a.emb, m.p.wte, m.p.wpe, tokens, t, e, 0)
-		kernels.LinearForward(cnt, kernels.EmbedProj, a.res[0], a.emb, m.p.projw, m.p.projb, nil, n, e, d)
-	} else {
-		kernels.EmbeddingForward(cnt, a.res[0], m.p.wte, m.p.wpe, tokens, t, d, 0)
-	}
+	m.embed(a.res[0], a.emb, tokens, t, 0)
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
 		m.layerNorm(cnt, a.ln1[l], a.ln1m[l], a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
@@ -317,7 +326,7 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 		kernels.LinearForward(cnt, kernels.FFNDown, a.res[l+1], a.fchg[l], ff.downw, ff.downb, a.res2[l], n, f, d)
 	}
 	m.layerNorm(cnt, a.lnf, a.lnfm, a.lnfr, a.res[c.Layers], m.p.lnfw, m.p.lnfb, n, d)
-	m.headForward(a.lnf, n)
+	m.headForward(a.head(), a.lnf, n)
 	a.haveLoss = targets != nil
 	if targets == nil {
 		return 0, nil
@@ -413,21 +422,48 @@ func (m *Model) geluBack(cnt *kernels.Counter, comp kernels.Component, dinp, inp
 	kernels.GELUBackwardFor(cnt, comp, dinp, inp, dout)
 }
 
+// embed writes the embeddings of tokens (rows of t, the first token at
+// position pos) into x (one row of d per token): token plus position
+// embedding, through emb (one row of E per token) and the E -> d projection
+// when factorized. It serves Forward and Decoder.Step; an encoder's
+// embeddings (token types, LayerNorm) are ForwardMLM's own.
+func (m *Model) embed(x, emb []float32, tokens []int32, t, pos int) {
+	c, cnt := m.Config, m.Flops
+	n, d := len(tokens), c.DModel
+	if c.Factorized() {
+		e := c.E()
+		kernels.EmbeddingForward(cnt, emb, m.p.wte, m.p.wpe, tokens, t, e, pos)
+		kernels.LinearForward(cnt, kernels.EmbedProj, x, emb, m.p.projw, m.p.projb, nil, n, e, d)
+		return
+	}
+	kernels.EmbeddingForward(cnt, x, m.p.wte, m.p.wpe, tokens, t, d, pos)
+}
+
+// headOut are the buffers the output head writes for r rows: with a head,
+// the dense, GELU and LayerNorm outputs (r·E each) and the LayerNorm
+// statistics (r each); always the logits (r·V).
+type headOut struct{ hd, hg, hl, mean, rstd, logits []float32 }
+
+// head is the activations' headOut.
+func (a *activations) head() headOut {
+	return headOut{hd: a.hd, hg: a.hg, hl: a.hl, mean: a.hlm, rstd: a.hlr, logits: a.logits}
+}
+
 // headForward computes the logits of r rows of final hidden states x[r×d]
-// into the activations' logits: x·Wᵀ for a plain decoder; dense d -> E,
-// GELU, LayerNorm(E), then ·Wᵀ + bias with a head.
-func (m *Model) headForward(x []float32, r int) {
-	c, a, cnt := m.Config, m.act, m.Flops
+// into o: x·Wᵀ for a plain decoder; dense d -> E, GELU, LayerNorm(E), then
+// ·Wᵀ + bias with a head.
+func (m *Model) headForward(o headOut, x []float32, r int) {
+	c, cnt := m.Config, m.Flops
 	d, v := c.DModel, c.Vocab
 	if !c.HasHead() {
-		kernels.LinearForward(cnt, kernels.Logits, a.logits, x, m.p.head, nil, nil, r, d, v)
+		kernels.LinearForward(cnt, kernels.Logits, o.logits, x, m.p.head, nil, nil, r, d, v)
 		return
 	}
 	e := c.E()
-	kernels.LinearForward(cnt, kernels.MLMDense, a.hd, x, m.p.hdw, m.p.hdb, nil, r, d, e)
-	m.gelu(cnt, kernels.MLMDense, a.hg, a.hd)
-	m.layerNorm(cnt, a.hl, a.hlm, a.hlr, a.hg, m.p.hlnw, m.p.hlnb, r, e)
-	kernels.LinearForward(cnt, kernels.Logits, a.logits, a.hl, m.p.head, m.p.hbias, nil, r, e, v)
+	kernels.LinearForward(cnt, kernels.MLMDense, o.hd, x, m.p.hdw, m.p.hdb, nil, r, d, e)
+	m.gelu(cnt, kernels.MLMDense, o.hg, o.hd)
+	m.layerNorm(cnt, o.hl, o.mean, o.rstd, o.hg, m.p.hlnw, m.p.hlnb, r, e)
+	kernels.LinearForward(cnt, kernels.Logits, o.logits, o.hl, m.p.head, m.p.hbias, nil, r, e, v)
 }
 
 // headBackward takes dlogits (in the activations' probs) back through the
