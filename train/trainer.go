@@ -35,7 +35,7 @@ type Options struct {
 // DefaultOptions are sensible settings for the small models tformer trains
 // on a CPU.
 func DefaultOptions() Options {
-	return Options{Steps: 600, Batch: 8, Seq: 128, LR: 3e-3, MinLR: 3e-4, Warmup: 30,
+	return Options{Steps: 1200, Batch: 8, Seq: 128, LR: 3e-3, MinLR: 3e-4, Warmup: 30,
 		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, GradClip: 1.0, Seed: 1,
 		EvalEvery: 100, EvalWindows: 64, Tokenizer: "byte"}
 }
