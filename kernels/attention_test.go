@@ -35,6 +35,7 @@ var attCases = []attCase{
 	{1, 100, 40, 2, 1},  // dh = 20: not a multiple of the micro-tile width
 	{2, 97, 64, 1, 2.5}, // peaky, dh = 64
 	{1, 200, 24, 3, 1},  // dh = 8, three tiles
+	{1, 110, 160, 1, 1}, // dh = 160: wider than the micro-kernel's k-blocks, not a multiple of 16
 }
 
 // wantAttnCounts returns the FLOPs the package doc gives for attention over
