@@ -345,6 +345,16 @@ func (m *Model) Logits() []float32 {
 	return m.act.logits
 }
 
+// CountCorrect returns how many of the first len(targets) rows of the last
+// forward pass's logits have their largest value at the target (the first
+// such index on ties): a masked LM's or a next-token model's accuracy.
+func (m *Model) CountCorrect(targets []int32) int {
+	if m.act == nil {
+		return 0
+	}
+	return countCorrect(m.act.logits, targets, m.Config.Vocab)
+}
+
 // Backward adds the gradient of the last Forward's mean loss to Grads. Call
 // ZeroGrad first unless accumulating over several batches.
 func (m *Model) Backward() error {

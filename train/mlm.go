@@ -118,29 +118,9 @@ func (e *evaluator) evaluateMLM(m *model.Model, tokens []int32, seq, batch, maxW
 		for _, l := range m.Losses()[:real] {
 			sum += float64(l) // row by row, so the sum does not depend on batch
 		}
-		correct += countCorrect(m.Logits(), tgt[:real], c.Vocab)
+		correct += m.CountCorrect(tgt[:real])
 		count += real
 	}
 	e.pos, e.tgt = pos[:0], tgt[:0] // keep what appends grew
 	return MLMEvalResult{Loss: sum / float64(count), Accuracy: float64(correct) / float64(count), Masked: count, Tokens: len(idx) * seq}, nil
-}
-
-// countCorrect counts the rows r of logits (len(targets) rows of v values)
-// whose largest logit (the first, on ties) is at targets[r], as
-// model.MLMResult.Correct counts them.
-func countCorrect(logits []float32, targets []int32, v int) int {
-	n := 0
-	for r, tg := range targets {
-		row := logits[r*v : (r+1)*v]
-		best := 0
-		for j, z := range row {
-			if z > row[best] {
-				best = j
-			}
-		}
-		if best == int(tg) {
-			n++
-		}
-	}
-	return n
 }
