@@ -27,9 +27,15 @@
 //     element); the residual add fused into attn_out and ffn_down is 1 per
 //     element forward and free backward.
 //   - Other operations count the per-element constants kernels.Flops*:
-//     embedding 1 forward / 2 backward, LayerNorm 8 / 17, GELU 9 / 19,
-//     softmax 6 / 5 per (query, key) pair, loss 5 per logit forward and 1 per
-//     logit plus 1 per row backward.
+//     embedding 1 forward / 2 backward, LayerNorm 8 / 17, GELU 9 / 19, loss
+//     5 per logit forward and 1 per logit plus 1 per row backward.
+//   - Attention is one fused, tiled kernel (kernels/attention.go): per
+//     (query, key) pair and head QKᵀ 2·dh, softmax 5 and AV 2·dh forward;
+//     backward QKᵀ 6·dh (it recomputes the scores instead of keeping the
+//     probabilities, then dQ and dK), softmax 6 and AV 4·dh; per query row
+//     and head, softmax dh forward (the output's normalisation) plus dh per
+//     rescale of the running output (kernels.AttentionRescales), and 2·dh
+//     backward. Cached decoding counts softmax 6 per pair.
 //   - Causal attention computes n(n+1)/2 (query, key) pairs per head
 //     (kernels.AttentionPairs); bidirectional attention n². The engine's
 //     decoder is causal; encoders are bidirectional.

@@ -209,7 +209,7 @@ func NewReport(s Spec, o Options) (*Report, error) {
 	geF, geB := s.geluFlops()
 	r.Conventions = Conventions{Attention: convention(o.Causal), Batch: o.Batch, Train: o.Train, BytesPerValue: BytesPerValue,
 		Matmul:      "an (m x k)·(k x n) product is 2·m·k·n FLOPs (multiply and add); no MACs",
-		Elementwise: fmt.Sprintf("per element: bias 1, residual %d, embedding %d/%d (2/3 with token types), layernorm %d/%d, gelu %d/%d, softmax %d/%d per pair, loss %d/%d per logit (forward/backward)", kernels.FlopsResidual, kernels.FlopsEmbeddingFwd, kernels.FlopsEmbeddingBwd, kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd, geF, geB, kernels.FlopsSoftmaxFwd, kernels.FlopsSoftmaxBwd, kernels.FlopsLossFwd, kernels.FlopsLossBwd),
+		Elementwise: fmt.Sprintf("per element: bias 1, residual %d, embedding %d/%d (2/3 with token types), layernorm %d/%d, gelu %d/%d, softmax %d/%d per pair plus d_head/2·d_head per row and d_head per rescale (fused attention; backward recomputes QKᵀ), loss %d/%d per logit (forward/backward)", kernels.FlopsResidual, kernels.FlopsEmbeddingFwd, kernels.FlopsEmbeddingBwd, kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd, geF, geB, kernels.FlopsAttnSoftmaxFwd, kernels.FlopsAttnSoftmaxBwd, kernels.FlopsLossFwd, kernels.FlopsLossBwd),
 		Forward:     "a training forward: includes the loss; backward computes input and weight gradients of every linear layer"}
 	p := s.Parameters()
 	r.Params = ParamsInfo{Unique: p.Total.Unique, Applied: p.Total.Applied, UntiedUnshared: p.UntiedUnshared,

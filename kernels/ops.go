@@ -15,8 +15,7 @@ const (
 	FlopsGELUFwd           = 9  // tanh form
 	FlopsGELUBwd           = 19 // recomputes tanh, then the derivative and the accumulate
 	FlopsResidual          = 1  // the residual add fused into an output projection
-	FlopsSoftmaxFwd        = 6  // per (query, key) pair: scale, max, subtract, exp, sum, normalise
-	FlopsSoftmaxBwd        = 5  // per pair: p·dp and its sum, subtract, multiply, scale
+	FlopsSoftmaxFwd        = 6  // cached decoding (AttentionDecode), per (query, key) pair: scale, max, subtract, exp, sum, normalise; the fused attention's are FlopsAttnSoftmax*
 	FlopsLossFwd           = 5  // per logit: max, subtract, exp, sum, normalise
 	FlopsLossBwd           = 1  // per logit: scale the probability (plus 1 per row for the target)
 )

@@ -667,7 +667,8 @@ func TestFlopsConstants(t *testing.T) {
 		{"FlopsGELUBwd", FlopsGELUBwd, 19},
 		{"FlopsResidual", FlopsResidual, 1},
 		{"FlopsSoftmaxFwd", FlopsSoftmaxFwd, 6},
-		{"FlopsSoftmaxBwd", FlopsSoftmaxBwd, 5},
+		{"FlopsAttnSoftmaxFwd", FlopsAttnSoftmaxFwd, 5},
+		{"FlopsAttnSoftmaxBwd", FlopsAttnSoftmaxBwd, 3 + 3},
 		{"FlopsLossFwd", FlopsLossFwd, 5},
 		{"FlopsLossBwd", FlopsLossBwd, 1},
 	} {
