@@ -480,22 +480,16 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int) {
 		if first {
 			continue
 		}
+		// Accumulate into dqkv (axpy with 1: the same sums, vectorised).
 		for j := range kw {
 			off := base + (j0+j)*ld + hd*dh
-			dk := a.dqkv[off+d : off+d+dh]
-			dv := a.dqkv[off+2*d : off+2*d+dh]
-			for c := range dh {
-				dk[c] += sc.dk[j*dhp+c]
-				dv[c] += sc.dv[j*dhp+c]
-			}
+			axpy(a.dqkv[off+d:off+d+dh], 1, sc.dk[j*dhp:j*dhp+dh])
+			axpy(a.dqkv[off+2*d:off+2*d+dh], 1, sc.dv[j*dhp:j*dhp+dh])
 		}
 	}
 	for i := range t {
 		off := base + i*ld + hd*dh
-		dq := a.dqkv[off : off+dh]
-		for c := range dh {
-			dq[c] += sc.o[i*dhp+c]
-		}
+		axpy(a.dqkv[off:off+dh], 1, sc.o[i*dhp:i*dhp+dh])
 	}
 }
 
