@@ -28,20 +28,15 @@ func LinearForward(cnt *Counter, comp Component, out, inp, w, bias, res []float3
 	MatMulNT(out, inp, w, n, o, in, false)
 	flops := 2 * int64(n) * int64(in) * int64(o)
 	if bias != nil {
+		// Adds as axpy with 1 (vectorised; the same sums as a loop).
 		bias = bias[:o]
 		for r := 0; r < n; r++ {
-			row := out[r*o : r*o+o]
-			for j := range row {
-				row[j] += bias[j]
-			}
+			axpy(out[r*o:r*o+o], 1, bias)
 		}
 		flops += int64(n) * int64(o)
 	}
 	if res != nil {
-		res = res[:n*o]
-		for j := range res {
-			out[j] += res[j]
-		}
+		axpy(out[:n*o], 1, res[:n*o])
 		flops += int64(n) * int64(o) * FlopsResidual
 	}
 	cnt.Add(Forward, comp, flops)
@@ -62,11 +57,8 @@ func LinearBackward(cnt *Counter, comp Component, dinp, dw, dbias, dout, inp, w 
 	flops += 2 * int64(n) * int64(in) * int64(o)
 	if dbias != nil {
 		dbias = dbias[:o]
-		for r := 0; r < n; r++ {
-			row := dout[r*o : r*o+o]
-			for j := range row {
-				dbias[j] += row[j]
-			}
+		for r := 0; r < n; r++ { // row by row, as a loop would sum
+			axpy(dbias, 1, dout[r*o:r*o+o])
 		}
 		flops += int64(n) * int64(o)
 	}
