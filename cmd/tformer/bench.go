@@ -275,7 +275,7 @@ func printBench(w io.Writer, r *benchReport) {
 		tw.Flush()
 	}
 	if t := r.Train; t != nil {
-		fmt.Fprintf(w, "\nTraining step (%s shape, %s params, B=%d, T=%d, AdamW, %d threads)\n", r.TrainModel, humanCount(t.Params), t.Batch, t.Seq, t.Threads)
+		fmt.Fprintf(w, "\nTraining step (%s shape, %s params, B=%d, T=%d, clip 1 + AdamW, %d threads)\n", r.TrainModel, humanCount(t.Params), t.Batch, t.Seq, t.Threads)
 		steps := make([]string, len(t.StepsMS))
 		for i, s := range t.StepsMS {
 			steps[i] = fmt.Sprintf("%.0f", s)
