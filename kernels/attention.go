@@ -162,8 +162,9 @@ func flashArch() *gemmArch {
 	return goArch
 }
 
-// attnDims are the shapes of one attention call, padded for the
-// micro-kernels.
+// attnDims is one attention call: its operands, its shapes (padded for the
+// micro-kernels) and its pair, row and rescale counts. As a RangeJob it runs
+// the (sequence, head) pairs.
 type attnDims struct {
 	ar              *gemmArch
 	b, t, d, h, dh  int
@@ -171,14 +172,12 @@ type attnDims struct {
 	bq              int // query block rows padded to mr (flashBlock is)
 	bk              int // key tile columns padded to nr (flashBlock is)
 	dhp             int // dh padded to nr
-	dhm             int // dh padded to mr
 	scale           float32
 	causal          bool
 	lens            []int32
 	qkv, out, lse   []float32
 	dqkv, dout      []float32
 	fwd             bool
-	cnt             *Counter
 	prs, rows, resc int64
 }
 
@@ -189,7 +188,7 @@ func newAttnDims(b, t, d, h int, causal bool, lens []int32) attnDims {
 	a.scale = float32(1 / math.Sqrt(float64(dh)))
 	a.bq, a.bk = roundUp(flashBlock, ar.mr), roundUp(flashBlock, ar.nr)
 	a.tp = roundUp(t, flashBlock)
-	a.dhp, a.dhm = roundUp(dh, ar.nr), roundUp(dh, ar.mr)
+	a.dhp = roundUp(dh, ar.nr)
 	return a
 }
 
