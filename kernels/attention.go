@@ -52,8 +52,6 @@ const (
 // 144).
 const AttentionTile = 96
 
-const flashBlock = AttentionTile
-
 // pairs returns the number of (query, key) pairs one head computes over a
 // sequence of t positions: t(t+1)/2 when causal, t² otherwise.
 func pairs(t int, causal bool) int64 {
@@ -74,7 +72,7 @@ func rescales(nk int) int64 {
 	if nk <= 0 {
 		return 0
 	}
-	return int64((nk+flashBlock-1)/flashBlock - 1)
+	return int64((nk+AttentionTile-1)/AttentionTile - 1)
 }
 
 // AttentionRescales is the number of (query row, key tile) rescales of the
@@ -84,10 +82,10 @@ func AttentionRescales(t int, causal bool) int64 {
 	if !causal {
 		return int64(t) * rescales(t)
 	}
-	// Row i sees i+1 keys; rows in one run of flashBlock share a count.
+	// Row i sees i+1 keys; rows in one run of AttentionTile share a count.
 	var s int64
-	for i0 := 0; i0 < t; i0 += flashBlock {
-		s += int64(min(flashBlock, t-i0)) * rescales(i0+1)
+	for i0 := 0; i0 < t; i0 += AttentionTile {
+		s += int64(min(AttentionTile, t-i0)) * rescales(i0+1)
 	}
 	return s
 }
@@ -136,7 +134,7 @@ func tileKeys(qi, j0, nk int, causal bool) int {
 	if causal {
 		lim = min(lim, qi+1)
 	}
-	return max(0, min(flashBlock, lim-j0))
+	return max(0, min(AttentionTile, lim-j0))
 }
 
 // attnCounts returns the total pairs, query rows and rescales over all
@@ -169,8 +167,8 @@ type attnDims struct {
 	ar              *gemmArch
 	b, t, d, h, dh  int
 	tp              int // t padded to a multiple of the tile sides
-	bq              int // query block rows padded to mr (flashBlock is)
-	bk              int // key tile columns padded to nr (flashBlock is)
+	bq              int // query block rows padded to mr (AttentionTile is)
+	bk              int // key tile columns padded to nr (AttentionTile is)
 	dhp             int // dh padded to nr
 	scale           float32
 	causal          bool
@@ -186,8 +184,8 @@ func newAttnDims(b, t, d, h int, causal bool, lens []int32) attnDims {
 	dh := d / h
 	a := attnDims{ar: ar, b: b, t: t, d: d, h: h, dh: dh, causal: causal, lens: lens}
 	a.scale = float32(1 / math.Sqrt(float64(dh)))
-	a.bq, a.bk = roundUp(flashBlock, ar.mr), roundUp(flashBlock, ar.nr)
-	a.tp = roundUp(t, flashBlock)
+	a.bq, a.bk = roundUp(AttentionTile, ar.mr), roundUp(AttentionTile, ar.nr)
+	a.tp = roundUp(t, AttentionTile)
 	a.dhp = roundUp(dh, ar.nr)
 	return a
 }
@@ -210,35 +208,6 @@ func grow(s []float32, n int) []float32 {
 		return make([]float32, n)
 	}
 	return s[:n]
-}
-
-// packRowsK packs rows of an operand that run along k — element (r, p) at
-// src[off + r·ld + p], r < rows, p < kc — into w-wide panels: panel q holds
-// rows q·w.. as dst[q·w·kc + p·w + i], zero beyond rows. fast packs a full
-// panel (nil: Go only).
-func packRowsK(fast func(dst, src []float32, off, ld, kc int), dst, src []float32, off, ld, rows, kc, w int) {
-	for r := 0; r < rows; r += w {
-		d := dst[r*kc:]
-		if rows-r >= w && fast != nil {
-			fast(d, src, off+r*ld, ld, kc)
-			continue
-		}
-		packTGo(d, src, off+r*ld, ld, 0, kc, min(w, rows-r), w)
-	}
-}
-
-// packColsK packs an operand whose w values for one p are contiguous —
-// element (r, p) at src[off + p·ld + r] — into w-wide panels (layout as
-// packRowsK).
-func packColsK(fast func(dst, src []float32, off, ld, kc int), dst, src []float32, off, ld, rows, kc, w int) {
-	for r := 0; r < rows; r += w {
-		d := dst[r*kc:]
-		if rows-r >= w && fast != nil {
-			fast(d, src, off+r, ld, kc)
-			continue
-		}
-		packCopy(d, src, off+r, ld, kc, min(w, rows-r), w)
-	}
 }
 
 // micro computes C[m×n] (+)= A·B on packed panels: A's panel i (rows
@@ -328,7 +297,7 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int) {
 	ld := 3 * d
 	base := bi * t * ld
 	nk := keyLimit(bi, t, a.lens)
-	nkp := roundUp(nk, flashBlock)
+	nkp := roundUp(nk, AttentionTile)
 	// Head-wide packed operands: K as nr-key panels dh deep (B of Q·Kᵀ),
 	// V as nr-column panels nk deep (B of P·V).
 	sc.kp = grow(sc.kp, nkp*dh)
@@ -343,8 +312,8 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int) {
 	sc.l = grow(sc.l, a.bq)
 	bk := a.bk
 	lseRow := a.lse[(bi*a.h+hd)*t:]
-	for i0 := 0; i0 < t; i0 += flashBlock {
-		rows := min(flashBlock, t-i0)
+	for i0 := 0; i0 < t; i0 += AttentionTile {
+		rows := min(AttentionTile, t-i0)
 		mp := roundUp(rows, mr)
 		packRowsK(ar.packAT, sc.qp, a.qkv, base+i0*ld+hd*dh, ld, rows, dh, mr)
 		for i := range rows {
@@ -355,8 +324,8 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int) {
 		if a.causal {
 			kmax = min(nk, i0+rows)
 		}
-		for j0 := 0; j0 < kmax; j0 += flashBlock {
-			kw := min(flashBlock, kmax-j0) // keys any row of the block sees
+		for j0 := 0; j0 < kmax; j0 += AttentionTile {
+			kw := min(AttentionTile, kmax-j0) // keys any row of the block sees
 			np := roundUp(kw, nr)
 			// S = Q·Kᵀ for the tile.
 			micro(ar, sc.s, bk, sc.qp, mr*dh, sc.kp[j0*dh:], nr*dh, mp, np, dh, false)
@@ -408,7 +377,7 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int) {
 	base := bi * t * ld
 	obase := bi * t * d
 	nk := keyLimit(bi, t, a.lens)
-	nkp := roundUp(nk, flashBlock)
+	nkp := roundUp(nk, AttentionTile)
 	tp := a.tp
 	bk, dhp := a.bk, a.dhp
 	// Head-wide packed operands.
@@ -440,17 +409,17 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int) {
 	sc.dk = grow(sc.dk, bk*dhp)
 	sc.dv = grow(sc.dv, bk*dhp)
 	lseRow := a.lse[(bi*a.h+hd)*t:]
-	for j0 := 0; j0 < nk; j0 += flashBlock {
-		kw := min(flashBlock, nk-j0)
+	for j0 := 0; j0 < nk; j0 += AttentionTile {
+		kw := min(AttentionTile, nk-j0)
 		np := roundUp(kw, nr)
 		kmp := roundUp(kw, mr)
 		first := true
 		i0 := 0
 		if a.causal {
-			i0 = j0 / flashBlock * flashBlock
+			i0 = j0 / AttentionTile * AttentionTile
 		}
-		for ; i0 < t; i0 += flashBlock {
-			rows := min(flashBlock, t-i0)
+		for ; i0 < t; i0 += AttentionTile {
+			rows := min(AttentionTile, t-i0)
 			mp := roundUp(rows, mr)
 			// S = Q·Kᵀ and dP = dO·Vᵀ for the tile.
 			micro(ar, sc.s, bk, sc.qp[i0*dh:], mr*dh, sc.kp[j0*dh:], nr*dh, mp, np, dh, false)
@@ -500,21 +469,11 @@ func AttentionDecode(cnt *Counter, out, q, kc, vc, scratch []float32, nk, d, h i
 	scale := float32(1 / math.Sqrt(float64(dh)))
 	for hd := 0; hd < h; hd++ {
 		qh := q[hd*dh : hd*dh+dh]
-		mx := float32(math.Inf(-1))
-		for j := 0; j < nk; j++ {
-			s := dot(qh, kc[j*d+hd*dh:j*d+hd*dh+dh]) * scale
-			scratch[j] = s
-			if s > mx {
-				mx = s
-			}
+		sc := scratch[:nk]
+		for j := range sc {
+			sc[j] = dot(qh, kc[j*d+hd*dh:j*d+hd*dh+dh]) * scale
 		}
-		var sum float32
-		for j := 0; j < nk; j++ {
-			e := exp32(scratch[j] - mx)
-			scratch[j] = e
-			sum += e
-		}
-		inv := 1 / sum
+		inv := 1 / expSum(sc, 1, -maxOf(sc))
 		o := out[hd*dh : hd*dh+dh]
 		clear(o)
 		for j := 0; j < nk; j++ {

@@ -362,55 +362,54 @@ func (g *gemmTask) macro(apk, bpk, tile []float32, ic, mcur, jc, ncur, kc int, a
 // packA packs op(A)[ic:ic+mcur, pc:pc+kc] into mr-row panels: panel q holds
 // rows ic+q·mr.. as dst[q·mr·kc + p·mr + r], zero beyond row mcur.
 func (g *gemmTask) packA(dst []float32, ic, mcur, pc, kc int) {
-	mr := g.arch.mr
-	for ir := 0; ir < mcur; ir += mr {
-		rows := min(mr, mcur-ir)
-		d := dst[ir*kc:]
-		if g.form == formTN {
-			// A is k×m: the mr values of one p are contiguous.
-			off := pc*g.m + ic + ir
-			if rows == mr && g.arch.packAC != nil {
-				g.arch.packAC(d, g.a, off, g.m, kc)
-				continue
-			}
-			packCopy(d, g.a, off, g.m, kc, rows, mr)
-			continue
-		}
-		// A is m×k: the rows run along k.
-		off := (ic+ir)*g.k + pc
-		if rows == mr && g.arch.packAT != nil {
-			g.arch.packAT(d, g.a, off, g.k, kc)
-			continue
-		}
-		packTGo(d, g.a, off, g.k, 0, kc, rows, mr)
+	if g.form == formTN {
+		// A is k×m: the mr values of one p are contiguous.
+		packColsK(g.arch.packAC, dst, g.a, pc*g.m+ic, g.m, mcur, kc, g.arch.mr)
+		return
 	}
+	// A is m×k: the rows run along k.
+	packRowsK(g.arch.packAT, dst, g.a, ic*g.k+pc, g.k, mcur, kc, g.arch.mr)
 }
 
 // packB packs op(B)[pc:pc+kc, jc:jc+ncur] into nr-column panels: panel q
 // holds columns jc+q·nr.. as dst[q·nr·kc + p·nr + j], zero beyond column
 // ncur.
 func (g *gemmTask) packB(dst []float32, jc, ncur, pc, kc int) {
-	nr := g.arch.nr
-	for jr := 0; jr < ncur; jr += nr {
-		cols := min(nr, ncur-jr)
-		d := dst[jr*kc:]
-		if g.form != formNT {
-			// B is k×n: the nr values of one p are contiguous.
-			off := pc*g.n + jc + jr
-			if cols == nr && g.arch.packBC != nil {
-				g.arch.packBC(d, g.b, off, g.n, kc)
-				continue
-			}
-			packCopy(d, g.b, off, g.n, kc, cols, nr)
+	if g.form != formNT {
+		// B is k×n: the nr values of one p are contiguous.
+		packColsK(g.arch.packBC, dst, g.b, pc*g.n+jc, g.n, ncur, kc, g.arch.nr)
+		return
+	}
+	// B is n×k: its rows (the columns of op(B)) run along k.
+	packRowsK(g.arch.packBT, dst, g.b, jc*g.k+pc, g.k, ncur, kc, g.arch.nr)
+}
+
+// packRowsK packs rows of an operand that run along k — element (r, p) at
+// src[off + r·ld + p], r < rows, p < kc — into w-wide panels: panel q holds
+// rows q·w.. as dst[q·w·kc + p·w + i], zero beyond rows. fast packs a full
+// panel (nil: Go only).
+func packRowsK(fast func(dst, src []float32, off, ld, kc int), dst, src []float32, off, ld, rows, kc, w int) {
+	for r := 0; r < rows; r += w {
+		d := dst[r*kc:]
+		if rows-r >= w && fast != nil {
+			fast(d, src, off+r*ld, ld, kc)
 			continue
 		}
-		// B is n×k: its rows (the columns of op(B)) run along k.
-		off := (jc+jr)*g.k + pc
-		if cols == nr && g.arch.packBT != nil {
-			g.arch.packBT(d, g.b, off, g.k, kc)
+		packTGo(d, src, off+r*ld, ld, 0, kc, min(w, rows-r), w)
+	}
+}
+
+// packColsK packs an operand whose w values for one p are contiguous —
+// element (r, p) at src[off + p·ld + r] — into w-wide panels (layout as
+// packRowsK).
+func packColsK(fast func(dst, src []float32, off, ld, kc int), dst, src []float32, off, ld, rows, kc, w int) {
+	for r := 0; r < rows; r += w {
+		d := dst[r*kc:]
+		if rows-r >= w && fast != nil {
+			fast(d, src, off+r, ld, kc)
 			continue
 		}
-		packTGo(d, g.b, off, g.k, 0, kc, cols, nr)
+		packCopy(d, src, off+r, ld, kc, min(w, rows-r), w)
 	}
 }
 
