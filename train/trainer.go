@@ -52,7 +52,7 @@ const MinLRFraction = 0.1
 func DefaultEncoderOptions() Options {
 	o := DefaultOptions()
 	o.LR, o.Warmup = 1e-3, 200
-	o.MinLR = o.LR * MinLRFraction
+	o.MinLR = float32(float64(o.LR) * MinLRFraction)
 	return o
 }
 

@@ -51,7 +51,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newGenerateCmd(),
+	root.AddCommand(newTrainCmd(nil), newEvalCmd(), newGenerateCmd(),
 		newCostCmd(),
 		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
