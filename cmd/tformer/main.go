@@ -68,8 +68,11 @@ const maxThreads = 1024
 func addThreadsFlag(cmd *cobra.Command) func() error {
 	n := cmd.Flags().Int("threads", 0, "worker threads for the kernels (0: all cores)")
 	return func() error {
-		if *n < 0 || *n > maxThreads {
-			return fmt.Errorf("--threads must be in [0, %d], got %d", maxThreads, *n)
+		if *n < 0 {
+			return fmt.Errorf("--threads must be >= 0, got %d", *n)
+		}
+		if *n > maxThreads {
+			return fmt.Errorf("--threads must be at most %d, got %d", maxThreads, *n)
 		}
 		if *n > 0 {
 			runtime.GOMAXPROCS(*n)
