@@ -556,6 +556,9 @@ func trainRun(ctx context.Context, opts *trainOptions, stdout, stderr io.Writer)
 		return err
 	}
 	out := opts.outPath()
+	if err := atomicfile.CheckWritable(out); err != nil {
+		return fmt.Errorf("--out %s cannot be written: %w", out, err)
+	}
 	lock, err := atomicfile.TryLock(out)
 	if err != nil {
 		var locked *atomicfile.ErrLocked
@@ -567,9 +570,6 @@ func trainRun(ctx context.Context, opts *trainOptions, stdout, stderr io.Writer)
 	defer lock.Unlock()
 	if removed, err := atomicfile.RemoveStale(out); err == nil && len(removed) > 0 {
 		fmt.Fprintf(stderr, "note: removed %d temporary file(s) an interrupted save of %s left behind\n", len(removed), out)
-	}
-	if err := atomicfile.CheckWritable(out); err != nil {
-		return fmt.Errorf("--out %s cannot be written: %w", out, err)
 	}
 	if err := opts.checkOverwrite(out, stderr); err != nil {
 		return err
