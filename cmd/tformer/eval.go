@@ -76,6 +76,9 @@ on --batch.`,
 		if seq < 0 || batch <= 0 {
 			return fmt.Errorf("--seq must be >= 0 and --batch positive")
 		}
+		if batch > train.MaxBatchTokens/seq {
+			return fmt.Errorf("--batch %d × --seq %d is more than %d tokens per forward pass", batch, seq, train.MaxBatchTokens)
+		}
 		ids, name, err := loadTokens(data, tok)
 		if err != nil {
 			return err

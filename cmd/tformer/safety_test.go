@@ -445,6 +445,9 @@ func TestEvalRefusesBrokenModels(t *testing.T) {
 	if err := checkpoint.Save(huge, &checkpoint.Checkpoint{Model: m, Tokenizer: "byte"}); err != nil {
 		t.Fatal(err)
 	}
+	if _, se, code := run(t, "eval", "--model", huge, "--data", data, "--batch", "100000000000000000"); code != 1 || !strings.Contains(se, "tokens per forward pass") {
+		t.Errorf("eval --batch 1e17: exit %d %q", code, se)
+	}
 	for _, extra := range [][]string{nil, {"--json"}} {
 		so, se, code := run(t, append([]string{"eval", "--model", huge, "--data", data}, extra...)...)
 		if code == 0 || !strings.Contains(se, "weights are broken") || so != "" {
@@ -554,5 +557,58 @@ func (l *lockedBuffer) waitFor(t *testing.T, s string) {
 			t.Fatalf("no %q in:\n%s", s, l.String())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestSizesBounded: issue 15 item 6 — counts that overflow 64 bits and
+// sizes the machine cannot hold are refused with one line (with the
+// memory estimate where there is one), never a panic, a wrong number or an
+// out-of-memory death.
+func TestSizesBounded(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "config.json")
+	os.WriteFile(cfg, []byte(`{"model_type":"gpt2","vocab_size":50257,"n_embd":768,"n_layer":1000000000000000000,"n_head":12,"n_positions":1024}`), 0o644)
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"profile", "--batch", "4611686018427387904", "--seq", "128"}, "too large"},
+		{[]string{"cost", "--batch", "4611686018427387904", "--train"}, "overflow 64-bit integers"},
+		{[]string{"cost", "--layers", "1000000000000"}, "overflow 64-bit integers"},
+		{[]string{"cost", "--config", cfg}, "overflow 64-bit integers"},
+		{[]string{"profile", "--reps", "1000000000"}, "at most 10000"},
+		{[]string{"bench", "--only", "generate", "--gen-tokens", "1000000000"}, "needs about"},
+		{[]string{"bench", "--only", "gemm", "--sizes", "100000"}, "needs about"},
+		{[]string{"bench", "--only", "train", "--batch", "100000000"}, "too large to train"},
+		{[]string{"bench", "--only", "train", "--batch", "100000"}, "needs about"},
+		{[]string{"bench", "--threads", "100000"}, "--threads must be at most 1024"},
+		{[]string{"train", "--batch", "100000000000000000"}, "tokens per step"},
+		{[]string{"train", "--layers", "1000000000", "--out", filepath.Join(dir, "x.st")}, "needs about"},
+		{[]string{"train", "--d-ff", "2000000000", "--out", filepath.Join(dir, "x.st")}, "needs about"},
+	}
+	for _, c := range cases {
+		so, se, code := run(t, c.args...)
+		lines := strings.Split(strings.TrimRight(se, "\n"), "\n")
+		if code != 1 || !strings.Contains(lines[len(lines)-1], c.want) || strings.Contains(se, "panic") || strings.Contains(so, "NaN") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want a refusal with %q", c.args, code, so, se, c.want)
+		}
+	}
+}
+
+// TestTrainCmdParsesIntoOptions: the command only parses flags into
+// trainOptions (cli/cli's runF pattern), so flag handling is testable
+// without running anything.
+func TestTrainCmdParsesIntoOptions(t *testing.T) {
+	var got *trainOptions
+	cmd := newTrainCmd(func(o *trainOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"--resume", "r.st", "--lr", "1e-3", "--steps", "50", "--metrics", "m.jsonl", "--force"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if got.Resume != "r.st" || got.Train.LR != 1e-3 || got.Train.Steps != 50 || got.Metrics != "m.jsonl" || !got.Force {
+		t.Fatalf("options %+v", got)
+	}
+	if !got.changed("lr") || got.changed("batch") || got.outPath() != "r.st" {
+		t.Fatalf("changed lr %v batch %v, out %q", got.changed("lr"), got.changed("batch"), got.outPath())
 	}
 }
