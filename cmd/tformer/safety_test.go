@@ -612,3 +612,28 @@ func TestTrainCmdParsesIntoOptions(t *testing.T) {
 		t.Fatalf("changed lr %v batch %v, out %q", got.changed("lr"), got.changed("batch"), got.outPath())
 	}
 }
+
+// TestPlateauWarning: issue 10 item 5 — a run that ends no better than the
+// unigram entropy (here: lr 1e-7, nothing learned) is warned about; one that
+// learned the text is not.
+func TestPlateauWarning(t *testing.T) {
+	if h, top := unigram([]int32{1, 1, 2, 3}, 4); h < 1.03 || h > 1.04 || top != 0.5 {
+		t.Fatalf("unigram = %v, %v; want 1.0397, 0.5", h, top)
+	}
+	for _, c := range []struct {
+		lr   float32
+		warn bool
+	}{{1e-7, true}, {3e-3, false}} {
+		dir := t.TempDir()
+		opts := tinyRun(t, dir)
+		opts.Train.Steps, opts.Train.LR = plateauSteps, c.lr
+		setFlags(opts, "lr")
+		_, se, err := runTrain(opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Contains(se, "unigram entropy"); got != c.warn {
+			t.Errorf("lr %g: warning %v, want %v:\n%s", c.lr, got, c.warn, se)
+		}
+	}
+}
