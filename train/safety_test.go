@@ -104,3 +104,18 @@ func TestResumeRefusesStepBeyondRun(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestSaveReportsMarshalError: issue 15 item 3 — options that cannot be
+// encoded (a NaN set behind Validate's back) fail the save instead of
+// writing "options": null, and nothing is written.
+func TestSaveReportsMarshalError(t *testing.T) {
+	tr := tinyTrainer(t, 2)
+	tr.Opts.GradClip = float32(math.NaN())
+	p := filepath.Join(t.TempDir(), "m.safetensors")
+	if err := tr.Save(p); err == nil || !strings.Contains(err.Error(), "encode the training options") {
+		t.Fatalf("err = %v", err)
+	}
+	if _, err := os.Stat(p); err == nil {
+		t.Fatal("a checkpoint was written")
+	}
+}
