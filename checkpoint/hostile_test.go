@@ -168,12 +168,14 @@ func TestSmallerChecks(t *testing.T) {
 // an error, never a panic, and nothing allocates beyond a budget derived from
 // the file's size.
 func FuzzLoadCheckpoint(f *testing.F) {
-	f.Add(int64(256), int64(8), int64(2), int64(2), int64(16), int64(8), true, uint8(0), int64(1), uint8(0), false, uint8(0), uint16(0))
-	f.Add(int64(256), int64(32), int64(1e9), int64(2), int64(128), int64(32), true, uint8(0), int64(1), uint8(0), false, uint8(0), uint16(0))
-	f.Add(int64(256), int64(8), int64(1e18), int64(2), int64(16), int64(8), false, uint8(1), int64(1), uint8(1), true, uint8(2), uint16(5))
-	f.Add(int64(257), int64(8), int64(4), int64(2), int64(16), int64(8), true, uint8(1), int64(2), uint8(3), true, uint8(1), uint16(3))
+	f.Add(int64(256), int64(8), int64(2), int64(2), int64(16), int64(8), true, uint8(0), int64(1), uint8(0), false, uint8(0), uint16(0), "")
+	f.Add(int64(256), int64(32), int64(1e9), int64(2), int64(128), int64(32), true, uint8(0), int64(1), uint8(0), false, uint8(0), uint16(0), "")
+	f.Add(int64(256), int64(8), int64(1e18), int64(2), int64(16), int64(8), false, uint8(1), int64(1), uint8(1), true, uint8(2), uint16(5), "")
+	f.Add(int64(257), int64(8), int64(4), int64(2), int64(16), int64(8), true, uint8(1), int64(2), uint8(3), true, uint8(1), uint16(3), "")
+	f.Add(int64(256), int64(8), int64(2), int64(2), int64(16), int64(8), true, uint8(0), int64(1), uint8(4), false, uint8(0), uint16(0),
+		`{"vocab":256,"d_model":1e3,"layers":-1,"heads":2,"d_ff":16,"max_seq":8,"layer_norm_eps":1e308,"arch":"encoder","embed_dim":4}`)
 	shares := []string{"none", "all", "attention", "ffn", "bogus"}
-	f.Fuzz(func(t *testing.T, vocab, d, layers, heads, dff, maxSeq int64, tie bool, share uint8, groups int64, table uint8, train bool, damage uint8, which uint16) {
+	f.Fuzz(func(t *testing.T, vocab, d, layers, heads, dff, maxSeq int64, tie bool, share uint8, groups int64, table uint8, train bool, damage uint8, which uint16, rawConfig string) {
 		cfg := configJSON{vocab, d, layers, heads, dff, maxSeq, tie, shares[int(share)%len(shares)], groups}
 		// The tensor table: the layout of the header's config when it is
 		// small and valid (table 0), or of a small config derived from it.
@@ -219,7 +221,10 @@ func FuzzLoadCheckpoint(f *testing.F) {
 			}
 		}
 		md := map[string]string{"format": Format, "tokenizer": "byte", "config": cfg.String()}
-		if table%4 >= 2 {
+		switch {
+		case table%8 >= 4 && rawConfig != "":
+			md["config"] = rawConfig // any text at all
+		case table%4 >= 2:
 			md["config"] = tc.JSON() // the matching config (valid files load)
 		}
 		if train {
