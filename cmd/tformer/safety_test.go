@@ -457,7 +457,8 @@ func TestEvalRefusesBrokenModels(t *testing.T) {
 }
 
 // TestSIGHUPSavesCheckpoint: a hang-up (closed terminal) saves and exits
-// like Ctrl-C.
+// like Ctrl-C; while the run holds its --out, a second trainer there is
+// refused.
 func TestSIGHUPSavesCheckpoint(t *testing.T) {
 	dir := t.TempDir()
 	ck := filepath.Join(dir, "m.safetensors")
@@ -468,6 +469,10 @@ func TestSIGHUPSavesCheckpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	se.waitFor(t, "step 1/")
+	// A second trainer on the same --out, in another process, is refused.
+	if _, e2, code := run(t, "train", "--out", ck, "--force", "--steps", "1"); code != 1 || !strings.Contains(e2, "another tformer run is writing it") {
+		t.Errorf("second trainer: exit %d, %s", code, e2)
+	}
 	cmd.Process.Signal(syscall.SIGHUP)
 	err := cmd.Wait()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 || !strings.Contains(se.String(), "checkpoint saved") {
