@@ -156,8 +156,8 @@ when not evaluated), "lr", "grad_norm", "tokens_per_s", "gflops" (achieved, from
 the engine's exact FLOP counts), "mfu" (against the measured FMA limit of the
 cores in use; null when unknown)}.`,
 		Example: `  tformer train
-  tformer train --data notes.txt --steps 2000 --d-model 192 --layers 6 --share all
-  tformer train --arch encoder --share all --embed-dim 32 --seq 64 --max-seq 64
+  tformer train --data notes.txt --steps 2000 --d-model 192 --layers 6 --share all --out shared.safetensors
+  tformer train --arch encoder --share all --embed-dim 32 --seq 64 --max-seq 64 --out encoder.safetensors
   tformer train --resume tformer-model.safetensors --steps 1200
   tformer train --init ./gpt2 --data notes.txt --steps 200 --lr 1e-4 --out notes.safetensors`,
 		Args: cobra.NoArgs,
