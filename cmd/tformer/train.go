@@ -274,7 +274,15 @@ func describeFile(path string) string {
 		}
 		return what
 	}
-	if st, err := os.Stat(path); err == nil {
+	st, err := os.Stat(path)
+	switch {
+	case err == nil && st.IsDir():
+		n := 0
+		if ents, err := os.ReadDir(path); err == nil {
+			n = len(ents)
+		}
+		return fmt.Sprintf("a directory of %d entries", n)
+	case err == nil:
 		return fmt.Sprintf("a file of %d bytes", st.Size())
 	}
 	return "a file"
