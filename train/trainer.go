@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/tformer/tformer/checkpoint"
@@ -44,6 +45,13 @@ func DefaultOptions() Options {
 // MinLRFraction is the default final learning rate as a fraction of the peak.
 const MinLRFraction = 0.1
 
+// DefaultMinLR is MinLRFraction of lr, computed from lr's shortest decimal
+// form so that it prints as a round number (1e-4 for 1e-3, not 1.00000005e-4).
+func DefaultMinLR(lr float32) float32 {
+	d, _ := strconv.ParseFloat(strconv.FormatFloat(float64(lr), 'g', -1, 32), 64)
+	return float32(d * MinLRFraction)
+}
+
 // DefaultEncoderOptions are DefaultOptions with the learning rate and warmup
 // of a post-LN encoder: at the decoder's lr 3e-3 with 30 warmup steps the
 // README's ALBERT-style encoder sits on the unigram plateau ("always predict
@@ -52,7 +60,7 @@ const MinLRFraction = 0.1
 func DefaultEncoderOptions() Options {
 	o := DefaultOptions()
 	o.LR, o.Warmup = 1e-3, 200
-	o.MinLR = float32(float64(o.LR) * MinLRFraction)
+	o.MinLR = DefaultMinLR(o.LR)
 	return o
 }
 

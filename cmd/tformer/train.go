@@ -457,19 +457,6 @@ func (opts *trainOptions) setupResume(stderr io.Writer) (*train.Trainer, error) 
 func (opts *trainOptions) setupFresh(stderr io.Writer) (*train.Trainer, error) {
 	o := opts.Train
 	mf := opts.Model
-	encoder := mf != nil && mf.arch == string(model.ArchEncoder)
-	if encoder {
-		d := train.DefaultEncoderOptions()
-		if !opts.changed("lr") {
-			o.LR = d.LR
-		}
-		if !opts.changed("warmup") {
-			o.Warmup = d.Warmup
-		}
-	}
-	if !opts.changed("min-lr") {
-		o.MinLR = float32(float64(o.LR) * train.MinLRFraction)
-	}
 	var (
 		tok  tokenizer.Tokenizer
 		cfg  model.Config
@@ -496,6 +483,20 @@ func (opts *trainOptions) setupFresh(stderr io.Writer) (*train.Trainer, error) {
 		if cfg, err = mf.config(tok.VocabSize()); err != nil {
 			return nil, err
 		}
+	}
+	// Per-architecture defaults for what the flags left unset, and the
+	// final learning rate as a fraction of the peak.
+	if cfg.IsEncoder() {
+		d := train.DefaultEncoderOptions()
+		if !opts.changed("lr") {
+			o.LR = d.LR
+		}
+		if !opts.changed("warmup") {
+			o.Warmup = d.Warmup
+		}
+	}
+	if !opts.changed("min-lr") {
+		o.MinLR = train.DefaultMinLR(o.LR)
 	}
 	if err := o.Validate(cfg.MaxSeq); err != nil {
 		return nil, err
