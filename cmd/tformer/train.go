@@ -557,6 +557,69 @@ func unigram(tokens []int32, vocab int) (entropy, top float64) {
 // plateau earns a warning (shorter runs have not had the time to leave it).
 const plateauSteps = 100
 
+// claimOut makes sure the run can write out before it starts: the path is
+// writable, no other run holds its lock (which it takes; the caller
+// unlocks), a killed save's temporary files are gone, and the file there,
+// if any, may be replaced.
+func (opts *trainOptions) claimOut(out string, stderr io.Writer) (*atomicfile.Lock, error) {
+	if err := atomicfile.CheckWritable(out); err != nil {
+		return nil, fmt.Errorf("--out %s cannot be written: %w", out, err)
+	}
+	lock, err := atomicfile.TryLock(out)
+	if err != nil {
+		var locked *atomicfile.ErrLocked
+		if errors.As(err, &locked) {
+			return nil, fmt.Errorf("--out %s: another tformer run is writing it (lock %s); wait for it to finish or choose another --out", out, locked.LockFile)
+		}
+		return nil, fmt.Errorf("--out %s: %w", out, err)
+	}
+	if removed, err := atomicfile.RemoveStale(out); err == nil && len(removed) > 0 {
+		fmt.Fprintf(stderr, "note: removed %d temporary file(s) an interrupted save of %s left behind\n", len(removed), out)
+	}
+	if err := opts.checkOverwrite(out, stderr); err != nil {
+		lock.Unlock()
+		return nil, err
+	}
+	return lock, nil
+}
+
+// promptIDs encodes the prompt of the sample after training, refusing one
+// that cannot be sampled from (checked before the run, not after it).
+func (opts *trainOptions) promptIDs(tok tokenizer.Tokenizer, c model.Config) ([]int32, error) {
+	if c.IsEncoder() || opts.Sample == 0 {
+		return nil, nil
+	}
+	ids := tok.Encode([]byte(opts.Prompt))
+	switch {
+	case len(ids) == 0:
+		return nil, errors.New("--prompt is empty: the sample after training needs at least one token (or pass --sample 0)")
+	case len(ids) > c.MaxSeq:
+		return nil, fmt.Errorf("--prompt is %d tokens, longer than the model's context of %d", len(ids), c.MaxSeq)
+	}
+	return ids, nil
+}
+
+// runError says how a run that stopped with err (at step, its last save at
+// savedStep, -1 for none) left its checkpoint out.
+func runError(err error, out string, step, savedStep int) error {
+	var div *train.DivergedError
+	switch {
+	case errors.As(err, &div):
+		kept := fmt.Sprintf("nothing was saved (%s is unchanged)", out)
+		if savedStep >= 0 {
+			kept = fmt.Sprintf("the last good checkpoint, step %d, is kept in %s", savedStep, out)
+		} else if _, serr := os.Stat(out); serr != nil {
+			kept = "nothing was saved"
+		}
+		return fmt.Errorf("%w; %s", err, kept)
+	case errors.Is(err, context.Canceled) && savedStep == step:
+		return exitError{fmt.Errorf("interrupted at step %d; checkpoint saved to %s (continue with --resume %s)", step, out, out), 130}
+	case errors.Is(err, context.Canceled):
+		return exitError{fmt.Errorf("interrupted at step %d (no checkpoint saved): %w", step, err), 130}
+	}
+	return err
+}
+
 // trainRun does the work of `tformer train`: every check that can fail
 // (flags, the output path, the lock, memory, the prompt) before the first
 // step, then the run, then the summary and a sample.
@@ -565,24 +628,11 @@ func trainRun(ctx context.Context, opts *trainOptions, stdout, stderr io.Writer)
 		return err
 	}
 	out := opts.outPath()
-	if err := atomicfile.CheckWritable(out); err != nil {
-		return fmt.Errorf("--out %s cannot be written: %w", out, err)
-	}
-	lock, err := atomicfile.TryLock(out)
+	lock, err := opts.claimOut(out, stderr)
 	if err != nil {
-		var locked *atomicfile.ErrLocked
-		if errors.As(err, &locked) {
-			return fmt.Errorf("--out %s: another tformer run is writing it (lock %s); wait for it to finish or choose another --out", out, locked.LockFile)
-		}
-		return fmt.Errorf("--out %s: %w", out, err)
-	}
-	defer lock.Unlock()
-	if removed, err := atomicfile.RemoveStale(out); err == nil && len(removed) > 0 {
-		fmt.Fprintf(stderr, "note: removed %d temporary file(s) an interrupted save of %s left behind\n", len(removed), out)
-	}
-	if err := opts.checkOverwrite(out, stderr); err != nil {
 		return err
 	}
+	defer lock.Unlock()
 	var tr *train.Trainer
 	if opts.Resume != "" {
 		tr, err = opts.setupResume(stderr)
@@ -597,15 +647,9 @@ func trainRun(ctx context.Context, opts *trainOptions, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	var promptIDs []int32
-	if !encoder && opts.Sample > 0 {
-		promptIDs = tok.Encode([]byte(opts.Prompt))
-		switch {
-		case len(promptIDs) == 0:
-			return errors.New("--prompt is empty: the sample after training needs at least one token (or pass --sample 0)")
-		case len(promptIDs) > tr.Model.Config.MaxSeq:
-			return fmt.Errorf("--prompt is %d tokens, longer than the model's context of %d", len(promptIDs), tr.Model.Config.MaxSeq)
-		}
+	promptIDs, err := opts.promptIDs(tok, tr.Model.Config)
+	if err != nil {
+		return err
 	}
 	var metrics *metricsWriter
 	if opts.Metrics != "" {
@@ -681,22 +725,8 @@ func trainRun(ctx context.Context, opts *trainOptions, stdout, stderr io.Writer)
 	if merr := metrics.Close(); err == nil && merr != nil {
 		err = merr
 	}
-	var div *train.DivergedError
-	switch {
-	case errors.As(err, &div):
-		kept := fmt.Sprintf("nothing was saved (%s is unchanged)", out)
-		if savedStep >= 0 {
-			kept = fmt.Sprintf("the last good checkpoint, step %d, is kept in %s", savedStep, out)
-		} else if _, serr := os.Stat(out); serr != nil {
-			kept = "nothing was saved"
-		}
-		return fmt.Errorf("%w; %s", err, kept)
-	case errors.Is(err, context.Canceled) && savedStep == tr.Step:
-		return exitError{fmt.Errorf("interrupted at step %d; checkpoint saved to %s (continue with --resume %s)", tr.Step, out, out), 130}
-	case errors.Is(err, context.Canceled):
-		return exitError{fmt.Errorf("interrupted at step %d (no checkpoint saved): %w", tr.Step, err), 130}
-	case err != nil:
-		return err
+	if err != nil {
+		return runError(err, out, tr.Step, savedStep)
 	}
 	el := time.Since(start)
 	ran := tr.Step - startStep
