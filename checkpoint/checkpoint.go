@@ -8,6 +8,11 @@
 // tied model has no output matrix and a shared block is stored once. Training
 // checkpoints add "adamw.m.NAME" and "adamw.v.NAME" per parameter. Files are
 // written atomically, so a crash mid-write never destroys the previous one.
+//
+// Loading checks the header's config against the tensor table (CheckConfig)
+// before allocating anything from it, so a small file cannot make the
+// loader allocate more than about its own size; Save and Load refuse
+// non-finite values and a tokenizer larger than the vocabulary.
 package checkpoint
 
 import (
