@@ -8,14 +8,23 @@
 // tied model has no output matrix and a shared block is stored once. Training
 // checkpoints add "adamw.m.NAME" and "adamw.v.NAME" per parameter. Files are
 // written atomically, so a crash mid-write never destroys the previous one.
+//
+// Loading checks the header's config against the tensor table (CheckConfig)
+// before allocating anything from it, so a small file cannot make the
+// loader allocate more than about its own size; Save and Load refuse
+// non-finite values and a tokenizer larger than the vocabulary.
 package checkpoint
 
 import (
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
+	"github.com/tformer/tformer/tokenizer"
 )
 
 // Format is the value of the "format" metadata key.
@@ -35,9 +44,24 @@ type Checkpoint struct {
 	Train     *TrainState // nil for a weights-only checkpoint
 }
 
-// Save writes ck to path atomically.
+// Save writes ck to path atomically. It refuses a model (or optimizer
+// state) holding NaN or Inf, so a checkpoint on disk is never poisoned.
 func Save(path string, ck *Checkpoint) error {
 	m, st := ck.Model, ck.Train
+	if err := checkTokenizer(ck.Tokenizer, m.Config); err != nil {
+		return fmt.Errorf("save %s: %w", path, err)
+	}
+	if err := CheckFinite("the weights", m.Layout, m.Params); err != nil {
+		return fmt.Errorf("save %s: refusing to write a non-finite model: %w", path, err)
+	}
+	if st != nil && len(st.M) == len(m.Params) && len(st.V) == len(m.Params) {
+		if err := CheckFinite("the AdamW first moment", m.Layout, st.M); err != nil {
+			return fmt.Errorf("save %s: refusing to write a non-finite optimizer state: %w", path, err)
+		}
+		if err := CheckFinite("the AdamW second moment", m.Layout, st.V); err != nil {
+			return fmt.Errorf("save %s: refusing to write a non-finite optimizer state: %w", path, err)
+		}
+	}
 	f := &safetensors.File{Metadata: map[string]string{
 		"format":    Format,
 		"config":    m.Config.JSON(),
@@ -95,30 +119,39 @@ func FromFile(f *safetensors.File) (*Checkpoint, error) {
 	return &Checkpoint{Model: m, Tokenizer: tok, Train: st}, nil
 }
 
-func fromFile(f *safetensors.File) (*model.Model, *TrainState, error) {
-	if f.Metadata["format"] != Format {
-		return nil, nil, fmt.Errorf("not a tformer checkpoint (metadata format %q, want %q)", f.Metadata["format"], Format)
+// MaxLayers bounds the layers a checkpoint's config may apply. With
+// cross-layer sharing the layer count is not bounded by the tensors stored,
+// yet every applied layer costs activations and time; no sensible model comes
+// near this.
+const MaxLayers = 1 << 16
+
+// knownVocab is the vocabulary of each built-in tokenizer a checkpoint can
+// name.
+var knownVocab = map[string]int{"byte": 256, "gpt2": tokenizer.GPT2Vocab}
+
+// CheckConfig checks cfg against the tensor table of f before anything is
+// allocated from it: every tensor the config's layout needs must be in the
+// file with the same shape and dtype F32 (and, with train, its two AdamW
+// moments), and no other tensor may be. Since the file's tensors lie within
+// its bytes, a config that passes needs no more memory than the file holds,
+// however large the numbers in it are.
+func CheckConfig(cfg model.Config, f *safetensors.File, train bool) error {
+	if cfg.Layers > MaxLayers {
+		return fmt.Errorf("the config applies %d layers, more than the limit of %d", cfg.Layers, MaxLayers)
 	}
-	cfg, err := model.ParseConfig(f.Metadata["config"])
-	if err != nil {
-		return nil, nil, err
+	// Each stored attention or FFN block is 6 tensors (per copy: weights,
+	// and with a training state two moments); bound the block count by the
+	// tensor count before the layout is built from it.
+	copies := 1
+	if train {
+		copies = 3
 	}
-	m, err := model.New(cfg)
-	if err != nil {
-		return nil, nil, err
+	blocks := cfg.AttnBlocks() + cfg.FFNBlocks()
+	if blocks > len(f.Tensors) || 6*blocks*copies > len(f.Tensors) {
+		return fmt.Errorf("the config's %d layers need %d stored blocks (%d tensors), but the file holds %d tensors", cfg.Layers, blocks, 6*blocks*copies, len(f.Tensors))
 	}
-	var st *TrainState
-	if s, ok := f.Metadata["train"]; ok {
-		st = &TrainState{}
-		if err := json.Unmarshal([]byte(s), st); err != nil {
-			return nil, nil, fmt.Errorf("training state: %w", err)
-		}
-		st.M = make([]float32, len(m.Params))
-		st.V = make([]float32, len(m.Params))
-	}
-	want := map[string]bool{}
-	load := func(name string, ti model.TensorInfo, dst []float32) error {
-		want[name] = true
+	l := model.NewLayout(cfg)
+	check := func(name string, ti model.TensorInfo) error {
 		t, ok := f.Get(name)
 		if !ok {
 			return fmt.Errorf("tensor %q is missing (the config %s needs it)", name, cfg.JSON())
@@ -129,29 +162,128 @@ func fromFile(f *safetensors.File) (*model.Model, *TrainState, error) {
 		if t.DType != safetensors.F32 {
 			return fmt.Errorf("tensor %q has dtype %s, want F32", name, t.DType)
 		}
-		v, err := t.Float32s()
-		if err != nil {
-			return fmt.Errorf("tensor %q: %w", name, err)
-		}
-		copy(dst, v)
 		return nil
 	}
-	for _, ti := range m.Layout.Tensors {
-		if err := load(ti.Name, ti, m.Params[ti.Offset:ti.Offset+ti.Size]); err != nil {
-			return nil, nil, err
+	want := make(map[string]bool, len(f.Tensors))
+	for _, ti := range l.Tensors {
+		names := []string{ti.Name}
+		if train {
+			names = append(names, "adamw.m."+ti.Name, "adamw.v."+ti.Name)
 		}
-		if st != nil {
-			if err := load("adamw.m."+ti.Name, ti, st.M[ti.Offset:ti.Offset+ti.Size]); err != nil {
-				return nil, nil, err
+		for _, n := range names {
+			if err := check(n, ti); err != nil {
+				return err
 			}
-			if err := load("adamw.v."+ti.Name, ti, st.V[ti.Offset:ti.Offset+ti.Size]); err != nil {
-				return nil, nil, err
-			}
+			want[n] = true
 		}
 	}
 	for _, t := range f.Tensors {
 		if !want[t.Name] {
-			return nil, nil, fmt.Errorf("unexpected tensor %q for config %s", t.Name, cfg.JSON())
+			return fmt.Errorf("unexpected tensor %q for config %s", t.Name, cfg.JSON())
+		}
+	}
+	return nil
+}
+
+// checkTokenizer refuses a tokenizer whose ids do not fit the model's
+// vocabulary (an encoder's last id is [MASK], beyond the tokenizer's).
+func checkTokenizer(name string, cfg model.Config) error {
+	k, ok := knownVocab[name]
+	if !ok {
+		return nil // not built in: the caller reports it when it needs one
+	}
+	room := cfg.Vocab
+	if cfg.IsEncoder() {
+		room--
+	}
+	if k > room {
+		return fmt.Errorf("the %s tokenizer has %d tokens, more than the model's vocabulary of %d has room for", name, k, room)
+	}
+	return nil
+}
+
+// decodeF32 copies the little-endian float32s of t into dst, refusing any
+// non-finite value: a checkpoint never holds NaN or Inf (Save refuses them
+// too), so one that does is damaged or hand-made.
+func decodeF32(name string, t safetensors.Tensor, dst []float32) error {
+	if len(t.Data) != 4*len(dst) {
+		return fmt.Errorf("tensor %q has %d bytes, want %d", name, len(t.Data), 4*len(dst))
+	}
+	for i := range dst {
+		v := math.Float32frombits(binary.LittleEndian.Uint32(t.Data[4*i:]))
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("tensor %q holds a non-finite value (%g at element %d)", name, v, i)
+		}
+		dst[i] = v
+	}
+	return nil
+}
+
+// CheckFinite reports the first non-finite value in the named slab, if any.
+func CheckFinite(what string, l *model.Layout, slab []float32) error {
+	for _, ti := range l.Tensors {
+		for i, v := range slab[ti.Offset : ti.Offset+ti.Size] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return fmt.Errorf("%s of %q holds a non-finite value (%g at element %d)", what, ti.Name, v, i)
+			}
+		}
+	}
+	return nil
+}
+
+func fromFile(f *safetensors.File) (*model.Model, *TrainState, error) {
+	if f.Metadata["format"] != Format {
+		return nil, nil, fmt.Errorf("not a tformer checkpoint (metadata format %q, want %q)", f.Metadata["format"], Format)
+	}
+	cfg, err := model.ParseConfig(f.Metadata["config"])
+	if err != nil {
+		return nil, nil, err
+	}
+	// A file that names no tokenizer is read as byte-level (FromFile), but
+	// only a named one is held to its vocabulary.
+	if err := checkTokenizer(f.Metadata["tokenizer"], cfg); err != nil {
+		return nil, nil, err
+	}
+	var st *TrainState
+	if s, ok := f.Metadata["train"]; ok {
+		st = &TrainState{}
+		if err := json.Unmarshal([]byte(s), st); err != nil {
+			return nil, nil, fmt.Errorf("training state: %w", err)
+		}
+		if st.Step < 0 {
+			return nil, nil, fmt.Errorf("training state: step %d is negative", st.Step)
+		}
+		if len(st.Options) == 0 || string(st.Options) == "null" {
+			return nil, nil, errors.New("training state: the training options are missing")
+		}
+	}
+	// Validate before allocating: the layout against the tensor table.
+	if err := CheckConfig(cfg, f, st != nil); err != nil {
+		return nil, nil, err
+	}
+	m, err := model.New(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if st != nil {
+		st.M = make([]float32, len(m.Params))
+		st.V = make([]float32, len(m.Params))
+	}
+	load := func(name string, dst []float32) error {
+		t, _ := f.Get(name) // CheckConfig found it with the right shape and dtype
+		return decodeF32(name, t, dst)
+	}
+	for _, ti := range m.Layout.Tensors {
+		if err := load(ti.Name, m.Params[ti.Offset:ti.Offset+ti.Size]); err != nil {
+			return nil, nil, err
+		}
+		if st != nil {
+			if err := load("adamw.m."+ti.Name, st.M[ti.Offset:ti.Offset+ti.Size]); err != nil {
+				return nil, nil, err
+			}
+			if err := load("adamw.v."+ti.Name, st.V[ti.Offset:ti.Offset+ti.Size]); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	return m, st, nil

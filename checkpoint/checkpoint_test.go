@@ -21,7 +21,7 @@ func newModel(t *testing.T, c model.Config) *model.Model {
 }
 
 func TestRoundTripBitExactAndStoredOnce(t *testing.T) {
-	c := model.Config{Vocab: 30, DModel: 8, Layers: 4, Heads: 2, DFF: 16, MaxSeq: 8, Tie: true, Share: model.ShareAll, Groups: 2}
+	c := model.Config{Vocab: 256, DModel: 8, Layers: 4, Heads: 2, DFF: 16, MaxSeq: 8, Tie: true, Share: model.ShareAll, Groups: 2}
 	m := newModel(t, c)
 	path := filepath.Join(t.TempDir(), "m.safetensors")
 	st := &TrainState{Step: 7, Options: []byte(`{"x":1}`), M: make([]float32, len(m.Params)), V: make([]float32, len(m.Params))}
@@ -66,7 +66,7 @@ func TestRoundTripBitExactAndStoredOnce(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	c := model.Config{Vocab: 30, DModel: 8, Layers: 2, Heads: 2, DFF: 16, MaxSeq: 8, Tie: false, Share: model.ShareNone, Groups: 1}
+	c := model.Config{Vocab: 256, DModel: 8, Layers: 2, Heads: 2, DFF: 16, MaxSeq: 8, Tie: false, Share: model.ShareNone, Groups: 1}
 	m := newModel(t, c)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.safetensors")

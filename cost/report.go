@@ -197,9 +197,12 @@ func NewReport(s Spec, o Options) (*Report, error) {
 		if n <= 0 {
 			return nil, fmt.Errorf("sequence length must be positive, got %d", n)
 		}
-		if n > 1<<24 || int64(n)*int64(n)*int64(o.Batch) > 1<<44 {
-			return nil, errors.New("sequence length or batch too large to count in 64 bits")
+		if n > 1<<24 {
+			return nil, errors.New("sequence length too large to count in 64 bits")
 		}
+	}
+	if err := s.CheckCountable(o.Seqs, o.Batch); err != nil {
+		return nil, fmt.Errorf("the model cannot be counted exactly: %w", err)
 	}
 	c := s.Config
 	r := &Report{spec: s, opts: o, parts: s.ActiveComponents()}

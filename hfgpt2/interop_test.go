@@ -19,7 +19,7 @@ func TestRoundTripAllFormats(t *testing.T) {
 	c := cfg(true, 64, model.ShareNone, 1)
 	m := newModel(t, c, 11)
 	ck := filepath.Join(dir, "start.safetensors")
-	if err := checkpoint.Save(ck, &checkpoint.Checkpoint{Model: m, Tokenizer: "byte"}); err != nil {
+	if err := checkpoint.Save(ck, &checkpoint.Checkpoint{Model: m}); err != nil {
 		t.Fatal(err)
 	}
 	start, err := checkpoint.Load(ck)
@@ -57,7 +57,7 @@ func TestRoundTripAllFormats(t *testing.T) {
 	}
 	check("llm.c", lm)
 	end := filepath.Join(dir, "end.safetensors")
-	if err := checkpoint.Save(end, &checkpoint.Checkpoint{Model: lm, Tokenizer: "byte"}); err != nil {
+	if err := checkpoint.Save(end, &checkpoint.Checkpoint{Model: lm}); err != nil {
 		t.Fatal(err)
 	}
 	back, err := checkpoint.Load(end)

@@ -36,6 +36,9 @@ import (
 	"github.com/tformer/tformer/model"
 )
 
+// MaxReps bounds the repetitions (measured or warmup) per shape.
+const MaxReps = 10000
+
 // DefaultMaxMem is the default limit on the estimated memory of one
 // measurement (parameters, gradients and activations, including the
 // attention's B·H·n log-sum-exp values per layer): 8 GiB.
@@ -207,6 +210,9 @@ func RunOptions(cfg model.Config, o Options) (*Report, error) {
 	if o.Batch < 0 || o.Reps < 0 {
 		return nil, fmt.Errorf("profile: batch (%d) and reps (%d) must be positive", o.Batch, o.Reps)
 	}
+	if o.Reps > MaxReps || o.Warmup > MaxReps {
+		return nil, fmt.Errorf("profile: reps (%d) and warmup (%d) must be at most %d", o.Reps, o.Warmup, MaxReps)
+	}
 	if cfg.Share == "" {
 		cfg.Share = model.ShareNone
 	}
@@ -218,7 +224,7 @@ func RunOptions(cfg model.Config, o Options) (*Report, error) {
 		if n <= 0 {
 			return nil, fmt.Errorf("profile: sequence length must be positive, got %d", n)
 		}
-		if n > 1<<20 || int64(n)*int64(n)*int64(o.Batch) > 1<<40 {
+		if n > 1<<20 || o.Batch > 1<<40/n || int64(n)*int64(n) > (1<<40)/int64(o.Batch) {
 			return nil, fmt.Errorf("profile: sequence length %d at batch %d is too large", n, o.Batch)
 		}
 		longest = max(longest, n)
@@ -228,6 +234,9 @@ func RunOptions(cfg model.Config, o Options) (*Report, error) {
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	if err := cost.ForModel(cfg).CheckCountable(o.Seqs, o.Batch); err != nil {
+		return nil, fmt.Errorf("profile: the model is too large: %w", err)
 	}
 	for _, n := range o.Seqs {
 		if mem := Estimate(cfg, n, o.Batch); mem > o.MaxMem {

@@ -8,8 +8,9 @@ import (
 	"github.com/tformer/tformer/internal/atomicfile"
 )
 
-// WriteFile atomically writes the encoding of f (see Encode) to path with
-// permissions 0644, streaming the tensor data. It uses the same mechanism as
+// WriteFile atomically writes the encoding of f (see Encode) to path
+// (following a symbolic link; a replaced file keeps its mode, a new one gets
+// 0644 less the umask), streaming the tensor data. It uses the same mechanism as
 // WriteFileAtomic: on success path holds the complete new file; on any error
 // a previous file at path is left untouched and no temporary file remains.
 func WriteFile(path string, f *File) error {
@@ -18,7 +19,8 @@ func WriteFile(path string, f *File) error {
 
 // WriteFileAtomic atomically replaces the file at path with data. It writes
 // to a temporary file in the same directory (named "."+base+".tmp-*"), sets
-// its permissions to exactly perm (not modified by the umask), fsyncs and
+// its permissions to those of the file it replaces (or perm less the umask
+// for a new file), fsyncs and
 // closes it, renames it over path and finally fsyncs the directory. On any
 // error the temporary file is removed and a previous file at path is left
 // untouched (an error from the final directory fsync is reported even though

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/tformer/tformer/checkpoint"
+	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
 )
 
@@ -32,16 +34,50 @@ type Options struct {
 	DataHash    uint64  `json:"data_hash"` // fingerprint of the tokens trained on
 }
 
-// DefaultOptions are sensible settings for the small models tformer trains
-// on a CPU.
+// DefaultOptions are sensible settings for the small (pre-LN) decoders
+// tformer trains on a CPU.
 func DefaultOptions() Options {
-	return Options{Steps: 1200, Batch: 8, Seq: 128, LR: 3e-3, MinLR: 3e-4, Warmup: 30,
+	return Options{Steps: 1200, Batch: 8, Seq: 128, LR: 3e-3, MinLR: 3e-3 * MinLRFraction, Warmup: 30,
 		WeightDecay: 0.1, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, GradClip: 1.0, Seed: 1,
 		EvalEvery: 100, EvalWindows: 64, Tokenizer: "byte"}
 }
 
-// Validate reports impossible settings.
+// MinLRFraction is the default final learning rate as a fraction of the peak.
+const MinLRFraction = 0.1
+
+// DefaultMinLR is MinLRFraction of lr, computed from lr's shortest decimal
+// form so that it prints as a round number (1e-4 for 1e-3, not 1.00000005e-4).
+func DefaultMinLR(lr float32) float32 {
+	d, _ := strconv.ParseFloat(strconv.FormatFloat(float64(lr), 'g', -1, 32), 64)
+	return float32(d * MinLRFraction)
+}
+
+// DefaultEncoderOptions are DefaultOptions with the learning rate and warmup
+// of a post-LN encoder: at the decoder's lr 3e-3 with 30 warmup steps the
+// README's ALBERT-style encoder sits on the unigram plateau ("always predict
+// the space", 18.4% masked accuracy); lr 1e-3 with 200 warmup steps learns
+// (24.7%, matching an independent PyTorch post-LN encoder of that shape).
+func DefaultEncoderOptions() Options {
+	o := DefaultOptions()
+	o.LR, o.Warmup = 1e-3, 200
+	o.MinLR = DefaultMinLR(o.LR)
+	return o
+}
+
+// finite reports whether v is neither NaN nor infinite.
+func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
+
+// Validate reports impossible settings, naming each by its flag.
 func (o Options) Validate(maxSeq int) error {
+	for _, f := range []struct {
+		name string
+		v    float32
+	}{{"lr", o.LR}, {"min-lr", o.MinLR}, {"weight-decay", o.WeightDecay}, {"grad-clip", o.GradClip},
+		{"beta1", o.Beta1}, {"beta2", o.Beta2}, {"eps", o.Eps}} {
+		if !finite(f.v) {
+			return fmt.Errorf("--%s must be a finite number, got %g", f.name, f.v)
+		}
+	}
 	switch {
 	case o.Steps <= 0:
 		return fmt.Errorf("--steps must be positive, got %d", o.Steps)
@@ -51,19 +87,33 @@ func (o Options) Validate(maxSeq int) error {
 		return fmt.Errorf("--seq must be positive, got %d", o.Seq)
 	case o.Seq > maxSeq:
 		return fmt.Errorf("--seq %d exceeds the model's context (--max-seq %d)", o.Seq, maxSeq)
-	case !(o.LR > 0) || math.IsInf(float64(o.LR), 0):
+	case o.Batch > MaxBatchTokens/o.Seq:
+		return fmt.Errorf("--batch %d × --seq %d is more than %d tokens per step", o.Batch, o.Seq, MaxBatchTokens)
+	case !(o.LR > 0):
 		return fmt.Errorf("--lr must be a positive number, got %g", o.LR)
 	case o.MinLR < 0 || o.MinLR > o.LR:
-		return fmt.Errorf("--min-lr must be in [0, lr], got %g", o.MinLR)
+		return fmt.Errorf("--min-lr must be in [0, lr], got %g with --lr %g", o.MinLR, o.LR)
 	case o.Warmup < 0:
 		return fmt.Errorf("--warmup must be >= 0, got %d", o.Warmup)
 	case o.WeightDecay < 0:
 		return fmt.Errorf("--weight-decay must be >= 0, got %g", o.WeightDecay)
 	case o.GradClip < 0:
 		return fmt.Errorf("--grad-clip must be >= 0, got %g", o.GradClip)
+	case !(o.Beta1 >= 0 && o.Beta1 < 1) || !(o.Beta2 >= 0 && o.Beta2 < 1):
+		return fmt.Errorf("AdamW betas must be in [0, 1), got %g and %g", o.Beta1, o.Beta2)
+	case !(o.Eps > 0):
+		return fmt.Errorf("AdamW epsilon must be positive, got %g", o.Eps)
+	case o.EvalEvery < 0:
+		return fmt.Errorf("--eval-every must be >= 0, got %d", o.EvalEvery)
+	case o.EvalWindows < 0:
+		return fmt.Errorf("--eval-windows must be >= 0, got %d", o.EvalWindows)
 	}
 	return nil
 }
+
+// MaxBatchTokens bounds batch × seq, the tokens of one step: far above what
+// a CPU trains on, low enough that the step's buffers are sized safely.
+const MaxBatchTokens = 1 << 24
 
 // Trainer runs the optimisation of one model on one dataset.
 type Trainer struct {
@@ -81,6 +131,7 @@ type Trainer struct {
 	masks                *stream
 	positions, mlmTarget []int32
 	eval                 evaluator // Validate's buffers, reused
+	lastMLM              model.MLMResult
 }
 
 // New starts a fresh run on m (whose parameters the caller initialised).
@@ -138,6 +189,9 @@ func ResumeFrom(ck *checkpoint.Checkpoint, tokens []int32) (*Trainer, error) {
 	if o.DataHash != ds.Fingerprint {
 		return nil, fmt.Errorf("the data differs from the data this run was trained on (fingerprint %016x, checkpoint has %016x)", ds.Fingerprint, o.DataHash)
 	}
+	if st.Step > o.Steps {
+		return nil, fmt.Errorf("the training state is at step %d, beyond its run of %d steps", st.Step, o.Steps)
+	}
 	t, err := New(m, ds, o)
 	if err != nil {
 		return nil, err
@@ -162,11 +216,68 @@ func (t *Trainer) SetSteps(steps int) error {
 }
 
 // Save writes a training checkpoint (weights, optimizer state, options,
-// step) atomically.
+// step) atomically, after CheckHealthy: a state that is not finite, or
+// whose next loss is not, is refused and the file at path left as it was.
 func (t *Trainer) Save(path string) error {
-	b, _ := json.Marshal(t.Opts)
+	if err := t.CheckHealthy(); err != nil {
+		return fmt.Errorf("not saving %s: %w", path, err)
+	}
+	b, err := json.Marshal(t.Opts)
+	if err != nil {
+		return fmt.Errorf("save %s: encode the training options: %w", path, err)
+	}
 	return checkpoint.Save(path, &checkpoint.Checkpoint{Model: t.Model, Tokenizer: t.Opts.Tokenizer,
 		Train: &checkpoint.TrainState{Step: t.Step, Options: b, M: t.Opt.M, V: t.Opt.V}})
+}
+
+// DivergedError reports a run whose state is no longer usable: a
+// non-finite loss, weight or optimizer moment.
+type DivergedError struct {
+	Step   int    // optimizer steps completed when it was found
+	Reason string // what was not finite
+}
+
+func (e *DivergedError) Error() string {
+	return fmt.Sprintf("training diverged at step %d: %s (try a lower --lr or more --warmup)", e.Step, e.Reason)
+}
+
+// CheckHealthy reports a *DivergedError unless the weights and the AdamW
+// moments are finite and a forward pass on the next step's batch gives a
+// finite loss (after one step at an absurd learning rate the weights can be
+// huge yet finite, and only the next loss shows the damage).
+func (t *Trainer) CheckHealthy() error {
+	for _, s := range []struct {
+		what string
+		slab []float32
+	}{{"the weights", t.Model.Params}, {"the AdamW first moment", t.Opt.M}, {"the AdamW second moment", t.Opt.V}} {
+		if err := checkpoint.CheckFinite(s.what, t.Model.Layout, s.slab); err != nil {
+			return &DivergedError{Step: t.Step, Reason: err.Error()}
+		}
+	}
+	loss, err := t.forward()
+	if err != nil {
+		return err
+	}
+	if !finite(loss) {
+		return &DivergedError{Step: t.Step, Reason: fmt.Sprintf("the loss of the next batch is %g", loss)}
+	}
+	return nil
+}
+
+// forward computes the loss of the batch for the current step (masked-LM
+// loss for an encoder), leaving the activations for Backward.
+func (t *Trainer) forward() (float32, error) {
+	o := t.Opts
+	t.Data.batch(t.batches, t.inputs, t.targets, o.Seed, t.Step, o.Batch, o.Seq)
+	if t.masker != nil {
+		r, err := t.maskedStep()
+		if err != nil {
+			return 0, err
+		}
+		t.lastMLM = r
+		return r.Loss, nil
+	}
+	return t.Model.Forward(t.inputs, t.targets, o.Batch, o.Seq)
 }
 
 // StepInfo reports one optimizer step.
@@ -179,29 +290,26 @@ type StepInfo struct {
 	GradNorm float32 // before clipping
 	Tokens   int     // tokens in the batch
 	Elapsed  time.Duration
+	Flops    int64 // FLOPs the engine counted for the step (0 unless Model.Flops is set)
 }
 
-// TrainStep takes one optimizer step on the batch for the current step.
+// TrainStep takes one optimizer step on the batch for the current step. A
+// non-finite loss is a *DivergedError, and the step is not taken.
 func (t *Trainer) TrainStep() (StepInfo, error) {
 	start := time.Now()
 	o := t.Opts
-	t.Data.batch(t.batches, t.inputs, t.targets, o.Seed, t.Step, o.Batch, o.Seq)
+	f0 := t.Model.Flops.Total(kernels.Forward) + t.Model.Flops.Total(kernels.Backward)
 	var info StepInfo
-	var loss float32
-	if t.masker != nil {
-		r, err := t.maskedStep()
-		if err != nil {
-			return StepInfo{}, err
-		}
-		loss, info.Accuracy, info.Masked = r.Loss, float32(r.Correct)/float32(r.Count), r.Count
-	} else {
-		var err error
-		if loss, err = t.Model.Forward(t.inputs, t.targets, o.Batch, o.Seq); err != nil {
-			return StepInfo{}, err
-		}
+	loss, err := t.forward()
+	if err != nil {
+		return StepInfo{}, err
 	}
-	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-		return StepInfo{}, fmt.Errorf("step %d: the loss is %g (diverged; try a lower --lr)", t.Step+1, loss)
+	if t.masker != nil {
+		r := t.lastMLM
+		info.Accuracy, info.Masked = float32(r.Correct)/float32(r.Count), r.Count
+	}
+	if !finite(loss) {
+		return StepInfo{}, &DivergedError{Step: t.Step, Reason: fmt.Sprintf("the loss of step %d is %g", t.Step+1, loss)}
 	}
 	t.Model.ZeroGrad()
 	if err := t.Model.Backward(); err != nil {
@@ -211,6 +319,7 @@ func (t *Trainer) TrainStep() (StepInfo, error) {
 	t.Step++
 	norm := t.Opt.StepClipped(t.Model.Params, t.Model.Grads, lr, t.Step, o.GradClip)
 	info.Step, info.Loss, info.LR, info.GradNorm, info.Tokens, info.Elapsed = t.Step, loss, lr, norm, o.Batch*o.Seq, time.Since(start)
+	info.Flops = t.Model.Flops.Total(kernels.Forward) + t.Model.Flops.Total(kernels.Backward) - f0
 	return info, nil
 }
 
@@ -260,7 +369,10 @@ type Hooks struct {
 // Run trains until Opts.Steps, validating every EvalEvery steps and at the
 // end, checkpointing to out (if not empty) every ckptEvery steps (0: only at
 // the end). When ctx is cancelled it saves a checkpoint and returns ctx's
-// error, so the run can be resumed.
+// error, so the run can be resumed. A run that diverges (a non-finite loss,
+// validation loss, weight or moment) returns a *DivergedError without
+// saving: every checkpoint written holds a finite state with a finite loss
+// (see Save), and the last one is left as it was.
 func (t *Trainer) Run(ctx context.Context, out string, ckptEvery int, h Hooks) error {
 	save := func() error {
 		if out == "" {
@@ -280,6 +392,9 @@ func (t *Trainer) Run(ctx context.Context, out string, ckptEvery int, h Hooks) e
 			if err != nil {
 				return err
 			}
+			if !finite(float32(r.Loss)) {
+				return &DivergedError{Step: t.Step, Reason: fmt.Sprintf("the validation loss is %g", r.Loss)}
+			}
 			if h.OnEval != nil {
 				h.OnEval(t.Step, r.Loss)
 			}
@@ -291,6 +406,9 @@ func (t *Trainer) Run(ctx context.Context, out string, ckptEvery int, h Hooks) e
 		v, err := t.Validate()
 		if err != nil {
 			return err
+		}
+		if !finite(float32(v)) {
+			return &DivergedError{Step: t.Step, Reason: fmt.Sprintf("the validation loss is %g", v)}
 		}
 		if h.OnEval != nil {
 			h.OnEval(t.Step, v)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tformer/tformer/cost"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/speed"
@@ -145,6 +146,9 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 		if minTime <= 0 {
 			return fmt.Errorf("--min-time must be positive, got %v", minTime)
 		}
+		if err := checkBenchSizes(sel, sz, sq, attnD, cfg, batch, seq, steps, genTokens, memoryLimit()); err != nil {
+			return err
+		}
 		if err := applyThreads(); err != nil {
 			return err
 		}
@@ -238,6 +242,61 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 		return nil
 	}
 	return cmd
+}
+
+// maxBenchSteps bounds --steps of bench's training measurement.
+const maxBenchSteps = 10000
+
+// checkBenchSizes refuses, before anything runs, measurements whose
+// estimated memory exceeds limit (bytes; 0: unknown), with the estimate in
+// the message, and counts that would run for days.
+func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg model.Config, batch, seq, steps, genTokens int, limit int64) error {
+	tooBig := func(what string, bytes float64) error {
+		if limit > 0 && bytes > float64(limit) || bytes > 1<<62 {
+			return fmt.Errorf("%s needs about %s, more than this machine's %s", what, humanBytes(bytes), humanBytes(float64(limit)))
+		}
+		return nil
+	}
+	if sel["gemm"] {
+		for _, n := range sizes {
+			// A, B and C, and the packed panels of A and B.
+			if err := tooBig(fmt.Sprintf("--sizes %d (a %d×%d×%d GEMM)", n, n, n, n), 5*float64(n)*float64(n)*4); err != nil {
+				return err
+			}
+		}
+	}
+	if sel["attention"] {
+		for _, n := range seqs {
+			// Q, K, V, the output and their gradients, at width --attn-d.
+			if err := tooBig(fmt.Sprintf("--seqs %d (attention at d %d)", n, attnD), 8*float64(n)*float64(attnD)*4); err != nil {
+				return err
+			}
+		}
+	}
+	if sel["train"] {
+		if steps > maxBenchSteps {
+			return fmt.Errorf("--steps must be at most %d, got %d", maxBenchSteps, steps)
+		}
+		c := cfg
+		c.MaxSeq = max(c.MaxSeq, seq)
+		if err := checkTrainMemory(c, seq, batch, limit); err != nil {
+			return err
+		}
+	}
+	if sel["generate"] {
+		for _, c := range []model.Config{cfg, model.Tiny()} {
+			c.MaxSeq = max(c.MaxSeq, genTokens) // as speed.Generate sizes the model
+			s := cost.ForModel(c)
+			if err := s.CheckCountable([]int{1}, 1); err != nil {
+				return fmt.Errorf("--gen-tokens %d: %w", genTokens, err)
+			}
+			kv := 2 * float64(c.Layers) * float64(genTokens) * float64(c.DModel) * 4
+			if err := tooBig(fmt.Sprintf("--gen-tokens %d", genTokens), float64(s.Memory(1, 1).Params)+kv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // printBench writes the report as readable tables.

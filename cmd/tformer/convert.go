@@ -54,11 +54,8 @@ func detectInput(path string) (string, error) {
 	if _, err := io.ReadFull(f, head); err != nil {
 		return "", fmt.Errorf("%s is too short to be a model (%d bytes)", path, st.Size())
 	}
-	switch binary.LittleEndian.Uint32(head) {
-	case llmc.CheckpointMagic:
-		return fmtLLMC, nil
-	case llmc.TokensMagic:
-		return "", fmt.Errorf("%s is an llm.c token file, not a model", path)
+	if format, err := detectHead(head, path); format != "" || err != nil {
+		return format, err
 	}
 	if filepath.Base(path) == hfgpt2.WeightsFile {
 		// Hugging Face's name: its model, unless the file's header says it
@@ -71,6 +68,43 @@ func detectInput(path string) (string, error) {
 		}
 	}
 	return fmtTformer, nil
+}
+
+// detectHead tells an llm.c file from its first 4 bytes ("" when it is
+// not one).
+func detectHead(head []byte, path string) (string, error) {
+	if len(head) < 4 {
+		return "", fmt.Errorf("%s is too short to be a model (%d bytes)", path, len(head))
+	}
+	switch binary.LittleEndian.Uint32(head) {
+	case llmc.CheckpointMagic:
+		return fmtLLMC, nil
+	case llmc.TokensMagic:
+		return "", fmt.Errorf("%s is an llm.c token file, not a model", path)
+	}
+	return "", nil
+}
+
+// maxStreamBytes bounds a model read from a pipe or device (/dev/stdin),
+// which cannot be stat'ed for its size.
+var maxStreamBytes int64 = 16 << 30
+
+// readStream reads a model from a pipe or device once, whole (bounded by
+// maxStreamBytes), so that telling its format consumes nothing.
+func readStream(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxStreamBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > maxStreamBytes {
+		return nil, fmt.Errorf("%s streams more than %d bytes, the most a model read from a pipe may have", path, maxStreamBytes)
+	}
+	return b, nil
 }
 
 // outputFormat tells the format to write from --to or the path: a .bin
@@ -119,14 +153,33 @@ func guessTokenizer(am *anyModel, where string) {
 // an llm.c checkpoint, telling which from the path and the file's first
 // bytes.
 func loadAnyModel(path string) (*anyModel, error) {
-	format, err := detectInput(path)
-	if err != nil {
+	// A pipe or device (--model /dev/stdin) is read once into memory and
+	// parsed from there: peeking at its first bytes would consume them.
+	var stream []byte
+	var format string
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		if stream, err = readStream(path); err != nil {
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+		if format, err = detectHead(stream, path); err != nil {
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+		if format == "" {
+			format = fmtTformer
+		}
+	} else if format, err = detectInput(path); err != nil {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
 	am := &anyModel{format: format}
 	switch format {
 	case fmtTformer:
-		f, err := safetensors.Read(path)
+		var f *safetensors.File
+		var err error
+		if stream != nil {
+			f, err = safetensors.Parse(stream)
+		} else {
+			f, err = safetensors.Read(path)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin checkpoint): %w", path, err)
 		}
@@ -150,7 +203,14 @@ func loadAnyModel(path string) (*anyModel, error) {
 			guessTokenizer(am, "the directory")
 		}
 	case fmtLLMC:
-		m, h, err := llmc.ReadCheckpoint(path)
+		var m *model.Model
+		var h llmc.Header
+		var err error
+		if stream != nil {
+			m, h, err = llmc.ParseCheckpoint(stream)
+		} else {
+			m, h, err = llmc.ReadCheckpoint(path)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -164,10 +224,30 @@ func loadAnyModel(path string) (*anyModel, error) {
 	return am, nil
 }
 
+// checkConvertOverwrite refuses to replace an existing OUT — the input
+// itself (converting a training checkpoint onto itself would drop its
+// optimizer state) or another model — unless force.
+func checkConvertOverwrite(in, out string, force bool) error {
+	st, err := os.Stat(out)
+	if err != nil || force {
+		return nil
+	}
+	if st.IsDir() {
+		if ents, err := os.ReadDir(out); err == nil && len(ents) == 0 {
+			return nil // an empty directory holds nothing to lose
+		}
+	}
+	if sameFile(in, out) {
+		return fmt.Errorf("OUT %s is the input; refusing to convert it onto itself (it was kept): write elsewhere, or pass --force", out)
+	}
+	return fmt.Errorf("OUT %s already exists (%s); refusing to replace it (it was kept): choose another OUT, or pass --force", out, describeFile(out))
+}
+
 func newConvertCmd() *cobra.Command {
 	var (
 		to, tokName  string
 		expandShared bool
+		force        bool
 	)
 	cmd := &cobra.Command{
 		Use:   "convert IN OUT",
@@ -200,10 +280,14 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 	fs.StringVar(&to, "to", "", "output format: tformer, hf or llmc (default: from the output path)")
 	fs.BoolVar(&expandShared, "expand-shared", false, "write a model with cross-layer sharing as an unshared one (hf, llmc)")
 	fs.StringVar(&tokName, "tokenizer", "", "tokenizer to record with the output when the input does not say (byte or gpt2)")
+	fs.BoolVar(&force, "force", false, "replace an existing OUT (even the input itself)")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		in, out := args[0], args[1]
 		outFmt, err := outputFormat(out, to)
 		if err != nil {
+			return err
+		}
+		if err := checkConvertOverwrite(in, out, force); err != nil {
 			return err
 		}
 		am, err := loadAnyModel(in)

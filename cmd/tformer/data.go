@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/tformer/tformer/corpus"
@@ -14,7 +15,7 @@ func loadText(path string) ([]byte, string, error) {
 	if path == "" {
 		return corpus.Default(), "built-in corpus", nil
 	}
-	b, err := os.ReadFile(path)
+	b, err := readData(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("read data: %w", err)
 	}
@@ -22,6 +23,31 @@ func loadText(path string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("data file %s is empty", path)
 	}
 	return b, path, nil
+}
+
+// maxDataBytes bounds a data file (tokenize or train text, a token file):
+// a regular file larger than this is refused before reading, and a pipe
+// or device (/dev/zero) is read up to it.
+var maxDataBytes int64 = 4 << 30
+
+// readData reads a data file, bounded by maxDataBytes.
+func readData(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > maxDataBytes {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d a data file may have", path, st.Size(), maxDataBytes)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxDataBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > maxDataBytes {
+		return nil, fmt.Errorf("%s yields more than %d bytes, the most a data file may have (is it a device such as /dev/zero?)", path, maxDataBytes)
+	}
+	return b, nil
 }
 
 // loadTokens reads and tokenizes the data. An llm.c token file (as

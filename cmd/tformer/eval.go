@@ -3,11 +3,32 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"math"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tformer/tformer/train"
 )
+
+// checkFiniteResult reports a non-finite loss as an error: the model is
+// broken (diverged weights), and NaN is no score.
+func checkFiniteResult(modelPath, data string, loss float64) error {
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return fmt.Errorf("the loss of %s on %s is %g: the model's weights are broken (diverged?)", modelPath, data, loss)
+	}
+	return nil
+}
+
+// printJSON writes v as one line of JSON, reporting an encoding error.
+func printJSON(w io.Writer, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode the result as JSON: %w", err)
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
 
 func newEvalCmd() *cobra.Command {
 	var (
@@ -55,6 +76,9 @@ on --batch.`,
 		if seq < 0 || batch <= 0 {
 			return fmt.Errorf("--seq must be >= 0 and --batch positive")
 		}
+		if batch > train.MaxBatchTokens/seq {
+			return fmt.Errorf("--batch %d × --seq %d is more than %d tokens per forward pass", batch, seq, train.MaxBatchTokens)
+		}
 		ids, name, err := loadTokens(data, tok)
 		if err != nil {
 			return err
@@ -64,10 +88,11 @@ on --batch.`,
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
+			if err := checkFiniteResult(modelPath, name, r.Loss); err != nil {
+				return err
+			}
 			if asJSON {
-				b, _ := json.Marshal(r)
-				fmt.Fprintln(cmd.OutOrStdout(), string(b))
-				return nil
+				return printJSON(cmd.OutOrStdout(), r)
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: masked-LM loss %.4f nats/masked token, accuracy %.2f%% over %d masked of %d tokens (%d windows of %d)\n",
 				name, r.Loss, 100*r.Accuracy, r.Masked, r.Tokens, r.Tokens/seq, seq)
@@ -77,10 +102,11 @@ on --batch.`,
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		if err := checkFiniteResult(modelPath, name, r.Loss); err != nil {
+			return err
+		}
 		if asJSON {
-			b, _ := json.Marshal(r)
-			fmt.Fprintln(cmd.OutOrStdout(), string(b))
-			return nil
+			return printJSON(cmd.OutOrStdout(), r)
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "%s: loss %.4f nats/token, perplexity %.3f over %d tokens (%d windows of %d)\n",
 			name, r.Loss, r.Perplexity, r.Tokens, r.Tokens/seq, seq)

@@ -51,7 +51,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newGenerateCmd(),
+	root.AddCommand(newTrainCmd(nil), newEvalCmd(), newGenerateCmd(),
 		newCostCmd(),
 		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
@@ -60,12 +60,19 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 	return root
 }
 
+// maxThreads bounds --threads: far more than any CPU's cores, few enough
+// that the kernels' worker pools stay small.
+const maxThreads = 1024
+
 // addThreadsFlag registers --threads on cmd and returns a func applying it.
 func addThreadsFlag(cmd *cobra.Command) func() error {
 	n := cmd.Flags().Int("threads", 0, "worker threads for the kernels (0: all cores)")
 	return func() error {
 		if *n < 0 {
 			return fmt.Errorf("--threads must be >= 0, got %d", *n)
+		}
+		if *n > maxThreads {
+			return fmt.Errorf("--threads must be at most %d, got %d", maxThreads, *n)
 		}
 		if *n > 0 {
 			runtime.GOMAXPROCS(*n)

@@ -20,6 +20,7 @@ type progress struct {
 	first  int // step the run (re)started from
 	last   time.Time
 	tokens int64
+	flops  int64
 	drawn  bool
 }
 
@@ -37,14 +38,16 @@ func fmtDur(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d", m, s)
 }
 
-// step reports that step (1-based) finished with the given loss.
-func (p *progress) step(step int, loss float32, tokens int) {
+// step reports that step (1-based) finished with the given loss, having
+// processed tokens tokens with flops FLOPs (as the engine counted them).
+func (p *progress) step(step int, loss float32, tokens int, flops int64) {
 	p.tokens += int64(tokens)
+	p.flops += flops
 	el := time.Since(p.start)
 	done := step - p.first
 	tps := float64(p.tokens) / el.Seconds()
 	eta := time.Duration(float64(el) / float64(done) * float64(p.total-step))
-	msg := fmt.Sprintf("step %d/%d | loss %.4f | %s tok/s | ETA %s", step, p.total, loss, humanCount(int64(tps)), fmtDur(eta))
+	msg := fmt.Sprintf("step %d/%d | loss %.4f | %s tok/s | %.1f GFLOP/s | ETA %s", step, p.total, loss, humanCount(int64(tps)), float64(p.flops)/el.Seconds()/1e9, fmtDur(eta))
 	if p.tty {
 		const width = 24
 		fill := width * step / p.total

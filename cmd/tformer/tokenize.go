@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -11,7 +10,10 @@ import (
 )
 
 func newTokenizeCmd() *cobra.Command {
-	var tokName string
+	var (
+		tokName string
+		force   bool
+	)
 	cmd := &cobra.Command{
 		Use:   "tokenize IN.txt OUT.bin",
 		Short: "Tokenize a text file once into an llm.c token file that train and eval read directly",
@@ -26,8 +28,12 @@ them the same --tokenizer. The tokenizer's vocabulary must fit in uint16
 		Args: cobra.ExactArgs(2),
 	}
 	cmd.Flags().StringVar(&tokName, "tokenizer", "gpt2", "tokenizer: byte or gpt2")
+	cmd.Flags().BoolVar(&force, "force", false, "write OUT even when it is the input text")
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		in, out := args[0], args[1]
+		if sameFile(in, out) && !force {
+			return fmt.Errorf("OUT %s is the input text; refusing to overwrite it (it was kept): choose another OUT, or pass --force", out)
+		}
 		tok, err := tokenizer.New(tokName)
 		if err != nil {
 			return err
@@ -35,7 +41,7 @@ them the same --tokenizer. The tokenizer's vocabulary must fit in uint16
 		if v := tok.VocabSize(); v > llmc.MaxTokenVocab {
 			return fmt.Errorf("the %s tokenizer has %d tokens, more than an llm.c token file's uint16 ids can hold (%d)", tokName, v, llmc.MaxTokenVocab)
 		}
-		text, err := os.ReadFile(in)
+		text, err := readData(in)
 		if err != nil {
 			return fmt.Errorf("read text: %w", err)
 		}
