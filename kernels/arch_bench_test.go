@@ -1,0 +1,53 @@
+package kernels
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkGEMMArch times the square and GPT-2 GEMMs on every assembly
+// kernel set the CPU supports, side by side in one run (AVX-512F against
+// AVX2 on a CPU with both). Names are arch/form/mxnxk/tT.
+func BenchmarkGEMMArch(b *testing.B) {
+	for _, c := range archCandidates() {
+		if !c.supported() {
+			continue
+		}
+		ar := c.arch
+		b.Run(ar.name, func(b *testing.B) {
+			for _, th := range []int{1, 2} {
+				for _, bc := range gemmBenchCases {
+					name := fmt.Sprintf("%v/%s/t%d", bc.kind, shapeName(bc.m, bc.n, bc.k), th)
+					b.Run(name, func(b *testing.B) {
+						withThreads(b, th)
+						r := newRNG(1)
+						la, lb := bc.kind.lens(bc.m, bc.n, bc.k)
+						a, bb := randVec(r, la, 1), randVec(r, lb, 1)
+						cc := make([]float32, bc.m*bc.n)
+						runArch(ar, bc.kind, cc, a, bb, bc.m, bc.n, bc.k, false)
+						b.ResetTimer()
+						for b.Loop() {
+							runArch(ar, bc.kind, cc, a, bb, bc.m, bc.n, bc.k, false)
+						}
+						reportGFLOPS(b, 2*int64(bc.m)*int64(bc.n)*int64(bc.k))
+					})
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkFMAPeaks reports the single-core FMA limit of every vector width
+// the CPU runs (one sub-benchmark per ISA).
+func BenchmarkFMAPeaks(b *testing.B) {
+	for _, l := range fmaLoops() {
+		b.Run(l.isa, func(b *testing.B) {
+			var g float64
+			for b.Loop() {
+				g = measureFMA(l, 20*time.Millisecond)
+			}
+			b.ReportMetric(g, "GFLOP/s")
+		})
+	}
+}

@@ -1,0 +1,65 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+
+	"golang.org/x/sys/cpu"
+)
+
+// needAVX512 skips a test on a CPU (or OS) without AVX-512F.
+func needAVX512(t *testing.T) {
+	t.Helper()
+	if !hasAVX512() {
+		t.Skipf("CPU or OS lacks AVX-512F (cpu.X86.HasAVX512F = %v): the AVX2 kernels are tested instead", cpu.X86.HasAVX512F)
+	}
+}
+
+// TestAVX512Dispatch: on a CPU with AVX-512F the 12×32 kernels are in use
+// and the FMA limit is measured on ZMM registers.
+func TestAVX512Dispatch(t *testing.T) {
+	needAVX512(t)
+	if bestArch != archAVX512 || Accel() != "avx512f" {
+		t.Fatalf("bestArch = %s, Accel() = %s; want avx512f", bestArch.name, Accel())
+	}
+	if FMAPeakISA() != "avx512f" {
+		t.Fatalf("FMAPeakISA() = %q, want avx512f", FMAPeakISA())
+	}
+}
+
+// TestSgemm12x32Exact checks the micro-kernel alone against its contract
+// computed in Go: each element a chain of float32 FMAs in increasing p
+// from zero, then stored or added to C, for every k-loop remainder, on
+// unaligned panels and a C tile with a row stride that is not a multiple of
+// 16, writing nothing outside the tile.
+func TestSgemm12x32Exact(t *testing.T) {
+	needAVX512(t)
+	const mr, nr, ldc = 12, 32, 37
+	r := newRNG(12)
+	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 33, 256} {
+		for _, accum := range []bool{false, true} {
+			ap := shifted(randVec(r, mr*k, 1), 3)
+			bp := shifted(randVec(r, nr*k, 1), 5)
+			c0 := randVec(r, (mr-1)*ldc+nr+ldc, 2) // one spare row: must stay unchanged
+			want := clone32(c0)
+			for i := 0; i < mr; i++ {
+				for j := 0; j < nr; j++ {
+					var s float32
+					for p := 0; p < k; p++ {
+						s = float32(math.FMA(float64(ap[p*mr+i]), float64(bp[p*nr+j]), float64(s)))
+					}
+					if accum {
+						s += want[i*ldc+j]
+					}
+					want[i*ldc+j] = s
+				}
+			}
+			c := shifted(c0, 1)
+			sgemm12x32(k, &ap[0], &bp[0], &c[0], ldc, accum)
+			checkExact(t, fmt.Sprintf("k=%d accum=%v", k, accum), c, want)
+		}
+	}
+}
