@@ -51,3 +51,39 @@ func BenchmarkFMAPeaks(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAttentionArch is BenchmarkAttentionTrain (causal forward +
+// backward, d 512, 8 heads, and GPT-2's d 768, 12 heads at n 64) on every
+// assembly kernel set the CPU supports, side by side: arch/shape/tT.
+func BenchmarkAttentionArch(b *testing.B) {
+	for _, c := range archCandidates() {
+		if !c.supported() {
+			continue
+		}
+		ar := c.arch
+		b.Run(ar.name, func(b *testing.B) {
+			for _, sh := range []struct{ bs, t, d, h int }{{1, 256, 512, 8}, {1, 1024, 512, 8}, {4, 64, 768, 12}} {
+				for _, th := range []int{1, 2} {
+					b.Run(fmt.Sprintf("b%d_n%d_d%d_h%d/t%d", sh.bs, sh.t, sh.d, sh.h, th), func(b *testing.B) {
+						was := useArch.Swap(ar)
+						defer useArch.Store(was)
+						withThreads(b, th)
+						bs, t, d, h := sh.bs, sh.t, sh.d, sh.h
+						r := newRNG(5)
+						qkv, dout := randVec(r, bs*t*3*d, 1), randVec(r, bs*t*d, 1)
+						out, lse, dqkv := make([]float32, bs*t*d), make([]float32, bs*h*t), make([]float32, bs*t*3*d)
+						var cnt Counter
+						AttentionForward(&cnt, out, lse, qkv, bs, t, d, h, true)
+						AttentionBackward(&cnt, dqkv, dout, qkv, out, lse, bs, t, d, h, true)
+						b.ResetTimer()
+						for b.Loop() {
+							AttentionForward(nil, out, lse, qkv, bs, t, d, h, true)
+							AttentionBackward(nil, dqkv, dout, qkv, out, lse, bs, t, d, h, true)
+						}
+						reportGFLOPS(b, cnt.Total(Forward)+cnt.Total(Backward))
+					})
+				}
+			}
+		})
+	}
+}

@@ -38,20 +38,21 @@ func hasAVX512() bool {
 // each other in the blocked GEMM) and, unlike 14, 12 divides the attention
 // tile (AttentionTile = 96), so the fused attention runs on it unchanged.
 // Blocking for Sapphire/Emerald Rapids (48 KiB L1d, 2 MiB L2 per core),
-// from a sweep of kc 192..1024, mc 96..1008 and nc 512..4096 at 1024³ and
-// 2048³ on one thread (a flat optimum within the noise of a shared
-// machine; 94% of the time is in the micro-kernel): kc = 512 (a 64 KiB B
-// panel, streamed from L2 with the A panels; fewer passes over C than kc =
-// 256 or 384), mc = 144 (a 288 KiB packed A block), nc = 2048. Running the
-// A panel outermost (keeping the broadcast operand in L1, as BLIS does)
-// measured no faster. dot and axpy are the AVX2 ones.
+// from sweeps of kc 192..1024, mc 96..1008 and nc 512..4096 at 1024³ and
+// 2048³ on 1 and 2 threads (a flat optimum within the noise of a shared
+// machine; 94% of the time is in the micro-kernel): kc = 384 (a 48 KiB B
+// panel), mc = 336 (a 504 KiB packed A block), nc = 1024 (a 1.5 MiB packed
+// B block, which stays in L2 across the A blocks instead of being re-read
+// from the shared L3). Running the A panel outermost (keeping the
+// broadcast operand in L1, as BLIS does) measured no faster. dot and axpy
+// are the AVX2 ones.
 var archAVX512 = &gemmArch{
 	name:   "avx512f",
 	mr:     12,
 	nr:     32,
-	kc:     512,
-	mc:     144,
-	nc:     2048,
+	kc:     384,
+	mc:     336,
+	nc:     1024,
 	kernel: sgemm12x32,
 	packAT: packA12TAsm,
 	packBT: packB32TAsm,
