@@ -63,3 +63,62 @@ func TestSgemm12x32Exact(t *testing.T) {
 		}
 	}
 }
+
+// namedVec is a vector kernel set and its name.
+type namedVec struct {
+	name string
+	vk   *vecKernels
+}
+
+// supportedVecs lists the vector kernel sets this CPU runs, best first.
+func supportedVecs() []namedVec {
+	var v []namedVec
+	if hasAVX512() {
+		v = append(v, namedVec{"avx512f", vecAVX512})
+	}
+	if hasAVX2() {
+		v = append(v, namedVec{"avx2+fma", vecAVX2})
+	}
+	return v
+}
+
+// TestVecEachSet runs the vector kernels' tests on every set this CPU
+// supports (bestVec is the AVX-512 one here; this keeps the AVX2 one
+// tested on the same machine).
+func TestVecEachSet(t *testing.T) {
+	if len(supportedVecs()) == 0 {
+		t.Skip("no assembly vector kernels on this CPU")
+	}
+	if hasAVX512() && bestVec != vecAVX512 {
+		t.Fatal("AVX-512F CPU: bestVec is not the AVX-512 set")
+	}
+	for _, v := range supportedVecs() {
+		t.Run(v.name, func(t *testing.T) {
+			was := bestVec
+			bestVec = v.vk
+			t.Cleanup(func() { bestVec = was })
+			t.Run("matches Go", TestVecAsmMatchesGo)
+			t.Run("exp reference", TestExpSumReference)
+			t.Run("exp range", TestExpSumRange)
+			t.Run("exp to", TestExpSumTo)
+		})
+	}
+}
+
+// BenchmarkExpSumArch times exp with sum (a softmax row) on every vector
+// kernel set the CPU supports, at a row of an attention tile (96) and of a
+// large vocabulary.
+func BenchmarkExpSumArch(b *testing.B) {
+	for _, k := range supportedVecs() {
+		for _, n := range []int{96, 50257} {
+			b.Run(fmt.Sprintf("%s/n%d", k.name, n), func(b *testing.B) {
+				src := randVec(newRNG(1), n, 3)
+				dst := make([]float32, n)
+				for b.Loop() {
+					k.vk.expSum(dst, src, 1, -3)
+				}
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/elem")
+			})
+		}
+	}
+}
