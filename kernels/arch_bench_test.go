@@ -87,3 +87,32 @@ func BenchmarkAttentionArch(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMatVecBF16 times one decode-step matrix-vector product of GPT-2
+// small's shapes (rows×cols: qkv, FFN up, FFN down, tied logits) with
+// float32 weights (MatMulNT with one row) and with bf16 weights
+// (MatVecBF16), side by side; GB/s counts the weight bytes read.
+func BenchmarkMatVecBF16(b *testing.B) {
+	for _, th := range []int{1, 2} {
+		for _, sh := range [][2]int{{2304, 768}, {3072, 768}, {768, 3072}, {50257, 768}} {
+			rows, cols := sh[0], sh[1]
+			w, wf, x := bf16Inputs(1, rows, cols)
+			y := make([]float32, rows)
+			name := fmt.Sprintf("%dx%d/t%d", rows, cols, th)
+			b.Run("f32/"+name, func(b *testing.B) {
+				withThreads(b, th)
+				for b.Loop() {
+					MatMulNT(y, x, wf, 1, rows, cols, false)
+				}
+				b.ReportMetric(float64(4*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+			b.Run("bf16/"+name, func(b *testing.B) {
+				withThreads(b, th)
+				for b.Loop() {
+					MatVecBF16(y, w, x, rows, cols)
+				}
+				b.ReportMetric(float64(2*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+		}
+	}
+}

@@ -9,7 +9,7 @@ import "sync/atomic"
 
 // gemmArch describes one register-blocked GEMM micro-kernel and the cache
 // blocking tuned for it. Each assembly kernel set is one value of this
-// type: archAVX512 (14×32, gemm_avx512_amd64.go) is chosen ahead of the
+// type: archAVX512 (12×32, gemm_avx512_amd64.go) is chosen ahead of the
 // AVX2 one (6×16) when the CPU and OS support AVX-512F.
 type gemmArch struct {
 	name   string

@@ -122,3 +122,52 @@ func BenchmarkExpSumArch(b *testing.B) {
 		}
 	}
 }
+
+// TestDotBF16Asm: each assembly bf16 dot product the CPU supports against
+// the float64 product and the pure-Go twin, for lengths around its 8-, 16-,
+// 32- and 64-wide steps, on slices that start off any alignment.
+func TestDotBF16Asm(t *testing.T) {
+	type impl struct {
+		name string
+		f    func(w []uint16, x []float32) float32
+	}
+	var impls []impl
+	if hasAVX512() {
+		impls = append(impls, impl{"avx512f", dotBF16AsmAVX512})
+	}
+	if hasAVX2() {
+		impls = append(impls, impl{"avx2+fma", dotBF16AsmAVX2})
+	}
+	if len(impls) == 0 {
+		t.Skip("CPU lacks AVX2 and AVX-512F")
+	}
+	if bestDotBF16 == nil {
+		t.Fatal("no bf16 dot product picked on a CPU with AVX2")
+	}
+	r := newRNG(17)
+	for _, im := range impls {
+		for n := 0; n <= 200; n++ {
+			for _, off := range []int{0, 1, 3} {
+				wf := randVec(r, n+off+4, 1)
+				w := make([]uint16, len(wf))
+				ToBF16(w, wf)
+				FromBF16(wf, w)
+				x := randVec(r, n+off+4, 1)
+				ws, xs := w[off:off+n], x[off:]
+				var want, mag float64
+				for i := 0; i < n; i++ {
+					p := float64(wf[off+i]) * float64(xs[i])
+					want += p
+					mag += math.Abs(p)
+				}
+				got := im.f(ws, xs)
+				if d := math.Abs(float64(got) - want); d > mmTol(n, mag) {
+					t.Fatalf("%s n=%d off=%d: %g, want %g", im.name, n, off, got, want)
+				}
+				if g := dotBF16Go(ws, xs); math.Abs(float64(got-g)) > 2*mmTol(n, mag) {
+					t.Fatalf("%s n=%d off=%d: %g, Go %g", im.name, n, off, got, g)
+				}
+			}
+		}
+	}
+}
