@@ -90,8 +90,8 @@ func BenchmarkAttentionArch(b *testing.B) {
 
 // BenchmarkMatVecBF16 times one decode-step matrix-vector product of GPT-2
 // small's shapes (rows×cols: qkv, FFN up, FFN down, tied logits) with
-// float32 weights (MatMulNT with one row) and with bf16 weights
-// (MatVecBF16), side by side; GB/s counts the weight bytes read.
+// float32 weights (MatMulNT with one row), bf16 weights (MatVecBF16) and
+// int8 weights (MatVecInt8), side by side; GB/s counts the weight bytes.
 func BenchmarkMatVecBF16(b *testing.B) {
 	for _, th := range []int{1, 2} {
 		for _, sh := range [][2]int{{2304, 768}, {3072, 768}, {768, 3072}, {50257, 768}} {
@@ -112,6 +112,14 @@ func BenchmarkMatVecBF16(b *testing.B) {
 					MatVecBF16(y, w, x, rows, cols)
 				}
 				b.ReportMetric(float64(2*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+			q, sc, _, _ := int8Inputs(b, 1, rows, cols)
+			b.Run("int8/"+name, func(b *testing.B) {
+				withThreads(b, th)
+				for b.Loop() {
+					MatVecInt8(y, q, sc, x, rows, cols)
+				}
+				b.ReportMetric(float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})
 		}
 	}

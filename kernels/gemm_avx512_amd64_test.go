@@ -199,3 +199,52 @@ func BenchmarkDotBF16Arch(b *testing.B) {
 		}
 	}
 }
+
+// TestDotInt8Asm: each assembly int8 dot product the CPU supports against
+// the float64 product and the pure-Go twin, for lengths around its steps,
+// on slices that start off any alignment, with the extreme values ±127.
+func TestDotInt8Asm(t *testing.T) {
+	type impl struct {
+		name string
+		f    func(q []int8, x []float32) float32
+	}
+	var impls []impl
+	if hasAVX512() {
+		impls = append(impls, impl{"avx512f", dotInt8AsmAVX512})
+	}
+	if hasAVX2() {
+		impls = append(impls, impl{"avx2+fma", dotInt8AsmAVX2})
+	}
+	if len(impls) == 0 {
+		t.Skip("CPU lacks AVX2 and AVX-512F")
+	}
+	r := newRNG(23)
+	for _, im := range impls {
+		for n := 0; n <= 200; n++ {
+			for _, off := range []int{0, 1, 3} {
+				q := make([]int8, n+off+4)
+				for i := range q {
+					q[i] = int8(r.IntN(255) - 127)
+				}
+				if n > 0 {
+					q[off], q[off+n-1] = 127, -127
+				}
+				x := randVec(r, n+off+4, 1)
+				qs, xs := q[off:off+n], x[off:]
+				var want, mag float64
+				for i := 0; i < n; i++ {
+					p := float64(qs[i]) * float64(xs[i])
+					want += p
+					mag += math.Abs(p)
+				}
+				got := im.f(qs, xs)
+				if d := math.Abs(float64(got) - want); d > mmTol(n, mag) {
+					t.Fatalf("%s n=%d off=%d: %g, want %g", im.name, n, off, got, want)
+				}
+				if g := dotInt8Go(qs, xs); math.Abs(float64(got-g)) > 2*mmTol(n, mag) {
+					t.Fatalf("%s n=%d off=%d: %g, Go %g", im.name, n, off, got, g)
+				}
+			}
+		}
+	}
+}
