@@ -109,7 +109,7 @@ func BenchmarkMatVecBF16(b *testing.B) {
 			b.Run("bf16/"+name, func(b *testing.B) {
 				withThreads(b, th)
 				for b.Loop() {
-					MatVecBF16(y, w, x, rows, cols)
+					MatVecBF16(nil, QKV, y, w, x, rows, cols)
 				}
 				b.ReportMetric(float64(2*rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})
@@ -117,7 +117,7 @@ func BenchmarkMatVecBF16(b *testing.B) {
 			b.Run("int8/"+name, func(b *testing.B) {
 				withThreads(b, th)
 				for b.Loop() {
-					MatVecInt8(y, q, sc, x, rows, cols)
+					MatVecInt8(nil, QKV, y, q, sc, x, rows, cols)
 				}
 				b.ReportMetric(float64(rows*cols)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
 			})

@@ -37,11 +37,13 @@ func FromBF16(dst []float32, src []uint16) {
 // MatVecBF16 computes y[rows] = W·x for a row-major bf16 matrix
 // w[rows×cols] and x[cols]: each y[i] is one float32 dot product of the
 // widened row with x, in a fixed order that does not depend on the thread
-// count. Rows are split across threads.
-func MatVecBF16(y []float32, w []uint16, x []float32, rows, cols int) {
+// count. Rows are split across threads. It counts 2·rows·cols forward FLOPs
+// under comp (a matrix product, as LinearForward counts it).
+func MatVecBF16(cnt *Counter, comp Component, y []float32, w []uint16, x []float32, rows, cols int) {
 	if rows == 0 {
 		return
 	}
+	cnt.Add(Forward, comp, 2*int64(rows)*int64(cols))
 	_ = y[rows-1]
 	if cols == 0 {
 		clear(y[:rows])

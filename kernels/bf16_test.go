@@ -97,17 +97,17 @@ func TestMatVecBF16(t *testing.T) {
 			rows, cols := sh[0], sh[1]
 			w, wf, x := bf16Inputs(uint64(si), rows, cols)
 			y := filled(rows, nan32())
-			MatVecBF16(y, w, x, rows, cols)
+			MatVecBF16(nil, QKV, y, w, x, rows, cols)
 			checkMatVecBF16(t, fmt.Sprintf("asm=%v %dx%d", asm, rows, cols), y, wf, x, rows, cols)
 		}
 	}
 	// cols 0 clears y; rows 0 touches nothing.
 	y := []float32{1, 2}
-	MatVecBF16(y, nil, nil, 2, 0)
+	MatVecBF16(nil, QKV, y, nil, nil, 2, 0)
 	if y[0] != 0 || y[1] != 0 {
 		t.Errorf("cols 0: y = %v", y)
 	}
-	MatVecBF16(nil, nil, nil, 0, 5)
+	MatVecBF16(nil, QKV, nil, nil, nil, 0, 5)
 }
 
 // TestMatVecBF16Threads: bitwise the same result for any thread count, and
@@ -120,7 +120,7 @@ func TestMatVecBF16Threads(t *testing.T) {
 	for _, th := range []int{1, 2, 3, 8} {
 		withThreads(t, th)
 		y := make([]float32, rows)
-		MatVecBF16(y, w, x, rows, cols)
+		MatVecBF16(nil, QKV, y, w, x, rows, cols)
 		if first == nil {
 			first = y
 			checkMatVecBF16(t, "threads", y, wf, x, rows, cols)
@@ -128,11 +128,17 @@ func TestMatVecBF16Threads(t *testing.T) {
 		}
 		checkExact(t, fmt.Sprintf("threads=%d", th), y, first)
 	}
+	var cnt Counter
+	y0 := make([]float32, rows)
+	MatVecBF16(&cnt, FFNUp, y0, w, x, rows, cols)
+	if got, want := cnt.Get(Forward, FFNUp), 2*int64(rows)*int64(cols); got != want || cnt.Total(Backward) != 0 {
+		t.Errorf("counted %d forward FLOPs under FFNUp, want %d", got, want)
+	}
 	if raceEnabled {
 		return
 	}
 	y := make([]float32, rows)
-	if a := testing.AllocsPerRun(20, func() { MatVecBF16(y, w, x, rows, cols) }); a != 0 {
+	if a := testing.AllocsPerRun(20, func() { MatVecBF16(nil, QKV, y, w, x, rows, cols) }); a != 0 {
 		t.Errorf("%.1f allocations per call", a)
 	}
 }

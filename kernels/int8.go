@@ -51,11 +51,13 @@ func QuantizeInt8Rows(q []int8, scale, w []float32, rows, cols int) error {
 // MatVecInt8 computes y[rows] = W·x for an int8 matrix q[rows×cols] with
 // per-row scales: y[i] = scale[i] · Σ_j q[i,j]·x[j], the sum one float32
 // dot product in a fixed order that does not depend on the thread count.
-// Rows are split across threads.
-func MatVecInt8(y []float32, q []int8, scale, x []float32, rows, cols int) {
+// Rows are split across threads. It counts 2·rows·cols forward FLOPs under
+// comp (the scaling is part of the product, as a matrix product's last add).
+func MatVecInt8(cnt *Counter, comp Component, y []float32, q []int8, scale, x []float32, rows, cols int) {
 	if rows == 0 {
 		return
 	}
+	cnt.Add(Forward, comp, 2*int64(rows)*int64(cols))
 	_ = y[rows-1]
 	_ = scale[rows-1]
 	if cols == 0 {

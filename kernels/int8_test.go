@@ -74,7 +74,7 @@ func TestMatVecInt8(t *testing.T) {
 			rows, cols := sh[0], sh[1]
 			q, s, _, x := int8Inputs(t, uint64(si), rows, cols)
 			y := filled(rows, nan32())
-			MatVecInt8(y, q, s, x, rows, cols)
+			MatVecInt8(nil, QKV, y, q, s, x, rows, cols)
 			// s·Σq·x: the float32 sum's error plus one rounding of the scale.
 			for i := 0; i < rows; i++ {
 				var want, mag float64
@@ -90,7 +90,7 @@ func TestMatVecInt8(t *testing.T) {
 		}
 	}
 	y := []float32{1, 2}
-	MatVecInt8(y, nil, []float32{1, 1}, nil, 2, 0)
+	MatVecInt8(nil, QKV, y, nil, []float32{1, 1}, nil, 2, 0)
 	if y[0] != 0 || y[1] != 0 {
 		t.Errorf("cols 0: y = %v", y)
 	}
@@ -103,17 +103,23 @@ func TestMatVecInt8Threads(t *testing.T) {
 	for _, th := range []int{1, 2, 3, 8} {
 		withThreads(t, th)
 		y := make([]float32, rows)
-		MatVecInt8(y, q, s, x, rows, cols)
+		MatVecInt8(nil, QKV, y, q, s, x, rows, cols)
 		if first != nil {
 			checkExact(t, fmt.Sprintf("threads=%d", th), y, first)
 		}
 		first = y
 	}
+	var cnt Counter
+	y0 := make([]float32, rows)
+	MatVecInt8(&cnt, FFNUp, y0, q, s, x, rows, cols)
+	if got, want := cnt.Get(Forward, FFNUp), 2*int64(rows)*int64(cols); got != want || cnt.Total(Backward) != 0 {
+		t.Errorf("counted %d forward FLOPs under FFNUp, want %d", got, want)
+	}
 	if raceEnabled {
 		return
 	}
 	y := make([]float32, rows)
-	if a := testing.AllocsPerRun(20, func() { MatVecInt8(y, q, s, x, rows, cols) }); a != 0 {
+	if a := testing.AllocsPerRun(20, func() { MatVecInt8(nil, QKV, y, q, s, x, rows, cols) }); a != 0 {
 		t.Errorf("%.1f allocations per call", a)
 	}
 }
