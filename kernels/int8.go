@@ -15,8 +15,8 @@ import (
 // |w − s·q| ≤ s/2. A row of zeros gets s = 0. It returns an error, writing
 // nothing, if a weight is NaN or infinite.
 func QuantizeInt8Rows(q []int8, scale, w []float32, rows, cols int) error {
-	if rows < 0 || cols < 0 {
-		return fmt.Errorf("quantize: negative shape %d×%d", rows, cols)
+	if rows < 0 || cols < 0 || (cols > 0 && rows > math.MaxInt/cols) {
+		return fmt.Errorf("quantize: invalid shape %d×%d", rows, cols)
 	}
 	n := rows * cols
 	if len(w) < n || len(q) < n || len(scale) < rows {

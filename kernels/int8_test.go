@@ -50,6 +50,9 @@ func TestQuantizeInt8Rows(t *testing.T) {
 	if err := QuantizeInt8Rows(q, s, w, -1, cols); err == nil {
 		t.Error("negative rows: no error")
 	}
+	if err := QuantizeInt8Rows(q, s, w, 1<<40, 1<<40); err == nil {
+		t.Error("overflowing shape: no error")
+	}
 }
 
 // int8Inputs returns a quantized matrix, its dequantized float32 form and x.
