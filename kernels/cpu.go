@@ -3,13 +3,14 @@ package kernels
 import "sync/atomic"
 
 // CPU dispatch. At start the package picks the fastest GEMM micro-kernel
-// the CPU supports (gemm_amd64.go registers the AVX2+FMA one); every
+// the CPU supports (gemm_amd64.go lists the AVX-512F and AVX2+FMA ones); every
 // assembly kernel has a pure-Go twin, which is what runs on other CPUs, under
 // the purego build tag, and after SetAssembly(false).
 
 // gemmArch describes one register-blocked GEMM micro-kernel and the cache
-// blocking tuned for it. An AVX-512 kernel would be one more value of this
-// type (mr×nr = 14×32, say), chosen ahead of the AVX2 one when the CPU has it.
+// blocking tuned for it. Each assembly kernel set is one value of this
+// type: archAVX512 (12×32, gemm_avx512_amd64.go) is chosen ahead of the
+// AVX2 one (6×16) when the CPU and OS support AVX-512F.
 type gemmArch struct {
 	name   string
 	mr, nr int // micro-tile: mr rows of A by nr columns of B
@@ -50,8 +51,11 @@ type archCandidate struct {
 	supported func() bool
 }
 
-func pickArch() *gemmArch {
-	for _, c := range archCandidates() {
+func pickArch() *gemmArch { return pickFrom(archCandidates()) }
+
+// pickFrom returns the first candidate the CPU supports, nil if none is.
+func pickFrom(cands []archCandidate) *gemmArch {
+	for _, c := range cands {
 		if c.supported() {
 			return c.arch
 		}
@@ -77,8 +81,8 @@ func SetAssembly(on bool) (was bool) {
 	return useArch.Swap(next) != nil
 }
 
-// Accel names the kernel set in use: "avx2+fma" (or another assembly
-// kernel's name) or "go" for the pure-Go kernels.
+// Accel names the kernel set in use: "avx512f" (512-bit GEMM and attention
+// micro-kernels), "avx2+fma", or "go" for the pure-Go kernels.
 func Accel() string {
 	if a := arch(); a != nil {
 		return a.name

@@ -51,16 +51,19 @@ var archAVX2 = &gemmArch{
 	axpy:   axpyAsmAVX2,
 }
 
-// archCandidates lists the amd64 kernel sets, best first. An AVX-512 set
-// (say a 14×32 micro-kernel on 28 ZMM accumulators, with panel packers for
-// mr = 14 and nr = 32) goes in front, guarded by cpu.X86.HasAVX512F; the
-// driver, the packing fallbacks and the tests take mr, nr and the blocks
-// from the gemmArch value, so nothing else changes.
+// archCandidates lists the amd64 kernel sets, best first: AVX-512F
+// (gemm_avx512_amd64.go) where the CPU and OS support it, else AVX2+FMA.
+// The driver, the packing fallbacks and the tests take mr, nr and the
+// blocks from the gemmArch value.
 func archCandidates() []archCandidate {
 	return []archCandidate{
-		{archAVX2, func() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }},
+		{archAVX512, hasAVX512},
+		{archAVX2, hasAVX2},
 	}
 }
+
+// hasAVX2 reports whether the CPU (and OS) support AVX2 and FMA.
+func hasAVX2() bool { return cpu.X86.HasAVX2 && cpu.X86.HasFMA }
 
 func dotAsmAVX2(x, y []float32) float32 {
 	if len(x) == 0 {
@@ -118,15 +121,20 @@ func packB16CAsm(dst, src []float32, off, ld, kc int) {
 	packB16C(&dst[0], &src[off], ld, kc)
 }
 
-// fmaPeakAvailable reports whether the CPU can run the FMA-peak loop.
-func fmaPeakAvailable() bool { return bestArch == archAVX2 }
-
-// fmaPeakLoop runs n iterations of the FMA-peak loop and returns the FLOPs
-// done, or 0 when the CPU lacks the instructions.
-func fmaPeakLoop(n int) float64 {
-	if !fmaPeakAvailable() {
-		return 0
+// fmaLoops lists the FMA-peak loops this CPU runs, widest first.
+func fmaLoops() []fmaLoop {
+	var l []fmaLoop
+	if hasAVX512() {
+		l = append(l, fmaLoop{"avx512f", 512, func(n int) float64 {
+			fmaPeakAVX512(n)
+			return float64(n) * 24 * 16 * 2
+		}})
 	}
-	fmaPeakAVX2(n)
-	return float64(n) * 24 * 8 * 2
+	if hasAVX2() {
+		l = append(l, fmaLoop{"avx2+fma", 256, func(n int) float64 {
+			fmaPeakAVX2(n)
+			return float64(n) * 24 * 8 * 2
+		}})
+	}
+	return l
 }

@@ -6,6 +6,4 @@ package kernels
 
 func archCandidates() []archCandidate { return nil }
 
-func fmaPeakAvailable() bool { return false }
-
-func fmaPeakLoop(n int) float64 { return 0 }
+func fmaLoops() []fmaLoop { return nil }

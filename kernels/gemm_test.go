@@ -20,6 +20,30 @@ func needAsm(t *testing.T) *gemmArch {
 	return bestArch
 }
 
+// eachArch runs body as a subtest for every assembly kernel set this CPU
+// supports (AVX-512F and AVX2 on a CPU with both), with that set in use, and
+// skips when there is none.
+func eachArch(t *testing.T, body func(t *testing.T, ar *gemmArch)) {
+	t.Helper()
+	needAsm(t)
+	for _, c := range archCandidates() {
+		if !c.supported() {
+			continue
+		}
+		t.Run(c.arch.name, func(t *testing.T) {
+			withArch(t, c.arch)
+			body(t, c.arch)
+		})
+	}
+}
+
+// withArch puts kernel set ar in use for the rest of the test.
+func withArch(t *testing.T, ar *gemmArch) {
+	t.Helper()
+	was := useArch.Swap(ar)
+	t.Cleanup(func() { useArch.Store(was) })
+}
+
 // withAssembly sets SetAssembly(on) for the rest of the test.
 func withAssembly(t *testing.T, on bool) {
 	t.Helper()
@@ -176,8 +200,9 @@ func (r gemmRef) check(t *testing.T, name string, got []float32) {
 	checkTol(t, name+"/vs pure Go", got, to64(r.goRes), func(i int) float64 { return 2 * r.tol[i] })
 }
 
-func TestGEMMAsmAgainstGo(t *testing.T) {
-	ar := needAsm(t)
+func TestGEMMAsmAgainstGo(t *testing.T) { eachArch(t, testGEMMAsmAgainstGo) }
+
+func testGEMMAsmAgainstGo(t *testing.T, ar *gemmArch) {
 	small := smallBlocks(ar)
 	for i, gc := range gemmCases() {
 		if (testing.Short() || raceEnabled) && i%4 != 0 {
@@ -253,8 +278,9 @@ func TestMatMulPureGo(t *testing.T) {
 // TestGEMMThreadsBitwise: the parallel assembly path gives bitwise the same
 // result for any thread count, with the threshold lowered so that small
 // shapes are split too, with real and tiny cache blocks.
-func TestGEMMThreadsBitwise(t *testing.T) {
-	ar := needAsm(t)
+func TestGEMMThreadsBitwise(t *testing.T) { eachArch(t, testGEMMThreadsBitwise) }
+
+func testGEMMThreadsBitwise(t *testing.T, ar *gemmArch) {
 	withParallelMin(t, 0)
 	cases := []gemmCase{
 		{kindNT, 65, 33, 65, false}, {kindNN, 33, 65, 31, true}, {kindTN, 3, 70, 200, true},
@@ -289,8 +315,9 @@ func TestGEMMThreadsBitwise(t *testing.T) {
 // and columns around it — computing a sub-block of C alone gives bitwise the
 // same values as computing the whole of C. (So splitting work by rows or
 // columns, or calling with one row at a time, cannot change results.)
-func TestGEMMPositionIndependent(t *testing.T) {
-	ar := needAsm(t)
+func TestGEMMPositionIndependent(t *testing.T) { eachArch(t, testGEMMPositionIndependent) }
+
+func testGEMMPositionIndependent(t *testing.T, ar *gemmArch) {
 	for _, kd := range []mmKind{kindNT, kindNN, kindTN} {
 		m, n, k := 40, 50, 300
 		gc := gemmCase{kd, m, n, k, true}
@@ -354,8 +381,9 @@ func TestGEMMNoAllocs(t *testing.T) {
 // TestPackAsm checks the assembly panel packers against packTGo and
 // packCopy, including
 // a destination exactly as long as the panel (no room for the spill).
-func TestPackAsm(t *testing.T) {
-	ar := needAsm(t)
+func TestPackAsm(t *testing.T) { eachArch(t, testPackAsm) }
+
+func testPackAsm(t *testing.T, ar *gemmArch) {
 	r := newRNG(5)
 	for _, tc := range []struct {
 		pack func(dst, src []float32, off, ld, kc int)
@@ -378,9 +406,17 @@ func TestPackAsm(t *testing.T) {
 					src = randVec(r, tc.w*ld+3, 1)
 					packTGo(want, src, 3, ld, 0, kc, tc.w, tc.w)
 				}
-				dst := filled(tc.w*kc+slack, nan32())
+				// dst is followed by guard floats the packer must not touch.
+				buf := filled(tc.w*kc+slack+16, nan32())
+				dst := buf[: tc.w*kc+slack : tc.w*kc+slack]
 				tc.pack(dst, src, 3, ld, kc)
-				checkExact(t, fmt.Sprintf("w=%d kc=%d slack=%d", tc.w, kc, slack), dst[:tc.w*kc], want)
+				name := fmt.Sprintf("w=%d kc=%d slack=%d", tc.w, kc, slack)
+				checkExact(t, name, dst[:tc.w*kc], want)
+				for i, v := range buf[len(dst):] {
+					if v == v {
+						t.Fatalf("%s: wrote %g at %d past the end of dst", name, v, i)
+					}
+				}
 			}
 		}
 	}
@@ -389,8 +425,9 @@ func TestPackAsm(t *testing.T) {
 // TestDotAxpyAsm checks the vector helpers against the pure-Go ones for
 // lengths around the 8- and 32-wide steps, and that axpy writes nothing
 // past len(y).
-func TestDotAxpyAsm(t *testing.T) {
-	ar := needAsm(t)
+func TestDotAxpyAsm(t *testing.T) { eachArch(t, testDotAxpyAsm) }
+
+func testDotAxpyAsm(t *testing.T, ar *gemmArch) {
 	r := newRNG(6)
 	for n := 0; n <= 100; n++ {
 		x, y := randVec(r, n+4, 1), randVec(r, n+4, 1)
@@ -429,11 +466,29 @@ func TestDotAxpyAsm(t *testing.T) {
 
 func TestFMAPeak(t *testing.T) {
 	g := FMAPeakGFLOPS(time.Millisecond)
-	if fmaPeakAvailable() != (g > 0) {
-		t.Fatalf("FMAPeakGFLOPS = %g, loop available: %v", g, fmaPeakAvailable())
+	loops := fmaLoops()
+	if (len(loops) > 0) != (g > 0) {
+		t.Fatalf("FMAPeakGFLOPS = %g, loops available: %d", g, len(loops))
 	}
 	if g < 0 || g > 1e5 || math.IsNaN(g) {
 		t.Fatalf("FMAPeakGFLOPS = %g", g)
+	}
+	peaks := FMAPeaks(time.Millisecond)
+	if len(peaks) != len(loops) {
+		t.Fatalf("FMAPeaks gave %d figures for %d loops", len(peaks), len(loops))
+	}
+	for i, p := range peaks {
+		if p.GFLOPS <= 0 || p.GFLOPS > 1e5 || (i > 0 && p.Bits >= peaks[i-1].Bits) {
+			t.Errorf("FMAPeaks[%d] = %+v (want positive rates, widest first)", i, p)
+		}
+	}
+	if want := ""; len(peaks) > 0 {
+		want = peaks[0].ISA
+		if FMAPeakISA() != want {
+			t.Errorf("FMAPeakISA() = %q, want the widest loop %q", FMAPeakISA(), want)
+		}
+	} else if FMAPeakISA() != want {
+		t.Errorf("FMAPeakISA() = %q without loops", FMAPeakISA())
 	}
 }
 

@@ -34,6 +34,9 @@ var vecAVX2 = &vecKernels{
 
 // pickVec returns the vector kernels the CPU supports (nil: pure Go only).
 func pickVec() *vecKernels {
+	if hasAVX512() {
+		return vecAVX512
+	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
 		return vecAVX2
 	}

@@ -15,9 +15,14 @@ import (
 	"github.com/tformer/tformer/train"
 )
 
-// FMA returns the calling core's measured fp32 FMA limit in GFLOP/s, measured
-// for about d (0 where no assembly FMA loop exists for this CPU).
+// FMA returns the calling core's measured fp32 FMA limit in GFLOP/s with the
+// widest FMA the CPU has (kernels.FMAPeakISA names it), measured for about d
+// (0 where no assembly FMA loop exists for this CPU).
 func FMA(d time.Duration) float64 { return kernels.FMAPeakGFLOPS(d) }
+
+// FMAPeaks returns the calling core's FMA limit for every vector width the
+// CPU runs, widest first, each measured for about d.
+func FMAPeaks(d time.Duration) []kernels.FMAPeak { return kernels.FMAPeaks(d) }
 
 // Form is a matrix-product form: "NT", "NN" or "TN" (see kernels.MatMulNT).
 type Form string
@@ -47,6 +52,7 @@ type GEMMResult struct {
 	Threads int     `json:"threads"`
 	GFLOPS  float64 `json:"gflops"`
 	Seconds float64 `json:"seconds_per_call"`
+	ISA     string  `json:"isa"` // kernel set that ran it (kernels.Accel)
 }
 
 // SquareShapes returns NT shapes n×n×n for each n.
@@ -144,7 +150,7 @@ func GEMM(shapes []Shape, threads int, minTime time.Duration) ([]GEMMResult, err
 			}
 			g, sec := bestRate(2*float64(s.M)*float64(s.N)*float64(s.K), minTime, f)
 			out = append(out, GEMMResult{M: s.M, N: s.N, K: s.K, Form: s.Form, Label: s.Label,
-				Threads: kernels.Threads(), GFLOPS: g, Seconds: sec})
+				Threads: kernels.Threads(), GFLOPS: g, Seconds: sec, ISA: kernels.Accel()})
 		}
 	})
 	return out, err
@@ -160,6 +166,7 @@ type AttentionResult struct {
 	Threads int     `json:"threads"`
 	GFLOPS  float64 `json:"gflops"`
 	Seconds float64 `json:"seconds_per_call"`
+	ISA     string  `json:"isa"` // kernel set that ran it (kernels.Accel)
 }
 
 // Attention times causal kernels.AttentionForward followed by
@@ -192,7 +199,7 @@ func Attention(seqs []int, d, heads, b, threads int, minTime time.Duration) ([]A
 				clear(dqkv)
 				kernels.AttentionBackward(nil, dqkv, dout, qkv, o, lse, b, n, d, heads, true)
 			})
-			out = append(out, AttentionResult{Seq: n, D: d, Heads: heads, Batch: b, Threads: kernels.Threads(), GFLOPS: g, Seconds: sec})
+			out = append(out, AttentionResult{Seq: n, D: d, Heads: heads, Batch: b, Threads: kernels.Threads(), GFLOPS: g, Seconds: sec, ISA: kernels.Accel()})
 		}
 	})
 	return out, err
@@ -210,6 +217,7 @@ type TrainResult struct {
 	StepsMS      []float64 `json:"steps_ms"`       // every measured step
 	Loss         float32   `json:"loss"`           // loss of the last step (≈ ln vocab at init)
 	WarmupStepMS float64   `json:"warmup_step_ms"` // the first, unmeasured step
+	ISA          string    `json:"isa"`            // kernel set that ran it (kernels.Accel)
 }
 
 // TrainStep builds a model of config c with random weights and times steps
@@ -247,6 +255,7 @@ func TrainStep(c model.Config, b, t, steps, threads int) (TrainResult, error) {
 	var flops int64
 	withThreads(threads, func() {
 		res.Threads = kernels.Threads()
+		res.ISA = kernels.Accel()
 		for i := 0; i <= steps && err == nil; i++ {
 			cnt.Reset()
 			t0 := time.Now()
@@ -298,6 +307,7 @@ type GenerateResult struct {
 	Threads    int     `json:"threads"`
 	Seconds    float64 `json:"seconds"`
 	TokensPerS float64 `json:"tokens_per_s"`
+	ISA        string  `json:"isa"` // kernel set that ran it (kernels.Accel)
 }
 
 // Generate builds a model of config c with random weights and times greedy
@@ -320,6 +330,7 @@ func Generate(c model.Config, tokens, threads int) (GenerateResult, error) {
 	res := GenerateResult{Params: int64(len(m.Params)), Tokens: tokens}
 	withThreads(threads, func() {
 		res.Threads = kernels.Threads()
+		res.ISA = kernels.Accel()
 		dec := m.NewDecoder()
 		if _, err = dec.Step(0); err != nil {
 			return

@@ -29,7 +29,9 @@ type benchReport struct {
 	} `json:"cpu"`
 	Threads                int                     `json:"threads"`
 	Parts                  []string                `json:"parts"`
-	FMAPeakGFLOPS          *float64                `json:"fma_peak_gflops,omitempty"`
+	FMAPeakGFLOPS          *float64                `json:"fma_peak_gflops,omitempty"` // with the widest FMA (fma_peak_isa)
+	FMAPeakISA             string                  `json:"fma_peak_isa,omitempty"`
+	FMAPeaks               []kernels.FMAPeak       `json:"fma_peaks,omitempty"` // every vector width, widest first
 	GEMM                   []speed.GEMMResult      `json:"gemm,omitempty"`
 	Attention              []speed.AttentionResult `json:"attention,omitempty"`
 	TrainModel             string                  `json:"train_model,omitempty"`
@@ -72,7 +74,9 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure this machine: FMA limit, GEMM and attention GFLOP/s, train step time, generation tokens/s",
 		Long: `Measure how fast this machine runs tformer's engine:
 
-  fma        the single-core fp32 FMA limit, from an assembly loop of independent FMAs
+  fma        the single-core fp32 FMA limit, from an assembly loop of independent FMAs, for
+             each vector width the CPU has (512-bit AVX-512F, 256-bit AVX2); a GEMM's
+             "% of peak" is against the width its kernels use (the kernels line names them)
   gemm       GEMM GFLOP/s for square sizes (--sizes) and the GEMMs of a GPT-2 small step
              at B·T = 256 (qkv, attn_out, ffn_up, ffn_down, logits; all NT), at --threads;
              each shape is repeated until --min-time has passed, best of 3
@@ -105,7 +109,7 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 	fs.IntVar(&genTokens, "gen-tokens", 32, "tokens to generate")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	fs.StringVar(&modelName, "model", "gpt2", "model shape for train and generate: gpt2 (GPT-2 small) or tiny")
-	fs.DurationVar(&fmaTime, "fma-time", 300*time.Millisecond, "how long the FMA loop runs")
+	fs.DurationVar(&fmaTime, "fma-time", 300*time.Millisecond, "how long the FMA loop runs (per vector width)")
 	_ = fs.MarkHidden("model")
 	_ = fs.MarkHidden("fma-time")
 	applyThreads := addThreadsFlag(cmd)
@@ -167,8 +171,12 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 			}
 		}
 		if sel["fma"] {
-			progress("fma peak (1 core, %v)", fmaTime)
-			g := speed.FMA(fmaTime)
+			progress("fma peak (1 core, %v per vector width)", fmaTime)
+			r.FMAPeaks = speed.FMAPeaks(fmaTime)
+			g := 0.0
+			if len(r.FMAPeaks) > 0 {
+				g, r.FMAPeakISA = r.FMAPeaks[0].GFLOPS, r.FMAPeaks[0].ISA
+			}
 			r.FMAPeakGFLOPS = &g
 		}
 		if sel["gemm"] {
@@ -302,10 +310,22 @@ func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg mode
 // printBench writes the report as readable tables.
 func printBench(w io.Writer, r *benchReport) {
 	fmt.Fprintf(w, "tformer bench  %s  kernels %s, %d CPUs, %d threads\n", r.Date, r.CPU.Accel, r.CPU.NumCPU, r.Threads)
+	// A GEMM's share of the machine is against the FMA limit of the
+	// instructions its kernels use (the widest one if none matches).
 	peak := 0.0
 	if r.FMAPeakGFLOPS != nil {
 		peak = *r.FMAPeakGFLOPS
-		fmt.Fprintf(w, "\nFMA peak (1 core): %.1f GFLOP/s\n", peak)
+		var parts []string
+		for _, p := range r.FMAPeaks {
+			parts = append(parts, fmt.Sprintf("%.1f GFLOP/s with %d-bit FMAs (%s)", p.GFLOPS, p.Bits, p.ISA))
+			if p.ISA == r.CPU.Accel {
+				peak = p.GFLOPS
+			}
+		}
+		if len(parts) == 0 {
+			parts = []string{fmt.Sprintf("%.1f GFLOP/s", peak)}
+		}
+		fmt.Fprintf(w, "\nFMA peak (1 core): %s\n", strings.Join(parts, "; "))
 	}
 	if len(r.GEMM) > 0 {
 		fmt.Fprintln(w, "\nGEMM (fp32, best of 3)")

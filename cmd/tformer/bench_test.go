@@ -42,12 +42,19 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 	var r struct {
-		FMA  float64 `json:"fma_peak_gflops"`
+		FMA      float64 `json:"fma_peak_gflops"`
+		FMAISA   string  `json:"fma_peak_isa"`
+		FMAPeaks []struct {
+			ISA    string  `json:"isa"`
+			Bits   int     `json:"bits"`
+			GFLOPS float64 `json:"gflops"`
+		} `json:"fma_peaks"`
 		GEMM []struct {
 			M, N, K int
 			Form    string
 			Threads int
 			GFLOPS  float64 `json:"gflops"`
+			ISA     string  `json:"isa"`
 		} `json:"gemm"`
 		Attention []struct {
 			Seq, D, Heads int
@@ -69,6 +76,21 @@ func TestBenchJSON(t *testing.T) {
 	if r.FMA < 0 || len(r.GEMM) != 1 || r.GEMM[0].M != 64 || r.GEMM[0].N != 64 || r.GEMM[0].K != 64 ||
 		r.GEMM[0].Form != "NT" || r.GEMM[0].Threads != 1 || r.GEMM[0].GFLOPS <= 0 {
 		t.Errorf("fma/gemm: %+v %+v", r.FMA, r.GEMM)
+	}
+	// Each figure names the kernels that produced it; the FMA limit the
+	// instructions it was measured with, widest first.
+	if r.GEMM[0].ISA != r.CPU.Accel {
+		t.Errorf("gemm isa %q, kernels %q", r.GEMM[0].ISA, r.CPU.Accel)
+	}
+	if len(r.FMAPeaks) > 0 {
+		if r.FMAISA != r.FMAPeaks[0].ISA || r.FMA != r.FMAPeaks[0].GFLOPS {
+			t.Errorf("fma_peak %v %q, fma_peaks %+v", r.FMA, r.FMAISA, r.FMAPeaks)
+		}
+		for i, p := range r.FMAPeaks {
+			if p.ISA == "" || p.GFLOPS <= 0 || (i > 0 && p.Bits >= r.FMAPeaks[i-1].Bits) {
+				t.Errorf("fma_peaks[%d] = %+v", i, p)
+			}
+		}
 	}
 	if len(r.Attention) != 1 || r.Attention[0].Seq != 32 || r.Attention[0].D != 32 || r.Attention[0].Heads != 4 || r.Attention[0].GFLOPS <= 0 {
 		t.Errorf("attention: %+v", r.Attention)
