@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/kernels"
 )
 
@@ -51,7 +52,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTrainCmd(), newEvalCmd(), newGenerateCmd(),
+	root.AddCommand(newTrainCmd(), newEvalCmd(nil), newGenerateCmd(),
 		newCostCmd(),
 		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
@@ -74,3 +75,18 @@ func addThreadsFlag(cmd *cobra.Command) func() error {
 		return nil
 	}
 }
+
+// applyThreads sets the kernels' worker threads (0: all cores).
+func applyThreads(n int) error {
+	if n < 0 {
+		return fmt.Errorf("--threads must be >= 0, got %d", n)
+	}
+	if n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
+	kernels.SetThreads(n)
+	return nil
+}
+
+// commas formats n with thousands separators.
+func commas(n int64) string { return textfmt.Commas(n) }
