@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -124,5 +126,24 @@ func TestComponentNames(t *testing.T) {
 	}
 	if Pooler != NumComponents-1 {
 		t.Errorf("Pooler = %d, NumComponents = %d: a component without a name sits between them", Pooler, NumComponents)
+	}
+}
+
+func TestLoadHFConfigDirectory(t *testing.T) {
+	dir := t.TempDir()
+	conf := `{"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 2, "n_positions": 32, "vocab_size": 100}`
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a, err := LoadHFConfig(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := LoadHFConfig(filepath.Join(dir, "config.json"))
+	if err != nil || a.Config != b.Config || a.Config.DModel != 64 {
+		t.Fatalf("dir %+v, file %+v (%v)", a.Config, b.Config, err)
+	}
+	if _, err := LoadHFConfig(t.TempDir()); err == nil || !strings.Contains(err.Error(), "config.json") {
+		t.Errorf("empty directory: %v", err)
 	}
 }

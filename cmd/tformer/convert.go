@@ -106,6 +106,13 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 			return fmt.Errorf("the %s tokenizer has %d tokens but the model only %d", am.TokenizerName, am.Tokenizer.VocabSize(), am.Model.Config.Vocab)
 		}
 		m := am.Model
+		if m.Config.Share != model.ShareNone && outFmt != fmtTformer && !expandShared {
+			c := m.Config
+			u := c
+			u.Share, u.Groups = model.ShareNone, 1
+			return fmt.Errorf("%s cannot express cross-layer sharing (this model shares %s in %d group(s)); pass --expand-shared to write one copy of each shared block per layer (same outputs, %s instead of %s stored parameters)",
+				map[string]string{fmtHF: "Hugging Face's GPT-2", fmtLLMC: "llm.c"}[outFmt], c.Share, c.Groups, commas(u.UniqueParams()), commas(c.UniqueParams()))
+		}
 		var notes []string
 		switch outFmt {
 		case fmtTformer:
@@ -143,12 +150,16 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 			src += ", " + am.Detail
 		}
 		c := m.Config
+		share := string(c.Share)
+		if c.Share != model.ShareNone && outFmt != fmtTformer {
+			share = fmt.Sprintf("none (expanded from %s)", c.Share)
+		}
 		tn := am.TokenizerName
 		if tn == "" {
 			tn = "unknown"
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "converted %s (%s) -> %s (%s): d=%d layers=%d heads=%d d_ff=%d context=%d vocab=%d tie=%v share=%s, tokenizer %s\n",
-			in, src, out, outFmt, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Vocab, c.Tie, c.Share, tn)
+			in, src, out, outFmt, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Vocab, c.Tie, share, tn)
 		return nil
 	}
 	return cmd
