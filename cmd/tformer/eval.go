@@ -21,6 +21,7 @@ type evalOptions struct {
 	JSON        bool
 	MaskSeed    uint64
 	Threads     int
+	SpecialText bool // special tokens' text (<|endoftext|>) as text, not their ids
 }
 
 // newEvalCmd returns `tformer eval`; runF, when not nil, replaces evalRun
@@ -74,6 +75,7 @@ on --batch.`,
 	fs.IntVar(&o.Batch, "batch", o.Batch, "windows per forward pass")
 	fs.BoolVar(&o.JSON, "json", false, `print {"loss", "bits", "perplexity", "tokens", "windows", "bytes", "bits_per_byte", "split"} (encoders: {"loss", "accuracy", "masked", "tokens", "split"})`)
 	fs.Uint64Var(&o.MaskSeed, "mask-seed", o.MaskSeed, "encoders: seed of the masks (training's validation uses the default)")
+	fs.BoolVar(&o.SpecialText, "special-as-text", false, "encode special tokens' text (GPT-2's <|endoftext|>) as ordinary text instead of their one id")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
@@ -118,7 +120,7 @@ func evalRun(o *evalOptions, stdout, stderr io.Writer) error {
 	if o.Stride > seq {
 		return fmt.Errorf("--stride %d is longer than the window (--seq %d)", o.Stride, seq)
 	}
-	ids, name, err := loadTokens(o.Data, tok)
+	ids, name, err := loadTokensAs(o.Data, tok, o.SpecialText)
 	if err != nil {
 		return err
 	}

@@ -52,7 +52,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		SilenceErrors: true,
 	}
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTrainCmd(), newEvalCmd(nil), newGenerateCmd(),
+	root.AddCommand(newTrainCmd(), newEvalCmd(nil), newGenerateCmd(nil),
 		newCostCmd(),
 		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
