@@ -45,7 +45,9 @@ func EncodeSpecial(t Tokenizer, text []byte, specials map[string]int32) []int32 
 		keys = append(keys, k)
 	}
 	// The longest match first, so one special that prefixes another loses.
-	sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j] })
+	sort.Slice(keys, func(i, j int) bool {
+		return len(keys[i]) > len(keys[j]) || len(keys[i]) == len(keys[j]) && keys[i] < keys[j]
+	})
 	var out []int32
 	start := 0
 	for i := 0; i < len(text); {
