@@ -117,3 +117,16 @@ func defaultGen(temp float64) (g generate.Options) {
 	g.Tokens, g.Temperature, g.Seed = 3, temp, 1
 	return g
 }
+
+func TestVersion(t *testing.T) {
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetArgs([]string{"--version"})
+	if err := root.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "tformer ") || !strings.Contains(out.String(), "go1.") {
+		t.Errorf("--version printed %q", out.String())
+	}
+}

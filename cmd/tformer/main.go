@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
@@ -50,7 +51,9 @@ Start with:  tformer train            (trains a small model on the built-in corp
 Then:        tformer generate --model tformer-model.safetensors --prompt "The "`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("tformer {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTrainCmd(), newEvalCmd(nil), newGenerateCmd(nil),
 		newCostCmd(),
@@ -90,3 +93,32 @@ func applyThreads(n int) error {
 
 // commas formats n with thousands separators.
 func commas(n int64) string { return textfmt.Commas(n) }
+
+// version is the module version `go install` recorded (or "(devel)"), with
+// the VCS revision when the binary was built from a checkout, and the Go
+// version and platform.
+func version() string {
+	v, rev, dirty := "(devel)", "", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		v += " " + rev + dirty
+	}
+	return fmt.Sprintf("%s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
