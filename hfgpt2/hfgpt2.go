@@ -424,7 +424,7 @@ func CheckWritable(m *model.Model, opts Options) error {
 	}
 	c := m.Config
 	if c.Share != model.ShareNone && !opts.ExpandShared {
-		return fmt.Errorf("Hugging Face's GPT-2 cannot express cross-layer sharing (this model shares %s in %d group(s)); Options.ExpandShared writes one copy of each shared block per layer (same outputs, %d instead of %d stored parameters)",
+		return fmt.Errorf("the Hugging Face GPT-2 format cannot express cross-layer sharing (this model shares %s in %d group(s)); Options.ExpandShared writes one copy of each shared block per layer (same outputs, %d instead of %d stored parameters)",
 			c.Share, c.Groups, expandedParams(c), c.UniqueParams())
 	}
 	return nil

@@ -238,14 +238,6 @@ func hfFiles(t *testing.T, tie bool, edit func(f *safetensors.File, conf map[str
 	return cj, f
 }
 
-func rename(f *safetensors.File, from, to string) {
-	for i := range f.Tensors {
-		if f.Tensors[i].Name == from {
-			f.Tensors[i].Name = to
-		}
-	}
-}
-
 func remove(f *safetensors.File, name string) {
 	f.Tensors = slices.DeleteFunc(f.Tensors, func(t safetensors.Tensor) bool { return t.Name == name })
 }

@@ -15,7 +15,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -320,7 +319,7 @@ func TestREADMELibraryExampleCompiles(t *testing.T) {
 		if err := os.WriteFile(f, []byte(src), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", os.DevNull, f)
+		cmd := exec.Command("go", "build", "-o", os.DevNull, f)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Errorf("README go block %d does not compile: %v\n%s\n%s", i+1, err, out, src)
 		}
