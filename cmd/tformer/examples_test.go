@@ -212,6 +212,18 @@ func makeExampleFiles(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	// Metrics files, as train --metrics writes them, for the plot examples.
+	for from, to := range map[string][]string{"testdata/tie.jsonl": {"tie.jsonl", "a.jsonl"}, "testdata/untie.jsonl": {"untie.jsonl", "b.jsonl"}} {
+		b, err := os.ReadFile(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range to {
+			if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	// The default output of train, with its training state (so that
 	// --resume examples run), made by a short run of train itself.
 	wd, _ := os.Getwd()

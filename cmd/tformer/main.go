@@ -60,6 +60,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
 		newBenchCmd(),
+		newPlotCmd(nil),
 	)
 	return root
 }
