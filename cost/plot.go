@@ -116,7 +116,7 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(l)
 		labels.XYs = append(labels.XYs, plotter.XY{X: *c.x, Y: c.y})
-		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s\n n = %.6g", c.name, *c.x))
+		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s\n %s", c.name, crossText(c.x)))
 	}
 	if len(labels.XYs) > 0 {
 		lb, err := plotter.NewLabels(labels)

@@ -61,7 +61,9 @@ func commas(n int64) string { return textfmt.Commas(n) }
 
 func pct(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" }
 
-// crossText formats a crossover: an integer exactly, otherwise 2 decimals.
+// crossText formats a crossover in whole tokens: "n = 1024" when exact,
+// "n ≈ 2021" when the real crossover lies between two lengths (the JSON
+// keeps the real number).
 func crossText(x *float64) string {
 	if x == nil {
 		return "none"
@@ -69,7 +71,7 @@ func crossText(x *float64) string {
 	if *x == math.Trunc(*x) {
 		return "n = " + strconv.FormatFloat(*x, 'f', 0, 64)
 	}
-	return "n = " + strconv.FormatFloat(*x, 'f', 2, 64)
+	return "n ≈ " + strconv.FormatFloat(math.Round(*x), 'f', 0, 64)
 }
 
 type table struct {
