@@ -154,7 +154,10 @@ Presets:
 				return err
 			}
 			if plotPath != "" {
-				return r.PlotFile(plotPath)
+				if err := r.PlotFile(plotPath); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", plotPath)
 			}
 			return nil
 		},

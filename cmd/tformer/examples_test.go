@@ -212,6 +212,10 @@ func makeExampleFiles(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	// The README's pictures are written into docs/.
+	if err := os.MkdirAll(filepath.Join(dir, "docs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	// Metrics files, as train --metrics writes them, for the plot examples.
 	for from, to := range map[string][]string{"testdata/tie.jsonl": {"tie.jsonl", "a.jsonl"}, "testdata/untie.jsonl": {"untie.jsonl", "b.jsonl"}} {
 		b, err := os.ReadFile(from)

@@ -210,7 +210,10 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 			return err
 		}
 		if plotPath != "" {
-			return r.PlotFile(plotPath)
+			if err := r.PlotFile(plotPath); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", plotPath)
 		}
 		return nil
 	}
