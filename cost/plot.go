@@ -44,7 +44,15 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		return nil, fmt.Errorf("plot: no sequence lengths")
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: forward FLOPs per component (batch %d, %s attention)", r.Model.Name, r.opts.Batch, r.Conventions.Attention)
+	// With --train the chart is of what --train reports: a training step's
+	// forward + backward FLOPs, and the training crossovers.
+	pass, counts := "forward", func(e SeqCost) Counts { return e.raw.Forward }
+	mhaX, coreX := r.Crossover.MHAEqualsFFN, r.Crossover.CoreEqualsFFN
+	if r.opts.Train && r.Crossover.Train != nil {
+		pass, counts = "training step (forward + backward)", func(e SeqCost) Counts { return e.raw.Total() }
+		mhaX, coreX = r.Crossover.Train.MHAEqualsFFN, r.Crossover.Train.CoreEqualsFFN
+	}
+	p.Title.Text = fmt.Sprintf("%s: %s FLOPs per component (batch %d, %s attention)", r.Model.Name, pass, r.opts.Batch, r.Conventions.Attention)
 	p.X.Label.Text = "sequence length n"
 	p.Y.Label.Text = "FLOPs"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
@@ -60,7 +68,7 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 	addLine := func(name string, val func(Counts) int64, i int, width vg.Length, col color.Color) error {
 		xys := make(plotter.XYs, 0, len(r.PerSeq))
 		for _, e := range r.PerSeq {
-			v := float64(val(e.raw.Forward))
+			v := float64(val(counts(e)))
 			if v <= 0 {
 				return nil // a log axis cannot show zero: leave the series out
 			}
@@ -106,10 +114,10 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		y     float64
 		color color.Color
 	}{
-		{"MHA = FFN", r.Crossover.MHAEqualsFFN, lo, color.Black},
-		{"QKᵀ+AV = FFN", r.Crossover.CoreEqualsFFN, lo, color.Black},
-		{"matmul-only MHA = FFN", r.Crossover.MatmulOnly.MHAEqualsFFN, hi / 30, grey},
-		{"matmul-only QKᵀ+AV = FFN", r.Crossover.MatmulOnly.CoreEqualsFFN, hi / 300, grey},
+		{"MHA = FFN\n " + r.Conventions.Attention + ",", mhaX, lo, color.Black},
+		{"QKᵀ+AV = FFN\n " + r.Conventions.Attention + ",", coreX, lo, color.Black},
+		{"matmul-only MHA = FFN\n bidir. forward,", r.Crossover.MatmulOnly.MHAEqualsFFN, hi / 30, grey},
+		{"matmul-only QKᵀ+AV = FFN\n bidir. forward,", r.Crossover.MatmulOnly.CoreEqualsFFN, hi / 300, grey},
 	} {
 		if c.x == nil || *c.x < minX || *c.x > maxX {
 			continue
@@ -122,7 +130,7 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(l)
 		labels.XYs = append(labels.XYs, plotter.XY{X: *c.x, Y: c.y})
-		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s\n %s", c.name, crossText(c.x)))
+		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s %s", c.name, crossText(c.x)))
 	}
 	if len(labels.XYs) == 0 {
 		p.Title.Text += fmt.Sprintf("\nno MHA = FFN or QKᵀ+AV = FFN crossover within n = %s..%s", strconv.Itoa(int(minX)), strconv.Itoa(int(maxX)))
