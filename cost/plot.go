@@ -65,6 +65,7 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	lo, hi := math.Inf(1), math.Inf(-1)
+	drawn := map[string]bool{} // series already drawn, so an identical one is dashed, not hidden
 	addLine := func(name string, val func(Counts) int64, i int, width vg.Length, col color.Color) error {
 		xys := make(plotter.XYs, 0, len(r.PerSeq))
 		for _, e := range r.PerSeq {
@@ -83,6 +84,11 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		l.Dashes = plotutil.Dashes(i / len(palette) * 2)
 		if col != nil {
 			l.Color, l.Dashes = col, nil
+		}
+		if key := fmt.Sprint(xys); drawn[key] {
+			l.Dashes, l.Width = []vg.Length{vg.Points(6), vg.Points(4)}, l.Width*1.5 // e.g. av over scores
+		} else {
+			drawn[key] = true
 		}
 		l.Width = width
 		p.Add(l)
