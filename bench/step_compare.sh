@@ -80,7 +80,7 @@ clips=no
 run_tformer() { # part round
 	case $1 in
 	train) "$out/tformer" bench --only train --steps "$steps" --threads "$threads" --json > "$out/tformer-train-$2.json" ;;
-	attention) "$out/tformer" bench --only attention --seqs "$seqs" --attn-d 512 --attn-heads 8 --threads "$threads" --json > "$out/tformer-attention-$2.json" ;;
+	attention) "$out/tformer" bench --only attention --attn-seq "$seqs" --attn-d 512 --attn-heads 8 --threads "$threads" --json > "$out/tformer-attention-$2.json" ;;
 	esac
 }
 run_torch() { # part round

@@ -133,8 +133,6 @@ var places = []place{
 }
 
 var (
-	towns = []string{"Millbrook", "Greenhill", "Riverton", "Stonebridge", "Oakdale", "Fernwood"}
-
 	objects = []string{
 		"ball", "kite", "hat", "box", "book", "cake", "boat", "key", "lamp",
 		"basket", "cup", "stone", "bell", "drum", "shoe", "coat", "flag",
@@ -145,8 +143,6 @@ var (
 		"red", "blue", "green", "yellow", "white", "black", "pink",
 		"orange", "purple", "brown", "grey",
 	}
-
-	sizes = []string{"big", "small", "old", "new", "little", "shiny"}
 
 	// items are things bought and counted in stories and dialogues.
 	items = []string{"apples", "pears", "plums", "eggs", "buns", "carrots", "cakes", "fish"}

@@ -15,8 +15,13 @@ type Component int
 // projection and output head (kernels.EmbedProj, kernels.MLMDense), then the
 // encoder pooler, which the engine does not build.
 const (
-	EmbedProj     = Component(kernels.EmbedProj)            // ALBERT's E->d embedding mapping
-	MLMDense      = Component(kernels.MLMDense)             // output head's dense layer d->E and its GELU
+	EmbedProj = Component(kernels.EmbedProj) // ALBERT's E->d embedding mapping
+	MLMDense  = Component(kernels.MLMDense)  // output head's dense layer d->E and its GELU
+)
+
+// The components only the cost model has, numbered after the engine's (a
+// const block of their own, so iota starts at 0 here).
+const (
 	Pooler        = Component(kernels.NumComponents) + iota // pooler dense layer and tanh
 	NumComponents                                           // number of components
 )

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -15,7 +16,7 @@ import (
 	"github.com/tformer/tformer/internal/chart"
 )
 
-var palette = chart.Palette
+var palette = chart.Palette[:10] // without black, which marks the MHA total
 
 // Plot charts the report into w as SVG (format "svg") or PNG ("png"): on
 // top, forward FLOPs per component and the MHA and FFN totals against n on
@@ -43,11 +44,19 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		return nil, fmt.Errorf("plot: no sequence lengths")
 	}
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("%s: forward FLOPs per component (batch %d, %s attention)", r.Model.Name, r.opts.Batch, r.Conventions.Attention)
+	// With --train the chart is of what --train reports: a training step's
+	// forward + backward FLOPs, and the training crossovers.
+	pass, counts := "forward", func(e SeqCost) Counts { return e.raw.Forward }
+	mhaX, coreX := r.Crossover.MHAEqualsFFN, r.Crossover.CoreEqualsFFN
+	if r.opts.Train && r.Crossover.Train != nil {
+		pass, counts = "training step (forward + backward)", func(e SeqCost) Counts { return e.raw.Total() }
+		mhaX, coreX = r.Crossover.Train.MHAEqualsFFN, r.Crossover.Train.CoreEqualsFFN
+	}
+	p.Title.Text = fmt.Sprintf("%s: %s FLOPs per component (batch %d, %s attention)", r.Model.Name, pass, r.opts.Batch, r.Conventions.Attention)
 	p.X.Label.Text = "sequence length n"
 	p.Y.Label.Text = "FLOPs"
 	p.X.Scale, p.Y.Scale = plot.LogScale{}, plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = siTicks{plot.LogTicks{Prec: -1}}
 	var ticks []plot.Tick // one labelled tick at every n of the sweep
 	for _, ps := range r.PerSeq {
 		ticks = append(ticks, plot.Tick{Value: float64(ps.Seq), Label: strconv.Itoa(ps.Seq)})
@@ -56,10 +65,11 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	lo, hi := math.Inf(1), math.Inf(-1)
-	addLine := func(name string, val func(Counts) int64, i int, width vg.Length) error {
+	drawn := map[string]bool{} // series already drawn, so an identical one is dashed, not hidden
+	addLine := func(name string, val func(Counts) int64, i int, width vg.Length, col color.Color) error {
 		xys := make(plotter.XYs, 0, len(r.PerSeq))
 		for _, e := range r.PerSeq {
-			v := float64(val(e.raw.Forward))
+			v := float64(val(counts(e)))
 			if v <= 0 {
 				return nil // a log axis cannot show zero: leave the series out
 			}
@@ -72,20 +82,30 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		}
 		l.Color = palette[i%len(palette)]
 		l.Dashes = plotutil.Dashes(i / len(palette) * 2)
+		if col != nil {
+			l.Color, l.Dashes = col, nil
+		}
+		if key := fmt.Sprint(xys); drawn[key] {
+			l.Dashes, l.Width = []vg.Length{vg.Points(6), vg.Points(4)}, l.Width*1.5 // e.g. av over scores
+		} else {
+			drawn[key] = true
+		}
 		l.Width = width
 		p.Add(l)
 		p.Legend.Add(name, l)
 		return nil
 	}
 	for i, k := range r.parts {
-		if err := addLine(k.String(), func(c Counts) int64 { return c[k] }, i, vg.Points(1.2)); err != nil {
+		if err := addLine(k.String(), func(c Counts) int64 { return c[k] }, i, vg.Points(1.2), nil); err != nil {
 			return nil, err
 		}
 	}
-	if err := addLine("MHA (total)", Counts.MHA, len(r.parts), vg.Points(3)); err != nil {
+	// The totals in black and grey, thick, so that no component shares
+	// their colour.
+	if err := addLine("MHA (total)", Counts.MHA, 0, vg.Points(3), color.Black); err != nil {
 		return nil, err
 	}
-	if err := addLine("FFN (total)", Counts.FFN, len(r.parts)+1, vg.Points(3)); err != nil {
+	if err := addLine("FFN (total)", Counts.FFN, 0, vg.Points(3), color.Gray{Y: 110}); err != nil {
 		return nil, err
 	}
 	minX, maxX := float64(r.PerSeq[0].Seq), float64(r.PerSeq[len(r.PerSeq)-1].Seq)
@@ -100,10 +120,10 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		y     float64
 		color color.Color
 	}{
-		{"MHA = FFN", r.Crossover.MHAEqualsFFN, lo, color.Black},
-		{"QKᵀ+AV = FFN", r.Crossover.CoreEqualsFFN, lo, color.Black},
-		{"matmul-only MHA = FFN", r.Crossover.MatmulOnly.MHAEqualsFFN, hi / 30, grey},
-		{"matmul-only QKᵀ+AV = FFN", r.Crossover.MatmulOnly.CoreEqualsFFN, hi / 30, grey},
+		{"MHA = FFN\n " + r.Conventions.Attention + ",", mhaX, lo, color.Black},
+		{"QKᵀ+AV = FFN\n " + r.Conventions.Attention + ",", coreX, lo, color.Black},
+		{"matmul-only MHA = FFN\n bidir. forward,", r.Crossover.MatmulOnly.MHAEqualsFFN, hi / 30, grey},
+		{"matmul-only QKᵀ+AV = FFN\n bidir. forward,", r.Crossover.MatmulOnly.CoreEqualsFFN, hi / 300, grey},
 	} {
 		if c.x == nil || *c.x < minX || *c.x > maxX {
 			continue
@@ -116,7 +136,10 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		p.Add(l)
 		labels.XYs = append(labels.XYs, plotter.XY{X: *c.x, Y: c.y})
-		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s\n n = %.6g", c.name, *c.x))
+		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s %s", c.name, crossText(c.x)))
+	}
+	if len(labels.XYs) == 0 {
+		p.Title.Text += fmt.Sprintf("\nno MHA = FFN or QKᵀ+AV = FFN crossover within n = %s..%s", strconv.Itoa(int(minX)), strconv.Itoa(int(maxX)))
 	}
 	if len(labels.XYs) > 0 {
 		lb, err := plotter.NewLabels(labels)
@@ -132,6 +155,7 @@ func (r *Report) paramsPlot() (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = fmt.Sprintf("parameters: %s unique (stored), %s applied (per use)", commas(r.Params.Unique), commas(r.Params.Applied))
 	p.Y.Label.Text = "parameters"
+	p.Y.Tick.Marker = siTicks{plot.DefaultTicks{}}
 	var names []string
 	var unique, applied plotter.Values
 	for _, k := range []string{"embeddings", "attention", "ffn", "norms", "head", "pooler"} {
@@ -160,4 +184,27 @@ func (r *Report) paramsPlot() (*plot.Plot, error) {
 	p.Legend.Top = true
 	p.NominalX(names...)
 	return p, nil
+}
+
+// siTicks labels a log axis's ticks with SI prefixes (1T, not 1e+12).
+type siTicks struct{ plot.Ticker }
+
+// Ticks returns the wrapped ticker's ticks, relabelled.
+func (t siTicks) Ticks(min, max float64) []plot.Tick {
+	ts := t.Ticker.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			l := si(ts[i].Value) // 4 significant digits: trim the zeros
+			if j := strings.IndexByte(l, '.'); j >= 0 {
+				k := len(l)
+				for k > 0 && (l[k-1] < '0' || l[k-1] > '9') {
+					k--
+				}
+				num := strings.TrimRight(strings.TrimRight(l[:k], "0"), ".")
+				l = num + l[k:]
+			}
+			ts[i].Label = l
+		}
+	}
+	return ts
 }

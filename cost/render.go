@@ -57,29 +57,13 @@ func decimals(x float64) int {
 	return 3
 }
 
-// commas formats n with thousands separators.
-func commas(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, ch := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(ch)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+func commas(n int64) string { return textfmt.Commas(n) }
 
 func pct(x float64) string { return strconv.FormatFloat(100*x, 'f', 1, 64) + "%" }
 
-// crossText formats a crossover: an integer exactly, otherwise 2 decimals.
+// crossText formats a crossover in whole tokens: "n = 1024" when exact,
+// "n ≈ 2021" when the real crossover lies between two lengths (the JSON
+// keeps the real number).
 func crossText(x *float64) string {
 	if x == nil {
 		return "none"
@@ -87,7 +71,7 @@ func crossText(x *float64) string {
 	if *x == math.Trunc(*x) {
 		return "n = " + strconv.FormatFloat(*x, 'f', 0, 64)
 	}
-	return "n = " + strconv.FormatFloat(*x, 'f', 2, 64)
+	return "n ≈ " + strconv.FormatFloat(math.Round(*x), 'f', 0, 64)
 }
 
 type table struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/tformer/tformer/model"
@@ -213,8 +214,12 @@ func PresetHelp() string {
 	return b.String()
 }
 
-// LoadHFConfig reads a Hugging Face config.json (see ParseHFConfig).
+// LoadHFConfig reads a Hugging Face config.json (see ParseHFConfig), or
+// the config.json inside path when path is a directory.
 func LoadHFConfig(path string) (Spec, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "config.json") // a model directory, as every other command takes
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return Spec{}, fmt.Errorf("read config: %w", err)

@@ -424,7 +424,7 @@ func CheckWritable(m *model.Model, opts Options) error {
 	}
 	c := m.Config
 	if c.Share != model.ShareNone && !opts.ExpandShared {
-		return fmt.Errorf("Hugging Face's GPT-2 cannot express cross-layer sharing (this model shares %s in %d group(s)); pass --expand-shared to write one copy of each shared block per layer (same outputs, %d instead of %d stored parameters)",
+		return fmt.Errorf("the Hugging Face GPT-2 format cannot express cross-layer sharing (this model shares %s in %d group(s)); Options.ExpandShared writes one copy of each shared block per layer (same outputs, %d instead of %d stored parameters)",
 			c.Share, c.Groups, expandedParams(c), c.UniqueParams())
 	}
 	return nil
@@ -480,7 +480,9 @@ func Encode(m *model.Model, opts Options) ([]byte, *safetensors.File, error) {
 }
 
 // configJSON writes a GPT-2 config.json for c, with Hugging Face's field
-// names and, for fields tformer has no notion of, GPT-2's values.
+// names and, for fields tformer has no notion of, GPT-2's values — except
+// dropout, which is 0: tformer trains without it, and a config declaring
+// GPT-2's 0.1 would fine-tune differently from the model as trained.
 func configJSON(c model.Config) []byte {
 	var inner any // null when it is the default 4·n_embd, as GPT-2's own config has it
 	if c.DFF != 4*c.DModel {
@@ -493,9 +495,9 @@ func configJSON(c model.Config) []byte {
 	fields := []kv{
 		{"activation_function", "gelu_new"},
 		{"architectures", []string{"GPT2LMHeadModel"}},
-		{"attn_pdrop", 0.1},
+		{"attn_pdrop", 0.0},
 		{"bos_token_id", tokenizer.GPT2EndOfText},
-		{"embd_pdrop", 0.1},
+		{"embd_pdrop", 0.0},
 		{"eos_token_id", tokenizer.GPT2EndOfText},
 		{"initializer_range", 0.02},
 		{"layer_norm_epsilon", 1e-05},
@@ -506,7 +508,7 @@ func configJSON(c model.Config) []byte {
 		{"n_inner", inner},
 		{"n_layer", c.Layers},
 		{"n_positions", c.MaxSeq},
-		{"resid_pdrop", 0.1},
+		{"resid_pdrop", 0.0},
 		{"scale_attn_by_inverse_layer_idx", false},
 		{"scale_attn_weights", true},
 		{"tie_word_embeddings", c.Tie},
@@ -560,7 +562,7 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 	case isBPE && bpe.VocabSize() > m.Config.Vocab:
 		return nil, fmt.Errorf("the %s tokenizer has %d tokens but the model only %d", bpe.Name(), bpe.VocabSize(), m.Config.Vocab)
 	case tok != nil && !isBPE:
-		notes = append(notes, fmt.Sprintf("the %q tokenizer has no Hugging Face vocab.json/merges.txt form, so the directory has no tokenizer files", tok.Name()))
+		notes = append(notes, fmt.Sprintf("the directory has no tokenizer files: the %q tokenizer has no vocab.json/merges.txt (the byte tokenizer's id is each byte's value, so tformer reads a vocabulary-256 directory back with it)", tok.Name()))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err

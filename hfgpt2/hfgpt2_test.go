@@ -191,7 +191,7 @@ func TestSaveWithTokenizer(t *testing.T) {
 func TestExpandShared(t *testing.T) {
 	c := cfg(true, 64, model.ShareAll, 2)
 	m := newModel(t, c, 4)
-	if _, err := Save(t.TempDir(), m, nil, Options{}); err == nil || !strings.Contains(err.Error(), "--expand-shared") {
+	if _, err := Save(t.TempDir(), m, nil, Options{}); err == nil || !strings.Contains(err.Error(), "ExpandShared") {
 		t.Fatalf("shared model without ExpandShared: %v", err)
 	}
 	dir := t.TempDir()
@@ -236,14 +236,6 @@ func hfFiles(t *testing.T, tie bool, edit func(f *safetensors.File, conf map[str
 	edit(f, conf)
 	cj, _ = json.Marshal(conf)
 	return cj, f
-}
-
-func rename(f *safetensors.File, from, to string) {
-	for i := range f.Tensors {
-		if f.Tensors[i].Name == from {
-			f.Tensors[i].Name = to
-		}
-	}
 }
 
 func remove(f *safetensors.File, name string) {
@@ -466,6 +458,20 @@ func TestHugeConfigIsCheap(t *testing.T) {
 		cj, f := hfFiles(t, true, func(_ *safetensors.File, c map[string]any) { edit(c) })
 		if _, err := FromFiles(cj, f); err == nil {
 			t.Error("accepted")
+		}
+	}
+}
+
+// tformer trains without dropout, so the config it writes declares none
+// (issue 10: it declared GPT-2's 0.1).
+func TestConfigDeclaresNoDropout(t *testing.T) {
+	var c map[string]any
+	if err := json.Unmarshal(configJSON(model.Tiny()), &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"attn_pdrop", "embd_pdrop", "resid_pdrop"} {
+		if c[k] != 0.0 {
+			t.Errorf("%s = %v, want 0", k, c[k])
 		}
 	}
 }

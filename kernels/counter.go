@@ -1,7 +1,9 @@
 // Package kernels holds the numerical kernels of tformer's engine — matrix
 // products, layer norm, GELU, causal attention, embedding lookup and the
-// softmax cross-entropy — each in a forward and a backward form, written in
-// plain Go over float32 slices.
+// softmax cross-entropy — each in a forward and a backward form over float32
+// slices: Go assembly (AVX2/FMA, AVX-512) where the CPU has it, with a
+// pure-Go twin of every assembly kernel used on other CPUs and as the
+// reference in tests.
 //
 // Every kernel adds the floating-point operations it performs to a Counter,
 // under the model component it serves (qkv, scores, softmax, ...) and the pass

@@ -333,7 +333,7 @@ func CheckWritable(m *model.Model, opts Options) error {
 	unshared := c
 	unshared.Share, unshared.Groups = model.ShareNone, 1
 	if c.Share != model.ShareNone && !opts.ExpandShared {
-		return fmt.Errorf("llm.c cannot express cross-layer sharing (this model shares %s in %d group(s)); pass --expand-shared to write one copy of each shared block per layer (same outputs, %d instead of %d stored parameters)",
+		return fmt.Errorf("llm.c cannot express cross-layer sharing (this model shares %s in %d group(s)); Options.ExpandShared writes one copy of each shared block per layer (same outputs, %d instead of %d stored parameters)",
 			c.Share, c.Groups, unshared.UniqueParams(), c.UniqueParams())
 	}
 	if opts.PaddedVocab != 0 && opts.PaddedVocab < c.Vocab {

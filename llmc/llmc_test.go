@@ -182,7 +182,7 @@ func TestWriteRefusals(t *testing.T) {
 	}{
 		{untied, Options{}, "always tied"},
 		{ffn, Options{}, "4·d_model"},
-		{shared, Options{}, "--expand-shared"},
+		{shared, Options{}, "ExpandShared"},
 		{tinyConfig(), Options{PaddedVocab: 60}, "smaller than the vocabulary"},
 	} {
 		_, err := EncodeCheckpoint(newModel(t, c.cfg, 1), c.opts)

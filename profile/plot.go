@@ -2,9 +2,12 @@ package profile
 
 import (
 	"fmt"
+	"github.com/tformer/tformer/kernels"
+	"image/color"
 	"io"
 	"math"
 	"strconv"
+	"time"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -147,9 +150,22 @@ func (r *Report) gflopsPlot() (*plot.Plot, error) {
 	if err := add(len(palette)-1, "whole step", func(s Seq) float64 { return s.GFLOPS }, true); err != nil {
 		return nil, err
 	}
+	// The roof: this machine's measured fp32 FMA limit for the threads used.
+	peak := kernels.FMAPeakGFLOPS(150*time.Millisecond) * float64(max(r.Threads, 1))
+	if peak > 0 && len(r.PerSeq) > 0 && hi > 0 {
+		x0, x1 := float64(r.PerSeq[0].Seq), float64(r.PerSeq[len(r.PerSeq)-1].Seq)
+		l, err := plotter.NewLine(plotter.XYs{{X: x0, Y: peak}, {X: x1, Y: peak}})
+		if err != nil {
+			return nil, err
+		}
+		l.Color, l.Width, l.Dashes = color.RGBA{200, 0, 0, 255}, vg.Points(1.5), []vg.Length{vg.Points(2), vg.Points(2)}
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("FMA limit, %d thread(s): %.0f", max(r.Threads, 1), peak), l)
+		hi = max(hi, peak)
+	}
 	if hi > 0 {
 		// Head room above the lines for the legend (a log axis: a factor).
-		p.Y.Min, p.Y.Max = lo/2, hi*math.Pow(hi/lo*2, 0.9)
+		p.Y.Min, p.Y.Max = lo/2, hi*math.Pow(hi/lo*2, 0.5)
 	}
 	return p, nil
 }

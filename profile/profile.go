@@ -294,10 +294,9 @@ func (r *Report) prune() {
 
 // sample is one measured repetition.
 type sample struct {
-	comp      [2][kernels.NumComponents]time.Duration
-	fwd, bwd  time.Duration
-	counted   [2][kernels.NumComponents]int64
-	countedOK bool
+	comp     [2][kernels.NumComponents]time.Duration
+	fwd, bwd time.Duration
+	counted  [2][kernels.NumComponents]int64
 }
 
 func measure(m *model.Model, rng *rand.Rand, n int, o Options) (Seq, []string, error) {

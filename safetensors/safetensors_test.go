@@ -726,35 +726,6 @@ func TestWriteFile(t *testing.T) {
 	})
 }
 
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "blob")
-	if err := WriteFileAtomic(path, []byte("hello"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteFileAtomic(path, []byte("world!"), 0o640); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(path)
-	if err != nil || string(b) != "world!" {
-		t.Fatalf("%q %v", b, err)
-	}
-	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 { // a replaced file keeps its mode
-		t.Fatalf("mode %v", st.Mode())
-	}
-	if names := listDir(t, dir); len(names) != 1 {
-		t.Fatalf("directory contains %v", names)
-	}
-	// A relative path in the current directory.
-	t.Chdir(dir)
-	if err := WriteFileAtomic("rel", nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if b, err := os.ReadFile(filepath.Join(dir, "rel")); err != nil || len(b) != 0 {
-		t.Fatalf("%q %v", b, err)
-	}
-}
-
 type failWriter struct{ n int }
 
 func (w *failWriter) Write(p []byte) (int, error) {

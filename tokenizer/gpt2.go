@@ -96,16 +96,7 @@ func init() {
 	}
 }
 
-// unitsOf spells raw bytes with GPT-2's characters.
-func unitsOf(b []byte) string {
-	var sb strings.Builder
-	for _, c := range b {
-		sb.WriteRune(byteToUnit[c])
-	}
-	return sb.String()
-}
-
-// bytesOf is the inverse of unitsOf; ok is false if s has a character
+// bytesOf turns a token spelled in GPT-2's characters back into bytes; ok is false if s has a character
 // outside GPT-2's 256-character alphabet (or is not valid UTF-8).
 func bytesOf(s string) ([]byte, bool) {
 	out := make([]byte, 0, len(s))

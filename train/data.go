@@ -53,14 +53,10 @@ func minTokens(seq int) int {
 	}
 }
 
-// Batch fills inputs and targets (b rows of t tokens) with windows drawn at
-// random from the training split. The draw depends only on (seed, step), so a
-// resumed run sees exactly the batches an uninterrupted one would have.
-func (ds *Dataset) Batch(inputs, targets []int32, seed uint64, step, b, t int) {
-	ds.batch(newStream(), inputs, targets, seed, step, b, t)
-}
-
-// batch is Batch drawing from s, restarted for the step.
+// batch fills inputs and targets (b rows of t tokens) with windows drawn at
+// random from the training split, from s restarted for the step. The draw
+// depends only on (seed, step), so a resumed run sees exactly the batches an
+// uninterrupted one would have.
 func (ds *Dataset) batch(s *stream, inputs, targets []int32, seed uint64, step, b, t int) {
 	rng := s.at(seed, uint64(step)+0x9e3779b97f4a7c15)
 	span := len(ds.Train) - t // last valid start is span-1, so the target fits

@@ -80,7 +80,7 @@ func newBenchCmd() *cobra.Command {
   gemm       GEMM GFLOP/s for square sizes (--sizes) and the GEMMs of a GPT-2 small step
              at B·T = 256 (qkv, attn_out, ffn_up, ffn_down, logits; all NT), at --threads;
              each shape is repeated until --min-time has passed, best of 3
-  attention  causal attention forward+backward GFLOP/s against n (--seqs), d 512, 8 heads,
+  attention  causal attention forward+backward GFLOP/s against n (--attn-seq), d 512, 8 heads,
              batch 1, counting the FLOPs the kernels report
   train      one training step (forward, backward, clip to norm 1, AdamW) of the GPT-2 small shape
              (vocab 50257, 12 layers, d 768, tied) at B=4, T=64: median of --steps after a warmup
@@ -99,7 +99,7 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 	fs.StringVar(&only, "only", strings.Join(benchParts, ","), "comma-separated parts to run: "+strings.Join(benchParts, ","))
 	fs.StringVar(&sizes, "sizes", "256,512,1024", "square GEMM sizes")
 	fs.BoolVar(&gpt2Shapes, "gpt2-shapes", true, "also time the GEMMs of a GPT-2 small step at B·T = 256")
-	fs.StringVar(&seqs, "seqs", "128,256,512,1024", "attention sequence lengths n")
+	fs.StringVar(&seqs, "attn-seq", "128,256,512,1024", "comma-separated attention sequence lengths n")
 	fs.IntVar(&attnD, "attn-d", 512, "attention width d")
 	fs.IntVar(&attnHeads, "attn-heads", 8, "attention heads")
 	fs.DurationVar(&minTime, "min-time", 200*time.Millisecond, "time each GEMM or attention measurement runs for (best of 3 such runs)")
@@ -123,7 +123,7 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 		if err != nil {
 			return err
 		}
-		sq, err := parseInts("seqs", seqs)
+		sq, err := parseInts("attn-seq", seqs)
 		if err != nil {
 			return err
 		}

@@ -20,7 +20,7 @@ func runBench(t *testing.T, args ...string) (string, string, error) {
 }
 
 // benchFast shrinks every part to run in milliseconds.
-var benchFast = []string{"--sizes", "64", "--gpt2-shapes=false", "--seqs", "32", "--attn-d", "32", "--attn-heads", "4",
+var benchFast = []string{"--sizes", "64", "--gpt2-shapes=false", "--attn-seq", "32", "--attn-d", "32", "--attn-heads", "4",
 	"--min-time", "1ms", "--fma-time", "5ms", "--model", "tiny", "--steps", "2", "--batch", "2", "--seq", "8", "--gen-tokens", "8", "--threads", "1"}
 
 func TestBenchJSON(t *testing.T) {
@@ -147,7 +147,7 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--only", ""}, `--only: unknown part ""`},
 		{[]string{"--sizes", "64,x"}, `--sizes: "x" is not a positive integer`},
 		{[]string{"--sizes", "0"}, `--sizes: "0" is not a positive integer`},
-		{[]string{"--seqs", "-4"}, `--seqs: "-4" is not a positive integer`},
+		{[]string{"--attn-seq", "-4"}, `--attn-seq: "-4" is not a positive integer`},
 		{[]string{"--steps", "0"}, "--steps must be positive"},
 		{[]string{"--min-time", "0s"}, "--min-time must be positive"},
 		{[]string{"--model", "huge"}, `--model: unknown model "huge"`},

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,96 +13,34 @@ import (
 	"github.com/tformer/tformer/hfgpt2"
 	"github.com/tformer/tformer/llmc"
 	"github.com/tformer/tformer/model"
-	"github.com/tformer/tformer/safetensors"
+	"github.com/tformer/tformer/modelio"
 	"github.com/tformer/tformer/tokenizer"
 )
 
 // Model file formats convert reads and writes.
 const (
-	fmtTformer = "tformer" // tformer checkpoint: one .safetensors file
-	fmtHF      = "hf"      // Hugging Face GPT-2 directory
-	fmtLLMC    = "llmc"    // llm.c .bin checkpoint
+	fmtTformer = modelio.Tformer // tformer checkpoint: one .safetensors file
+	fmtHF      = modelio.HF      // Hugging Face GPT-2 directory
+	fmtLLMC    = modelio.LLMC    // llm.c .bin checkpoint
 )
 
-// anyModel is a model read from any supported format, with its tokenizer.
-type anyModel struct {
-	model   *model.Model
-	format  string
-	detail  string              // e.g. the stored dtype
-	tok     tokenizer.Tokenizer // nil when unknown
-	tokName string              // "" when unknown
-	notes   []string
-}
-
-// detectInput tells the format of an existing model file or directory.
-func detectInput(path string) (string, error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return "", err
+// checkConvertOverwrite refuses to replace an existing OUT — the input
+// itself (converting a training checkpoint onto itself would drop its
+// optimizer state) or another model — unless force.
+func checkConvertOverwrite(in, out string, force bool) error {
+	st, err := os.Stat(out)
+	if err != nil || force {
+		return nil
 	}
 	if st.IsDir() {
-		return fmtHF, nil
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	head := make([]byte, 4)
-	if _, err := io.ReadFull(f, head); err != nil {
-		return "", fmt.Errorf("%s is too short to be a model (%d bytes)", path, st.Size())
-	}
-	if format, err := detectHead(head, path); format != "" || err != nil {
-		return format, err
-	}
-	if filepath.Base(path) == hfgpt2.WeightsFile {
-		// Hugging Face's name: its model, unless the file's header says it
-		// is a tformer checkpoint that happens to sit next to a config.json.
-		if _, err := os.Stat(filepath.Join(filepath.Dir(path), hfgpt2.ConfigFile)); err == nil {
-			if md, err := safetensors.ReadMetadata(path); err == nil && md["format"] == checkpoint.Format {
-				return fmtTformer, nil
-			}
-			return fmtHF, nil
+		if ents, err := os.ReadDir(out); err == nil && len(ents) == 0 {
+			return nil // an empty directory holds nothing to lose
 		}
 	}
-	return fmtTformer, nil
-}
-
-// detectHead tells an llm.c file from its first 4 bytes ("" when it is
-// not one).
-func detectHead(head []byte, path string) (string, error) {
-	if len(head) < 4 {
-		return "", fmt.Errorf("%s is too short to be a model (%d bytes)", path, len(head))
+	if sameFile(in, out) {
+		return fmt.Errorf("OUT %s is the input; refusing to convert it onto itself (it was kept): write elsewhere, or pass --force", out)
 	}
-	switch binary.LittleEndian.Uint32(head) {
-	case llmc.CheckpointMagic:
-		return fmtLLMC, nil
-	case llmc.TokensMagic:
-		return "", fmt.Errorf("%s is an llm.c token file, not a model", path)
-	}
-	return "", nil
-}
-
-// maxStreamBytes bounds a model read from a pipe or device (/dev/stdin),
-// which cannot be stat'ed for its size.
-var maxStreamBytes int64 = 16 << 30
-
-// readStream reads a model from a pipe or device once, whole (bounded by
-// maxStreamBytes), so that telling its format consumes nothing.
-func readStream(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxStreamBytes+1))
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	if int64(len(b)) > maxStreamBytes {
-		return nil, fmt.Errorf("%s streams more than %d bytes, the most a model read from a pipe may have", path, maxStreamBytes)
-	}
-	return b, nil
+	return fmt.Errorf("OUT %s already exists (%s); refusing to replace it (it was kept): choose another OUT, or pass --force", out, describeFile(out))
 }
 
 // outputFormat tells the format to write from --to or the path: a .bin
@@ -130,117 +66,6 @@ func outputFormat(path, to string) (string, error) {
 		return fmtHF, nil
 	}
 	return "", fmt.Errorf("cannot tell the output format from %q: use a .safetensors (tformer), .bin (llm.c) or directory (Hugging Face) path, or --to", path)
-}
-
-// guessTokenizer names the tokenizer a model of vocabulary v most likely
-// uses when its file does not say: GPT-2's for 50257, the byte tokenizer
-// for 256. For other sizes it stays unknown.
-func guessTokenizer(am *anyModel, where string) {
-	switch v := am.model.Config.Vocab; v {
-	case tokenizer.GPT2Vocab:
-		am.tokName = "gpt2"
-		am.notes = append(am.notes, fmt.Sprintf("%s carries no tokenizer; assuming GPT-2's, since the vocabulary has %d tokens", where, v))
-	case 256:
-		am.tokName = "byte"
-		am.notes = append(am.notes, fmt.Sprintf("%s carries no tokenizer; assuming the byte tokenizer, since the vocabulary has 256 tokens", where))
-	default:
-		return
-	}
-	am.tok, _ = tokenizer.New(am.tokName)
-}
-
-// loadAnyModel reads a tformer checkpoint, a Hugging Face GPT-2 directory or
-// an llm.c checkpoint, telling which from the path and the file's first
-// bytes.
-func loadAnyModel(path string) (*anyModel, error) {
-	// A pipe or device (--model /dev/stdin) is read once into memory and
-	// parsed from there: peeking at its first bytes would consume them.
-	var stream []byte
-	var format string
-	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
-		if stream, err = readStream(path); err != nil {
-			return nil, fmt.Errorf("load model: %w", err)
-		}
-		if format, err = detectHead(stream, path); err != nil {
-			return nil, fmt.Errorf("load model: %w", err)
-		}
-		if format == "" {
-			format = fmtTformer
-		}
-	} else if format, err = detectInput(path); err != nil {
-		return nil, fmt.Errorf("load model: %w", err)
-	}
-	am := &anyModel{format: format}
-	switch format {
-	case fmtTformer:
-		var f *safetensors.File
-		var err error
-		if stream != nil {
-			f, err = safetensors.Parse(stream)
-		} else {
-			f, err = safetensors.Read(path)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin checkpoint): %w", path, err)
-		}
-		ck, err := checkpoint.FromFile(f)
-		if err != nil {
-			return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
-		}
-		am.model, am.tokName = ck.Model, ck.Tokenizer
-		if t, err := tokenizer.New(ck.Tokenizer); err == nil {
-			am.tok = t
-		}
-	case fmtHF:
-		l, err := hfgpt2.Load(path)
-		if err != nil {
-			return nil, err
-		}
-		am.model, am.notes, am.detail = l.Model, l.Notes, string(l.DType)
-		if l.Tokenizer != nil {
-			am.tok, am.tokName = l.Tokenizer, l.Tokenizer.Name()
-		} else {
-			guessTokenizer(am, "the directory")
-		}
-	case fmtLLMC:
-		var m *model.Model
-		var h llmc.Header
-		var err error
-		if stream != nil {
-			m, h, err = llmc.ParseCheckpoint(stream)
-		} else {
-			m, h, err = llmc.ReadCheckpoint(path)
-		}
-		if err != nil {
-			return nil, err
-		}
-		am.model = m
-		am.detail = map[int]string{llmc.VersionF32: "float32", llmc.VersionBF16: "bfloat16"}[h.Version]
-		if h.Version == llmc.VersionBF16 {
-			am.notes = append(am.notes, "bfloat16 weights were widened to float32 (exactly)")
-		}
-		guessTokenizer(am, "an llm.c checkpoint")
-	}
-	return am, nil
-}
-
-// checkConvertOverwrite refuses to replace an existing OUT — the input
-// itself (converting a training checkpoint onto itself would drop its
-// optimizer state) or another model — unless force.
-func checkConvertOverwrite(in, out string, force bool) error {
-	st, err := os.Stat(out)
-	if err != nil || force {
-		return nil
-	}
-	if st.IsDir() {
-		if ents, err := os.ReadDir(out); err == nil && len(ents) == 0 {
-			return nil // an empty directory holds nothing to lose
-		}
-	}
-	if sameFile(in, out) {
-		return fmt.Errorf("OUT %s is the input; refusing to convert it onto itself (it was kept): write elsewhere, or pass --force", out)
-	}
-	return fmt.Errorf("OUT %s already exists (%s); refusing to replace it (it was kept): choose another OUT, or pass --force", out, describeFile(out))
 }
 
 func newConvertCmd() *cobra.Command {
@@ -290,7 +115,7 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 		if err := checkConvertOverwrite(in, out, force); err != nil {
 			return err
 		}
-		am, err := loadAnyModel(in)
+		am, err := modelio.Open(in)
 		if err != nil {
 			return err
 		}
@@ -299,34 +124,41 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 			if err != nil {
 				return err
 			}
-			am.tok, am.tokName = t, tokName
+			am.Tokenizer, am.TokenizerName = t, tokName
 		}
-		if am.tok != nil && am.tok.VocabSize() > am.model.Config.Vocab {
-			return fmt.Errorf("the %s tokenizer has %d tokens but the model only %d", am.tokName, am.tok.VocabSize(), am.model.Config.Vocab)
+		if am.Tokenizer != nil && am.Tokenizer.VocabSize() > am.Model.Config.Vocab {
+			return fmt.Errorf("the %s tokenizer has %d tokens but the model only %d", am.TokenizerName, am.Tokenizer.VocabSize(), am.Model.Config.Vocab)
 		}
-		m := am.model
+		m := am.Model
+		if m.Config.Share != model.ShareNone && outFmt != fmtTformer && !expandShared {
+			c := m.Config
+			u := c
+			u.Share, u.Groups = model.ShareNone, 1
+			return fmt.Errorf("%s cannot express cross-layer sharing (this model shares %s in %d group(s)); pass --expand-shared to write one copy of each shared block per layer (same outputs, %s instead of %s stored parameters)",
+				map[string]string{fmtHF: "Hugging Face's GPT-2", fmtLLMC: "llm.c"}[outFmt], c.Share, c.Groups, commas(u.UniqueParams()), commas(c.UniqueParams()))
+		}
 		var notes []string
 		switch outFmt {
 		case fmtTformer:
 			switch {
-			case am.tokName == "":
+			case am.TokenizerName == "":
 				return fmt.Errorf("cannot tell which tokenizer this model (vocabulary %d) uses; pass --tokenizer byte or --tokenizer gpt2 to record one in the checkpoint", m.Config.Vocab)
-			case am.tok == nil:
-				return fmt.Errorf("the model's tokenizer %q cannot be recorded in a tformer checkpoint (which names a built-in tokenizer); pass --tokenizer to choose one", am.tokName)
-			case am.tokName == "bpe":
+			case am.Tokenizer == nil:
+				return fmt.Errorf("the model's tokenizer %q cannot be recorded in a tformer checkpoint (which names a built-in tokenizer); pass --tokenizer to choose one", am.TokenizerName)
+			case am.TokenizerName == "bpe":
 				return errors.New("the model's vocab.json/merges.txt are not GPT-2's and a tformer checkpoint can only name a built-in tokenizer; pass --tokenizer to choose one")
 			}
-			err = checkpoint.Save(out, &checkpoint.Checkpoint{Model: m, Tokenizer: am.tokName})
+			err = checkpoint.Save(out, &checkpoint.Checkpoint{Model: m, Tokenizer: am.TokenizerName})
 		case fmtHF:
-			notes, err = hfgpt2.Save(out, m, am.tok, hfgpt2.Options{ExpandShared: expandShared})
+			notes, err = hfgpt2.Save(out, m, am.Tokenizer, hfgpt2.Options{ExpandShared: expandShared})
 		case fmtLLMC:
 			err = llmc.WriteCheckpoint(out, m, llmc.Options{ExpandShared: expandShared})
 			if err == nil {
 				if m.Config.Share != model.ShareNone {
 					notes = append(notes, fmt.Sprintf("cross-layer sharing (%s) was expanded into per-layer copies", m.Config.Share))
 				}
-				if am.tokName != "" {
-					notes = append(notes, fmt.Sprintf("llm.c checkpoints do not store a tokenizer; this model uses %s", am.tokName))
+				if am.TokenizerName != "" {
+					notes = append(notes, fmt.Sprintf("llm.c checkpoints do not store a tokenizer; this model uses %s", am.TokenizerName))
 				}
 			}
 		}
@@ -334,20 +166,24 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 			return err
 		}
 		stderr := cmd.ErrOrStderr()
-		for _, n := range append(am.notes, notes...) {
+		for _, n := range append(am.Notes, notes...) {
 			fmt.Fprintf(stderr, "note: %s\n", n)
 		}
-		src := am.format
-		if am.detail != "" {
-			src += ", " + am.detail
+		src := am.Format
+		if am.Detail != "" {
+			src += ", " + am.Detail
 		}
 		c := m.Config
-		tn := am.tokName
+		share := string(c.Share)
+		if c.Share != model.ShareNone && outFmt != fmtTformer {
+			share = fmt.Sprintf("none (expanded from %s)", c.Share)
+		}
+		tn := am.TokenizerName
 		if tn == "" {
 			tn = "unknown"
 		}
 		fmt.Fprintf(cmd.OutOrStdout(), "converted %s (%s) -> %s (%s): d=%d layers=%d heads=%d d_ff=%d context=%d vocab=%d tie=%v share=%s, tokenizer %s\n",
-			in, src, out, outFmt, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Vocab, c.Tie, c.Share, tn)
+			in, src, out, outFmt, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Vocab, c.Tie, share, tn)
 		return nil
 	}
 	return cmd

@@ -85,7 +85,7 @@ func TestConvertRoundTrip(t *testing.T) {
 
 	hf := filepath.Join(dir, "hf")
 	out, errOut := mustRun(t, "convert", ck, hf)
-	if !strings.Contains(out, "(tformer) -> "+hf+" (hf)") || !strings.Contains(out, "tie=true") || !strings.Contains(errOut, `"byte" tokenizer has no Hugging Face`) {
+	if !strings.Contains(out, "(tformer) -> "+hf+" (hf)") || !strings.Contains(out, "tie=true") || !strings.Contains(errOut, `the directory has no tokenizer files: the "byte" tokenizer`) {
 		t.Errorf("convert to hf: %q %q", out, errOut)
 	}
 	bin := filepath.Join(dir, "m.bin")
@@ -156,7 +156,7 @@ func TestConvertSharedAndErrors(t *testing.T) {
 	wantError(t, "--expand-shared", "convert", shared, filepath.Join(dir, "s"))
 	wantError(t, "--expand-shared", "convert", shared, filepath.Join(dir, "s.bin"))
 	out, errOut := mustRun(t, "convert", shared, filepath.Join(dir, "s"), "--expand-shared")
-	if !strings.Contains(errOut, "expanded") || !strings.Contains(out, "share=all") {
+	if !strings.Contains(errOut, "expanded") || !strings.Contains(out, "share=none (expanded from all)") {
 		t.Errorf("expand: %q %q", out, errOut)
 	}
 	mustRun(t, "convert", filepath.Join(dir, "s"), filepath.Join(dir, "s.safetensors"))

@@ -154,14 +154,17 @@ Presets:
 				return err
 			}
 			if plotPath != "" {
-				return r.PlotFile(plotPath)
+				if err := r.PlotFile(plotPath); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", plotPath)
 			}
 			return nil
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&preset, "preset", "", "model preset: "+strings.Join(cost.Presets(), ", "))
-	fs.StringVar(&config, "config", "", "Hugging Face config.json (model_type gpt2, bert or albert)")
+	fs.StringVar(&config, "config", "", "Hugging Face config.json, or a model directory holding one (model_type gpt2, bert or albert)")
 	fs.StringVar(&arch, "arch", "decoder", "architecture: decoder (the engine's GPT-2 style) or encoder (BERT/ALBERT)")
 	d := model.Tiny()
 	fs.IntVar(&c.Vocab, "vocab", d.Vocab, "vocabulary size K")

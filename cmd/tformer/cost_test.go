@@ -31,7 +31,7 @@ func TestCostTransformerBase(t *testing.T) {
 	for _, want := range []string{
 		"Per layer, matmul FLOPs only",
 		"MHA = FFN at n = 1024 (d_ff − 2d); QKᵀ+AV = FFN at n = 2048 (d_ff)",
-		"MHA = FFN at n = 2020.51; QKᵀ+AV = FFN at n = 4116",
+		"MHA = FFN at n ≈ 2021; QKᵀ+AV = FFN at n = 4116",
 		"42,053,632", "60,997,632", "tying saves 18,944,000",
 		"8192", "causal", "2·m·k·n", "Memory of a training step", "PaLM", "Kaplan",
 	} {

@@ -53,13 +53,22 @@ func readData(path string) ([]byte, error) {
 // loadTokens reads and tokenizes the data. An llm.c token file (as
 // `tformer tokenize` writes) is recognised by its magic number and its ids
 // are used as they are, after checking that they fit tok's vocabulary.
+//
+// The tokenizer's special tokens (GPT-2's <|endoftext|>, which separates
+// documents) become their one id; loadTokensAs can keep them as text.
 func loadTokens(path string, tok tokenizer.Tokenizer) ([]int32, string, error) {
+	return loadTokensAs(path, tok, false)
+}
+
+// loadTokensAs is loadTokens, with specialsAsText encoding special tokens'
+// text like any other text.
+func loadTokensAs(path string, tok tokenizer.Tokenizer, specialsAsText bool) ([]int32, string, error) {
 	text, name, err := loadText(path)
 	if err != nil {
 		return nil, "", err
 	}
 	if !llmc.IsTokenFile(text) {
-		return tok.Encode(text), name, nil
+		return encodeText(tok, text, specialsAsText), name, nil
 	}
 	ids, err := llmc.ParseTokens(text)
 	if err != nil {
@@ -84,4 +93,13 @@ func humanCount(n int64) string {
 		return fmt.Sprintf("%.1fk", float64(n)/1e3)
 	}
 	return fmt.Sprint(n)
+}
+
+// encodeText encodes text with tok, its special tokens as their ids unless
+// asText.
+func encodeText(tok tokenizer.Tokenizer, text []byte, asText bool) []int32 {
+	if asText {
+		return tok.Encode(text)
+	}
+	return tokenizer.EncodeSpecial(tok, text, tokenizer.Specials(tok))
 }

@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/kernels"
 )
 
@@ -49,13 +51,16 @@ Start with:  tformer train            (trains a small model on the built-in corp
 Then:        tformer generate --model tformer-model.safetensors --prompt "The "`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
 	}
+	root.SetVersionTemplate("tformer {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
-	root.AddCommand(newTrainCmd(nil), newEvalCmd(), newGenerateCmd(),
+	root.AddCommand(newTrainCmd(nil), newEvalCmd(nil), newGenerateCmd(nil),
 		newCostCmd(),
 		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
 		newBenchCmd(),
+		newPlotCmd(nil),
 	)
 	return root
 }
@@ -80,4 +85,51 @@ func addThreadsFlag(cmd *cobra.Command) func() error {
 		kernels.SetThreads(*n)
 		return nil
 	}
+}
+
+// applyThreads sets the kernels' worker threads (0: all cores).
+func applyThreads(n int) error {
+	if n < 0 {
+		return fmt.Errorf("--threads must be >= 0, got %d", n)
+	}
+	if n > maxThreads {
+		return fmt.Errorf("--threads must be at most %d, got %d", maxThreads, n)
+	}
+	if n > 0 {
+		runtime.GOMAXPROCS(n)
+	}
+	kernels.SetThreads(n)
+	return nil
+}
+
+// commas formats n with thousands separators.
+func commas(n int64) string { return textfmt.Commas(n) }
+
+// version is the module version `go install` recorded (or "(devel)"), with
+// the VCS revision when the binary was built from a checkout, and the Go
+// version and platform.
+func version() string {
+	v, rev, dirty := "(devel)", "", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		if bi.Main.Version != "" {
+			v = bi.Main.Version
+		}
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev != "" {
+		v += " " + rev + dirty
+	}
+	return fmt.Sprintf("%s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 
 	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/modelio"
 	"github.com/tformer/tformer/tokenizer"
 )
 
@@ -12,18 +14,15 @@ import (
 // GPT-2 directory or an llm.c checkpoint — with its tokenizer, printing any
 // notes about the conversion to w.
 func loadModel(path string, w io.Writer) (*model.Model, tokenizer.Tokenizer, error) {
-	am, err := loadAnyModel(path)
+	l, err := modelio.Load(path)
 	if err != nil {
+		if errors.Is(err, modelio.ErrNoTokenizer) {
+			return nil, nil, fmt.Errorf("%w; record one with tformer convert --tokenizer byte|gpt2", err)
+		}
 		return nil, nil, err
 	}
-	for _, n := range am.notes {
+	for _, n := range l.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
-	if am.tok == nil {
-		if am.tokName != "" {
-			return nil, nil, fmt.Errorf("%s: unknown tokenizer %q", path, am.tokName)
-		}
-		return nil, nil, fmt.Errorf("%s names no tokenizer and its vocabulary of %d matches none tformer knows; convert it with --tokenizer byte|gpt2", path, am.model.Config.Vocab)
-	}
-	return am.model, am.tok, nil
+	return l.Model, l.Tokenizer, nil
 }

@@ -42,7 +42,7 @@ of time beside the analytical share of FLOPs (from the cost model), so you see w
 the model's reality departs from its FLOP count: memory-bound softmax, layer norms and
 GELU, the attention kernel, small matmuls.
 
-Every shape runs --warmup unmeasured passes, then --reps measured ones; each component's
+Every shape runs --warmup-reps unmeasured passes, then --reps measured ones; each component's
 median is reported (shared machines are noisy). The attention kernels fuse QKᵀ, softmax
 and AV into one loop, so they are one measured row, "attention core (fused)", beside the
 sum of their FLOP shares; attn_out and ffn_down include the residual add fused into them.
@@ -77,7 +77,7 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 	fs.StringVar(&seqs, "seq", "64,128,256,512", "comma-separated sequence lengths n")
 	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
 	fs.IntVar(&reps, "reps", 3, "measured repetitions per sequence length (the median is reported)")
-	fs.IntVar(&warmup, "warmup", 1, "unmeasured repetitions before the measured ones")
+	fs.IntVar(&warmup, "warmup-reps", 1, "unmeasured repetitions before the measured ones (train's --warmup is learning-rate warmup steps)")
 	fs.BoolVar(&forwardOnly, "forward-only", false, "measure the forward pass (with the loss) only, not the backward")
 	fs.Uint64Var(&seed, "seed", 1, "seed for the weights and the random tokens")
 	fs.StringVar(&maxMem, "max-mem", "8GiB", "refuse shapes whose estimated memory exceeds this (e.g. 512MiB, 8GiB, or bytes)")
@@ -175,7 +175,7 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 			return fmt.Errorf("--reps must be positive, got %d", reps)
 		}
 		if warmup < 0 {
-			return fmt.Errorf("--warmup must be >= 0, got %d", warmup)
+			return fmt.Errorf("--warmup-reps must be >= 0, got %d", warmup)
 		}
 		if !slices.Contains(profile.Formats(), format) {
 			return fmt.Errorf("--format: unknown format %q (want %s)", format, strings.Join(profile.Formats(), ", "))
@@ -210,7 +210,10 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 			return err
 		}
 		if plotPath != "" {
-			return r.PlotFile(plotPath)
+			if err := r.PlotFile(plotPath); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", plotPath)
 		}
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 )
 
 // profileSmall is a model and sweep that profiles in milliseconds.
-var profileSmall = []string{"--d-model", "16", "--layers", "2", "--heads", "2", "--vocab", "13", "--seq", "4,8", "--batch", "2", "--reps", "2", "--warmup", "0"}
+var profileSmall = []string{"--d-model", "16", "--layers", "2", "--heads", "2", "--vocab", "13", "--seq", "4,8", "--batch", "2", "--reps", "2", "--warmup-reps", "0"}
 
 // runProfile runs `tformer profile args...` in-process through the root
 // command and returns stdout and stderr.
@@ -128,7 +128,7 @@ func TestProfilePlotAndPreset(t *testing.T) {
 	}
 	// A preset with its fields overridden down to a tiny model.
 	out, _, err := runProfile(t, "--preset", "gpt2", "--d-model", "16", "--heads", "2", "--layers", "1", "--vocab", "17",
-		"--seq", "4", "--reps", "1", "--warmup", "0", "--forward-only", "--format", "json")
+		"--seq", "4", "--reps", "1", "--warmup-reps", "0", "--forward-only", "--format", "json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func TestProfileBadInput(t *testing.T) {
 		{[]string{"--seq", "a,b"}, `--seq: "a" is not a positive integer`},
 		{[]string{"--batch", "0"}, "--batch must be positive"},
 		{[]string{"--reps", "0"}, "--reps must be positive"},
-		{[]string{"--warmup", "-1"}, "--warmup must be >= 0"},
+		{[]string{"--warmup-reps", "-1"}, "--warmup-reps must be >= 0"},
 		{[]string{"--format", "xml"}, `--format: unknown format "xml"`},
 		{[]string{"--plot", filepath.Join(dir, "p.gif")}, "must end in .svg or .png"},
 		{[]string{"--heads", "3"}, "heads (3) must divide d-model (256)"},

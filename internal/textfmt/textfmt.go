@@ -20,3 +20,24 @@ func Bytes(n int64, prec int) string {
 	}
 	return fmt.Sprintf("%d B", n)
 }
+
+// Commas formats n with thousands separators ("842,496"), the one way every
+// tformer command prints a count.
+func Commas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	b := make([]byte, 0, len(s)+len(s)/3+1)
+	if neg {
+		b = append(b, '-')
+	}
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b = append(b, ',')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}

@@ -1,0 +1,221 @@
+// Package modelio opens a model stored in any format tformer reads — a
+// tformer checkpoint (.safetensors), a Hugging Face GPT-2 directory or an
+// llm.c checkpoint (.bin) — telling the format from the path and the file's
+// first bytes, and finds the tokenizer that goes with it.
+package modelio
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/tformer/tformer/checkpoint"
+	"github.com/tformer/tformer/hfgpt2"
+	"github.com/tformer/tformer/llmc"
+	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/safetensors"
+	"github.com/tformer/tformer/tokenizer"
+)
+
+// Model file formats.
+const (
+	Tformer = "tformer" // tformer checkpoint: one .safetensors file
+	HF      = "hf"      // Hugging Face GPT-2 directory
+	LLMC    = "llmc"    // llm.c .bin checkpoint
+)
+
+// ErrNoTokenizer is returned (wrapped) by Load when a model neither names a
+// tokenizer nor has a vocabulary that implies one.
+var ErrNoTokenizer = errors.New("no known tokenizer")
+
+// Loaded is a model read from any supported format, with its tokenizer.
+type Loaded struct {
+	Model         *model.Model
+	Format        string              // Tformer, HF or LLMC
+	Detail        string              // e.g. the stored dtype; may be ""
+	Tokenizer     tokenizer.Tokenizer // nil when unknown
+	TokenizerName string              // "" when unknown
+	Notes         []string            // what the reader assumed or changed
+}
+
+// Detect tells the format of an existing model file or directory.
+func Detect(path string) (string, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "", err
+	}
+	if st.IsDir() {
+		return HF, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	head := make([]byte, 4)
+	if _, err := io.ReadFull(f, head); err != nil {
+		return "", fmt.Errorf("%s is too short to be a model (%d bytes)", path, st.Size())
+	}
+	if format, err := detectHead(head, path); format != "" || err != nil {
+		return format, err
+	}
+	if filepath.Base(path) == hfgpt2.WeightsFile {
+		// Hugging Face's name: its model, unless the file's header says it
+		// is a tformer checkpoint that happens to sit next to a config.json.
+		if _, err := os.Stat(filepath.Join(filepath.Dir(path), hfgpt2.ConfigFile)); err == nil {
+			if md, err := safetensors.ReadMetadata(path); err == nil && md["format"] == checkpoint.Format {
+				return Tformer, nil
+			}
+			return HF, nil
+		}
+	}
+	return Tformer, nil
+}
+
+// detectHead tells an llm.c file from its first 4 bytes ("" when it is
+// not one).
+func detectHead(head []byte, path string) (string, error) {
+	if len(head) < 4 {
+		return "", fmt.Errorf("%s is too short to be a model (%d bytes)", path, len(head))
+	}
+	switch binary.LittleEndian.Uint32(head) {
+	case llmc.CheckpointMagic:
+		return LLMC, nil
+	case llmc.TokensMagic:
+		return "", fmt.Errorf("%s is an llm.c token file, not a model", path)
+	}
+	return "", nil
+}
+
+// MaxStreamBytes bounds a model read from a pipe or device (/dev/stdin),
+// which cannot be stat'ed for its size.
+var MaxStreamBytes int64 = 16 << 30
+
+// readStream reads a model from a pipe or device once, whole (bounded by
+// MaxStreamBytes), so that telling its format consumes nothing.
+func readStream(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxStreamBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if int64(len(b)) > MaxStreamBytes {
+		return nil, fmt.Errorf("%s streams more than %d bytes, the most a model read from a pipe may have", path, MaxStreamBytes)
+	}
+	return b, nil
+}
+
+// guessTokenizer names the tokenizer a model of vocabulary v most likely
+// uses when its file does not say: GPT-2's for 50257, the byte tokenizer
+// for 256. For other sizes it stays unknown.
+func guessTokenizer(l *Loaded, where string) {
+	switch v := l.Model.Config.Vocab; v {
+	case tokenizer.GPT2Vocab:
+		l.TokenizerName = "gpt2"
+		l.Notes = append(l.Notes, fmt.Sprintf("%s carries no tokenizer; assuming GPT-2's, since the vocabulary has %d tokens", where, v))
+	case 256:
+		l.TokenizerName = "byte"
+		l.Notes = append(l.Notes, fmt.Sprintf("%s carries no tokenizer; assuming the byte tokenizer, since the vocabulary has 256 tokens", where))
+	default:
+		return
+	}
+	l.Tokenizer, _ = tokenizer.New(l.TokenizerName)
+}
+
+// Open reads a tformer checkpoint, a Hugging Face GPT-2 directory or an
+// llm.c checkpoint, telling which from the path and the file's first bytes.
+// The tokenizer may be unknown (nil); Load requires one.
+func Open(path string) (*Loaded, error) {
+	// A pipe or device (--model /dev/stdin) is read once into memory and
+	// parsed from there: peeking at its first bytes would consume them.
+	var stream []byte
+	var format string
+	if st, err := os.Stat(path); err == nil && !st.IsDir() && !st.Mode().IsRegular() {
+		if stream, err = readStream(path); err != nil {
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+		if format, err = detectHead(stream, path); err != nil {
+			return nil, fmt.Errorf("load model: %w", err)
+		}
+		if format == "" {
+			format = Tformer
+		}
+	} else if format, err = Detect(path); err != nil {
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	l := &Loaded{Format: format}
+	switch format {
+	case Tformer:
+		var f *safetensors.File
+		var err error
+		if stream != nil {
+			f, err = safetensors.Parse(stream)
+		} else {
+			f, err = safetensors.Read(path)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin checkpoint): %w", path, err)
+		}
+		ck, err := checkpoint.FromFile(f)
+		if err != nil {
+			return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
+		}
+		l.Model, l.TokenizerName = ck.Model, ck.Tokenizer
+		if t, err := tokenizer.New(ck.Tokenizer); err == nil {
+			l.Tokenizer = t
+		}
+	case HF:
+		h, err := hfgpt2.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		l.Model, l.Notes, l.Detail = h.Model, h.Notes, string(h.DType)
+		if h.Tokenizer != nil {
+			l.Tokenizer, l.TokenizerName = h.Tokenizer, h.Tokenizer.Name()
+		} else {
+			guessTokenizer(l, "the directory")
+		}
+	case LLMC:
+		var m *model.Model
+		var h llmc.Header
+		var err error
+		if stream != nil {
+			m, h, err = llmc.ParseCheckpoint(stream)
+		} else {
+			m, h, err = llmc.ReadCheckpoint(path)
+		}
+		if err != nil {
+			return nil, err
+		}
+		l.Model = m
+		l.Detail = map[int]string{llmc.VersionF32: "float32", llmc.VersionBF16: "bfloat16"}[h.Version]
+		if h.Version == llmc.VersionBF16 {
+			l.Notes = append(l.Notes, "bfloat16 weights were widened to float32 (exactly)")
+		}
+		guessTokenizer(l, "an llm.c checkpoint")
+	}
+	return l, nil
+}
+
+// Load is Open for a model that is to be used on text: it fails, with an
+// error wrapping ErrNoTokenizer, when the model's tokenizer is unknown.
+func Load(path string) (*Loaded, error) {
+	l, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if l.Tokenizer == nil {
+		if l.TokenizerName != "" {
+			return nil, fmt.Errorf("%s: unknown tokenizer %q: %w", path, l.TokenizerName, ErrNoTokenizer)
+		}
+		return nil, fmt.Errorf("%s names no tokenizer and its vocabulary of %d matches none tformer knows: %w", path, l.Model.Config.Vocab, ErrNoTokenizer)
+	}
+	return l, nil
+}
