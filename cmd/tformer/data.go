@@ -35,9 +35,12 @@ func loadTokens(path string, tok tokenizer.Tokenizer) ([]int32, string, error) {
 	if !llmc.IsTokenFile(text) {
 		return tok.Encode(text), name, nil
 	}
-	ids, err := llmc.ParseTokens(text)
+	ids, info, err := llmc.ParseTokenFile(text)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkTokenFileTokenizer(path, info, tok); err != nil {
+		return nil, "", err
 	}
 	for i, id := range ids {
 		if int(id) >= tok.VocabSize() {
@@ -46,6 +49,23 @@ func loadTokens(path string, tok tokenizer.Tokenizer) ([]int32, string, error) {
 		}
 	}
 	return ids, name + " (llm.c token file)", nil
+}
+
+// checkTokenFileTokenizer refuses a token file whose header names a
+// tokenizer other than tok.
+func checkTokenFileTokenizer(path string, info llmc.TokenFileInfo, tok tokenizer.Tokenizer) error {
+	if !info.Known() {
+		return nil // llm.c's own files do not say
+	}
+	if info.Vocab == tok.VocabSize() && info.Fingerprint == tokenizer.Fingerprint(tok) {
+		return nil
+	}
+	name := info.Tokenizer
+	if name == "" {
+		name = "another tokenizer"
+	}
+	return fmt.Errorf("token file %s was made with the %s tokenizer (%d tokens), not with %s (%d tokens): tokenize the text again, or use a model of that tokenizer",
+		path, name, info.Vocab, tok.Name(), tok.VocabSize())
 }
 
 func humanCount(n int64) string {

@@ -126,7 +126,7 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 	mf := addModelFlags(cmd.Flags())
 	fs := cmd.Flags()
 	fs.StringVar(&data, "data", "", "training text file (default: the built-in corpus)")
-	fs.StringVar(&tokName, "tokenizer", "byte", "tokenizer: byte (256 tokens, one per byte) or gpt2 (GPT-2's 50257-token BPE)")
+	fs.StringVar(&tokName, "tokenizer", "byte", tokenizerFlagHelp)
 	fs.IntVar(&o.Steps, "steps", o.Steps, "optimizer steps (with --resume: the new total, 0 keeps the saved one)")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "sequences per step")
 	fs.IntVar(&o.Seq, "seq", o.Seq, "tokens per sequence (at most --max-seq)")
@@ -205,6 +205,7 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 					o.Seq = cfg.MaxSeq
 				}
 			} else {
+				tokName = dataTokenizer(data, tokName, cmd.Flags().Changed("tokenizer"))
 				if tok, err = tokenizer.New(tokName); err != nil {
 					return err
 				}
