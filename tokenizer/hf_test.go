@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/tformer/tformer/corpus"
 )
 
 type hfCase struct {
@@ -301,5 +303,33 @@ func FuzzLoadHF(f *testing.F) {
 		}
 		_ = tok.Decode(append(ids, -1, 1<<30))
 		_, _ = tok.EncodeSpecial([]byte("a"), []byte("b"))
+	})
+}
+
+// BenchmarkHFEncode encodes 256 KB of the built-in corpus with each
+// fixture, and with the built-in GPT-2 tokenizer for comparison.
+func BenchmarkHFEncode(b *testing.B) {
+	text := corpus.Default()[:256<<10]
+	for _, name := range []string{"gpt2", "llama3", "llama2", "bert", "albert"} {
+		tok, err := LoadHF(filepath.Join("testdata", "hf", name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(int64(len(text)))
+			for i := 0; i < b.N; i++ {
+				tok.Encode(text)
+			}
+		})
+	}
+	g, err := NewGPT2()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("builtin-gpt2", func(b *testing.B) {
+		b.SetBytes(int64(len(text)))
+		for i := 0; i < b.N; i++ {
+			g.Encode(text)
+		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"fmt"
 	"math"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -54,12 +55,36 @@ type hfBPE struct {
 	byteFallback bool
 	ignoreMerges bool
 	bytes        [256]int32
+
+	mu    sync.Mutex
+	cache map[string][]int32 // piece -> ids, for pieces of at most maxCachedPiece bytes
 }
 
 func (m *hfBPE) encode(dst []int32, piece string, w *bpeWork) []int32 {
 	if piece == "" {
 		return dst
 	}
+	if len(piece) > maxCachedPiece {
+		return m.encodeUncached(dst, piece, w)
+	}
+	m.mu.Lock()
+	got, ok := m.cache[piece]
+	m.mu.Unlock()
+	if ok {
+		return append(dst, got...)
+	}
+	start := len(dst)
+	dst = m.encodeUncached(dst, piece, w)
+	m.mu.Lock()
+	if m.cache == nil || len(m.cache) >= maxCache {
+		m.cache = make(map[string][]int32)
+	}
+	m.cache[piece] = append([]int32(nil), dst[start:]...)
+	m.mu.Unlock()
+	return dst
+}
+
+func (m *hfBPE) encodeUncached(dst []int32, piece string, w *bpeWork) []int32 {
 	if m.ignoreMerges {
 		if id, ok := m.vocab[piece]; ok {
 			return append(dst, id)
