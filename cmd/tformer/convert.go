@@ -144,9 +144,15 @@ func loadAnyModel(path string) (*anyModel, error) {
 			return nil, err
 		}
 		am.model, am.notes, am.detail = l.Model, l.Notes, string(l.DType)
-		if l.Tokenizer != nil {
+		switch {
+		case l.Tokenizer != nil:
 			am.tok, am.tokName = l.Tokenizer, l.Tokenizer.Name()
-		} else {
+		case tokenizer.IsHFPath(path):
+			if am.tok, err = tokenizer.LoadHF(path); err != nil {
+				return nil, err
+			}
+			am.tokName = am.tok.Name()
+		default:
 			guessTokenizer(am, "the directory")
 		}
 	case fmtLLMC:
