@@ -53,7 +53,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTrainCmd(), newEvalCmd(), newGenerateCmd(),
 		newCostCmd(),
-		newConvertCmd(), newTokenizeCmd(),
+		newConvertCmd(), newTokenizeCmd(), newFillMaskCmd(),
 		newProfileCmd(),
 		newBenchCmd(),
 	)
