@@ -195,7 +195,7 @@ func TestHFBadInput(t *testing.T) {
 		{"regex", mod(func(m map[string]any) {
 			m["pre_tokenizer"].(map[string]any)["pretokenizers"].([]any)[0].(map[string]any)["pattern"] = map[string]any{"Regex": `\w+(?=x)`}
 		}), "pre_tokenizer.pretokenizers[0].pattern.Regex"},
-		{"normalizer", mod(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "Precompiled"} }), "normalizer.type"},
+		{"normalizer", mod(func(m map[string]any) { m["normalizer"] = map[string]any{"type": "ByteLevel"} }), "normalizer.type"},
 		{"decoder", mod(func(m map[string]any) { m["decoder"] = map[string]any{"type": "CTC"} }), "decoder.type"},
 		{"huge id", mod(func(m map[string]any) { m["added_tokens"].([]any)[0].(map[string]any)["id"] = 1 << 40 }), "added_tokens[0].id"},
 		{"sparse ids", mod(func(m map[string]any) { m["added_tokens"].([]any)[0].(map[string]any)["id"] = 1 << 23 }), "mostly empty"},

@@ -174,6 +174,8 @@ func parseNormalizer(raw json.RawMessage, path string) (normalizer, error) {
 			return nil, err
 		}
 		return f, nil
+	case "Precompiled":
+		return parsePrecompiled(raw, path)
 	case "BertNormalizer":
 		var c struct {
 			CleanText    *bool `json:"clean_text"`
@@ -198,7 +200,7 @@ func parseNormalizer(raw json.RawMessage, path string) (normalizer, error) {
 		b.strip = def(c.StripAccents, b.lower)
 		return b.normalize, nil
 	}
-	return nil, fmt.Errorf("%s.type: normalizer %q is not supported (supported: Sequence, NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Strip, Prepend, Replace, BertNormalizer)", path, typ)
+	return nil, fmt.Errorf("%s.type: normalizer %q is not supported (supported: Sequence, NFC, NFD, NFKC, NFKD, Lowercase, StripAccents, Strip, Prepend, Replace, BertNormalizer, Precompiled)", path, typ)
 }
 
 // bertNormalizer is BERT's text cleanup: control characters removed and
