@@ -22,11 +22,15 @@ family of real tokenizer.json files:
              Metaspace, [CLS] A [SEP] B [SEP]
   unigrambf  Unigram with byte_fallback and <0xXX> pieces, Metaspace only
 
-Run from the repository root:
+Run from the repository root, with the built-in corpus written to a file
+first (corpus.Default() is generated, so a throw-away program prints it):
 
-  go run ./cmd/tformer corpus-dump ... (or any way of getting the built-in
-  corpus as a file) > /tmp/corpus.txt
+  mkdir -p internal/tmpdump && printf '%s\n' 'package main' \
+    'import ("os"; "github.com/tformer/tformer/corpus")' \
+    'func main() { os.Stdout.Write(corpus.Default()) }' > internal/tmpdump/main.go
+  go run ./internal/tmpdump > /tmp/corpus.txt && rm -r internal/tmpdump
   python3 reference/make_tokjson_fixtures.py /tmp/corpus.txt
+  npm ci --prefix reference && node reference/hf_tokens.cjs
 
 The output is deterministic for a given corpus. Needs Python 3 with the
 `regex` module (Debian python3-regex); only for training, whose
