@@ -79,13 +79,19 @@ func (t *HF) BOS() (int32, bool) { return t.bos, t.bos >= 0 }
 func (t *HF) EOS() (int32, bool) { return t.eos, t.eos >= 0 }
 
 // LoadHF reads a tokenizer.json: path is the file or a directory holding
-// it. A tokenizer_config.json beside it, if present, names the BOS and EOS
+// it. A directory with no tokenizer.json but a spiece.model is read with
+// LoadSpiece. A tokenizer_config.json beside it, if present, names the BOS and EOS
 // tokens; otherwise they are taken from the post-processor and the usual
 // token names.
 func LoadHF(path string) (*HF, error) {
 	file := path
 	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
 		file = filepath.Join(path, "tokenizer.json")
+		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+			if _, err := os.Stat(filepath.Join(path, "spiece.model")); err == nil {
+				return loadSpieceDir(path)
+			}
+		}
 	}
 	b, err := readLimited(file, MaxHFFileBytes)
 	if err != nil {
@@ -125,15 +131,19 @@ func readLimited(path string, limit int64) ([]byte, error) {
 }
 
 // IsHFPath reports whether path is a tokenizer.json file or a directory
-// holding one.
+// holding one (or, failing that, ALBERT's spiece.model).
 func IsHFPath(path string) bool {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return false
 	}
 	if fi.IsDir() {
-		fi, err = os.Stat(filepath.Join(path, "tokenizer.json"))
-		return err == nil && !fi.IsDir()
+		for _, f := range []string{"tokenizer.json", "spiece.model"} {
+			if fi, err := os.Stat(filepath.Join(path, f)); err == nil && !fi.IsDir() {
+				return true
+			}
+		}
+		return false
 	}
 	return strings.HasSuffix(path, ".json")
 }
