@@ -30,7 +30,7 @@ fingerprint of its vocabulary) in slots llm.c leaves zero. train --data and eval
 are: train takes the file's tokenizer unless --tokenizer is given, and both
 refuse a file made with a tokenizer other than the one the model uses.`,
 		Example: `  tformer tokenize --tokenizer gpt2 corpus.txt corpus.bin
-  tformer train --data corpus.bin --steps 100`,
+  tformer train --data corpus.bin --steps 10`,
 		Args: cobra.ExactArgs(2),
 	}
 	cmd.Flags().StringVar(&tokName, "tokenizer", "byte", tokenizerFlagHelp)
