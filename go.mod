@@ -19,5 +19,5 @@ require (
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	golang.org/x/image v0.30.0 // indirect
 	golang.org/x/sys v0.50.0
-	golang.org/x/text v0.28.0 // indirect
+	golang.org/x/text v0.28.0
 )

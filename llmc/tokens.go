@@ -16,9 +16,9 @@ import (
 const MaxTokenVocab = 1 << 16
 
 // IsTokenFile reports whether b, the start of a file, begins like an llm.c
-// token file (its magic number).
+// token file (the magic number of its uint16 or its uint32 layout).
 func IsTokenFile(b []byte) bool {
-	return len(b) >= 4 && binary.LittleEndian.Uint32(b) == TokensMagic
+	return len(b) >= 4 && (binary.LittleEndian.Uint32(b) == TokensMagic || binary.LittleEndian.Uint32(b) == Tokens32Magic)
 }
 
 // ParseTokens decodes an llm.c token file held in b.

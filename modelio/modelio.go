@@ -177,9 +177,17 @@ func Open(path string) (*Loaded, error) {
 			return nil, err
 		}
 		l.Model, l.Notes, l.Detail = h.Model, h.Notes, string(h.DType)
-		if h.Tokenizer != nil {
+		switch {
+		case h.Tokenizer != nil:
 			l.Tokenizer, l.TokenizerName = h.Tokenizer, h.Tokenizer.Name()
-		} else {
+		case tokenizer.IsHFPath(path):
+			// No vocab.json/merges.txt: the directory's tokenizer.json.
+			t, err := tokenizer.LoadHF(path)
+			if err != nil {
+				return nil, err
+			}
+			l.Tokenizer, l.TokenizerName = t, t.Name()
+		default:
 			guessTokenizer(l, "the directory")
 		}
 	case LLMC:

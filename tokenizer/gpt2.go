@@ -3,7 +3,6 @@ package tokenizer
 import (
 	"bytes"
 	"compress/gzip"
-	"container/heap"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -520,51 +519,11 @@ func (h *pairHeap) Pop() any {
 // right, before any later rank, and an occurrence that an earlier merge of
 // the same rank consumed is found stale and skipped.
 func (t *GPT2) bpe(ids []int32, piece []byte, w *bpeWork) []int32 {
-	n := len(piece)
 	w.id = w.id[:0]
-	w.prev = w.prev[:0]
-	w.next = w.next[:0]
-	for i, c := range piece {
+	for _, c := range piece {
 		w.id = append(w.id, t.byteID[c])
-		w.prev = append(w.prev, i-1)
-		w.next = append(w.next, i+1)
 	}
-	w.next[n-1] = -1
-	w.h = w.h[:0]
-	push := func(l, r int) {
-		if l < 0 || r < 0 {
-			return
-		}
-		if m, ok := t.merges[uint64(uint32(w.id[l]))<<32|uint64(uint32(w.id[r]))]; ok {
-			heap.Push(&w.h, pairCand{rank: m.rank, left: l, right: r, a: w.id[l], b: w.id[r]})
-		}
-	}
-	for i := 0; i+1 < n; i++ {
-		push(i, i+1)
-	}
-	for w.h.Len() > 0 {
-		c := heap.Pop(&w.h).(pairCand)
-		l, r := c.left, c.right
-		// Stale: a symbol was consumed (id -1) or changed, or they are no
-		// longer neighbours.
-		if w.id[l] != c.a || w.id[r] != c.b || w.next[l] != r {
-			continue
-		}
-		m := t.merges[uint64(uint32(c.a))<<32|uint64(uint32(c.b))]
-		w.id[l] = m.id
-		w.id[r] = -1
-		nr := w.next[r]
-		w.next[l] = nr
-		if nr >= 0 {
-			w.prev[nr] = l
-		}
-		push(w.prev[l], l)
-		push(l, nr)
-	}
-	for i := 0; i >= 0; i = w.next[i] {
-		ids = append(ids, w.id[i])
-	}
-	return ids
+	return mergeSymbols(ids, t.merges, w)
 }
 
 // Character classes of the pre-tokenisation pattern.

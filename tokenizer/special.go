@@ -5,12 +5,12 @@ import (
 	"sort"
 )
 
-// Specials returns the special tokens of t by their text: for a byte-level
+// SpecialTokens returns the special tokens of t by their text: for a byte-level
 // BPE such as GPT-2's, every vocabulary entry written <|...|> (GPT-2 has
 // one, <|endoftext|>, id 50256); the byte tokenizer has none. Plain Encode
 // spells such text out byte by byte (<|endoftext|> is 9 GPT-2 tokens);
 // EncodeSpecial turns it into the one id.
-func Specials(t Tokenizer) map[string]int32 {
+func SpecialTokens(t Tokenizer) map[string]int32 {
 	g, ok := t.(*GPT2)
 	if !ok {
 		return nil
@@ -25,10 +25,13 @@ func Specials(t Tokenizer) map[string]int32 {
 	return out
 }
 
-// EndOfText returns the id of t's end-of-text token (<|endoftext|>), and
-// false when t has none.
+// EndOfText returns the id of t's end-of-text token (<|endoftext|>, or a
+// tokenizer.json's EOS), and false when t has none.
 func EndOfText(t Tokenizer) (int32, bool) {
-	id, ok := Specials(t)["<|endoftext|>"]
+	if h, ok := t.(*HF); ok { // a tokenizer.json names its own EOS
+		return h.EOS()
+	}
+	id, ok := SpecialTokens(t)["<|endoftext|>"]
 	return id, ok
 }
 

@@ -10,14 +10,14 @@ func TestSpecials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := Specials(g)
+	sp := SpecialTokens(g)
 	if len(sp) != 1 || sp["<|endoftext|>"] != GPT2EndOfText {
 		t.Fatalf("GPT-2 specials %v", sp)
 	}
 	if id, ok := EndOfText(g); !ok || id != GPT2EndOfText {
 		t.Errorf("EndOfText = %d, %v", id, ok)
 	}
-	if _, ok := EndOfText(Byte{}); ok || Specials(Byte{}) != nil {
+	if _, ok := EndOfText(Byte{}); ok || SpecialTokens(Byte{}) != nil {
 		t.Error("the byte tokenizer has special tokens")
 	}
 	for _, c := range []struct {

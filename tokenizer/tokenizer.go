@@ -9,6 +9,7 @@ package tokenizer
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strings"
 )
 
@@ -86,8 +87,10 @@ var known = []struct {
 	}},
 }
 
-// New returns the tokenizer called name. The known names are: "byte" and
-// "gpt2". For any other name it returns an error that lists the known names.
+// New returns the tokenizer called name. The known names are "byte" and
+// "gpt2"; any other name is taken as the path of a Hugging Face
+// tokenizer.json, or of a directory holding one (see LoadHF). For a name
+// that is neither it returns an error that lists the known names.
 func New(name string) (Tokenizer, error) {
 	names := make([]string, len(known))
 	for i, k := range known {
@@ -96,5 +99,24 @@ func New(name string) (Tokenizer, error) {
 		}
 		names[i] = fmt.Sprintf("%q", k.name)
 	}
-	return nil, fmt.Errorf("tokenizer: unknown tokenizer %q (known: %s)", name, strings.Join(names, ", "))
+	if IsHFPath(name) {
+		return LoadHF(name)
+	}
+	return nil, fmt.Errorf("tokenizer: unknown tokenizer %q (known: %s, or the path of a tokenizer.json or of a directory holding one)", name, strings.Join(names, ", "))
+}
+
+// Fingerprint returns a hash of t's vocabulary (its size and the bytes
+// each id decodes to), by which a token file recognises the tokenizer that
+// made it whatever its name or path.
+func Fingerprint(t Tokenizer) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%d\n", t.VocabSize())
+	var id [1]int32
+	for i := 0; i < t.VocabSize(); i++ {
+		id[0] = int32(i)
+		b := t.Decode(id[:])
+		fmt.Fprintf(h, "%d:", len(b))
+		h.Write(b)
+	}
+	return h.Sum64()
 }

@@ -70,9 +70,12 @@ func loadTokensAs(path string, tok tokenizer.Tokenizer, specialsAsText bool) ([]
 	if !llmc.IsTokenFile(text) {
 		return encodeText(tok, text, specialsAsText), name, nil
 	}
-	ids, err := llmc.ParseTokens(text)
+	ids, info, err := llmc.ParseTokenFile(text)
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkTokenFileTokenizer(path, info, tok); err != nil {
+		return nil, "", err
 	}
 	for i, id := range ids {
 		if int(id) >= tok.VocabSize() {
@@ -81,6 +84,23 @@ func loadTokensAs(path string, tok tokenizer.Tokenizer, specialsAsText bool) ([]
 		}
 	}
 	return ids, name + " (llm.c token file)", nil
+}
+
+// checkTokenFileTokenizer refuses a token file whose header names a
+// tokenizer other than tok.
+func checkTokenFileTokenizer(path string, info llmc.TokenFileInfo, tok tokenizer.Tokenizer) error {
+	if !info.Known() {
+		return nil // llm.c's own files do not say
+	}
+	if info.Vocab == tok.VocabSize() && info.Fingerprint == tokenizer.Fingerprint(tok) {
+		return nil
+	}
+	name := info.Tokenizer
+	if name == "" {
+		name = "another tokenizer"
+	}
+	return fmt.Errorf("token file %s was made with the %s tokenizer (%d tokens), not with %s (%d tokens): tokenize the text again, or use a model of that tokenizer",
+		path, name, info.Vocab, tok.Name(), tok.VocabSize())
 }
 
 func humanCount(n int64) string {
@@ -101,5 +121,5 @@ func encodeText(tok tokenizer.Tokenizer, text []byte, asText bool) []int32 {
 	if asText {
 		return tok.Encode(text)
 	}
-	return tokenizer.EncodeSpecial(tok, text, tokenizer.Specials(tok))
+	return tokenizer.EncodeSpecial(tok, text, tokenizer.SpecialTokens(tok))
 }

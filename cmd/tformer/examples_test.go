@@ -49,8 +49,7 @@ var exampleOverrides = []struct {
 // knownBroken lists examples that fail for a reason tracked elsewhere; the
 // test expects them to fail and fails once they pass, so that the entry is
 // removed when the fix lands.
-var knownBroken = []struct{ pattern, why string }{
-}
+var knownBroken = []struct{ pattern, why string }{}
 
 // example is one command to run, with where it was found.
 type example struct {
@@ -81,7 +80,9 @@ func parseExampleLine(where, s string) (example, bool) {
 		s = s[:i]
 	}
 	s = strings.TrimSpace(s)
-	if strings.Contains(s, "...") || strings.ContainsAny(s, "[]|<>") || regexp.MustCompile(`\b(MODEL|FILE|TEXT|NAME|IN|OUT|CMD|LIST)\b`).MatchString(s) {
+	// Synopsis marks outside quoted arguments ("... [MASK]" is text).
+	bare := regexp.MustCompile(`"[^"]*"|'[^']*'`).ReplaceAllString(s, "")
+	if strings.Contains(s, "...") || strings.ContainsAny(bare, "[]|<>") || regexp.MustCompile(`\b(MODEL|FILE|TEXT|NAME|IN|OUT|CMD|LIST)\b`).MatchString(s) {
 		return example{}, false
 	}
 	return example{where: where, line: strings.TrimSpace(strings.TrimPrefix(s, "tformer")), stdin: stdin}, true
@@ -211,6 +212,38 @@ func makeExampleFiles(t *testing.T, dir string) {
 			t.Fatal(err)
 		}
 	}
+	// The repository's fixtures that examples name by their path from the
+	// repository root (tokenizer.json files, tiny Hugging Face models).
+	for _, d := range []string{"testdata", "tokenizer/testdata"} {
+		abs, err := filepath.Abs(filepath.Join("../..", d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, d)), 0o755)
+		if err := os.Symlink(abs, filepath.Join(dir, d)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// ./bert-base-uncased and ./albert-base-v2 stand for the downloads the
+	// README names: the tiny Hugging Face BERT and ALBERT of the golden
+	// tests, with the fill-mask test's tokenizer.json.
+	for name, from := range map[string]string{"bert-base-uncased": "bert_tiny", "albert-base-v2": "albert_tiny"} {
+		to := filepath.Join(dir, name)
+		os.MkdirAll(to, 0o755)
+		for src, dst := range map[string]string{
+			filepath.Join("../../testdata/golden/hf", from, "config.json"):       "config.json",
+			filepath.Join("../../testdata/golden/hf", from, "model.safetensors"): "model.safetensors",
+			"../../testdata/fillmask/tokenizer.json":                             "tokenizer.json",
+		} {
+			b, err := os.ReadFile(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(to, dst), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	// The README's pictures are written into docs/.
 	if err := os.MkdirAll(filepath.Join(dir, "docs"), 0o755); err != nil {
 		t.Fatal(err)
@@ -236,6 +269,11 @@ func makeExampleFiles(t *testing.T, dir string) {
 	defer os.Chdir(wd)
 	if out, err := runTformer(strings.Fields("train --steps 2 --d-model 16 --layers 2 --heads 2 --d-ff 64 --max-seq 64 --seq 16 --batch 2 --eval-windows 2 --sample 0"), ""); err != nil {
 		t.Fatalf("make tformer-model.safetensors: %v\n%s", err, out)
+	}
+	// The README's token file, for the train example that follows its
+	// tokenize example.
+	if out, err := runTformer(strings.Fields("tokenize --tokenizer tokenizer/testdata/hf/llama3 notes.txt notes.bin"), ""); err != nil {
+		t.Fatalf("make notes.bin: %v\n%s", err, out)
 	}
 	// The README's encoder, for the eval example that follows its training.
 	if out, err := runTformer(strings.Fields("train --arch encoder --share all --embed-dim 8 --steps 2 --d-model 16 --layers 2 --heads 2 --d-ff 64 --max-seq 16 --seq 16 --batch 2 --eval-windows 2 --out encoder.safetensors"), ""); err != nil {

@@ -57,7 +57,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTrainCmd(nil), newEvalCmd(nil), newGenerateCmd(nil),
 		newCostCmd(),
-		newConvertCmd(), newTokenizeCmd(),
+		newConvertCmd(), newTokenizeCmd(), newFillMaskCmd(),
 		newProfileCmd(),
 		newBenchCmd(),
 		newPlotCmd(nil),

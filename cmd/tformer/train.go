@@ -165,7 +165,7 @@ cores in use; null when unknown)}.`,
 	opts.Model = addModelFlags(cmd.Flags())
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Data, "data", "", "training text file (default: the built-in corpus)")
-	fs.StringVar(&opts.Tokenizer, "tokenizer", "byte", "tokenizer: byte (256 tokens, one per byte) or gpt2 (GPT-2's 50257-token BPE)")
+	fs.StringVar(&opts.Tokenizer, "tokenizer", "byte", tokenizerFlagHelp)
 	fs.IntVar(&o.Steps, "steps", o.Steps, "optimizer steps (with --resume: the new total, 0 keeps the saved one)")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "sequences per step")
 	fs.IntVar(&o.Seq, "seq", o.Seq, "tokens per sequence (at most --max-seq)")
@@ -477,6 +477,7 @@ func (opts *trainOptions) setupFresh(stderr io.Writer) (*train.Trainer, error) {
 			o.Seq = cfg.MaxSeq
 		}
 	} else {
+		tokName = dataTokenizer(opts.Data, tokName, opts.changed("tokenizer"))
 		if tok, err = tokenizer.New(tokName); err != nil {
 			return nil, err
 		}
