@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/generate"
@@ -20,59 +19,6 @@ import (
 	"github.com/tformer/tformer/tokenizer"
 	"github.com/tformer/tformer/train"
 )
-
-// modelFlags are the flags that define a model's shape and sharing.
-type modelFlags struct {
-	c     model.Config
-	noTie bool
-	share string
-	arch  string
-}
-
-func addModelFlags(fs *pflag.FlagSet) *modelFlags {
-	mf := &modelFlags{}
-	d := model.Tiny()
-	fs.IntVar(&mf.c.DModel, "d-model", d.DModel, "model width d")
-	fs.IntVar(&mf.c.Layers, "layers", d.Layers, "number of Transformer layers")
-	fs.IntVar(&mf.c.Heads, "heads", d.Heads, "attention heads (must divide --d-model)")
-	fs.IntVar(&mf.c.DFF, "d-ff", 0, "FFN inner width (0: 4·d-model)")
-	fs.IntVar(&mf.c.MaxSeq, "max-seq", d.MaxSeq, "context length (learned positions)")
-	fs.BoolVar(&mf.c.Tie, "tie", true, "tie the output projection to the token embedding (logits = h·Eᵀ)")
-	fs.BoolVar(&mf.noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
-	fs.StringVar(&mf.share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
-	fs.IntVar(&mf.c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
-	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss) or encoder (BERT/ALBERT style, masked-LM)")
-	fs.IntVar(&mf.c.EmbedDim, "embed-dim", 0, "factorized embedding width E < d-model (ALBERT): K×E tables, an E->d projection, output through E (0: d-model)")
-	fs.IntVar(&mf.c.TypeVocab, "type-vocab", 0, "encoder token types (0: 2, as BERT and ALBERT; the built-in data uses type 0)")
-	return mf
-}
-
-// config builds the model config for a tokenizer of vocab ids. An encoder
-// gets one more id, [MASK] (= vocab).
-func (mf *modelFlags) config(vocab int) (model.Config, error) {
-	c := mf.c
-	arch, err := model.ParseArch(mf.arch)
-	if err != nil {
-		return c, err
-	}
-	c.Arch = arch
-	c.Vocab = vocab
-	if arch == model.ArchEncoder {
-		c.Vocab = vocab + 1
-	}
-	if mf.noTie {
-		c.Tie = false
-	}
-	if c.DFF == 0 {
-		c.DFF = 4 * c.DModel
-	}
-	sh, err := model.ParseShare(mf.share)
-	if err != nil {
-		return c, err
-	}
-	c.Share = sh
-	return c, c.Validate()
-}
 
 func describeModel(w io.Writer, c model.Config) {
 	arch := "decoder"
@@ -123,7 +69,7 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
   tformer train --init ./gpt2 --data notes.txt --steps 200 --lr 1e-4`,
 		Args: cobra.NoArgs,
 	}
-	mf := addModelFlags(cmd.Flags())
+	mf := addModelFlags(cmd.Flags(), model.Tiny(), false)
 	fs := cmd.Flags()
 	fs.StringVar(&data, "data", "", "training text file (default: the built-in corpus)")
 	fs.StringVar(&tokName, "tokenizer", "byte", "tokenizer: byte (256 tokens, one per byte) or gpt2 (GPT-2's 50257-token BPE)")
@@ -189,10 +135,11 @@ Ctrl-C/SIGTERM; --resume continues a run exactly where it stopped.`,
 			)
 			if initPath != "" {
 				// Fine-tune: the model (and so its shape and tokenizer) comes from the file.
-				for _, f := range []string{"d-model", "layers", "heads", "d-ff", "max-seq", "tie", "no-tie", "share", "groups", "arch", "embed-dim", "type-vocab", "tokenizer"} {
-					if cmd.Flags().Changed(f) {
-						return fmt.Errorf("--%s cannot be set with --init (the model in %s fixes it)", f, initPath)
-					}
+				if f := mf.changedAny(); f != "" {
+					return fmt.Errorf("--%s cannot be set with --init (the model in %s fixes it)", f, initPath)
+				}
+				if cmd.Flags().Changed("tokenizer") {
+					return fmt.Errorf("--tokenizer cannot be set with --init (the model in %s fixes it)", initPath)
 				}
 				if init, tok, err = loadModel(initPath, stderr); err != nil {
 					return err
