@@ -88,9 +88,9 @@ func TestComponentString(t *testing.T) {
 	want := []string{
 		"embedding", "qkv", "scores", "softmax", "av", "attn_out",
 		"ffn_up", "gelu", "ffn_down", "layernorm", "logits", "loss",
-		"embed_proj", "mlm_dense",
+		"embed_proj", "mlm_dense", "rope", "ffn_gate", "glu",
 	}
-	consts := []Component{Embedding, QKV, Scores, Softmax, AV, AttnOut, FFNUp, GELU, FFNDown, LayerNorm, Logits, Loss, EmbedProj, MLMDense}
+	consts := []Component{Embedding, QKV, Scores, Softmax, AV, AttnOut, FFNUp, GELU, FFNDown, LayerNorm, Logits, Loss, EmbedProj, MLMDense, Rope, FFNGate, GLU}
 	if int(NumComponents) != len(want) {
 		t.Fatalf("NumComponents = %d, want %d", NumComponents, len(want))
 	}
