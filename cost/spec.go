@@ -47,6 +47,21 @@ type Spec struct {
 	// than on every position (Hugging Face's *ForMaskedLM). Encoders with an
 	// MLM head only.
 	MLMMasked bool
+
+	// Options the cost model counts but the engine does not run (decoders):
+	// SlidingWindow W limits a windowed layer's query to itself and the W−1
+	// keys before it (Mistral: every layer; Gemma 2: every other layer,
+	// SlidingEvery 2, layers 0, 2, 4, ... windowed). It changes FLOPs, not
+	// weights. 0: none.
+	SlidingWindow int
+	SlidingEvery  int // 0 or 1: every layer windowed; k: layers 0, k, 2k, ...
+	// AttnSoftcap and FinalSoftcap are Gemma 2's soft-capping of the
+	// attention scores and the logits (x -> cap·tanh(x/cap)); 0: none.
+	AttnSoftcap, FinalSoftcap float64
+	// PostNorms adds a norm after the attention and after the FFN sub-layer
+	// (Gemma 2's post_attention and post_feedforward layernorms): four per
+	// layer.
+	PostNorms bool
 }
 
 // ForModel returns the Spec of the model the engine builds from c: a
