@@ -85,7 +85,7 @@ func (f FLOPs) Total() Counts { return f.Forward.Plus(f.Backward) }
 // report order.
 func (s Spec) ActiveComponents() []Component {
 	var out []Component
-	for c := Component(0); c < NumComponents; c++ {
+	for _, c := range reportOrder() {
 		switch c {
 		case Component(kernels.Logits), Component(kernels.Loss):
 			if !s.hasOutput() {
@@ -115,6 +115,26 @@ func (s Spec) ActiveComponents() []Component {
 			if s.Config.Gated() {
 				continue
 			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// reportOrder lists every component in report order: the Llama family's
+// rope, ffn_gate and glu beside the components they belong with.
+func reportOrder() []Component {
+	var out []Component
+	for c := Component(0); c < NumComponents; c++ {
+		switch c {
+		case Component(kernels.Rope), Component(kernels.FFNGate), Component(kernels.GLU):
+			continue
+		case Component(kernels.Scores):
+			out = append(out, Component(kernels.Rope))
+		case Component(kernels.FFNUp):
+			out = append(out, Component(kernels.FFNGate))
+		case Component(kernels.FFNDown):
+			out = append(out, Component(kernels.GLU))
 		}
 		out = append(out, c)
 	}
