@@ -159,3 +159,35 @@ func TestHFConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestInference checks the KV cache against 2·L·kv_heads·head_dim values
+// per token (Llama-3.2-1B: 32 KiB per token in bf16), weight memory per
+// dtype, and the closed-form decode total against the sum of its steps,
+// with and without a sliding window.
+func TestInference(t *testing.T) {
+	s, _ := Preset("llama-3.2-1b")
+	in := s.inferenceInfo([]int{8192})
+	if got := in.KVBytesPerToken["bf16"]; got != 2*16*8*64*2 {
+		t.Errorf("KV bytes per token (bf16) %d, want %d", got, 2*16*8*64*2)
+	}
+	if got := in.PerSeq[0].KVCacheBytes["fp32"]; got != 8192*2*16*8*64*4 {
+		t.Errorf("KV cache at 8192 (fp32) %d", got)
+	}
+	if in.WeightBytes["bf16"] != 2*1235814400 || in.WeightBytes["int8"] != 1235814400 {
+		t.Errorf("weights %v", in.WeightBytes)
+	}
+	m, _ := Preset("mistral-7b")
+	m.SlidingWindow = 5 // small enough to cross within the loop below
+	for _, sp := range []Spec{s, m} {
+		var sum Counts
+		for pos := 0; pos < 12; pos++ {
+			sum = sum.Plus(sp.DecodeStep(pos))
+		}
+		if got := sp.DecodeAll(12); got != sum {
+			t.Errorf("%s: decode-all %v, sum of steps %v", sp.Name, got, sum)
+		}
+	}
+	if got := m.InferenceAt(100).KVCacheBytes["int8"]; got != 2*32*5*1024 {
+		t.Errorf("windowed cache %d, want %d", got, 2*32*5*1024)
+	}
+}

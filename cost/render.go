@@ -313,6 +313,9 @@ func (r *Report) writeTables(w io.Writer, md bool, perLayer bool) error {
 		mt.notes = append(mt.notes, "the pooler's few values are not counted (the engine builds no pooler).")
 	}
 	mt.write(w, md)
+	if r.Inference != nil {
+		r.inferenceTable().write(w, md)
+	}
 
 	ct := &table{title: "Training FLOPs per token (forward + backward) against closed forms",
 		head: []string{"n", "exact", "PaLM 6N+12LHQT", "exact/PaLM", "Kaplan 3(2N+2Lnd)", "exact/Kaplan"}}

@@ -19,9 +19,9 @@ type Decoder struct {
 	atty            []float32 // heads·dh
 	qkv             []float32 // (heads + 2·kv_heads)·dh
 	fch, fchg, gate []float32 // d_ff (gate: gated FFNs)
-	logits, scratch   []float32
-	mean, rstd        []float32 // 1
-	emb, hd, hg, hl   []float32 // E: factorized embedding and head
+	logits, scratch []float32
+	mean, rstd      []float32 // 1
+	emb, hd, hg, hl []float32 // E: factorized embedding and head
 }
 
 // NewDecoder returns a decoder at position 0 over m's current parameters.
