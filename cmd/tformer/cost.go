@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/hfconfig"
 	"github.com/tformer/tformer/model"
 )
 
@@ -81,7 +82,14 @@ Presets:
 				}
 			}
 			if fs.Changed("arch") {
-				s.Arch = cost.Arch(mf.arch)
+				a, _, err := mf.family()
+				if err != nil {
+					return err
+				}
+				s.Arch = cost.Decoder
+				if a == model.ArchEncoder {
+					s.Arch = cost.Encoder
+				}
 			}
 			if err := mf.override(&s.Config); err != nil {
 				return err
@@ -135,7 +143,7 @@ Presets:
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&preset, "preset", "", "model preset: "+strings.Join(cost.Presets(), ", "))
-	fs.StringVar(&config, "config", "", "Hugging Face config.json (model_type gpt2, bert or albert)")
+	fs.StringVar(&config, "config", "", "Hugging Face config.json (model_type "+strings.Join(hfconfig.ModelTypes(), ", ")+")")
 	mf = addModelFlags(fs, model.Tiny(), true)
 	fs.BoolVar(&pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
 	fs.BoolVar(&mlm, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")

@@ -17,11 +17,16 @@ type modelFlags struct {
 	noTie bool
 	share string
 	arch  string
+	// family choices
+	norm, positions, mlp, bias, ropeScaling string
+	normOffset, embedScale                  bool
+	ropeTheta, normEps                      float64
 }
 
 // modelFlagNames are the names of every model flag (train --init refuses
 // them: the model file fixes the shape).
-var modelFlagNames = []string{"vocab", "d-model", "layers", "heads", "d-ff", "max-seq", "tie", "no-tie", "share", "groups", "arch", "embed-dim", "type-vocab"}
+var modelFlagNames = []string{"vocab", "d-model", "layers", "heads", "d-ff", "max-seq", "tie", "no-tie", "share", "groups", "arch", "embed-dim", "type-vocab",
+	"norm", "norm-eps", "norm-offset", "positions", "rope-theta", "rope-scaling", "mlp", "kv-heads", "head-dim", "bias", "embed-scale"}
 
 // addModelFlags declares the model flags on fs with def's values as the
 // defaults (d-ff 0 means 4·d-model). withVocab adds --vocab (train takes the
@@ -40,10 +45,102 @@ func addModelFlags(fs *pflag.FlagSet, def model.Config, withVocab bool) *modelFl
 	fs.BoolVar(&mf.noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
 	fs.StringVar(&mf.share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
 	fs.IntVar(&mf.c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
-	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss) or encoder (BERT/ALBERT style, masked-LM)")
+	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss), encoder (BERT/ALBERT style, masked-LM), or a decoder family: gpt2, llama, mistral (RMSNorm, rotary, SwiGLU, no biases), qwen2 (llama with q/k/v biases), gemma (1+w RMSNorm, GeGLU, √d embedding scale); the family flags below override its choices")
+	fs.StringVar(&mf.norm, "norm", "layernorm", "norm: layernorm or rmsnorm")
+	fs.Float64Var(&mf.normEps, "norm-eps", 0, "every norm's epsilon (0: 1e-5)")
+	fs.BoolVar(&mf.normOffset, "norm-offset", false, "RMSNorm gain 1 + w (Gemma)")
+	fs.StringVar(&mf.positions, "positions", "learned", "positions: learned (a table) or rope (rotary, HF half-split)")
+	fs.Float64Var(&mf.ropeTheta, "rope-theta", 0, "rotary base θ (0: 10000)")
+	fs.StringVar(&mf.ropeScaling, "rope-scaling", "", "Llama 3 rotary rescaling as factor,low_freq_factor,high_freq_factor,original_context (e.g. 32,1,4,8192)")
+	fs.StringVar(&mf.mlp, "mlp", "gelu", "FFN: gelu (up, GELU, down), swiglu or geglu (gate, up, act(gate)·up, down)")
+	fs.IntVar(&mf.c.KVHeads, "kv-heads", 0, "key/value heads: 0 = --heads (MHA), 1 (MQA) or a divisor of --heads (GQA; --arch llama etc.: heads/2)")
+	fs.IntVar(&mf.c.DHead, "head-dim", 0, "width of each head (0: d-model/heads)")
+	fs.StringVar(&mf.bias, "bias", "all", "biases of the linear layers: all, none or qkv (Q, K, V only)")
+	fs.BoolVar(&mf.embedScale, "embed-scale", false, "multiply the token embedding by √d-model (Gemma)")
 	fs.IntVar(&mf.c.EmbedDim, "embed-dim", 0, "factorized embedding width E < d-model (ALBERT): K×E tables, an E->d projection, output through E (0: d-model)")
 	fs.IntVar(&mf.c.TypeVocab, "type-vocab", 0, "encoder token types (0: 2, as BERT and ALBERT; the built-in data uses type 0)")
 	return mf
+}
+
+// family returns the --arch value as an architecture and a decoder family
+// ("" for plain decoder/encoder).
+func (mf *modelFlags) family() (model.Arch, string, error) {
+	switch mf.arch {
+	case "gpt2", "llama", "mistral", "qwen2", "gemma":
+		return model.ArchDecoder, mf.arch, nil
+	}
+	a, err := model.ParseArch(mf.arch)
+	if err != nil {
+		return "", "", fmt.Errorf("--arch: unknown architecture %q (want decoder, encoder, gpt2, llama, mistral, qwen2 or gemma)", mf.arch)
+	}
+	return a, "", nil
+}
+
+// applyFamily makes the --arch family's choices on c (when it names one)
+// and then applies every family flag the user gave.
+func (mf *modelFlags) applyFamily(c *model.Config) error {
+	_, fam, err := mf.family()
+	if err != nil {
+		return err
+	}
+	if fam != "" && mf.changed("arch") {
+		if *c, err = c.Family(fam); err != nil {
+			return fmt.Errorf("--arch: %w", err)
+		}
+		if fam != "gpt2" && !mf.changed("kv-heads") && c.KVHeads == 0 && c.Heads%2 == 0 {
+			c.KVHeads = c.Heads / 2 // grouped-query by default
+		}
+	}
+	str := func(name string, dst *string, v string) {
+		if mf.changed(name) {
+			*dst = v
+		}
+	}
+	var norm, pos, mlp, bias string
+	str("norm", &norm, mf.norm)
+	str("positions", &pos, mf.positions)
+	str("mlp", &mlp, mf.mlp)
+	str("bias", &bias, mf.bias)
+	if norm != "" {
+		c.Norm = model.Norm(norm)
+	}
+	if pos != "" {
+		c.Positions = model.Positions(pos)
+	}
+	if mlp != "" {
+		c.MLP = model.MLP(mlp)
+	}
+	if bias != "" {
+		c.Bias = model.Bias(bias)
+	}
+	if mf.changed("kv-heads") {
+		c.KVHeads = mf.c.KVHeads
+	}
+	if mf.changed("head-dim") {
+		c.DHead = mf.c.DHead
+	}
+	if mf.changed("norm-offset") {
+		c.NormOffset = mf.normOffset
+	}
+	if mf.changed("embed-scale") {
+		c.EmbedScale = mf.embedScale
+	}
+	if mf.changed("norm-eps") {
+		c.LayerNormEps = mf.normEps
+	}
+	if mf.changed("rope-theta") {
+		c.RopeTheta = mf.ropeTheta
+	}
+	if mf.changed("rope-scaling") {
+		var r model.RopeScaling
+		var orig float64
+		if n, err := fmt.Sscanf(mf.ropeScaling, "%g,%g,%g,%g", &r.Factor, &r.LowFreqFactor, &r.HighFreqFactor, &orig); err != nil || n != 4 || orig != float64(int(orig)) {
+			return fmt.Errorf("--rope-scaling %q: want factor,low_freq_factor,high_freq_factor,original_context (e.g. 32,1,4,8192)", mf.ropeScaling)
+		}
+		r.OrigContext = int(orig)
+		c.RopeScaling = &r
+	}
+	return nil
 }
 
 // changed reports whether the user gave flag name.
@@ -100,18 +197,25 @@ func (mf *modelFlags) override(c *model.Config) error {
 		}
 		c.Share = sh
 	}
-	return nil
+	return mf.applyFamily(c)
 }
 
 // config builds the model config of `tformer train` for a tokenizer of vocab
 // ids from every flag's value. An encoder gets one more id, [MASK] (= vocab).
 func (mf *modelFlags) config(vocab int) (model.Config, error) {
 	c := mf.c
-	arch, err := model.ParseArch(mf.arch)
+	c.KVHeads, c.DHead = 0, 0 // applyFamily sets them when given
+	arch, fam, err := mf.family()
 	if err != nil {
 		return c, err
 	}
 	c.Arch = arch
+	if fam != "" && fam != "gpt2" && !mf.changed("d-ff") {
+		c.DFF = (8*c.DModel/3 + 31) / 32 * 32 // a gated FFN's ≈ 8/3·d, a multiple of 32 (352 for d 128)
+	}
+	if err := mf.applyFamily(&c); err != nil {
+		return c, err
+	}
 	c.Vocab = vocab
 	if arch == model.ArchEncoder {
 		c.Vocab = vocab + 1

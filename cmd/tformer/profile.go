@@ -59,7 +59,7 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&preset, "preset", "", "preset (see tformer cost --help; encoder presets run as the masked-LM model tformer trains, without pooler)")
-	fs.StringVar(&config, "config", "", "Hugging Face config.json (GPT-2, BERT or ALBERT)")
+	fs.StringVar(&config, "config", "", "Hugging Face config.json (see tformer cost --help)")
 	mf := addModelFlags(fs, profileDefault(), true)
 	fs.StringVar(&seqs, "seq", "64,128,256,512", "comma-separated sequence lengths n")
 	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
@@ -104,7 +104,7 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 			return err
 		}
 		if mf.changed("arch") {
-			a, err := model.ParseArch(mf.arch)
+			a, _, err := mf.family()
 			if err != nil {
 				return err
 			}
