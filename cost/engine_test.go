@@ -287,3 +287,84 @@ func TestEncoderPaddedPairs(t *testing.T) {
 		t.Errorf("scores with lengths 10 and 4: %d, want %d (full windows %d)", got, want, full)
 	}
 }
+
+// llamaGrid is a grid of small Llama-family decoders: every family, MHA,
+// GQA and MQA, head_dim of its own, llama3 rope scaling, tied and untied,
+// shared and unshared, factorized or not.
+func llamaGrid() []model.Config {
+	var out []model.Config
+	for i, fam := range []string{"llama", "qwen2", "gemma", "mistral"} {
+		for j, kv := range []int{4, 2, 1} {
+			for k, share := range []model.Share{model.ShareNone, model.ShareAll, model.ShareFFN} {
+				base := model.Config{Vocab: 13, DModel: 16, Layers: 4, Heads: 4, DFF: 24, MaxSeq: 16, Tie: (i+j+k)%2 == 0, Share: share, Groups: 1 + k%2}
+				c, err := base.Family(fam)
+				if err != nil {
+					panic(err)
+				}
+				c.KVHeads = kv
+				if j == 2 {
+					c.DHead = 6 // head_dim independent of d/heads
+				}
+				if fam == "llama" && k == 1 {
+					c.RopeTheta = 500000
+					c.RopeScaling = &model.RopeScaling{Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OrigContext: 8}
+				}
+				if fam == "mistral" && j == 1 {
+					c.EmbedDim = 8 // factorized, with the head through E
+				}
+				if fam == "gemma" && k == 2 {
+					c.Activation = model.GELUErf
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	// Mixed choices: RMSNorm with learned positions and GELU, all biases.
+	mix := model.Config{Vocab: 13, DModel: 12, Layers: 2, Heads: 3, DFF: 20, MaxSeq: 16, Tie: true, Share: model.ShareNone, Groups: 1, Norm: model.RMSNormKind, EmbedScale: true}
+	out = append(out, mix)
+	mix.MLP, mix.Positions, mix.Bias = model.SwiGLU, model.RotaryPositions, model.BiasQKV
+	out = append(out, mix)
+	return out
+}
+
+// TestFLOPsMatchEngineLlama checks, for the Llama family's choices, that
+// the analytical FLOPs equal the engine's kernel counters per component and
+// pass (rope, ffn_gate and glu included), that the activation memory and the
+// parameter counts equal what the engine allocates, and that cached decoding
+// costs DecodeStep at every position (the KV cache holding kv-heads only).
+func TestFLOPsMatchEngineLlama(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, c := range llamaGrid() {
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		s := ForModel(c)
+		if err := s.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		p := s.Parameters()
+		if p.Total.Unique != c.UniqueParams() || p.Total.Applied != c.AppliedParams() {
+			t.Errorf("%s: unique/applied = %d/%d, model says %d/%d", c.JSON(), p.Total.Unique, p.Total.Applied, c.UniqueParams(), c.AppliedParams())
+		}
+		for _, sh := range [][2]int{{1, 1}, {2, 5}, {1, 16}} {
+			b, n := sh[0], sh[1]
+			cnt := &kernels.Counter{}
+			m.Flops = cnt
+			if _, err := m.Forward(randTokens(rng, b*n, c.Vocab), randTokens(rng, b*n, c.Vocab), b, n); err != nil {
+				t.Fatal(err)
+			}
+			m.ZeroGrad()
+			if err := m.Backward(); err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("%s B=%d n=%d", c.JSON(), b, n)
+			checkCounted(t, name, s.FLOPs(n, b, true), cnt)
+			if want := m.ActivationFloats(); s.Memory(n, b).ActivationFloats() != want {
+				t.Errorf("%s: activation floats = %d, engine allocated %d", name, s.Memory(n, b).ActivationFloats(), want)
+			}
+		}
+		checkDecode(t, m, s)
+	}
+}

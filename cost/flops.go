@@ -53,13 +53,15 @@ func (c Counts) Total() int64 {
 	return t
 }
 
-// MHA is qkv + scores + softmax + av + attn_out.
+// MHA is qkv + rope + scores + softmax + av + attn_out.
 func (c Counts) MHA() int64 {
-	return c[kernels.QKV] + c[kernels.Scores] + c[kernels.Softmax] + c[kernels.AV] + c[kernels.AttnOut]
+	return c[kernels.QKV] + c[kernels.Rope] + c[kernels.Scores] + c[kernels.Softmax] + c[kernels.AV] + c[kernels.AttnOut]
 }
 
-// FFN is ffn_up + gelu + ffn_down.
-func (c Counts) FFN() int64 { return c[kernels.FFNUp] + c[kernels.GELU] + c[kernels.FFNDown] }
+// FFN is ffn_gate + ffn_up + gelu + glu + ffn_down.
+func (c Counts) FFN() int64 {
+	return c[kernels.FFNGate] + c[kernels.FFNUp] + c[kernels.GELU] + c[kernels.GLU] + c[kernels.FFNDown]
+}
 
 // Core is the attention core, scores + av (the QKᵀ and AV products).
 func (c Counts) Core() int64 { return c[kernels.Scores] + c[kernels.AV] }
@@ -88,7 +90,7 @@ func (f FLOPs) Total() Counts { return f.Forward.Plus(f.Backward) }
 // report order.
 func (s Spec) ActiveComponents() []Component {
 	var out []Component
-	for c := Component(0); c < NumComponents; c++ {
+	for _, c := range reportOrder() {
 		switch c {
 		case Component(kernels.Logits), Component(kernels.Loss):
 			if !s.hasOutput() {
@@ -106,6 +108,38 @@ func (s Spec) ActiveComponents() []Component {
 			if s.Arch != Encoder || !s.Pooler {
 				continue
 			}
+		case Component(kernels.Rope):
+			if !s.Config.Rotary() {
+				continue
+			}
+		case Component(kernels.FFNGate), Component(kernels.GLU):
+			if !s.Config.Gated() {
+				continue
+			}
+		case Component(kernels.GELU):
+			if s.Config.Gated() {
+				continue
+			}
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// reportOrder lists every component in report order: the Llama family's
+// rope, ffn_gate and glu beside the components they belong with.
+func reportOrder() []Component {
+	var out []Component
+	for c := Component(0); c < NumComponents; c++ {
+		switch c {
+		case Component(kernels.Rope), Component(kernels.FFNGate), Component(kernels.GLU):
+			continue
+		case Component(kernels.Scores):
+			out = append(out, Component(kernels.Rope))
+		case Component(kernels.FFNUp):
+			out = append(out, Component(kernels.FFNGate))
+		case Component(kernels.FFNDown):
+			out = append(out, Component(kernels.GLU))
 		}
 		out = append(out, c)
 	}
@@ -134,43 +168,158 @@ func (t layerTerm) at(n int, causal bool) int64 {
 	return t.Pair*kernels.AttentionPairs(n, causal) + t.Lin*int64(n) + t.Resc*kernels.AttentionRescales(n, causal)
 }
 
+// normFlops is the per-element FLOPs of the config's norm, forward and
+// backward.
+func (s Spec) normFlops() (fwd, bwd int64) {
+	c := s.Config
+	if !c.RMS() {
+		return kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd
+	}
+	fwd, bwd = kernels.FlopsRMSNormFwd, kernels.FlopsRMSNormBwd
+	if c.NormOffset {
+		fwd, bwd = fwd+kernels.FlopsNormOffset, bwd+kernels.FlopsNormOffset
+	}
+	return fwd, bwd
+}
+
+// actFlops is the FFN activation's per-element FLOPs (GELU, or the gated
+// unit's), forward and backward.
+func (s Spec) actFlops() (fwd, bwd int64) {
+	c := s.Config
+	switch c.MLP {
+	case "swiglu":
+		return kernels.FlopsSwiGLUFwd, kernels.FlopsSwiGLUBwd
+	case "geglu":
+		return kernels.GeGLUFlops(false, c.ErfGELU()), kernels.GeGLUFlops(true, c.ErfGELU())
+	}
+	return s.geluFlops()
+}
+
+// Soft-capping (Gemma 2), counted per capped value: cap·tanh(x/cap) is a
+// divide, a tanh and a multiply forward; backward 1 − t², times the
+// gradient: 3 (the engine does not run it; the cost model counts it).
+const (
+	FlopsSoftcapFwd = 3
+	FlopsSoftcapBwd = 3
+)
+
 // layerTerms returns the per-layer terms of every layer component, forward
-// and backward, following the engine's kernels exactly.
+// and backward, following the engine's kernels exactly (the cost-only
+// options — soft-capping, post-norms — add what they would execute).
 func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
 	c := s.Config
 	d, f, H, dh := int64(c.DModel), int64(c.DFF), int64(c.Heads), int64(c.HeadDim())
-	geF, geB := s.geluFlops()
+	KV, qd, qkv := int64(c.KV()), int64(c.QDim()), int64(c.QKVDim())
+	acF, acB := s.actFlops()
+	lnF, lnB := s.normFlops()
 	const (
-		lnF, lnB     = kernels.FlopsLayerNormFwd, kernels.FlopsLayerNormBwd
-		smF, smB     = kernels.FlopsAttnSoftmaxFwd, kernels.FlopsAttnSoftmaxBwd
-		res          = kernels.FlopsResidual
-		matF, matB   = 2, 4 // per multiply-add: forward; backward dinp + dW
-		biasF, biasB = 1, 1
+		smF, smB   = kernels.FlopsAttnSoftmaxFwd, kernels.FlopsAttnSoftmaxBwd
+		res        = kernels.FlopsResidual
+		matF, matB = 2, 4 // per multiply-add: forward; backward dinp + dW
 	)
+	var qkvB, linB int64 // bias adds (and bias-gradient sums): 1 per element
+	if c.QKVBias() {
+		qkvB = 1
+	}
+	if c.LinearBias() {
+		linB = 1
+	}
+	norms := int64(2)
+	if s.PostNorms {
+		norms = 4
+	}
+	capF, capB := int64(0), int64(0)
+	if s.AttnSoftcap != 0 {
+		capF, capB = FlopsSoftcapFwd, FlopsSoftcapBwd
+	}
 	// The fused attention (see kernels/attention.go): forward softmax
 	// divides each output row by its sum (dh per row and head) and rescales
 	// the running output (dh per rescale); backward recomputes Q·Kᵀ and
 	// takes the row dot D = dO·O (2·dh per row and head).
-	fwd[kernels.LayerNorm] = layerTerm{Lin: 2 * d * lnF}
-	fwd[kernels.QKV] = layerTerm{Lin: matF*d*3*d + biasF*3*d}
+	fwd[kernels.LayerNorm] = layerTerm{Lin: norms * d * lnF}
+	fwd[kernels.QKV] = layerTerm{Lin: matF*d*qkv + qkvB*qkv}
 	fwd[kernels.Scores] = layerTerm{Pair: H * 2 * dh}
-	fwd[kernels.Softmax] = layerTerm{Pair: H * smF, Lin: H * dh, Resc: H * dh}
+	fwd[kernels.Softmax] = layerTerm{Pair: H * (smF + capF), Lin: H * dh, Resc: H * dh}
 	fwd[kernels.AV] = layerTerm{Pair: H * 2 * dh}
-	fwd[kernels.AttnOut] = layerTerm{Lin: matF*d*d + biasF*d + res*d}
-	fwd[kernels.FFNUp] = layerTerm{Lin: matF*d*f + biasF*f}
-	fwd[kernels.GELU] = layerTerm{Lin: geF * f}
-	fwd[kernels.FFNDown] = layerTerm{Lin: matF*f*d + biasF*d + res*d}
+	fwd[kernels.AttnOut] = layerTerm{Lin: matF*qd*d + linB*d + res*d}
+	fwd[kernels.FFNUp] = layerTerm{Lin: matF*d*f + linB*f}
+	fwd[kernels.FFNDown] = layerTerm{Lin: matF*f*d + linB*d + res*d}
 
-	bwd[kernels.LayerNorm] = layerTerm{Lin: 2 * d * lnB}
-	bwd[kernels.QKV] = layerTerm{Lin: matB*d*3*d + biasB*3*d}
+	bwd[kernels.LayerNorm] = layerTerm{Lin: norms * d * lnB}
+	bwd[kernels.QKV] = layerTerm{Lin: matB*d*qkv + qkvB*qkv}
 	bwd[kernels.Scores] = layerTerm{Pair: H * 6 * dh}
-	bwd[kernels.Softmax] = layerTerm{Pair: H * smB, Lin: H * 2 * dh}
+	bwd[kernels.Softmax] = layerTerm{Pair: H * (smB + capB), Lin: H * 2 * dh}
 	bwd[kernels.AV] = layerTerm{Pair: H * 4 * dh}
-	bwd[kernels.AttnOut] = layerTerm{Lin: matB*d*d + biasB*d}
-	bwd[kernels.FFNUp] = layerTerm{Lin: matB*d*f + biasB*f}
-	bwd[kernels.GELU] = layerTerm{Lin: geB * f}
-	bwd[kernels.FFNDown] = layerTerm{Lin: matB*f*d + biasB*d}
+	bwd[kernels.AttnOut] = layerTerm{Lin: matB*qd*d + linB*d}
+	bwd[kernels.FFNUp] = layerTerm{Lin: matB*d*f + linB*f}
+	bwd[kernels.FFNDown] = layerTerm{Lin: matB*f*d + linB*d}
+	if c.Gated() {
+		fwd[kernels.FFNGate] = fwd[kernels.FFNUp]
+		bwd[kernels.FFNGate] = bwd[kernels.FFNUp]
+		fwd[kernels.GLU] = layerTerm{Lin: acF * f}
+		bwd[kernels.GLU] = layerTerm{Lin: acB * f}
+	} else {
+		fwd[kernels.GELU] = layerTerm{Lin: acF * f}
+		bwd[kernels.GELU] = layerTerm{Lin: acB * f}
+	}
+	if c.Rotary() {
+		fwd[kernels.Rope] = layerTerm{Lin: (H + KV) * dh * kernels.FlopsRopeFwd}
+		bwd[kernels.Rope] = layerTerm{Lin: (H + KV) * dh * kernels.FlopsRopeBwd}
+	}
 	return
+}
+
+// windowed reports whether layer l attends through the sliding window.
+func (s Spec) windowed(l int) bool {
+	if s.SlidingWindow <= 0 {
+		return false
+	}
+	return s.SlidingEvery <= 1 || l%s.SlidingEvery == 0
+}
+
+// WindowedLayers is the number of layers with sliding-window attention.
+func (s Spec) WindowedLayers() int {
+	n := 0
+	for l := 0; l < s.Config.Layers; l++ {
+		if s.windowed(l) {
+			n++
+		}
+	}
+	return n
+}
+
+// windowPairs is the (query, key) pairs and rescales of one head of causal
+// attention over n positions when each query sees at most w keys (itself
+// and the w−1 before it).
+func windowPairs(n, w int) (pairs, resc int64) {
+	if n <= w {
+		return kernels.AttentionPairs(n, true), kernels.AttentionRescales(n, true)
+	}
+	pairs = kernels.AttentionPairs(w, true) + int64(n-w)*int64(w)
+	resc = kernels.AttentionRescales(w, true)
+	per := int64((w+kernels.AttentionTile-1)/kernels.AttentionTile - 1)
+	resc += int64(n-w) * per
+	return pairs, resc
+}
+
+// attnSums returns the (query, key) pairs and rescales of one head summed
+// over the layers for one sequence of n tokens: windowed layers see at
+// most SlidingWindow keys (causal attention only; a bidirectional count
+// ignores the window).
+func (s Spec) attnSums(n int, causal bool) (pairs, resc int64) {
+	L := int64(s.Config.Layers)
+	w := int64(0)
+	if causal {
+		w = int64(s.WindowedLayers())
+	}
+	p, r := kernels.AttentionPairs(n, causal), kernels.AttentionRescales(n, causal)
+	pairs, resc = (L-w)*p, (L-w)*r
+	if w > 0 {
+		wp, wr := windowPairs(n, s.SlidingWindow)
+		pairs += w * wp
+		resc += w * wr
+	}
+	return pairs, resc
 }
 
 // FLOPs returns the FLOPs of a forward (with the loss) and a backward pass
@@ -187,17 +336,23 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 	fw, bw := &out.Forward, &out.Backward
 
 	lf, lb := s.layerTerms()
+	P, R := s.attnSums(seq, causal)
 	for i := range lf {
-		fw[i] = L * B * lf[i].at(seq, causal)
-		bw[i] = L * B * lb[i].at(seq, causal)
+		fw[i] = B * (lf[i].Pair*P + lf[i].Lin*n*L + lf[i].Resc*R)
+		bw[i] = B * (lb[i].Pair*P + lb[i].Lin*n*L + lb[i].Resc*R)
 	}
 
-	const emb, embB = kernels.FlopsEmbeddingFwd, kernels.FlopsEmbeddingBwd
+	emb, embB := int64(kernels.FlopsEmbeddingFwd), int64(kernels.FlopsEmbeddingBwd)
+	if c.Rotary() || c.EmbedScale {
+		sc := c.EmbedMultiplier()
+		emb, embB = kernels.ScaledEmbeddingFlops(false, !c.Rotary(), sc), kernels.ScaledEmbeddingFlops(true, !c.Rotary(), sc)
+	}
 	if s.Arch == Decoder {
+		lnF, lnB := s.normFlops()
 		fw[kernels.Embedding] = N * E * emb
 		bw[kernels.Embedding] = N * E * embB
-		fw[kernels.LayerNorm] += N * d * kernels.FlopsLayerNormFwd // final LayerNorm
-		bw[kernels.LayerNorm] += N * d * kernels.FlopsLayerNormBwd
+		fw[kernels.LayerNorm] += N * d * lnF // final norm
+		bw[kernels.LayerNorm] += N * d * lnB
 	} else {
 		// An encoder's type table adds one add forward and one scatter
 		// backward; its embedding LayerNorm is over E.
@@ -229,6 +384,10 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 			fw[kernels.Logits] = 2 * R * d * K // no bias
 			bw[kernels.Logits] = 4 * R * d * K // dinp and dW
 		}
+		if s.FinalSoftcap != 0 {
+			fw[kernels.Logits] += R * K * FlopsSoftcapFwd
+			bw[kernels.Logits] += R * K * FlopsSoftcapBwd
+		}
 		fw[kernels.Loss] = R * K * kernels.FlopsLossFwd
 		bw[kernels.Loss] = R*K*kernels.FlopsLossBwd + R
 	}
@@ -241,30 +400,43 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 }
 
 // DecodeStep returns the forward FLOPs of one token of cached generation at
-// position pos (0-based; the token attends to pos+1 keys), as
-// model.Decoder.Step counts them: no loss. Decoders only.
+// position pos (0-based; the token attends to pos+1 keys, or at most
+// SlidingWindow in a windowed layer), as model.Decoder.Step counts them: no
+// loss. Decoders only.
 func (s Spec) DecodeStep(pos int) Counts {
 	c := s.Config
-	d, f, K, L, H, dh, E := int64(c.DModel), int64(c.DFF), int64(c.Vocab), int64(c.Layers), int64(c.Heads), int64(c.HeadDim()), int64(s.E())
-	nk := int64(pos) + 1
+	d, L, H, dh, E := int64(c.DModel), int64(c.Layers), int64(c.Heads), int64(c.HeadDim()), int64(s.E())
+	var keys int64 // keys summed over the layers
+	for l := 0; l < c.Layers; l++ {
+		nk := int64(pos) + 1
+		if s.windowed(l) {
+			nk = min(nk, int64(s.SlidingWindow))
+		}
+		keys += nk
+	}
+	lf, _ := s.layerTerms()
 	var o Counts
-	o[kernels.Embedding] = E * kernels.FlopsEmbeddingFwd
-	o[kernels.LayerNorm] = (2*L + 1) * d * kernels.FlopsLayerNormFwd
-	o[kernels.QKV] = L * (6*d*d + 3*d)
-	o[kernels.Scores] = L * H * nk * 2 * dh
-	o[kernels.Softmax] = L * H * nk * kernels.FlopsSoftmaxFwd // decode's one-row softmax (kernels.AttentionDecode)
-	o[kernels.AV] = L * H * nk * 2 * dh
-	o[kernels.AttnOut] = L * (2*d*d + d + d*kernels.FlopsResidual)
-	o[kernels.FFNUp] = L * (2*d*f + f)
-	geF, _ := s.geluFlops()
-	o[kernels.GELU] = L * f * geF
-	o[kernels.FFNDown] = L * (2*f*d + d + d*kernels.FlopsResidual)
-	o[kernels.Logits] = 2 * d * K
+	for i := range lf {
+		o[i] = L * lf[i].Lin // one row per layer
+	}
+	// Decode's attention: one query row, scores and av 2·dh per key and
+	// head, its own one-row softmax (kernels.AttentionDecode).
+	o[kernels.Scores] = H * keys * 2 * dh
+	o[kernels.Softmax] = H * keys * kernels.FlopsSoftmaxFwd
+	if s.AttnSoftcap != 0 {
+		o[kernels.Softmax] += H * keys * FlopsSoftcapFwd
+	}
+	o[kernels.AV] = H * keys * 2 * dh
+	f := s.FLOPs(1, 1, true) // the per-token terms outside the layers
+	o[kernels.Embedding] = f.Forward[kernels.Embedding]
+	lnF, _ := s.normFlops()
+	o[kernels.LayerNorm] += d * lnF
+	o[kernels.Logits] = f.Forward[kernels.Logits]
 	if E != d {
+		geF, _ := s.geluFlops()
 		o[EmbedProj] = 2*E*d + d
 		o[MLMDense] = 2*d*E + E + E*geF
 		o[kernels.LayerNorm] += E * kernels.FlopsLayerNormFwd
-		o[kernels.Logits] = 2*E*K + K
 	}
 	return o
 }
@@ -351,6 +523,9 @@ func crossover(left, right []layerTerm, causal bool) *float64 {
 // layer (and so for the whole model, whose other terms are not per layer),
 // for the forward pass, or for forward plus backward when train is set.
 func (s Spec) Crossovers(causal, train bool) Crossover {
+	if causal && s.WindowedLayers() > 0 {
+		return s.windowCrossovers(train)
+	}
 	f, b := s.layerTerms()
 	var t [NumComponents]layerTerm
 	for i := range t {
@@ -359,8 +534,8 @@ func (s Spec) Crossovers(causal, train bool) Crossover {
 			t[i] = layerTerm{f[i].Pair + b[i].Pair, f[i].Lin + b[i].Lin, f[i].Resc + b[i].Resc}
 		}
 	}
-	mha := []layerTerm{t[kernels.QKV], t[kernels.Scores], t[kernels.Softmax], t[kernels.AV], t[kernels.AttnOut]}
-	ffn := []layerTerm{t[kernels.FFNUp], t[kernels.GELU], t[kernels.FFNDown]}
+	mha := []layerTerm{t[kernels.QKV], t[kernels.Rope], t[kernels.Scores], t[kernels.Softmax], t[kernels.AV], t[kernels.AttnOut]}
+	ffn := []layerTerm{t[kernels.FFNGate], t[kernels.FFNUp], t[kernels.GELU], t[kernels.GLU], t[kernels.FFNDown]}
 	core := []layerTerm{t[kernels.Scores], t[kernels.AV]}
 	return Crossover{MHAEqualsFFN: crossover(mha, ffn, causal), CoreEqualsFFN: crossover(core, ffn, causal)}
 }
@@ -378,8 +553,14 @@ type MatmulLayer struct {
 
 // Matmul returns the matmul-only per-layer FLOPs at seq tokens.
 func (s Spec) Matmul(seq int) MatmulLayer {
-	d, f, n := int64(s.Config.DModel), int64(s.Config.DFF), int64(seq)
-	m := MatmulLayer{Seq: seq, QKV: 6 * n * d * d, Scores: 2 * n * n * d, AV: 2 * n * n * d, Out: 2 * n * d * d, FFN: 4 * n * d * f}
+	c := s.Config
+	d, f, n := int64(c.DModel), int64(c.DFF), int64(seq)
+	qd, qkv := int64(c.QDim()), int64(c.QKVDim())
+	mats := int64(2)
+	if c.Gated() {
+		mats = 3
+	}
+	m := MatmulLayer{Seq: seq, QKV: 2 * n * d * qkv, Scores: 2 * n * n * qd, AV: 2 * n * n * qd, Out: 2 * n * qd * d, FFN: 2 * mats * n * d * f}
 	m.MHA = m.QKV + m.Scores + m.AV + m.Out
 	m.MHAShare = float64(m.MHA) / float64(m.MHA+m.FFN)
 	m.FFNShare = float64(m.FFN) / float64(m.MHA+m.FFN)
@@ -391,9 +572,51 @@ func (s Spec) Matmul(seq int) MatmulLayer {
 // 8nd² + 4n²d = 4nd·d_ff gives n = d_ff − 2d, and 4n²d = 4nd·d_ff gives
 // n = d_ff (1024 and 2048 for d = 512, d_ff = 2048).
 func (s Spec) MatmulCrossovers() Crossover {
-	d, f := int64(s.Config.DModel), int64(s.Config.DFF)
-	mha := []layerTerm{{Lin: 8 * d * d}, {Pair: 4 * d}}
-	ffn := []layerTerm{{Lin: 4 * d * f}}
-	core := []layerTerm{{Pair: 4 * d}}
+	m1 := s.Matmul(1) // the linear coefficients at n = 1 (scores and av: n² terms)
+	qd := int64(s.Config.QDim())
+	mha := []layerTerm{{Lin: m1.QKV + m1.Out}, {Pair: 4 * qd}}
+	ffn := []layerTerm{{Lin: m1.FFN}}
+	core := []layerTerm{{Pair: 4 * qd}}
 	return Crossover{MHAEqualsFFN: crossover(mha, ffn, false), CoreEqualsFFN: crossover(core, ffn, false)}
+}
+
+// windowCrossovers finds the crossovers of a model with sliding-window
+// layers numerically: the whole model's MHA (or attention core) minus its
+// FFN, exact at every integer n, is searched for its first sign change up
+// to 2²⁴ and the crossing interpolated between the two integers around it.
+// A windowed layer's attention grows linearly beyond the window, so there
+// may be none.
+func (s Spec) windowCrossovers(train bool) Crossover {
+	at := func(n int) Counts {
+		f := s.FLOPs(n, 1, true)
+		if train {
+			return f.Total()
+		}
+		return f.Forward
+	}
+	find := func(left func(Counts) int64) *float64 {
+		diff := func(n int) int64 { c := at(n); return left(c) - c.FFN() }
+		if diff(1) >= 0 {
+			return nil
+		}
+		lo, hi := 1, 2
+		for diff(hi) < 0 {
+			lo, hi = hi, 2*hi
+			if hi > 1<<24 {
+				return nil
+			}
+		}
+		for hi-lo > 1 {
+			mid := (lo + hi) / 2
+			if diff(mid) < 0 {
+				lo = mid
+			} else {
+				hi = mid
+			}
+		}
+		a, b := float64(diff(lo)), float64(diff(hi))
+		x := float64(lo) + a/(a-b)
+		return &x
+	}
+	return Crossover{MHAEqualsFFN: find(Counts.MHA), CoreEqualsFFN: find(Counts.Core)}
 }

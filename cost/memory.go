@@ -53,14 +53,29 @@ func (s Spec) Memory(seq, batch int) Memory {
 	// four LayerNorm statistics rows of N; FFN pre- and post-GELU 2·N·f. (An
 	// encoder keeps the same tensors: the two residual sums before their
 	// LayerNorms, the first LayerNorm's output, and the statistics.)
-	act := L * (8*N*d + 4*N + 2*N*f)
+	// With GQA or a head_dim of its own qkv is N·(H + 2·H_kv)·dh and the
+	// attention output N·H·dh; an RMSNorm keeps one statistic per row, not
+	// two; a gated FFN keeps its gate's pre-activation too.
+	qd, qkv := int64(c.QDim()), int64(c.QKVDim())
+	stats := int64(2)
+	if c.RMS() {
+		stats = 1
+	}
+	ffnActs, ffnScratch := int64(2), int64(2)
+	if c.Gated() {
+		ffnActs, ffnScratch = 3, 3 // the gate; its gradient
+		if c.MLP == "geglu" {
+			ffnScratch = 4 // GeGLU's backward scratch
+		}
+	}
+	act := L * (4*N*d + N*qkv + N*qd + 2*stats*N + ffnActs*N*f)
 	// The last layer's output (res[L]).
 	act += N * d
-	// Backward scratch reused by every layer: dres, dln, datty (3·N·d), dqkv
-	// (3·N·d), dfch and dfchg (2·N·f).
-	act += 6*N*d + 2*N*f
+	// Backward scratch reused by every layer: dres, dln (2·N·d), datty
+	// (N·H·dh), dqkv, dfch and dfchg (and dgate).
+	act += 2*N*d + N*qd + N*qkv + ffnScratch*N*f
 	if s.Arch == Decoder {
-		act += N*d + 2*N // final LayerNorm output and statistics
+		act += N*d + stats*N // final norm output and statistics
 		if E != d {
 			act += 2 * N * E // embedding sum (the projection's input) and its gradient
 		}

@@ -55,19 +55,41 @@ func (s Spec) Parameters() Params {
 	if s.Arch == Decoder {
 		T = 0
 	}
+	if c.Rotary() {
+		S = 0 // rotary positions have no table
+	}
 	emb := K*E + S*E + T*E
 	if E != d {
 		emb += E*d + d // ALBERT's embedding_hidden_mapping_in (the engine's embed_proj)
 	}
 	p.Embeddings.add(emb, emb)
 
-	attn := 4*d*d + 4*d  // Q, K, V (fused 3d x d) and output d x d, with biases
-	ffn := 2*d*f + f + d // up d->f and down f->d, with biases
-	ln := 2 * d          // gain and shift
+	qd, qkv := int64(c.QDim()), int64(c.QKVDim())
+	attn := qkv*d + qd*d // Q, K, V ((H + 2·H_kv)·dh x d, fused) and output d x H·dh
+	if c.QKVBias() {
+		attn += qkv
+	}
+	mats := int64(2) // up d->f and down f->d (and a gate d->f when gated)
+	if c.Gated() {
+		mats = 3
+	}
+	ffn := mats * d * f
+	if c.LinearBias() {
+		attn += d
+		ffn += (mats-1)*f + d
+	}
+	ln := 2 * d // gain and shift
+	if c.RMS() {
+		ln = d // gain only
+	}
+	blockNorms := int64(1) // per sub-block: its norm (and Gemma 2's post-norm)
+	if s.PostNorms {
+		blockNorms = 2
+	}
 	p.Attention.add(na*attn, L*attn)
 	p.FFN.add(nf*ffn, L*ffn)
-	p.Norms.add((na+nf)*ln, 2*L*ln)
-	p.AttnBlock, p.FFNBlock = attn+ln, ffn+ln
+	p.Norms.add((na+nf)*blockNorms*ln, 2*L*blockNorms*ln)
+	p.AttnBlock, p.FFNBlock = attn+blockNorms*ln, ffn+blockNorms*ln
 
 	if s.Arch == Decoder {
 		p.Norms.add(ln, ln) // final LayerNorm
@@ -109,7 +131,11 @@ func (p Params) NonEmbedding(s Spec) int64 {
 	if s.Arch == Decoder {
 		types = 0
 	}
-	n := p.Total.Applied - int64(c.Vocab+c.MaxSeq+types)*int64(s.E())
+	pos := c.MaxSeq
+	if c.Rotary() {
+		pos = 0
+	}
+	n := p.Total.Applied - int64(c.Vocab+pos+types)*int64(s.E())
 	if s.hasOutput() {
 		n -= int64(c.Vocab) * int64(s.E())
 	}

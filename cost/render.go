@@ -156,7 +156,19 @@ func (r *Report) perLayerTable() *table {
 			si(float64(l.MHA)), si(float64(l.FFN)), pct(l.MHAShare), pct(l.FFNShare), strconv.FormatFloat(l.Ratio, 'f', 3, 64)})
 	}
 	m := r.Crossover.MatmulOnly
-	t.notes = append(t.notes, fmt.Sprintf("crossovers (exact): MHA = FFN at %s (d_ff − 2d); QKᵀ+AV = FFN at %s (d_ff)", crossText(m.MHAEqualsFFN), crossText(m.CoreEqualsFFN)))
+	c := r.spec.Config
+	if c.QKVDim() == 3*d && c.QDim() == d && !c.Gated() {
+		t.notes = append(t.notes, fmt.Sprintf("crossovers (exact): MHA = FFN at %s (d_ff − 2d); QKᵀ+AV = FFN at %s (d_ff)", crossText(m.MHAEqualsFFN), crossText(m.CoreEqualsFFN)))
+		return t
+	}
+	// Grouped-query attention, a head_dim of its own or a gated FFN.
+	q, kv, mats := c.QDim(), c.KVDim(), 2
+	if c.Gated() {
+		mats = 3
+	}
+	t.head = []string{"n", "QKV 2nd(q+2kv)", "QKᵀ 2n²q", "AV 2n²q", "out 2nqd", "MHA", fmt.Sprintf("FFN %d·2n·d·d_ff", mats), "MHA share", "FFN share", "MHA/FFN"}
+	t.notes = append(t.notes, fmt.Sprintf("q = heads·head_dim = %d, kv = kv_heads·head_dim = %d; crossovers (exact): MHA = FFN at %s; QKᵀ+AV = FFN at %s",
+		q, kv, crossText(m.MHAEqualsFFN), crossText(m.CoreEqualsFFN)))
 	return t
 }
 
@@ -285,6 +297,9 @@ func (r *Report) writeTables(w io.Writer, md bool, perLayer bool) error {
 		mt.notes = append(mt.notes, "the pooler's few values are not counted (the engine builds no pooler).")
 	}
 	mt.write(w, md)
+	if r.Inference != nil {
+		r.inferenceTable().write(w, md)
+	}
 
 	ct := &table{title: "Training FLOPs per token (forward + backward) against closed forms",
 		head: []string{"n", "exact", "PaLM 6N+12LHQT", "exact/PaLM", "Kaplan 3(2N+2Lnd)", "exact/Kaplan"}}

@@ -47,7 +47,10 @@ func DefaultSeqs() []int { return []int{128, 256, 512, 1024, 2048, 4096, 8192} }
 //	  "per_layer": [{"seq", "qkv", "scores", "av", "out_proj", "mha", "ffn",
 //	                 "mha_share", "ffn_share", "mha_ffn_ratio"}], // matmul-only, bidirectional
 //	  "crossover": {"convention", "mha_equals_ffn", "attention_core_equals_ffn",
-//	                "train": {...}, "other_convention": {...}, "matmul_only": {...}}
+//	                "train": {...}, "other_convention": {...}, "matmul_only": {...}},
+//	  "inference": {"weight_bytes": {"fp32"|"bf16"|"int8": n}, "kv_bytes_per_token": {...},
+//	                "per_seq": [{"seq", "kv_cache_bytes": {...}, "decode_flops",
+//	                             "prefill_flops", "decode_all_flops"}]}  // decoders only
 //	}
 //
 // FLOP counts are integers; a crossover is a real n, or null when there is
@@ -60,6 +63,8 @@ type Report struct {
 	PerSeq      []SeqCost   `json:"per_seq"`
 	PerLayer    []LayerRow  `json:"per_layer"`
 	Crossover   Crossovers  `json:"crossover"`
+	// Inference is the KV-cache and decode cost (decoders only).
+	Inference *InferenceInfo `json:"inference,omitempty"`
 
 	spec  Spec
 	opts  Options
@@ -242,6 +247,7 @@ func NewReport(s Spec, o Options) (*Report, error) {
 		r.PerLayer = append(r.PerLayer, LayerRow{Seq: n, QKV: m.QKV, Scores: m.Scores, AV: m.AV, Out: m.Out, MHA: m.MHA, FFN: m.FFN,
 			MHAShare: m.MHAShare, FFNShare: m.FFNShare, Ratio: m.Ratio})
 	}
+	r.Inference = s.inferenceInfo(o.Seqs)
 	x := s.Crossovers(o.Causal, false)
 	r.Crossover = Crossovers{Convention: convention(o.Causal), MHAEqualsFFN: x.MHAEqualsFFN, CoreEqualsFFN: x.CoreEqualsFFN,
 		OtherConvention: s.Crossovers(!o.Causal, false), MatmulOnly: s.MatmulCrossovers()}

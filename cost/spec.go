@@ -1,13 +1,13 @@
 package cost
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/tformer/tformer/hfconfig"
 	"github.com/tformer/tformer/model"
 )
 
@@ -48,6 +48,21 @@ type Spec struct {
 	// than on every position (Hugging Face's *ForMaskedLM). Encoders with an
 	// MLM head only.
 	MLMMasked bool
+
+	// Options the cost model counts but the engine does not run (decoders):
+	// SlidingWindow W limits a windowed layer's query to itself and the W−1
+	// keys before it (Mistral: every layer; Gemma 2: every other layer,
+	// SlidingEvery 2, layers 0, 2, 4, ... windowed). It changes FLOPs, not
+	// weights. 0: none.
+	SlidingWindow int
+	SlidingEvery  int // 0 or 1: every layer windowed; k: layers 0, k, 2k, ...
+	// AttnSoftcap and FinalSoftcap are Gemma 2's soft-capping of the
+	// attention scores and the logits (x -> cap·tanh(x/cap)); 0: none.
+	AttnSoftcap, FinalSoftcap float64
+	// PostNorms adds a norm after the attention and after the FFN sub-layer
+	// (Gemma 2's post_attention and post_feedforward layernorms): four per
+	// layer.
+	PostNorms bool
 }
 
 // ForModel returns the Spec of the model the engine builds from c: a
@@ -124,6 +139,12 @@ func (s Spec) Validate() error {
 	if s.MLMMasked && !(s.Arch == Encoder && s.MLMHead) {
 		return errors.New("invalid model: a masked-LM head on the masked positions needs an encoder with an MLM head")
 	}
+	if s.SlidingWindow < 0 || s.SlidingEvery < 0 || s.AttnSoftcap < 0 || s.FinalSoftcap < 0 {
+		return errors.New("invalid model: sliding window, its period and soft-caps must not be negative")
+	}
+	if s.Arch == Encoder && (s.SlidingWindow != 0 || s.AttnSoftcap != 0 || s.FinalSoftcap != 0 || s.PostNorms) {
+		return errors.New("invalid model: sliding windows, soft-capping and post-norms apply to decoders only")
+	}
 	if int64(s.Config.Vocab)*int64(s.E()) > 1<<40 {
 		return errors.New("invalid model: tensor sizes are implausibly large")
 	}
@@ -168,6 +189,37 @@ func albert(name string, d, layers, heads, ff int) Spec {
 		DFF: ff, MaxSeq: 512, Tie: true, Share: model.ShareAll, Groups: 1}, EmbedDim: 128, TypeVocab: 2, Pooler: true}
 }
 
+// llamaLike is a Llama-family decoder preset from its config.json values:
+// vocab_size, hidden_size, num_hidden_layers, num_attention_heads,
+// num_key_value_heads, head_dim, intermediate_size, max_position_embeddings,
+// tie_word_embeddings, rope_theta.
+func llamaLike(name, family string, vocab, d, layers, heads, kv, dh, ff, ctx int, tie bool, theta float64) Spec {
+	c := model.Config{Vocab: vocab, DModel: d, Layers: layers, Heads: heads, DFF: ff, MaxSeq: ctx, Tie: tie, Share: model.ShareNone, Groups: 1}
+	c, err := c.Family(family)
+	if err != nil {
+		panic(err)
+	}
+	c.KVHeads, c.RopeTheta = kv, theta
+	if dh*heads != d {
+		c.DHead = dh
+	}
+	return Spec{Name: name, Arch: Decoder, Config: c}
+}
+
+// llama3Scaling is Llama 3.1/3.2's rope_scaling.
+func llama3Scaling(s Spec, factor float64) Spec {
+	s.Config.RopeScaling = &model.RopeScaling{Factor: factor, LowFreqFactor: 1, HighFreqFactor: 4, OrigContext: 8192}
+	return s
+}
+
+func withWindow(s Spec, w, every int) Spec { s.SlidingWindow, s.SlidingEvery = w, every; return s }
+
+func gemma2(s Spec) Spec {
+	s = withWindow(s, 4096, 2)
+	s.AttnSoftcap, s.FinalSoftcap, s.PostNorms = 50, 30, true
+	return s
+}
+
 var presets = []struct {
 	name, about string
 	spec        Spec
@@ -182,6 +234,15 @@ var presets = []struct {
 	{"albert-large", "ALBERT large, 18M", albert("albert-large", 1024, 24, 16, 4096)},
 	{"albert-xlarge", "ALBERT xlarge, 59M", albert("albert-xlarge", 2048, 24, 16, 8192)},
 	{"albert-xxlarge", "ALBERT xxlarge, 223M", albert("albert-xxlarge", 4096, 12, 64, 16384)},
+	{"smollm2-135m", "SmolLM2-135M (Llama shape, GQA 9/3 heads, tied), 134.5M", llamaLike("smollm2-135m", "llama", 49152, 576, 30, 9, 3, 64, 1536, 8192, true, 100000)},
+	{"llama-3.2-1b", "Llama-3.2-1B (GQA 32/8, llama3 rope scaling, tied), 1.24B", llama3Scaling(llamaLike("llama-3.2-1b", "llama", 128256, 2048, 16, 32, 8, 64, 8192, 131072, true, 500000), 32)},
+	{"llama-3.2-3b", "Llama-3.2-3B (GQA 24/8, tied), 3.21B", llama3Scaling(llamaLike("llama-3.2-3b", "llama", 128256, 3072, 28, 24, 8, 128, 8192, 131072, true, 500000), 32)},
+	{"qwen2.5-0.5b", "Qwen2.5-0.5B (GQA 14/2, q/k/v biases, tied), 494M", llamaLike("qwen2.5-0.5b", "qwen2", 151936, 896, 24, 14, 2, 64, 4864, 32768, true, 1000000)},
+	{"tinyllama-1.1b", "TinyLlama-1.1B (GQA 32/4, untied), 1.10B", llamaLike("tinyllama-1.1b", "llama", 32000, 2048, 22, 32, 4, 64, 5632, 2048, false, 10000)},
+	{"llama-2-7b", "Llama-2-7B (MHA, untied), 6.74B", llamaLike("llama-2-7b", "llama", 32000, 4096, 32, 32, 32, 128, 11008, 4096, false, 10000)},
+	{"mistral-7b", "Mistral-7B v0.1 (GQA 32/8, sliding window 4096, untied), 7.24B", withWindow(llamaLike("mistral-7b", "mistral", 32000, 4096, 32, 32, 8, 128, 14336, 32768, false, 10000), 4096, 0)},
+	{"llama-3-8b", "Llama-3-8B (GQA 32/8, untied), 8.03B", llamaLike("llama-3-8b", "llama", 128256, 4096, 32, 32, 8, 128, 14336, 8192, false, 500000)},
+	{"gemma-2-2b", "Gemma-2-2B (GQA 8/4, head_dim 256, GeGLU, local/global layers, soft-capping, tied), 2.61B", gemma2(llamaLike("gemma-2-2b", "gemma", 256000, 2304, 26, 8, 4, 256, 9216, 8192, true, 10000))},
 	{"transformer-base", "the width of Vaswani et al. 2017's base model as one decoder stack (d 512, 8 heads, FFN 2048, 6 layers, vocab 37000, tied; learned positions up to 8192)",
 		decoder("transformer-base", 37000, 512, 6, 8, 2048, 8192)},
 }
@@ -231,115 +292,32 @@ func LoadHFConfig(path string) (Spec, error) {
 	return s, nil
 }
 
-// ParseHFConfig builds a Spec from the JSON of a Hugging Face config.json.
-// model_type selects the field names: "gpt2" (n_embd, n_layer, n_head,
-// n_positions, vocab_size, n_inner, tie_word_embeddings), "bert"
-// (hidden_size, num_hidden_layers, num_attention_heads, intermediate_size,
-// max_position_embeddings, type_vocab_size, vocab_size) or "albert" (BERT's
-// names plus embedding_size, num_hidden_groups, inner_group_num, which must
-// be 1). Without model_type the family is guessed from the fields present.
-// Encoders get a pooler (as BertModel and AlbertModel have) and no MLM head;
-// hidden_act "gelu" (BERT's default) counts the exact erf GELU.
+// ParseHFConfig builds a Spec from the JSON of a Hugging Face config.json,
+// decoded by package hfconfig (model_type gpt2, bert, albert, llama,
+// mistral, qwen2, gemma or gemma2). Encoders get a pooler (as BertModel and
+// AlbertModel have) and no MLM head; hidden_act "gelu" (BERT's default)
+// counts the exact erf GELU; Mistral's sliding window, Gemma 2's
+// alternating local/global layers, soft-capping and post-norms are counted.
 func ParseHFConfig(data []byte) (Spec, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return Spec{}, fmt.Errorf("parse config.json: %w", err)
+	h, err := hfconfig.Parse(data)
+	if err != nil {
+		return Spec{}, err
 	}
-	str := func(k string) string {
-		var v string
-		if r, ok := raw[k]; ok {
-			_ = json.Unmarshal(r, &v)
-		}
-		return v
-	}
-	var firstErr error
-	integer := func(k string, def int, required bool) int {
-		r, ok := raw[k]
-		if !ok || string(r) == "null" {
-			if required && firstErr == nil {
-				firstErr = fmt.Errorf("config.json: missing %s", k)
-			}
-			return def
-		}
-		var v float64
-		if err := json.Unmarshal(r, &v); err != nil || v != float64(int(v)) {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("config.json: %s must be an integer, got %s", k, r)
-			}
-			return def
-		}
-		return int(v)
-	}
-	boolean := func(k string, def bool) bool {
-		r, ok := raw[k]
-		if !ok {
-			return def
-		}
-		var v bool
-		if err := json.Unmarshal(r, &v); err != nil && firstErr == nil {
-			firstErr = fmt.Errorf("config.json: %s must be true or false, got %s", k, r)
-		}
-		return v
-	}
-	mt := strings.ToLower(str("model_type"))
-	if mt == "" {
-		switch {
-		case raw["n_embd"] != nil:
-			mt = "gpt2"
-		case raw["embedding_size"] != nil:
-			mt = "albert"
-		case raw["hidden_size"] != nil:
-			mt = "bert"
-		}
-	}
-	var s Spec
-	switch mt {
-	case "gpt2":
-		d := integer("n_embd", 0, true)
-		pos := integer("n_positions", 0, false)
-		if pos == 0 {
-			pos = integer("n_ctx", 0, true)
-		}
-		s = Spec{Arch: Decoder, Config: model.Config{
-			Vocab: integer("vocab_size", 0, true), DModel: d, Layers: integer("n_layer", 0, true),
-			Heads: integer("n_head", 0, true), DFF: integer("n_inner", 4*d, false), MaxSeq: pos,
-			Tie: boolean("tie_word_embeddings", true), Share: model.ShareNone, Groups: 1}}
-	case "bert", "albert":
-		s = Spec{Arch: Encoder, Config: model.Config{
-			Vocab: integer("vocab_size", 0, true), DModel: integer("hidden_size", 0, true),
-			Layers: integer("num_hidden_layers", 0, true), Heads: integer("num_attention_heads", 0, true),
-			DFF: integer("intermediate_size", 0, true), MaxSeq: integer("max_position_embeddings", 512, false),
-			Tie: boolean("tie_word_embeddings", true), Share: model.ShareNone, Groups: 1},
-			TypeVocab: integer("type_vocab_size", 2, false), Pooler: true}
-		act := str("hidden_act")
-		if act == "" && mt == "bert" {
-			act = "gelu"
-		}
-		if act == "gelu" {
-			s.Config.Activation = model.GELUErf // BERT's exact GELU (5 and 12 FLOPs per element)
-		}
-		if mt == "albert" {
-			s.EmbedDim = integer("embedding_size", 128, false)
-			s.Config.Share = model.ShareAll
-			s.Config.Groups = integer("num_hidden_groups", 1, false)
-			if ig := integer("inner_group_num", 1, false); ig != 1 && firstErr == nil {
-				firstErr = fmt.Errorf("config.json: inner_group_num %d is not supported (only 1: one layer per group)", ig)
-			}
-		}
-	case "":
-		return Spec{}, errors.New("config.json: no model_type and no GPT-2, BERT or ALBERT fields")
-	default:
-		return Spec{}, fmt.Errorf("config.json: model_type %q is not supported (want gpt2, bert or albert)", mt)
-	}
-	if firstErr != nil {
-		return Spec{}, firstErr
-	}
-	s.Name = mt + " config"
-	if n := str("_name_or_path"); n != "" {
-		s.Name = n
-	}
+	s := FromHF(h)
 	if err := s.Validate(); err != nil {
 		return Spec{}, err
 	}
 	return s, nil
+}
+
+// FromHF is the Spec of a decoded config.json.
+func FromHF(h hfconfig.Config) Spec {
+	c := h.Model
+	s := Spec{Name: h.Name, Arch: Decoder, Config: c, SlidingWindow: h.SlidingWindow, SlidingEvery: h.SlidingEvery,
+		AttnSoftcap: h.AttnSoftcap, FinalSoftcap: h.FinalSoftcap, PostNorms: h.PostNorms}
+	if c.IsEncoder() {
+		s.Arch, s.TypeVocab, s.Pooler, s.EmbedDim = Encoder, h.TypeVocab, h.Pooler, h.EmbedDim
+		s.Config.Arch = ""
+	}
+	return s
 }

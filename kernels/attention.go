@@ -97,7 +97,22 @@ func AttentionRescales(t int, causal bool) int64 {
 // scores, kept for the backward pass. With causal set, position i only
 // attends to positions <= i.
 func AttentionForward(cnt *Counter, out, lse, qkv []float32, b, t, d, h int, causal bool) {
-	attentionForward(cnt, out, lse, qkv, nil, b, t, d, h, causal)
+	attentionForward(cnt, out, lse, qkv, nil, b, t, h, h, d/h, causal)
+}
+
+// AttentionForwardGQA is AttentionForward with grouped-query attention:
+// h query heads and kvh key/value heads (kvh divides h; kvh = h is
+// multi-head, kvh = 1 multi-query attention) of width dh each. Per position
+// qkv holds the h·dh query values, then kvh·dh key values, then kvh·dh value
+// values; query head j reads key/value head j/(h/kvh) in place (K and V are
+// never copied per query head). out is [b×t×h·dh].
+func AttentionForwardGQA(cnt *Counter, out, lse, qkv []float32, b, t, h, kvh, dh int, causal bool) {
+	attentionForward(cnt, out, lse, qkv, nil, b, t, h, kvh, dh, causal)
+}
+
+// AttentionBackwardGQA is the backward of AttentionForwardGQA.
+func AttentionBackwardGQA(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, t, h, kvh, dh int, causal bool) {
+	attentionBackward(cnt, dqkv, dout, qkv, out, lse, nil, b, t, h, kvh, dh, causal)
 }
 
 // AttentionForwardPadded is bidirectional AttentionForward with a key padding
@@ -105,18 +120,18 @@ func AttentionForward(cnt *Counter, out, lse, qkv []float32, b, t, d, h int, cau
 // position is still a query, as in BERT, so padded rows get an output too).
 // lens nil means every sequence is full. Each lens[r] must be in [1, t].
 func AttentionForwardPadded(cnt *Counter, out, lse, qkv []float32, lens []int32, b, t, d, h int) {
-	attentionForward(cnt, out, lse, qkv, lens, b, t, d, h, false)
+	attentionForward(cnt, out, lse, qkv, lens, b, t, h, h, d/h, false)
 }
 
 // AttentionBackward accumulates dqkv from dout[b×t×d], given the forward's
 // input qkv, its output out and the saved lse.
 func AttentionBackward(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, t, d, h int, causal bool) {
-	attentionBackward(cnt, dqkv, dout, qkv, out, lse, nil, b, t, d, h, causal)
+	attentionBackward(cnt, dqkv, dout, qkv, out, lse, nil, b, t, h, h, d/h, causal)
 }
 
 // AttentionBackwardPadded is the backward of AttentionForwardPadded.
 func AttentionBackwardPadded(cnt *Counter, dqkv, dout, qkv, out, lse []float32, lens []int32, b, t, d, h int) {
-	attentionBackward(cnt, dqkv, dout, qkv, out, lse, lens, b, t, d, h, false)
+	attentionBackward(cnt, dqkv, dout, qkv, out, lse, lens, b, t, h, h, d/h, false)
 }
 
 // keyLimit is the number of keys sequence bi offers (t, or its padding
@@ -165,7 +180,9 @@ func flashArch() *gemmArch {
 // the (sequence, head) pairs.
 type attnDims struct {
 	ar              *gemmArch
-	b, t, d, h, dh  int
+	b, t, d, h, dh  int // d = h·dh, the output's row width
+	kvh             int // key/value heads (h for multi-head attention)
+	ld, ko, vo      int // qkv's row stride and the offsets of its keys and values
 	tp              int // t padded to a multiple of the tile sides
 	bq              int // query block rows padded to mr (AttentionTile is)
 	bk              int // key tile columns padded to nr (AttentionTile is)
@@ -179,10 +196,10 @@ type attnDims struct {
 	prs, rows, resc int64
 }
 
-func newAttnDims(b, t, d, h int, causal bool, lens []int32) attnDims {
+func newAttnDims(b, t, h, kvh, dh int, causal bool, lens []int32) attnDims {
 	ar := flashArch()
-	dh := d / h
-	a := attnDims{ar: ar, b: b, t: t, d: d, h: h, dh: dh, causal: causal, lens: lens}
+	a := attnDims{ar: ar, b: b, t: t, d: h * dh, h: h, dh: dh, causal: causal, lens: lens}
+	a.kvh, a.ld, a.ko, a.vo = kvh, (h+2*kvh)*dh, h*dh, (h+kvh)*dh
 	a.scale = float32(1 / math.Sqrt(float64(dh)))
 	a.bq, a.bk = roundUp(AttentionTile, ar.mr), roundUp(AttentionTile, ar.nr)
 	a.tp = roundUp(t, AttentionTile)
@@ -235,75 +252,89 @@ func micro(ar *gemmArch, c []float32, ldc int, ap []float32, aps int, bp []float
 	}
 }
 
-func attentionForward(cnt *Counter, out, lse, qkv []float32, lens []int32, b, t, d, h int, causal bool) {
-	a := newAttnDims(b, t, d, h, causal, lens)
+func attentionForward(cnt *Counter, out, lse, qkv []float32, lens []int32, b, t, h, kvh, dh int, causal bool) {
+	a := newAttnDims(b, t, h, kvh, dh, causal, lens)
+	d := a.d
 	a.qkv, a.out, a.lse, a.fwd = qkv, out, lse, true
 	a.prs, a.rows, a.resc = attnCounts(b, t, h, causal, lens)
-	_ = qkv[b*t*3*d-1]
+	_ = qkv[b*t*a.ld-1]
 	_ = out[b*t*d-1]
 	_ = lse[b*h*t-1]
 	a.run()
-	dh := int64(a.dh)
-	cnt.Add(Forward, Scores, a.prs*2*dh)
-	cnt.Add(Forward, Softmax, a.prs*FlopsAttnSoftmaxFwd+(a.rows+a.resc)*dh)
-	cnt.Add(Forward, AV, a.prs*2*dh)
+	dhf := int64(a.dh)
+	cnt.Add(Forward, Scores, a.prs*2*dhf)
+	cnt.Add(Forward, Softmax, a.prs*FlopsAttnSoftmaxFwd+(a.rows+a.resc)*dhf)
+	cnt.Add(Forward, AV, a.prs*2*dhf)
 }
 
-func attentionBackward(cnt *Counter, dqkv, dout, qkv, out, lse []float32, lens []int32, b, t, d, h int, causal bool) {
-	a := newAttnDims(b, t, d, h, causal, lens)
+func attentionBackward(cnt *Counter, dqkv, dout, qkv, out, lse []float32, lens []int32, b, t, h, kvh, dh int, causal bool) {
+	a := newAttnDims(b, t, h, kvh, dh, causal, lens)
+	d := a.d
 	a.qkv, a.out, a.lse, a.dqkv, a.dout = qkv, out, lse, dqkv, dout
 	a.prs, a.rows, a.resc = attnCounts(b, t, h, causal, lens)
-	_ = qkv[b*t*3*d-1]
-	_ = dqkv[b*t*3*d-1]
+	_ = qkv[b*t*a.ld-1]
+	_ = dqkv[b*t*a.ld-1]
 	_ = out[b*t*d-1]
 	_ = dout[b*t*d-1]
 	_ = lse[b*h*t-1]
 	a.run()
-	dh := int64(a.dh)
-	cnt.Add(Backward, AV, a.prs*4*dh)
-	cnt.Add(Backward, Softmax, a.prs*FlopsAttnSoftmaxBwd+a.rows*2*dh)
-	cnt.Add(Backward, Scores, a.prs*6*dh)
+	dhf := int64(a.dh)
+	cnt.Add(Backward, AV, a.prs*4*dhf)
+	cnt.Add(Backward, Softmax, a.prs*FlopsAttnSoftmaxBwd+a.rows*2*dhf)
+	cnt.Add(Backward, Scores, a.prs*6*dhf)
 }
 
 // attnJobs recycles the job values of attention calls.
 var attnJobs JobPool[attnDims]
 
-// run splits the (sequence, head) pairs across threads.
+// run splits the (sequence, key/value head) pairs across threads: the
+// query heads of one key/value head run in one job, so that they share its
+// packed K and V and add into its dK and dV one after another.
 func (a *attnDims) run() {
 	work := a.prs * int64(4*a.dh)
 	if !a.fwd {
 		work *= 3
 	}
-	RunPooled(&attnJobs, a.b*a.h, work, *a)
+	RunPooled(&attnJobs, a.b*a.kvh, work, *a)
 }
 
-// Range runs the (sequence, head) pairs [lo, hi) with one scratch.
+// Range runs the (sequence, key/value head) pairs [lo, hi) with one
+// scratch: each one's group of h/kvh query heads, packing K and V once.
 func (a *attnDims) Range(lo, hi int) {
 	sc := flashPool.Get().(*flashScratch)
-	for bh := lo; bh < hi; bh++ {
-		if a.fwd {
-			a.forwardHead(sc, bh/a.h, bh%a.h)
-		} else {
-			a.backwardHead(sc, bh/a.h, bh%a.h)
+	g := a.h / a.kvh
+	for bk := lo; bk < hi; bk++ {
+		bi, kh := bk/a.kvh, bk%a.kvh
+		for j := range g {
+			if a.fwd {
+				a.forwardHead(sc, bi, kh*g+j, j == 0)
+			} else {
+				a.backwardHead(sc, bi, kh*g+j, j == 0)
+			}
 		}
 	}
 	flashPool.Put(sc)
 }
 
-// forwardHead runs the forward pass of head hd of sequence bi.
-func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int) {
+// forwardHead runs the forward pass of query head hd of sequence bi. With
+// packKV it packs the head's keys and values first; without, the previous
+// call's (the same key/value head's) are still in sc.
+func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 	ar, t, d, dh := a.ar, a.t, a.d, a.dh
 	mr, nr := ar.mr, ar.nr
-	ld := 3 * d
+	ld := a.ld
 	base := bi * t * ld
 	nk := keyLimit(bi, t, a.lens)
 	nkp := roundUp(nk, AttentionTile)
+	kvo := hd / (a.h / a.kvh) * dh // the key/value head's columns
 	// Head-wide packed operands: K as nr-key panels dh deep (B of Q·Kᵀ),
 	// V as nr-column panels nk deep (B of P·V).
-	sc.kp = grow(sc.kp, nkp*dh)
-	packRowsK(ar.packBT, sc.kp, a.qkv, base+d+hd*dh, ld, nk, dh, nr)
-	sc.vp = grow(sc.vp, a.dhp*nk)
-	packColsK(ar.packBC, sc.vp, a.qkv, base+2*d+hd*dh, ld, dh, nk, nr)
+	if packKV {
+		sc.kp = grow(sc.kp, nkp*dh)
+		packRowsK(ar.packBT, sc.kp, a.qkv, base+a.ko+kvo, ld, nk, dh, nr)
+		sc.vp = grow(sc.vp, a.dhp*nk)
+		packColsK(ar.packBC, sc.vp, a.qkv, base+a.vo+kvo, ld, dh, nk, nr)
+	}
 	sc.qp = grow(sc.qp, a.bq*dh)
 	sc.pp = grow(sc.pp, a.bq*a.bk)
 	sc.s = grow(sc.s, a.bq*a.bk)
@@ -369,24 +400,28 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int) {
 
 // backwardHead runs the backward pass of head hd of sequence bi: for each
 // key tile, over the query blocks that see it, recompute P, then
-// dV += Pᵀ·dO, dS = P·(dO·Vᵀ − D)/√dh, dK += dSᵀ·Q and dQ += dS·K.
-func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int) {
+// dV += Pᵀ·dO, dS = P·(dO·Vᵀ − D)/√dh, dK += dSᵀ·Q and dQ += dS·K. With
+// packKV it packs the key/value head's K and V first (see forwardHead).
+func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 	ar, t, d, dh := a.ar, a.t, a.d, a.dh
 	mr, nr := ar.mr, ar.nr
-	ld := 3 * d
+	ld := a.ld
 	base := bi * t * ld
 	obase := bi * t * d
 	nk := keyLimit(bi, t, a.lens)
 	nkp := roundUp(nk, AttentionTile)
 	tp := a.tp
 	bk, dhp := a.bk, a.dhp
+	kvo := hd / (a.h / a.kvh) * dh // the key/value head's columns
 	// Head-wide packed operands.
-	sc.kp = grow(sc.kp, nkp*dh) // K: nr-key panels, dh deep (B of Q·Kᵀ)
-	packRowsK(ar.packBT, sc.kp, a.qkv, base+d+hd*dh, ld, nk, dh, nr)
-	sc.vt = grow(sc.vt, nkp*dh) // V: nr-key panels, dh deep (B of dO·Vᵀ)
-	packRowsK(ar.packBT, sc.vt, a.qkv, base+2*d+hd*dh, ld, nk, dh, nr)
-	sc.kb = grow(sc.kb, dhp*nk) // K: nr-column panels, nk deep (B of dS·K)
-	packColsK(ar.packBC, sc.kb, a.qkv, base+d+hd*dh, ld, dh, nk, nr)
+	if packKV {
+		sc.kp = grow(sc.kp, nkp*dh) // K: nr-key panels, dh deep (B of Q·Kᵀ)
+		packRowsK(ar.packBT, sc.kp, a.qkv, base+a.ko+kvo, ld, nk, dh, nr)
+		sc.vt = grow(sc.vt, nkp*dh) // V: nr-key panels, dh deep (B of dO·Vᵀ)
+		packRowsK(ar.packBT, sc.vt, a.qkv, base+a.vo+kvo, ld, nk, dh, nr)
+		sc.kb = grow(sc.kb, dhp*nk) // K: nr-column panels, nk deep (B of dS·K)
+		packColsK(ar.packBC, sc.kb, a.qkv, base+a.ko+kvo, ld, dh, nk, nr)
+	}
 	sc.qb = grow(sc.qb, dhp*t) // Q: nr-column panels, t deep (B of dSᵀ·Q)
 	packColsK(ar.packBC, sc.qb, a.qkv, base+hd*dh, ld, dh, t, nr)
 	sc.dob = grow(sc.dob, dhp*t) // dO: nr-column panels, t deep (B of Pᵀ·dO)
@@ -450,9 +485,9 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int) {
 		}
 		// Accumulate into dqkv (axpy with 1: the same sums, vectorised).
 		for j := range kw {
-			off := base + (j0+j)*ld + hd*dh
-			axpy(a.dqkv[off+d:off+d+dh], 1, sc.dk[j*dhp:j*dhp+dh])
-			axpy(a.dqkv[off+2*d:off+2*d+dh], 1, sc.dv[j*dhp:j*dhp+dh])
+			off := base + (j0+j)*ld + kvo
+			axpy(a.dqkv[off+a.ko:off+a.ko+dh], 1, sc.dk[j*dhp:j*dhp+dh])
+			axpy(a.dqkv[off+a.vo:off+a.vo+dh], 1, sc.dv[j*dhp:j*dhp+dh])
 		}
 	}
 	for i := range t {
@@ -465,19 +500,28 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int) {
 // during incremental decoding: q[d] attends to the nk cached keys kc[nk×d]
 // and values vc[nk×d]. scratch must hold at least nk values.
 func AttentionDecode(cnt *Counter, out, q, kc, vc, scratch []float32, nk, d, h int) {
-	dh := d / h
+	AttentionDecodeGQA(cnt, out, q, kc, vc, scratch, nk, h, h, d/h)
+}
+
+// AttentionDecodeGQA is AttentionDecode with h query heads and kvh
+// key/value heads of width dh: q is [h·dh], the caches kc and vc hold
+// kvh·dh values per position (key/value heads only), and query head j reads
+// cached head j/(h/kvh).
+func AttentionDecodeGQA(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, kvh, dh int) {
 	scale := float32(1 / math.Sqrt(float64(dh)))
+	kd, g := kvh*dh, h/kvh
 	for hd := 0; hd < h; hd++ {
 		qh := q[hd*dh : hd*dh+dh]
+		ko := hd / g * dh
 		sc := scratch[:nk]
 		for j := range sc {
-			sc[j] = dot(qh, kc[j*d+hd*dh:j*d+hd*dh+dh]) * scale
+			sc[j] = dot(qh, kc[j*kd+ko:j*kd+ko+dh]) * scale
 		}
 		inv := 1 / expSum(sc, 1, -maxOf(sc))
 		o := out[hd*dh : hd*dh+dh]
 		clear(o)
 		for j := 0; j < nk; j++ {
-			axpy(o, scratch[j]*inv, vc[j*d+hd*dh:j*d+hd*dh+dh])
+			axpy(o, scratch[j]*inv, vc[j*kd+ko:j*kd+ko+dh])
 		}
 	}
 	all := int64(h) * int64(nk)

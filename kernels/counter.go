@@ -49,13 +49,16 @@ const (
 	Loss                       // softmax cross-entropy over the vocabulary
 	EmbedProj                  // factorized embedding's E -> d projection (ALBERT's embedding_hidden_mapping_in)
 	MLMDense                   // output head's dense d -> E layer and its GELU (factorized or encoder models)
+	Rope                       // rotary position embedding of the queries and keys
+	FFNGate                    // gated FFN's gate matmul (d -> d_ff), beside ffn_up
+	GLU                        // gated FFN's activation act(gate)·up (SwiGLU, GeGLU)
 	NumComponents
 )
 
 var componentNames = [NumComponents]string{
 	"embedding", "qkv", "scores", "softmax", "av", "attn_out",
 	"ffn_up", "gelu", "ffn_down", "layernorm", "logits", "loss",
-	"embed_proj", "mlm_dense",
+	"embed_proj", "mlm_dense", "rope", "ffn_gate", "glu",
 }
 
 // String returns the component's snake_case name, as used in reports and JSON.

@@ -88,9 +88,9 @@ func TestComponentString(t *testing.T) {
 	want := []string{
 		"embedding", "qkv", "scores", "softmax", "av", "attn_out",
 		"ffn_up", "gelu", "ffn_down", "layernorm", "logits", "loss",
-		"embed_proj", "mlm_dense",
+		"embed_proj", "mlm_dense", "rope", "ffn_gate", "glu",
 	}
-	consts := []Component{Embedding, QKV, Scores, Softmax, AV, AttnOut, FFNUp, GELU, FFNDown, LayerNorm, Logits, Loss, EmbedProj, MLMDense}
+	consts := []Component{Embedding, QKV, Scores, Softmax, AV, AttnOut, FFNUp, GELU, FFNDown, LayerNorm, Logits, Loss, EmbedProj, MLMDense, Rope, FFNGate, GLU}
 	if int(NumComponents) != len(want) {
 		t.Fatalf("NumComponents = %d, want %d", NumComponents, len(want))
 	}
@@ -114,7 +114,7 @@ func TestComponentString(t *testing.T) {
 	for _, tc := range []struct {
 		c    Component
 		want string
-	}{{NumComponents, "component(14)"}, {-1, "component(-1)"}, {99, "component(99)"}} {
+	}{{NumComponents, "component(17)"}, {-1, "component(-1)"}, {99, "component(99)"}} {
 		if got := tc.c.String(); got != tc.want {
 			t.Errorf("Component(%d).String() = %q, want %q", int(tc.c), got, tc.want)
 		}

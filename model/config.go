@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/tformer/tformer/kernels"
 )
@@ -110,6 +111,171 @@ type Config struct {
 	// "gelu_tanh") the tanh approximation, GPT-2's and ALBERT's gelu_new;
 	// "gelu_erf" the exact erf form, BERT's "gelu".
 	Activation Activation `json:"activation,omitempty"`
+
+	// Family choices (Llama, Mistral, Qwen2, Gemma), each orthogonal to
+	// tying and sharing and omitted from the JSON when zero (GPT-2's choice),
+	// so earlier checkpoints keep their meaning. Decoders only.
+
+	// Norm is every norm's kind: "" (LayerNorm) or "rmsnorm" (no mean, no
+	// shift); its epsilon is LayerNormEps.
+	Norm Norm `json:"norm,omitempty"`
+	// NormOffset makes RMSNorm's gain 1 + w (Gemma), w initialised to 0.
+	NormOffset bool `json:"norm_offset,omitempty"`
+	// Positions is "" (learned, a max_seq × E table) or "rope" (rotary, no
+	// parameters).
+	Positions Positions `json:"positions,omitempty"`
+	// RopeTheta is RoPE's base θ; 0 means 10000.
+	RopeTheta float64 `json:"rope_theta,omitempty"`
+	// RopeScaling is Llama 3's frequency rescaling (nil: none).
+	RopeScaling *RopeScaling `json:"rope_scaling,omitempty"`
+	// MLP is the FFN's kind: "" (up, GELU, down), "swiglu" or "geglu"
+	// (gate, up, act(gate)·up, down; GeGLU's GELU form is Activation).
+	MLP MLP `json:"mlp,omitempty"`
+	// KVHeads is the number of key/value heads (0 means Heads: multi-head;
+	// 1: multi-query; in between: grouped-query). It must divide Heads.
+	KVHeads int `json:"kv_heads,omitempty"`
+	// DHead is every head's width (0 means d / heads).
+	DHead int `json:"head_dim,omitempty"`
+	// Bias says which linear layers have biases: "" (all, GPT-2), "none"
+	// (Llama, Mistral, Gemma) or "qkv" (the Q, K, V projections only, Qwen2).
+	Bias Bias `json:"bias,omitempty"`
+	// EmbedScale multiplies the token embedding by √d (Gemma).
+	EmbedScale bool `json:"embed_scale,omitempty"`
+}
+
+// Norm names a normalisation.
+type Norm string
+
+// The norms.
+const (
+	LayerNormKind Norm = "layernorm" // the default ""
+	RMSNormKind   Norm = "rmsnorm"
+)
+
+// Positions names a position encoding.
+type Positions string
+
+// The position encodings.
+const (
+	LearnedPositions Positions = "learned" // the default ""
+	RotaryPositions  Positions = "rope"
+)
+
+// MLP names an FFN form.
+type MLP string
+
+// The FFN forms.
+const (
+	GELUMLP MLP = "gelu"   // up, GELU, down: the default ""
+	SwiGLU  MLP = "swiglu" // SiLU(gate)·up, down
+	GeGLU   MLP = "geglu"  // GELU(gate)·up, down
+)
+
+// Bias names which linear layers carry biases.
+type Bias string
+
+// The bias placements.
+const (
+	BiasAll  Bias = "all"  // the default ""
+	BiasNone Bias = "none" // no linear layer has a bias
+	BiasQKV  Bias = "qkv"  // only the Q, K, V projections (Qwen2)
+)
+
+// RopeScaling is Llama 3's rope_scaling ({"rope_type": "llama3", ...}).
+type RopeScaling struct {
+	Factor         float64 `json:"factor"`
+	LowFreqFactor  float64 `json:"low_freq_factor"`
+	HighFreqFactor float64 `json:"high_freq_factor"`
+	OrigContext    int     `json:"original_max_position_embeddings"`
+}
+
+// RMS reports whether the norms are RMSNorms.
+func (c Config) RMS() bool { return c.Norm == RMSNormKind }
+
+// Rotary reports whether positions are rotary (no position table).
+func (c Config) Rotary() bool { return c.Positions == RotaryPositions }
+
+// Gated reports whether the FFN is gated (SwiGLU or GeGLU).
+func (c Config) Gated() bool { return c.MLP == SwiGLU || c.MLP == GeGLU }
+
+// QKVBias reports whether the Q, K, V projections have biases.
+func (c Config) QKVBias() bool { return c.Bias == "" || c.Bias == BiasAll || c.Bias == BiasQKV }
+
+// LinearBias reports whether the output projection and the FFN have biases.
+func (c Config) LinearBias() bool { return c.Bias == "" || c.Bias == BiasAll }
+
+// KV is the number of key/value heads.
+func (c Config) KV() int {
+	if c.KVHeads == 0 {
+		return c.Heads
+	}
+	return c.KVHeads
+}
+
+// QDim is the width of the queries and of the attention output, heads·dh.
+func (c Config) QDim() int { return c.Heads * c.HeadDim() }
+
+// KVDim is the width of the keys and of the values, kv_heads·dh.
+func (c Config) KVDim() int { return c.KV() * c.HeadDim() }
+
+// QKVDim is the fused QKV projection's output width, QDim + 2·KVDim.
+func (c Config) QKVDim() int { return c.QDim() + 2*c.KVDim() }
+
+// Theta is RoPE's base: RopeTheta, or 10000 when 0.
+func (c Config) Theta() float64 {
+	if c.RopeTheta == 0 {
+		return 10000
+	}
+	return c.RopeTheta
+}
+
+// RopeScale is the kernels' form of RopeScaling (nil when none).
+func (c Config) RopeScale() *kernels.RopeScaling {
+	if c.RopeScaling == nil {
+		return nil
+	}
+	r := c.RopeScaling
+	return &kernels.RopeScaling{Factor: r.Factor, LowFreqFactor: r.LowFreqFactor, HighFreqFactor: r.HighFreqFactor, OrigContext: float64(r.OrigContext)}
+}
+
+// NormGainOffset is the constant added to every norm gain: 1 with
+// NormOffset, else 0.
+func (c Config) NormGainOffset() float32 {
+	if c.NormOffset {
+		return 1
+	}
+	return 0
+}
+
+// EmbedMultiplier is the token embedding's factor: √d with EmbedScale (in
+// float32, as Gemma computes it), else 1.
+func (c Config) EmbedMultiplier() float32 {
+	if c.EmbedScale {
+		return float32(math.Sqrt(float64(c.DModel)))
+	}
+	return 1
+}
+
+// Family returns c with the choices of a model family made: "gpt2" (learned
+// positions, LayerNorm, GELU, every bias), "llama" (RMSNorm, RoPE, SwiGLU, no
+// biases; also Mistral's), "qwen2" (Llama's with Q, K, V biases) or "gemma"
+// (RMSNorm with a 1 + w gain, RoPE, GeGLU with tanh GELU, no biases, the
+// embedding scaled by √d). The shape, heads, tying and sharing are kept.
+func (c Config) Family(name string) (Config, error) {
+	c.Norm, c.NormOffset, c.Positions, c.MLP, c.Bias, c.EmbedScale = "", false, "", "", "", false
+	switch name {
+	case "gpt2", "decoder":
+	case "llama", "mistral":
+		c.Norm, c.Positions, c.MLP, c.Bias = RMSNormKind, RotaryPositions, SwiGLU, BiasNone
+	case "qwen2":
+		c.Norm, c.Positions, c.MLP, c.Bias = RMSNormKind, RotaryPositions, SwiGLU, BiasQKV
+	case "gemma":
+		c.Norm, c.NormOffset, c.Positions, c.MLP, c.Bias, c.EmbedScale = RMSNormKind, true, RotaryPositions, GeGLU, BiasNone, true
+		c.Activation = GELUTanh
+	default:
+		return c, fmt.Errorf("unknown model family %q (want gpt2, llama, mistral, qwen2 or gemma)", name)
+	}
+	return c, nil
 }
 
 // Activation names a GELU form.
@@ -185,6 +351,27 @@ func (c Config) Canonical() Config {
 	if c.Activation == GELUTanh {
 		c.Activation = ""
 	}
+	if c.Norm == LayerNormKind {
+		c.Norm = ""
+	}
+	if c.Positions == LearnedPositions {
+		c.Positions = ""
+	}
+	if c.MLP == GELUMLP {
+		c.MLP = ""
+	}
+	if c.Bias == BiasAll {
+		c.Bias = ""
+	}
+	if c.KVHeads == c.Heads {
+		c.KVHeads = 0
+	}
+	if c.Heads > 0 && c.DHead*c.Heads == c.DModel {
+		c.DHead = 0
+	}
+	if c.Rotary() && c.RopeTheta == 10000 {
+		c.RopeTheta = 0
+	}
 	if c.LayerNormEps == kernels.LayerNormEps {
 		c.LayerNormEps = 0
 	}
@@ -199,6 +386,15 @@ func (c Config) MaskID() int32 { return int32(c.Vocab - 1) }
 // corpus: a byte-level model of about 0.8M parameters.
 func Tiny() Config {
 	return Config{Vocab: 256, DModel: 128, Layers: 4, Heads: 4, DFF: 512, MaxSeq: 128, Tie: true, Share: ShareNone, Groups: 1}
+}
+
+// TinyLlama is Tiny as a Llama: RMSNorm, rotary positions, SwiGLU with
+// d_ff ≈ 8/3·d (352), no biases, 2 key/value heads for 4 query heads (GQA),
+// tied: the model of `tformer train --arch llama`.
+func TinyLlama() Config {
+	c, _ := Tiny().Family("llama")
+	c.KVHeads, c.DFF = 2, 352
+	return c
 }
 
 // GPT2Small is the shape of OpenAI's GPT-2 small (124M with tying).
@@ -241,8 +437,11 @@ func (c Config) Validate() error {
 	if c.IsEncoder() && c.Vocab < 2 {
 		return fmt.Errorf("invalid config: an encoder needs a vocab of at least 2 (its last id is [MASK]), got %d", c.Vocab)
 	}
-	if c.DModel%c.Heads != 0 {
-		return fmt.Errorf("invalid config: heads (%d) must divide d-model (%d)", c.Heads, c.DModel)
+	if err := c.validateFamily(); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
+	if c.DHead == 0 && c.DModel%c.Heads != 0 {
+		return fmt.Errorf("invalid config: heads (%d) must divide d-model (%d) (or give head-dim)", c.Heads, c.DModel)
 	}
 	if _, err := ParseShare(string(c.Share)); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
@@ -257,14 +456,78 @@ func (c Config) Validate() error {
 	}
 	// Keep every tensor addressable by int on 64-bit platforms and sane.
 	const maxElems = 1 << 40
-	if int64(c.Vocab)*int64(c.DModel) > maxElems || int64(c.Types())*int64(c.DModel) > maxElems || int64(c.DModel)*int64(c.DFF) > maxElems || int64(c.MaxSeq)*int64(c.DModel) > maxElems {
+	if int64(c.QKVDim())*int64(c.DModel) > maxElems || int64(c.Vocab)*int64(c.DModel) > maxElems || int64(c.Types())*int64(c.DModel) > maxElems || int64(c.DModel)*int64(c.DFF) > maxElems || int64(c.MaxSeq)*int64(c.DModel) > maxElems {
 		return errors.New("invalid config: tensor sizes are implausibly large")
 	}
 	return nil
 }
 
-// HeadDim is d / heads.
-func (c Config) HeadDim() int { return c.DModel / c.Heads }
+// HeadDim is every head's width: DHead, or d / heads when it is 0.
+func (c Config) HeadDim() int {
+	if c.DHead != 0 {
+		return c.DHead
+	}
+	return c.DModel / c.Heads
+}
+
+// validateFamily checks the family choices, naming the field at fault.
+func (c Config) validateFamily() error {
+	switch c.Norm {
+	case "", LayerNormKind, RMSNormKind:
+	default:
+		return fmt.Errorf("unknown norm %q (want layernorm or rmsnorm)", c.Norm)
+	}
+	switch c.Positions {
+	case "", LearnedPositions, RotaryPositions:
+	default:
+		return fmt.Errorf("unknown positions %q (want learned or rope)", c.Positions)
+	}
+	switch c.MLP {
+	case "", GELUMLP, SwiGLU, GeGLU:
+	default:
+		return fmt.Errorf("unknown mlp %q (want gelu, swiglu or geglu)", c.MLP)
+	}
+	switch c.Bias {
+	case "", BiasAll, BiasNone, BiasQKV:
+	default:
+		return fmt.Errorf("unknown bias %q (want all, none or qkv)", c.Bias)
+	}
+	if c.KVHeads < 0 || c.DHead < 0 {
+		return fmt.Errorf("kv-heads (%d) and head-dim (%d) must not be negative", c.KVHeads, c.DHead)
+	}
+	if c.Heads > 0 && c.Heads%c.KV() != 0 {
+		return fmt.Errorf("kv-heads (%d) must divide heads (%d)", c.KV(), c.Heads)
+	}
+	if c.NormOffset && !c.RMS() {
+		return errors.New("norm-offset (a 1 + w gain) applies to rmsnorm only")
+	}
+	if !(c.RopeTheta >= 0) || math.IsInf(c.RopeTheta, 0) {
+		return fmt.Errorf("rope-theta must be a positive number, got %g", c.RopeTheta)
+	}
+	if !c.Rotary() && (c.RopeTheta != 0 || c.RopeScaling != nil) {
+		return errors.New("rope-theta and rope-scaling apply to rotary positions (positions rope) only")
+	}
+	if c.Rotary() && c.Heads > 0 && c.HeadDim()%2 != 0 {
+		return fmt.Errorf("rotary positions need an even head-dim, got %d", c.HeadDim())
+	}
+	if r := c.RopeScaling; r != nil {
+		if !(r.Factor >= 1) || !(r.LowFreqFactor > 0) || !(r.HighFreqFactor > r.LowFreqFactor) || r.OrigContext <= 0 || math.IsInf(r.Factor+r.HighFreqFactor, 0) {
+			return fmt.Errorf("rope-scaling needs factor >= 1, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0, got %+v", *r)
+		}
+	}
+	if c.IsEncoder() {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"norm", c.RMS()}, {"positions", c.Rotary()}, {"mlp", c.Gated()}, {"kv-heads", c.KVHeads != 0 && c.KVHeads != c.Heads},
+			{"head-dim", c.DHead != 0 && c.DHead*c.Heads != c.DModel}, {"bias", c.Bias != "" && c.Bias != BiasAll}, {"embed-scale", c.EmbedScale}} {
+			if f.set {
+				return fmt.Errorf("%s: the encoder is BERT's design; the Llama-family choices apply to decoders only", f.name)
+			}
+		}
+	}
+	return nil
+}
 
 func (c Config) groupOf(l int) int { return l / (c.Layers / c.Groups) }
 

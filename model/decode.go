@@ -12,14 +12,16 @@ import (
 type Decoder struct {
 	m   *Model
 	pos int
-	// per layer: cached keys and values, MaxSeq × d each
-	kc, vc            [][]float32
-	x, ln, atty, res2 []float32 // d
-	qkv               []float32 // 3d
-	fch, fchg         []float32 // d_ff
-	logits, scratch   []float32
-	mean, rstd        []float32 // 1
-	emb, hd, hg, hl   []float32 // E: factorized embedding and head
+	// per layer: cached keys and values of the key/value heads only,
+	// MaxSeq × kv_heads·dh each
+	kc, vc          [][]float32
+	x, ln, res2     []float32 // d
+	atty            []float32 // heads·dh
+	qkv             []float32 // (heads + 2·kv_heads)·dh
+	fch, fchg, gate []float32 // d_ff (gate: gated FFNs)
+	logits, scratch []float32
+	mean, rstd      []float32 // 1
+	emb, hd, hg, hl []float32 // E: factorized embedding and head
 }
 
 // NewDecoder returns a decoder at position 0 over m's current parameters.
@@ -27,8 +29,8 @@ func (m *Model) NewDecoder() *Decoder {
 	c := m.Config
 	d := c.DModel
 	dec := &Decoder{m: m,
-		x: make([]float32, d), ln: make([]float32, d), atty: make([]float32, d), res2: make([]float32, d),
-		qkv: make([]float32, 3*d), fch: make([]float32, c.DFF), fchg: make([]float32, c.DFF),
+		x: make([]float32, d), ln: make([]float32, d), atty: make([]float32, c.QDim()), res2: make([]float32, d),
+		qkv: make([]float32, c.QKVDim()), fch: make([]float32, c.DFF), fchg: make([]float32, c.DFF),
 		logits: make([]float32, c.Vocab), scratch: make([]float32, c.MaxSeq),
 		mean: make([]float32, 1), rstd: make([]float32, 1),
 	}
@@ -36,9 +38,12 @@ func (m *Model) NewDecoder() *Decoder {
 		e := c.E()
 		dec.emb, dec.hd, dec.hg, dec.hl = make([]float32, e), make([]float32, e), make([]float32, e), make([]float32, e)
 	}
+	if c.Gated() {
+		dec.gate = make([]float32, c.DFF)
+	}
 	for l := 0; l < c.Layers; l++ {
-		dec.kc = append(dec.kc, make([]float32, c.MaxSeq*d))
-		dec.vc = append(dec.vc, make([]float32, c.MaxSeq*d))
+		dec.kc = append(dec.kc, make([]float32, c.MaxSeq*c.KVDim()))
+		dec.vc = append(dec.vc, make([]float32, c.MaxSeq*c.KVDim()))
 	}
 	return dec
 }
@@ -64,24 +69,24 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	if tok < 0 || int(tok) >= c.Vocab {
 		return nil, fmt.Errorf("decode: token %d is outside the vocabulary [0, %d)", tok, c.Vocab)
 	}
-	d, f, cnt, p := c.DModel, c.DFF, m.Flops, dec.pos
+	d, cnt, p := c.DModel, m.Flops, dec.pos
+	qd, kd := c.QDim(), c.KVDim()
 	toks := [1]int32{tok}
 	cnt.Mark()
 	m.embed(dec.x, dec.emb, toks[:], 1, p)
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
-		m.layerNorm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, at.lnw, at.lnb, 1, d)
-		kernels.LinearForward(cnt, kernels.QKV, dec.qkv, dec.ln, at.qkvw, at.qkvb, nil, 1, d, 3*d)
-		copy(dec.kc[l][p*d:(p+1)*d], dec.qkv[d:2*d])
-		copy(dec.vc[l][p*d:(p+1)*d], dec.qkv[2*d:])
-		kernels.AttentionDecode(cnt, dec.atty, dec.qkv[:d], dec.kc[l], dec.vc[l], dec.scratch, p+1, d, c.Heads)
-		kernels.LinearForward(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projb, dec.x, 1, d, d)
-		m.layerNorm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
-		kernels.LinearForward(cnt, kernels.FFNUp, dec.fch, dec.ln, ff.upw, ff.upb, nil, 1, d, f)
-		m.gelu(cnt, kernels.GELU, dec.fchg, dec.fch)
-		kernels.LinearForward(cnt, kernels.FFNDown, dec.x, dec.fchg, ff.downw, ff.downb, dec.res2, 1, f, d)
+		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, at.lnw, at.lnb, 1, d)
+		kernels.LinearForward(cnt, kernels.QKV, dec.qkv, dec.ln, at.qkvw, at.qkvb, nil, 1, d, c.QKVDim())
+		m.rope(dec.qkv, 1, 1, p)
+		copy(dec.kc[l][p*kd:(p+1)*kd], dec.qkv[qd:qd+kd])
+		copy(dec.vc[l][p*kd:(p+1)*kd], dec.qkv[qd+kd:])
+		kernels.AttentionDecodeGQA(cnt, dec.atty, dec.qkv[:qd], dec.kc[l], dec.vc[l], dec.scratch, p+1, c.Heads, c.KV(), c.HeadDim())
+		kernels.LinearForward(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projb, dec.x, 1, qd, d)
+		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
+		m.ffnForward(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, 1)
 	}
-	m.layerNorm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
+	m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
 	m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
 	dec.pos++
 	return dec.logits, nil

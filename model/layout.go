@@ -27,7 +27,7 @@ type Layout struct {
 // NewLayout lays out c's parameters in one slab (c must be valid). The
 // tensors, in order:
 //
-//	wte [K×E], wpe [max_seq×E]                   token and position tables
+//	wte [K×E], wpe [max_seq×E]                   token and position tables (no wpe with rotary positions)
 //	wtt [types×E], emb_ln.w/b [E]                encoder: type table, embedding LayerNorm
 //	embed_proj.w [d×E], embed_proj.b [d]         factorized (E < d): the E -> d projection
 //	attn.i.{ln.w,ln.b,qkv.w,qkv.b,proj.w,proj.b} stored attention sub-blocks
@@ -36,6 +36,11 @@ type Layout struct {
 //	head.dense.w [E×d], head.dense.b [E],        encoder or factorized decoder: output head
 //	head.ln.w/b [E], head.bias [K]
 //	lm_head [K×E]                                untied: output matrix
+//
+// With GQA or a head_dim of its own, qkv.w is [(H + 2·H_kv)·dh × d] (queries,
+// then keys, then values) and proj.w [d × H·dh]; a gated FFN adds gate.w
+// [d_ff×d] before up.w. RMSNorms have no .b; Bias "none" drops every linear
+// bias, "qkv" all but qkv.b.
 //
 // A block's ln is the LayerNorm before its sub-layer in a decoder (pre-LN)
 // and after its residual add in an encoder (post-LN).
@@ -56,7 +61,9 @@ func NewLayout(c Config) *Layout {
 		embUses = 2
 	}
 	add("wte", embUses, true, c.Vocab, e)
-	add("wpe", 1, true, c.MaxSeq, e)
+	if !c.Rotary() {
+		add("wpe", 1, true, c.MaxSeq, e)
+	}
 	if c.IsEncoder() {
 		add("wtt", 1, true, c.Types(), e)
 		add("emb_ln.w", 1, false, e)
@@ -72,27 +79,45 @@ func NewLayout(c Config) *Layout {
 		attnUses[c.AttnIndex(i)]++
 		ffnUses[c.FFNIndex(i)]++
 	}
+	norm := func(p string, uses int) {
+		add(p+".w", uses, false, d)
+		if !c.RMS() {
+			add(p+".b", uses, false, d)
+		}
+	}
+	qkv, q := c.QKVDim(), c.QDim()
 	for i, u := range attnUses {
 		p := fmt.Sprintf("attn.%d.", i)
-		add(p+"ln.w", u, false, d)
-		add(p+"ln.b", u, false, d)
-		add(p+"qkv.w", u, true, 3*d, d)
-		add(p+"qkv.b", u, false, 3*d)
-		add(p+"proj.w", u, true, d, d)
-		add(p+"proj.b", u, false, d)
+		norm(p+"ln", u)
+		add(p+"qkv.w", u, true, qkv, d)
+		if c.QKVBias() {
+			add(p+"qkv.b", u, false, qkv)
+		}
+		add(p+"proj.w", u, true, d, q)
+		if c.LinearBias() {
+			add(p+"proj.b", u, false, d)
+		}
 	}
 	for i, u := range ffnUses {
 		p := fmt.Sprintf("ffn.%d.", i)
-		add(p+"ln.w", u, false, d)
-		add(p+"ln.b", u, false, d)
+		norm(p+"ln", u)
+		if c.Gated() {
+			add(p+"gate.w", u, true, f, d)
+			if c.LinearBias() {
+				add(p+"gate.b", u, false, f)
+			}
+		}
 		add(p+"up.w", u, true, f, d)
-		add(p+"up.b", u, false, f)
+		if c.LinearBias() {
+			add(p+"up.b", u, false, f)
+		}
 		add(p+"down.w", u, true, d, f)
-		add(p+"down.b", u, false, d)
+		if c.LinearBias() {
+			add(p+"down.b", u, false, d)
+		}
 	}
 	if !c.IsEncoder() {
-		add("lnf.w", 1, false, d)
-		add("lnf.b", 1, false, d)
+		norm("lnf", 1)
 	}
 	if c.HasHead() {
 		add("head.dense.w", 1, true, e, d)

@@ -25,10 +25,12 @@ type Model struct {
 
 	p, g views
 	act  *activations
+	// rotary positions: cos and sin tables [MaxSeq × dh/2] (nil otherwise)
+	ropeCos, ropeSin []float32
 }
 
 type attnView struct{ lnw, lnb, qkvw, qkvb, projw, projb []float32 }
-type ffnView struct{ lnw, lnb, upw, upb, downw, downb []float32 }
+type ffnView struct{ lnw, lnb, upw, upb, downw, downb, gatew, gateb []float32 }
 
 // views are the named tensors of one slab, with the output head resolved to
 // wte when tied. Tensors a config does not have are nil.
@@ -51,11 +53,19 @@ func New(c Config) (*Model, error) {
 	m := &Model{Config: c, Layout: l, Params: make([]float32, l.Total), Grads: make([]float32, l.Total)}
 	m.p = m.views(m.Params)
 	m.g = m.views(m.Grads)
+	if c.Rotary() {
+		m.ropeCos, m.ropeSin = kernels.RopeTable(kernels.RopeFreqs(c.HeadDim(), c.Theta(), c.RopeScale()), c.MaxSeq)
+	}
 	return m, nil
 }
 
 func (m *Model) views(slab []float32) views {
-	s := func(name string) []float32 { return m.Layout.Slice(slab, name) }
+	s := func(name string) []float32 {
+		if _, ok := m.Layout.Lookup(name); !ok {
+			return nil // a tensor this config does not have (a bias, wpe, ...)
+		}
+		return m.Layout.Slice(slab, name)
+	}
 	c := m.Config
 	v := views{wte: s("wte"), wpe: s("wpe")}
 	if !c.IsEncoder() {
@@ -80,7 +90,7 @@ func (m *Model) views(slab []float32) views {
 	}
 	for i := 0; i < m.Config.FFNBlocks(); i++ {
 		p := fmt.Sprintf("ffn.%d.", i)
-		v.ffn = append(v.ffn, ffnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "up.w"), s(p + "up.b"), s(p + "down.w"), s(p + "down.b")})
+		v.ffn = append(v.ffn, ffnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "up.w"), s(p + "up.b"), s(p + "down.w"), s(p + "down.b"), s(p + "gate.w"), s(p + "gate.b")})
 	}
 	return v
 }
@@ -94,8 +104,8 @@ func (m *Model) Grad(name string) []float32 { return m.Layout.Slice(m.Grads, nam
 // Init fills the parameters as GPT-2 does, deterministically from seed:
 // weights and embeddings ~ N(0, 0.02), the two projections that feed the
 // residual stream scaled by 1/sqrt(2·layers) (decoders only; an encoder's
-// post-LN blocks use 0.02 throughout, as BERT does), biases 0, LayerNorm
-// gains 1.
+// post-LN blocks use 0.02 throughout, as BERT does), biases 0, norm gains 1
+// (w = 0 for a 1 + w gain).
 func (m *Model) Init(seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x7466_6f72_6d65_72))
 	resid := 0.02 / math.Sqrt(2*float64(m.Config.Layers))
@@ -103,7 +113,11 @@ func (m *Model) Init(seed uint64) {
 		x := m.Params[t.Offset : t.Offset+t.Size]
 		switch {
 		case strings.HasSuffix(t.Name, "ln.w") || t.Name == "lnf.w":
-			fill(x, 1)
+			if m.Config.NormOffset && t.Name != "head.ln.w" && t.Name != "emb_ln.w" {
+				clear(x) // the gain is 1 + w
+			} else {
+				fill(x, 1)
+			}
 		case len(t.Shape) == 1:
 			clear(x)
 		default:
@@ -140,7 +154,8 @@ type activations struct {
 	lse        [][]float32 // L × B·H·T: attention log-sum-exp per row
 	atty       [][]float32 // L × N·D
 	res2       [][]float32 // L × N·D (after the attention residual)
-	fch, fchg  [][]float32 // L × N·F (pre- and post-GELU)
+	fch, fchg  [][]float32 // L × N·F (pre- and post-GELU; gated: up and act(gate)·up)
+	fgate      [][]float32 // gated FFN: L × N·F, the gate's pre-activation
 	lnf        []float32   // N·D
 	lnfm, lnfr []float32
 	logits     []float32 // N·V
@@ -152,6 +167,7 @@ type activations struct {
 	dres, dln, datty []float32 // N·D
 	dqkv             []float32 // N·3D
 	dfch, dfchg      []float32 // N·F
+	dgate, gscr      []float32 // gated FFN: N·F gate gradient; GeGLU's backward scratch
 	haveLoss         bool
 
 	// Factorized or encoder embeddings (nil otherwise): the embedding sum
@@ -179,6 +195,7 @@ type activations struct {
 
 func newActivations(c Config, b, t int) *activations {
 	n, d, f, L, e := b*t, c.DModel, c.DFF, c.Layers, c.E()
+	qd, qkv := c.QDim(), c.QKVDim()
 	slab := func(k, size int) [][]float32 {
 		out := make([][]float32, k)
 		for i := range out {
@@ -189,12 +206,21 @@ func newActivations(c Config, b, t int) *activations {
 	a := &activations{
 		b: b, t: t,
 		res: slab(L+1, n*d), ln1: slab(L, n*d), ln2: slab(L, n*d),
-		ln1m: slab(L, n), ln1r: slab(L, n), ln2m: slab(L, n), ln2r: slab(L, n),
-		qkv: slab(L, n*3*d), lse: slab(L, b*c.Heads*t), atty: slab(L, n*d), res2: slab(L, n*d),
+		ln1r: slab(L, n), ln2r: slab(L, n),
+		qkv: slab(L, n*qkv), lse: slab(L, b*c.Heads*t), atty: slab(L, n*qd), res2: slab(L, n*d),
 		fch: slab(L, n*f), fchg: slab(L, n*f),
 		tokens: make([]int32, n),
-		dres:   make([]float32, n*d), dln: make([]float32, n*d), datty: make([]float32, n*d),
-		dqkv: make([]float32, n*3*d), dfch: make([]float32, n*f), dfchg: make([]float32, n*f),
+		dres:   make([]float32, n*d), dln: make([]float32, n*d), datty: make([]float32, n*qd),
+		dqkv: make([]float32, n*qkv), dfch: make([]float32, n*f), dfchg: make([]float32, n*f),
+	}
+	if !c.RMS() { // an RMSNorm keeps no mean
+		a.ln1m, a.ln2m = slab(L, n), slab(L, n)
+	}
+	if c.Gated() {
+		a.fgate, a.dgate = slab(L, n*f), make([]float32, n*f)
+		if c.MLP == GeGLU {
+			a.gscr = make([]float32, n*f)
+		}
 	}
 	if c.IsEncoder() {
 		a.encoder = true
@@ -206,7 +232,10 @@ func newActivations(c Config, b, t int) *activations {
 		a.types, a.lens = make([]int32, n), make([]int32, b)
 		return a // the head's buffers depend on the number of predicted rows
 	}
-	a.lnf, a.lnfm, a.lnfr = make([]float32, n*d), make([]float32, n), make([]float32, n)
+	a.lnf, a.lnfr = make([]float32, n*d), make([]float32, n)
+	if !c.RMS() {
+		a.lnfm = make([]float32, n)
+	}
 	if c.Factorized() {
 		a.emb, a.demb = make([]float32, n*e), make([]float32, n*e)
 	}
@@ -244,13 +273,13 @@ func (m *Model) ActivationFloats() int64 {
 		return 0
 	}
 	var n int64
-	for _, group := range [][][]float32{a.res, a.ln1, a.ln2, a.ln1m, a.ln1r, a.ln2m, a.ln2r, a.qkv, a.lse, a.atty, a.res2, a.fch, a.fchg} {
+	for _, group := range [][][]float32{a.res, a.ln1, a.ln2, a.ln1m, a.ln1r, a.ln2m, a.ln2r, a.qkv, a.lse, a.atty, a.res2, a.fch, a.fchg, a.fgate} {
 		for _, x := range group {
 			n += int64(len(x))
 		}
 	}
 	for _, x := range [][]float32{a.lnf, a.lnfm, a.lnfr, a.logits, a.probs, a.losses, a.dres, a.dln, a.datty, a.dqkv, a.dfch, a.dfchg,
-		a.emb, a.embln, a.demb, a.dembln, a.embm, a.embr, a.hd, a.hg, a.hl, a.hdA, a.hdB, a.hlm, a.hlr, a.hin, a.dhin} {
+		a.emb, a.embln, a.demb, a.dembln, a.embm, a.embr, a.hd, a.hg, a.hl, a.hdA, a.hdB, a.hlm, a.hlr, a.hin, a.dhin, a.dgate, a.gscr} {
 		n += int64(len(x))
 	}
 	return n
@@ -311,21 +340,17 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	}
 	a := m.activationsFor(b, t)
 	copy(a.tokens, tokens)
-	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
+	n, d, cnt := b*t, c.DModel, m.Flops
 	cnt.Mark()
 	m.embed(a.res[0], a.emb, tokens, t, 0)
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
-		m.layerNorm(cnt, a.ln1[l], a.ln1m[l], a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
-		kernels.LinearForward(cnt, kernels.QKV, a.qkv[l], a.ln1[l], at.qkvw, at.qkvb, nil, n, d, 3*d)
-		kernels.AttentionForward(cnt, a.atty[l], a.lse[l], a.qkv[l], b, t, d, c.Heads, true)
-		kernels.LinearForward(cnt, kernels.AttnOut, a.res2[l], a.atty[l], at.projw, at.projb, a.res[l], n, d, d)
-		m.layerNorm(cnt, a.ln2[l], a.ln2m[l], a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
-		kernels.LinearForward(cnt, kernels.FFNUp, a.fch[l], a.ln2[l], ff.upw, ff.upb, nil, n, d, f)
-		m.gelu(cnt, kernels.GELU, a.fchg[l], a.fch[l])
-		kernels.LinearForward(cnt, kernels.FFNDown, a.res[l+1], a.fchg[l], ff.downw, ff.downb, a.res2[l], n, f, d)
+		m.norm(cnt, a.ln1[l], at2(a.ln1m, l), a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
+		m.attention(at, a.res2[l], a.ln1[l], a.qkv[l], a.atty[l], a.lse[l], a.res[l], b, t, 0)
+		m.norm(cnt, a.ln2[l], at2(a.ln2m, l), a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
+		m.ffnForward(ff, a.res[l+1], a.ln2[l], at2(a.fgate, l), a.fch[l], a.fchg[l], a.res2[l], n)
 	}
-	m.layerNorm(cnt, a.lnf, a.lnfm, a.lnfr, a.res[c.Layers], m.p.lnfw, m.p.lnfb, n, d)
+	m.norm(cnt, a.lnf, a.lnfm, a.lnfr, a.res[c.Layers], m.p.lnfw, m.p.lnfb, n, d)
 	m.headForward(a.head(), a.lnf, n)
 	a.haveLoss = targets != nil
 	if targets == nil {
@@ -369,6 +394,7 @@ func (m *Model) Backward() error {
 	c := m.Config
 	b, t := a.b, a.t
 	n, d, f, cnt := b*t, c.DModel, c.DFF, m.Flops
+	qd, qkv, H, KV, dh := c.QDim(), c.QKVDim(), c.Heads, c.KV(), c.HeadDim()
 	dlogits := a.probs
 	cnt.Mark()
 	kernels.CrossEntropyBackward(cnt, dlogits, a.probs, a.targets, 1/float32(n), n, c.Vocab)
@@ -376,7 +402,7 @@ func (m *Model) Backward() error {
 	m.headBackward(a.lnf, a.dln, n)
 	a.haveLoss = false // probs now hold dlogits
 	clear(a.dres)
-	kernels.LayerNormBackward(cnt, a.dres, m.g.lnfw, m.g.lnfb, a.dln, a.res[c.Layers], m.p.lnfw, a.lnfm, a.lnfr, n, d)
+	m.normBack(cnt, a.dres, m.g.lnfw, m.g.lnfb, a.dln, a.res[c.Layers], m.p.lnfw, a.lnfm, a.lnfr, n, d)
 	for l := c.Layers - 1; l >= 0; l-- {
 		ai, fi := c.AttnIndex(l), c.FFNIndex(l)
 		at, ff := m.p.attn[ai], m.p.ffn[fi]
@@ -385,28 +411,126 @@ func (m *Model) Backward() error {
 		clear(a.dfchg)
 		kernels.LinearBackward(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, a.dres, a.fchg[l], ff.downw, n, f, d)
 		clear(a.dfch)
-		m.geluBack(cnt, kernels.GELU, a.dfch, a.fch[l], a.dfchg)
 		clear(a.dln)
+		if c.Gated() {
+			clear(a.dgate)
+			switch c.MLP {
+			case SwiGLU:
+				kernels.SwiGLUBackward(cnt, a.dgate, a.dfch, a.fgate[l], a.fch[l], a.dfchg)
+			default:
+				kernels.GeGLUBackward(cnt, a.dgate, a.dfch, a.fgate[l], a.fch[l], a.dfchg, a.gscr, c.ErfGELU())
+			}
+			kernels.LinearBackward(cnt, kernels.FFNGate, a.dln, gff.gatew, gff.gateb, a.dgate, a.ln2[l], ff.gatew, n, d, f)
+		} else {
+			m.geluBack(cnt, kernels.GELU, a.dfch, a.fch[l], a.dfchg)
+		}
 		kernels.LinearBackward(cnt, kernels.FFNUp, a.dln, gff.upw, gff.upb, a.dfch, a.ln2[l], ff.upw, n, d, f)
-		kernels.LayerNormBackward(cnt, a.dres, gff.lnw, gff.lnb, a.dln, a.res2[l], ff.lnw, a.ln2m[l], a.ln2r[l], n, d)
+		m.normBack(cnt, a.dres, gff.lnw, gff.lnb, a.dln, a.res2[l], ff.lnw, at2(a.ln2m, l), a.ln2r[l], n, d)
 		// Attention branch: a.dres now holds dL/d(res2).
 		clear(a.datty)
-		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, d, d)
+		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, qd, d)
 		clear(a.dqkv)
-		kernels.AttentionBackward(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, d, c.Heads, true)
+		kernels.AttentionBackwardGQA(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, H, KV, dh, true)
+		if c.Rotary() {
+			// The gradients of the rotated queries and keys, back through the rotation.
+			kernels.RopeBackward(cnt, a.dqkv, m.ropeCos, m.ropeSin, n, t, 0, qkv, 0, H, dh)
+			kernels.RopeBackward(cnt, a.dqkv, m.ropeCos, m.ropeSin, n, t, 0, qkv, qd, KV, dh)
+		}
 		clear(a.dln)
-		kernels.LinearBackward(cnt, kernels.QKV, a.dln, gat.qkvw, gat.qkvb, a.dqkv, a.ln1[l], at.qkvw, n, d, 3*d)
-		kernels.LayerNormBackward(cnt, a.dres, gat.lnw, gat.lnb, a.dln, a.res[l], at.lnw, a.ln1m[l], a.ln1r[l], n, d)
+		kernels.LinearBackward(cnt, kernels.QKV, a.dln, gat.qkvw, gat.qkvb, a.dqkv, a.ln1[l], at.qkvw, n, d, qkv)
+		m.normBack(cnt, a.dres, gat.lnw, gat.lnb, a.dln, a.res[l], at.lnw, at2(a.ln1m, l), a.ln1r[l], n, d)
 	}
+	demb, e := a.dres, d
 	if c.Factorized() {
-		e := c.E()
+		e = c.E()
 		clear(a.demb)
 		kernels.LinearBackward(cnt, kernels.EmbedProj, a.demb, m.g.projw, m.g.projb, a.dres, a.emb, m.p.projw, n, e, d)
-		kernels.EmbeddingBackward(cnt, m.g.wte, m.g.wpe, a.demb, a.tokens, t, e)
+		demb = a.demb
+	}
+	if c.Rotary() || c.EmbedScale {
+		kernels.ScaledEmbeddingBackward(cnt, m.g.wte, m.g.wpe, demb, a.tokens, t, e, c.EmbedMultiplier())
 		return nil
 	}
-	kernels.EmbeddingBackward(cnt, m.g.wte, m.g.wpe, a.dres, a.tokens, t, d)
+	kernels.EmbeddingBackward(cnt, m.g.wte, m.g.wpe, demb, a.tokens, t, e)
 	return nil
+}
+
+// at2 returns x[l], or nil when x is nil (a buffer this config does not keep).
+func at2(x [][]float32, l int) []float32 {
+	if x == nil {
+		return nil
+	}
+	return x[l]
+}
+
+// attention runs one attention sub-layer after its norm over b rows of t
+// tokens at positions pos.. (the Decoder's single rows use pos; it needs
+// the cache and so has its own core): the QKV projection of x into qkv,
+// the rotation of its queries and keys, the fused attention into atty
+// (its log-sum-exps into lse) and the output projection plus the residual
+// res into out.
+func (m *Model) attention(at attnView, out, x, qkv, atty, lse, res []float32, b, t, pos int) {
+	c, cnt := m.Config, m.Flops
+	n, d := b*t, c.DModel
+	qd, ld, H, KV, dh := c.QDim(), c.QKVDim(), c.Heads, c.KV(), c.HeadDim()
+	kernels.LinearForward(cnt, kernels.QKV, qkv, x, at.qkvw, at.qkvb, nil, n, d, ld)
+	m.rope(qkv, n, t, pos)
+	kernels.AttentionForwardGQA(cnt, atty, lse, qkv, b, t, H, KV, dh, true)
+	kernels.LinearForward(cnt, kernels.AttnOut, out, atty, at.projw, at.projb, res, n, qd, d)
+}
+
+// rope rotates the queries and keys of n rows of qkv (rows of t tokens,
+// the first at position pos) when positions are rotary.
+func (m *Model) rope(qkv []float32, n, t, pos int) {
+	c := m.Config
+	if !c.Rotary() {
+		return
+	}
+	ld, H, KV, dh := c.QKVDim(), c.Heads, c.KV(), c.HeadDim()
+	kernels.RopeForward(m.Flops, qkv, m.ropeCos, m.ropeSin, n, t, pos, ld, 0, H, dh)
+	kernels.RopeForward(m.Flops, qkv, m.ropeCos, m.ropeSin, n, t, pos, ld, c.QDim(), KV, dh)
+}
+
+// ffnForward runs one FFN sub-layer on n rows of its norm's output x and
+// writes out = FFN(x) + res: up (and a gate), the activation into h, down.
+// gate is the gate's pre-activation buffer of a gated FFN (nil otherwise).
+func (m *Model) ffnForward(ff ffnView, out, x, gate, up, h, res []float32, n int) {
+	c, cnt := m.Config, m.Flops
+	d, f := c.DModel, c.DFF
+	if c.Gated() {
+		kernels.LinearForward(cnt, kernels.FFNGate, gate, x, ff.gatew, ff.gateb, nil, n, d, f)
+	}
+	kernels.LinearForward(cnt, kernels.FFNUp, up, x, ff.upw, ff.upb, nil, n, d, f)
+	switch c.MLP {
+	case SwiGLU:
+		kernels.SwiGLUForward(cnt, h, gate, up)
+	case GeGLU:
+		kernels.GeGLUForward(cnt, h, gate, up, c.ErfGELU())
+	default:
+		m.gelu(cnt, kernels.GELU, h, up)
+	}
+	kernels.LinearForward(cnt, kernels.FFNDown, out, h, ff.downw, ff.downb, res, n, f, d)
+}
+
+// norm is the config's norm over n rows of d: LayerNorm (its mean and rstd
+// saved) or RMSNorm (rstd only; mean and b are nil).
+func (m *Model) norm(cnt *kernels.Counter, out, mean, rstd, inp, w, b []float32, n, d int) {
+	c := m.Config
+	if c.RMS() {
+		kernels.RMSNormForward(cnt, out, rstd, inp, w, n, d, c.Eps(), c.NormGainOffset())
+		return
+	}
+	m.layerNorm(cnt, out, mean, rstd, inp, w, b, n, d)
+}
+
+// normBack is the backward of norm.
+func (m *Model) normBack(cnt *kernels.Counter, dinp, dw, db, dout, inp, w, mean, rstd []float32, n, d int) {
+	c := m.Config
+	if c.RMS() {
+		kernels.RMSNormBackward(cnt, dinp, dw, dout, inp, w, rstd, n, d, c.NormGainOffset())
+		return
+	}
+	kernels.LayerNormBackward(cnt, dinp, dw, db, dout, inp, w, mean, rstd, n, d)
 }
 
 // layerNorm is kernels.LayerNormForwardEps with the config's epsilon.
@@ -440,13 +564,20 @@ func (m *Model) geluBack(cnt *kernels.Counter, comp kernels.Component, dinp, inp
 func (m *Model) embed(x, emb []float32, tokens []int32, t, pos int) {
 	c, cnt := m.Config, m.Flops
 	n, d := len(tokens), c.DModel
+	lookup := func(out []float32, e int) {
+		if c.Rotary() || c.EmbedScale {
+			kernels.ScaledEmbeddingForward(cnt, out, m.p.wte, m.p.wpe, tokens, t, e, pos, c.EmbedMultiplier())
+			return
+		}
+		kernels.EmbeddingForward(cnt, out, m.p.wte, m.p.wpe, tokens, t, e, pos)
+	}
 	if c.Factorized() {
 		e := c.E()
-		kernels.EmbeddingForward(cnt, emb, m.p.wte, m.p.wpe, tokens, t, e, pos)
+		lookup(emb, e)
 		kernels.LinearForward(cnt, kernels.EmbedProj, x, emb, m.p.projw, m.p.projb, nil, n, e, d)
 		return
 	}
-	kernels.EmbeddingForward(cnt, x, m.p.wte, m.p.wpe, tokens, t, d, pos)
+	lookup(x, d)
 }
 
 // headOut are the buffers the output head writes for r rows: with a head,

@@ -166,6 +166,24 @@ func gradConfigs() map[string]Config {
 			}
 		}
 	}
+	// The Llama family's choices, tied and untied, shared and not.
+	fam := func(family string, edit func(*Config)) Config {
+		c, err := base.Family(family)
+		if err != nil {
+			panic(err)
+		}
+		c.Heads = 4
+		edit(&c)
+		return c
+	}
+	out["llama/gqa/tied"] = fam("llama", func(c *Config) { c.KVHeads = 2 })
+	out["llama/mqa/llama3/hd4/untied/share-all-g2"] = fam("llama", func(c *Config) {
+		c.KVHeads, c.DHead, c.Tie, c.Share, c.Groups, c.RopeTheta = 1, 4, false, ShareAll, 2, 500000
+		c.RopeScaling = &RopeScaling{Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OrigContext: 8}
+	})
+	out["qwen2/qkv-bias/share-attention"] = fam("qwen2", func(c *Config) { c.KVHeads, c.Share, c.Groups = 2, ShareAttention, 2 })
+	out["gemma/mqa/share-ffn"] = fam("gemma", func(c *Config) { c.KVHeads, c.Share, c.Groups = 1, ShareFFN, 1 })
+	out["rms/learned/geglu-erf/all-bias"] = fam("gpt2", func(c *Config) { c.Norm, c.MLP, c.Activation = RMSNormKind, GeGLU, GELUErf })
 	return out
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/hfconfig"
 	"github.com/tformer/tformer/model"
 )
 
@@ -17,13 +18,12 @@ import (
 // output is cost.Report (the schema is in that type's doc comment).
 func newCostCmd() *cobra.Command {
 	var (
-		preset, config, share, arch, seqs, format string
-		plotPath                                  string
-		noTie, train, causal, perLayer            bool
-		pooler, mlm, mlmMasked                    bool
-		batch                                     int
-		c                                         model.Config
-		embedDim, typeVocab                       int
+		preset, config, seqs, format string
+		plotPath                     string
+		train, causal, perLayer      bool
+		pooler, mlm, mlmMasked       bool
+		batch                        int
+		mf                           *modelFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "cost",
@@ -76,47 +76,29 @@ Presets:
 				s = p
 			default:
 				s = cost.Spec{Name: "model", Arch: cost.Decoder, Config: model.Tiny()}
-				if a := cost.Arch(arch); a == cost.Encoder {
+				if a := cost.Arch(mf.arch); a == cost.Encoder {
 					// the encoder `tformer train --arch encoder` builds
 					s.Arch, s.TypeVocab, s.MLMHead, s.MLMMasked = cost.Encoder, model.DefaultTypeVocab, true, true
 				}
 			}
 			if fs.Changed("arch") {
-				s.Arch = cost.Arch(arch)
-			}
-			set := func(name string, dst *int, v int) {
-				if fs.Changed(name) {
-					*dst = v
-				}
-			}
-			set("vocab", &s.Config.Vocab, c.Vocab)
-			set("d-model", &s.Config.DModel, c.DModel)
-			set("layers", &s.Config.Layers, c.Layers)
-			set("heads", &s.Config.Heads, c.Heads)
-			set("max-seq", &s.Config.MaxSeq, c.MaxSeq)
-			set("groups", &s.Config.Groups, c.Groups)
-			set("embed-dim", &s.EmbedDim, embedDim)
-			set("type-vocab", &s.TypeVocab, typeVocab)
-			if fs.Changed("d-ff") {
-				s.Config.DFF = c.DFF
-			} else if fs.Changed("d-model") {
-				s.Config.DFF = 0
-			}
-			if s.Config.DFF == 0 {
-				s.Config.DFF = 4 * s.Config.DModel
-			}
-			if fs.Changed("tie") {
-				s.Config.Tie = c.Tie
-			}
-			if noTie {
-				s.Config.Tie = false
-			}
-			if fs.Changed("share") {
-				sh, err := model.ParseShare(share)
+				a, _, err := mf.family()
 				if err != nil {
 					return err
 				}
-				s.Config.Share = sh
+				s.Arch = cost.Decoder
+				if a == model.ArchEncoder {
+					s.Arch = cost.Encoder
+				}
+			}
+			if err := mf.override(&s.Config); err != nil {
+				return err
+			}
+			if mf.changed("embed-dim") {
+				s.EmbedDim = s.Config.EmbedDim
+			}
+			if mf.changed("type-vocab") {
+				s.TypeVocab, s.Config.TypeVocab = s.Config.TypeVocab, 0
 			}
 			if fs.Changed("pooler") {
 				s.Pooler = pooler
@@ -164,21 +146,8 @@ Presets:
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&preset, "preset", "", "model preset: "+strings.Join(cost.Presets(), ", "))
-	fs.StringVar(&config, "config", "", "Hugging Face config.json, or a model directory holding one (model_type gpt2, bert or albert)")
-	fs.StringVar(&arch, "arch", "decoder", "architecture: decoder (the engine's GPT-2 style) or encoder (BERT/ALBERT)")
-	d := model.Tiny()
-	fs.IntVar(&c.Vocab, "vocab", d.Vocab, "vocabulary size K")
-	fs.IntVar(&c.DModel, "d-model", d.DModel, "model width d")
-	fs.IntVar(&c.Layers, "layers", d.Layers, "number of Transformer layers")
-	fs.IntVar(&c.Heads, "heads", d.Heads, "attention heads (must divide --d-model)")
-	fs.IntVar(&c.DFF, "d-ff", 0, "FFN inner width (0: 4·d-model)")
-	fs.IntVar(&c.MaxSeq, "max-seq", d.MaxSeq, "context length (learned positions)")
-	fs.BoolVar(&c.Tie, "tie", true, "tie the output projection (or MLM decoder) to the token embedding")
-	fs.BoolVar(&noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
-	fs.StringVar(&share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
-	fs.IntVar(&c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
-	fs.IntVar(&embedDim, "embed-dim", 0, "factorized embedding width E <= d-model (ALBERT; 0: d-model)")
-	fs.IntVar(&typeVocab, "type-vocab", 0, "token-type embeddings (encoders; BERT/ALBERT: 2)")
+	fs.StringVar(&config, "config", "", "Hugging Face config.json, or a model directory holding one (model_type "+strings.Join(hfconfig.ModelTypes(), ", ")+")")
+	mf = addModelFlags(fs, model.Tiny(), true)
 	fs.BoolVar(&pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
 	fs.BoolVar(&mlm, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")
 	fs.BoolVar(&mlmMasked, "mlm-masked", false, "run the masked-LM head and loss on the masked 15% of positions only, as tformer trains (default with --arch encoder and model flags)")

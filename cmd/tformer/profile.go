@@ -27,11 +27,10 @@ func profileDefault() model.Config {
 // newProfileCmd is `tformer profile`: a thin layer over package profile.
 func newProfileCmd() *cobra.Command {
 	var (
-		preset, config, share, arch, seqs, format, plotPath, maxMem string
-		noTie, forwardOnly                                          bool
-		batch, reps, warmup                                         int
-		seed                                                        uint64
-		c                                                           model.Config
+		preset, config, seqs, format, plotPath, maxMem string
+		forwardOnly                                    bool
+		batch, reps, warmup                            int
+		seed                                           uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "profile",
@@ -60,20 +59,8 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&preset, "preset", "", "preset (see tformer cost --help; encoder presets run as the masked-LM model tformer trains, without pooler)")
-	fs.StringVar(&config, "config", "", "Hugging Face config.json (GPT-2, BERT or ALBERT)")
-	d := profileDefault()
-	fs.IntVar(&c.Vocab, "vocab", d.Vocab, "vocabulary size K")
-	fs.IntVar(&c.DModel, "d-model", d.DModel, "model width d")
-	fs.IntVar(&c.Layers, "layers", d.Layers, "number of Transformer layers")
-	fs.IntVar(&c.Heads, "heads", d.Heads, "attention heads (must divide --d-model)")
-	fs.IntVar(&c.DFF, "d-ff", 0, "FFN inner width (0: 4·d-model)")
-	fs.IntVar(&c.MaxSeq, "max-seq", 0, "context length (learned positions; raised to the longest --seq)")
-	fs.BoolVar(&c.Tie, "tie", true, "tie the output projection to the token embedding")
-	fs.BoolVar(&noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
-	fs.StringVar(&share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
-	fs.IntVar(&c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
-	fs.StringVar(&arch, "arch", "decoder", "decoder or encoder (masked-LM; --vocab then includes the [MASK] id)")
-	fs.IntVar(&c.EmbedDim, "embed-dim", 0, "factorized embedding width E < d-model (0: d-model)")
+	fs.StringVar(&config, "config", "", "Hugging Face config.json (see tformer cost --help)")
+	mf := addModelFlags(fs, profileDefault(), true)
 	fs.StringVar(&seqs, "seq", "64,128,256,512", "comma-separated sequence lengths n")
 	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
 	fs.IntVar(&reps, "reps", 3, "measured repetitions per sequence length (the median is reported)")
@@ -86,7 +73,6 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 	applyThreads := addThreadsFlag(cmd)
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		fs := cmd.Flags()
 		var cfg model.Config
 		switch {
 		case preset != "" && config != "":
@@ -114,45 +100,15 @@ per layer) exceeds --max-mem are refused before anything runs. Progress goes to 
 		default:
 			cfg = profileDefault()
 		}
-		set := func(name string, dst *int, v int) {
-			if fs.Changed(name) {
-				*dst = v
-			}
+		if err := mf.override(&cfg); err != nil {
+			return err
 		}
-		set("vocab", &cfg.Vocab, c.Vocab)
-		set("d-model", &cfg.DModel, c.DModel)
-		set("layers", &cfg.Layers, c.Layers)
-		set("heads", &cfg.Heads, c.Heads)
-		set("max-seq", &cfg.MaxSeq, c.MaxSeq)
-		set("groups", &cfg.Groups, c.Groups)
-		if fs.Changed("d-ff") {
-			cfg.DFF = c.DFF
-		} else if fs.Changed("d-model") {
-			cfg.DFF = 0
-		}
-		if cfg.DFF == 0 {
-			cfg.DFF = 4 * cfg.DModel
-		}
-		if fs.Changed("tie") {
-			cfg.Tie = c.Tie
-		}
-		if noTie {
-			cfg.Tie = false
-		}
-		if fs.Changed("arch") {
-			a, err := model.ParseArch(arch)
+		if mf.changed("arch") {
+			a, _, err := mf.family()
 			if err != nil {
 				return err
 			}
 			cfg.Arch = a
-		}
-		set("embed-dim", &cfg.EmbedDim, c.EmbedDim)
-		if fs.Changed("share") {
-			sh, err := model.ParseShare(share)
-			if err != nil {
-				return err
-			}
-			cfg.Share = sh
 		}
 		ns, err := parseSeqs(seqs)
 		if err != nil {

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"github.com/spf13/pflag"
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/cost"
@@ -27,59 +26,6 @@ import (
 	"github.com/tformer/tformer/train"
 )
 
-// modelFlags are the flags that define a model's shape and sharing.
-type modelFlags struct {
-	c     model.Config
-	noTie bool
-	share string
-	arch  string
-}
-
-func addModelFlags(fs *pflag.FlagSet) *modelFlags {
-	mf := &modelFlags{}
-	d := model.Tiny()
-	fs.IntVar(&mf.c.DModel, "d-model", d.DModel, "model width d")
-	fs.IntVar(&mf.c.Layers, "layers", d.Layers, "number of Transformer layers")
-	fs.IntVar(&mf.c.Heads, "heads", d.Heads, "attention heads (must divide --d-model)")
-	fs.IntVar(&mf.c.DFF, "d-ff", 0, "FFN inner width (0: 4·d-model)")
-	fs.IntVar(&mf.c.MaxSeq, "max-seq", d.MaxSeq, "context length (learned positions)")
-	fs.BoolVar(&mf.c.Tie, "tie", true, "tie the output projection to the token embedding (logits = h·Eᵀ)")
-	fs.BoolVar(&mf.noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
-	fs.StringVar(&mf.share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
-	fs.IntVar(&mf.c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
-	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss) or encoder (BERT/ALBERT style, masked-LM)")
-	fs.IntVar(&mf.c.EmbedDim, "embed-dim", 0, "factorized embedding width E < d-model (ALBERT): K×E tables, an E->d projection, output through E (0: d-model)")
-	fs.IntVar(&mf.c.TypeVocab, "type-vocab", 0, "encoder token types (0: 2, as BERT and ALBERT; the built-in data uses type 0)")
-	return mf
-}
-
-// config builds the model config for a tokenizer of vocab ids. An encoder
-// gets one more id, [MASK] (= vocab).
-func (mf *modelFlags) config(vocab int) (model.Config, error) {
-	c := mf.c
-	arch, err := model.ParseArch(mf.arch)
-	if err != nil {
-		return c, err
-	}
-	c.Arch = arch
-	c.Vocab = vocab
-	if arch == model.ArchEncoder {
-		c.Vocab = vocab + 1
-	}
-	if mf.noTie {
-		c.Tie = false
-	}
-	if c.DFF == 0 {
-		c.DFF = 4 * c.DModel
-	}
-	sh, err := model.ParseShare(mf.share)
-	if err != nil {
-		return c, err
-	}
-	c.Share = sh
-	return c, c.Validate()
-}
-
 func describeModel(w io.Writer, c model.Config) {
 	arch := "decoder"
 	if c.IsEncoder() {
@@ -88,6 +34,24 @@ func describeModel(w io.Writer, c model.Config) {
 	emb := ""
 	if c.Factorized() {
 		emb = fmt.Sprintf(" embed_dim=%d", c.E())
+	}
+	if c.KV() != c.Heads {
+		emb += fmt.Sprintf(" kv_heads=%d", c.KV())
+	}
+	if c.DHead != 0 {
+		emb += fmt.Sprintf(" head_dim=%d", c.DHead)
+	}
+	if c.RMS() {
+		emb += " norm=rmsnorm"
+	}
+	if c.Rotary() {
+		emb += fmt.Sprintf(" positions=rope(θ=%g)", c.Theta())
+	}
+	if c.MLP != "" {
+		emb += " mlp=" + string(c.MLP)
+	}
+	if c.Bias != "" {
+		emb += " bias=" + string(c.Bias)
 	}
 	fmt.Fprintf(w, "model: %s d=%d layers=%d heads=%d d_ff=%d context=%d vocab=%d tie=%v share=%s groups=%d%s\n",
 		arch, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Vocab, c.Tie, c.Share, c.Groups, emb)
@@ -118,7 +82,7 @@ type trainOptions struct {
 }
 
 // shapeFlags fix a model's shape: --init and --resume take them from the file.
-var shapeFlags = []string{"d-model", "layers", "heads", "d-ff", "max-seq", "tie", "no-tie", "share", "groups", "arch", "embed-dim", "type-vocab", "tokenizer"}
+var shapeFlags = append(append([]string{}, modelFlagNames...), "tokenizer")
 
 // resumeFixed are the run's settings that make resuming exact: they cannot
 // change on --resume.
@@ -162,7 +126,7 @@ cores in use; null when unknown)}.`,
   tformer train --init ./gpt2 --data notes.txt --steps 200 --lr 1e-4 --out notes.safetensors`,
 		Args: cobra.NoArgs,
 	}
-	opts.Model = addModelFlags(cmd.Flags())
+	opts.Model = addModelFlags(cmd.Flags(), model.Tiny(), false)
 	fs := cmd.Flags()
 	fs.StringVar(&opts.Data, "data", "", "training text file (default: the built-in corpus)")
 	fs.StringVar(&opts.Tokenizer, "tokenizer", "byte", tokenizerFlagHelp)

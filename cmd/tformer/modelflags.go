@@ -1,0 +1,236 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/pflag"
+
+	"github.com/tformer/tformer/model"
+)
+
+// modelFlags are the flags that define a model's shape, family and sharing,
+// declared once here and shared by train, cost and profile so that the three
+// commands spell and document them the same way.
+type modelFlags struct {
+	fs    *pflag.FlagSet
+	c     model.Config // the flags' values
+	noTie bool
+	share string
+	arch  string
+	// family choices
+	norm, positions, mlp, bias, ropeScaling string
+	normOffset, embedScale                  bool
+	ropeTheta, normEps                      float64
+}
+
+// modelFlagNames are the names of every model flag (train --init refuses
+// them: the model file fixes the shape).
+var modelFlagNames = []string{"vocab", "d-model", "layers", "heads", "d-ff", "max-seq", "tie", "no-tie", "share", "groups", "arch", "embed-dim", "type-vocab",
+	"norm", "norm-eps", "norm-offset", "positions", "rope-theta", "rope-scaling", "mlp", "kv-heads", "head-dim", "bias", "embed-scale"}
+
+// addModelFlags declares the model flags on fs with def's values as the
+// defaults (d-ff 0 means 4·d-model). withVocab adds --vocab (train takes the
+// vocabulary from its tokenizer instead).
+func addModelFlags(fs *pflag.FlagSet, def model.Config, withVocab bool) *modelFlags {
+	mf := &modelFlags{fs: fs}
+	if withVocab {
+		fs.IntVar(&mf.c.Vocab, "vocab", def.Vocab, "vocabulary size K")
+	}
+	fs.IntVar(&mf.c.DModel, "d-model", def.DModel, "model width d")
+	fs.IntVar(&mf.c.Layers, "layers", def.Layers, "number of Transformer layers")
+	fs.IntVar(&mf.c.Heads, "heads", def.Heads, "attention heads (must divide --d-model)")
+	fs.IntVar(&mf.c.DFF, "d-ff", 0, "FFN inner width (0: 4·d-model)")
+	fs.IntVar(&mf.c.MaxSeq, "max-seq", def.MaxSeq, "context length (learned positions)")
+	fs.BoolVar(&mf.c.Tie, "tie", true, "tie the output projection (or masked-LM decoder) to the token embedding (logits = h·Eᵀ)")
+	fs.BoolVar(&mf.noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
+	fs.StringVar(&mf.share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
+	fs.IntVar(&mf.c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
+	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss), encoder (BERT/ALBERT style, masked-LM), or a decoder family: gpt2, llama, mistral (RMSNorm, rotary, SwiGLU, no biases), qwen2 (llama with q/k/v biases), gemma (1+w RMSNorm, GeGLU, √d embedding scale); the family flags below override its choices")
+	fs.StringVar(&mf.norm, "norm", "layernorm", "norm: layernorm or rmsnorm")
+	fs.Float64Var(&mf.normEps, "norm-eps", 0, "every norm's epsilon (0: 1e-5)")
+	fs.BoolVar(&mf.normOffset, "norm-offset", false, "RMSNorm gain 1 + w (Gemma)")
+	fs.StringVar(&mf.positions, "positions", "learned", "positions: learned (a table) or rope (rotary, HF half-split)")
+	fs.Float64Var(&mf.ropeTheta, "rope-theta", 0, "rotary base θ (0: 10000)")
+	fs.StringVar(&mf.ropeScaling, "rope-scaling", "", "Llama 3 rotary rescaling as factor,low_freq_factor,high_freq_factor,original_context (e.g. 32,1,4,8192)")
+	fs.StringVar(&mf.mlp, "mlp", "gelu", "FFN: gelu (up, GELU, down), swiglu or geglu (gate, up, act(gate)·up, down)")
+	fs.IntVar(&mf.c.KVHeads, "kv-heads", 0, "key/value heads: 0 = --heads (MHA), 1 (MQA) or a divisor of --heads (GQA; --arch llama etc.: heads/2)")
+	fs.IntVar(&mf.c.DHead, "head-dim", 0, "width of each head (0: d-model/heads)")
+	fs.StringVar(&mf.bias, "bias", "all", "biases of the linear layers: all, none or qkv (Q, K, V only)")
+	fs.BoolVar(&mf.embedScale, "embed-scale", false, "multiply the token embedding by √d-model (Gemma)")
+	fs.IntVar(&mf.c.EmbedDim, "embed-dim", 0, "factorized embedding width E < d-model (ALBERT): K×E tables, an E->d projection, output through E (0: d-model)")
+	fs.IntVar(&mf.c.TypeVocab, "type-vocab", 0, "encoder token types (0: 2, as BERT and ALBERT; the built-in data uses type 0)")
+	return mf
+}
+
+// family returns the --arch value as an architecture and a decoder family
+// ("" for plain decoder/encoder).
+func (mf *modelFlags) family() (model.Arch, string, error) {
+	switch mf.arch {
+	case "gpt2", "llama", "mistral", "qwen2", "gemma":
+		return model.ArchDecoder, mf.arch, nil
+	}
+	a, err := model.ParseArch(mf.arch)
+	if err != nil {
+		return "", "", fmt.Errorf("--arch: unknown architecture %q (want decoder, encoder, gpt2, llama, mistral, qwen2 or gemma)", mf.arch)
+	}
+	return a, "", nil
+}
+
+// applyFamily makes the --arch family's choices on c (when it names one)
+// and then applies every family flag the user gave.
+func (mf *modelFlags) applyFamily(c *model.Config) error {
+	_, fam, err := mf.family()
+	if err != nil {
+		return err
+	}
+	if fam != "" && mf.changed("arch") {
+		if *c, err = c.Family(fam); err != nil {
+			return fmt.Errorf("--arch: %w", err)
+		}
+		if fam != "gpt2" && !mf.changed("kv-heads") && c.KVHeads == 0 && c.Heads%2 == 0 {
+			c.KVHeads = c.Heads / 2 // grouped-query by default
+		}
+	}
+	str := func(name string, dst *string, v string) {
+		if mf.changed(name) {
+			*dst = v
+		}
+	}
+	var norm, pos, mlp, bias string
+	str("norm", &norm, mf.norm)
+	str("positions", &pos, mf.positions)
+	str("mlp", &mlp, mf.mlp)
+	str("bias", &bias, mf.bias)
+	if norm != "" {
+		c.Norm = model.Norm(norm)
+	}
+	if pos != "" {
+		c.Positions = model.Positions(pos)
+	}
+	if mlp != "" {
+		c.MLP = model.MLP(mlp)
+	}
+	if bias != "" {
+		c.Bias = model.Bias(bias)
+	}
+	if mf.changed("kv-heads") {
+		c.KVHeads = mf.c.KVHeads
+	}
+	if mf.changed("head-dim") {
+		c.DHead = mf.c.DHead
+	}
+	if mf.changed("norm-offset") {
+		c.NormOffset = mf.normOffset
+	}
+	if mf.changed("embed-scale") {
+		c.EmbedScale = mf.embedScale
+	}
+	if mf.changed("norm-eps") {
+		c.LayerNormEps = mf.normEps
+	}
+	if mf.changed("rope-theta") {
+		c.RopeTheta = mf.ropeTheta
+	}
+	if mf.changed("rope-scaling") {
+		var r model.RopeScaling
+		var orig float64
+		if n, err := fmt.Sscanf(mf.ropeScaling, "%g,%g,%g,%g", &r.Factor, &r.LowFreqFactor, &r.HighFreqFactor, &orig); err != nil || n != 4 || orig != float64(int(orig)) {
+			return fmt.Errorf("--rope-scaling %q: want factor,low_freq_factor,high_freq_factor,original_context (e.g. 32,1,4,8192)", mf.ropeScaling)
+		}
+		r.OrigContext = int(orig)
+		c.RopeScaling = &r
+	}
+	return nil
+}
+
+// changed reports whether the user gave flag name.
+// A modelFlags built in code (no flag set) has no flag given.
+func (mf *modelFlags) changed(name string) bool { return mf.fs != nil && mf.fs.Changed(name) }
+
+// changedAny returns the first model flag the user gave, or "".
+func (mf *modelFlags) changedAny() string {
+	for _, f := range modelFlagNames {
+		if mf.fs != nil && mf.fs.Lookup(f) != nil && mf.changed(f) {
+			return f
+		}
+	}
+	return ""
+}
+
+// override sets on c every model flag the user gave, leaving the rest of c
+// (a preset's or a config file's values) alone. A new --d-model without
+// --d-ff resets d-ff to 4·d-model; a zero d-ff becomes 4·d-model. --arch is
+// left to the caller (cost and the engine name architectures differently).
+func (mf *modelFlags) override(c *model.Config) error {
+	set := func(name string, dst *int, v int) {
+		if mf.changed(name) {
+			*dst = v
+		}
+	}
+	if mf.fs.Lookup("vocab") != nil {
+		set("vocab", &c.Vocab, mf.c.Vocab)
+	}
+	set("d-model", &c.DModel, mf.c.DModel)
+	set("layers", &c.Layers, mf.c.Layers)
+	set("heads", &c.Heads, mf.c.Heads)
+	set("max-seq", &c.MaxSeq, mf.c.MaxSeq)
+	set("groups", &c.Groups, mf.c.Groups)
+	set("embed-dim", &c.EmbedDim, mf.c.EmbedDim)
+	set("type-vocab", &c.TypeVocab, mf.c.TypeVocab)
+	if mf.changed("d-ff") {
+		c.DFF = mf.c.DFF
+	} else if mf.changed("d-model") {
+		c.DFF = 0
+	}
+	if c.DFF == 0 {
+		c.DFF = 4 * c.DModel
+	}
+	if mf.changed("tie") {
+		c.Tie = mf.c.Tie
+	}
+	if mf.noTie {
+		c.Tie = false
+	}
+	if mf.changed("share") {
+		sh, err := model.ParseShare(mf.share)
+		if err != nil {
+			return fmt.Errorf("--share: %w", err)
+		}
+		c.Share = sh
+	}
+	return mf.applyFamily(c)
+}
+
+// config builds the model config of `tformer train` for a tokenizer of vocab
+// ids from every flag's value. An encoder gets one more id, [MASK] (= vocab).
+func (mf *modelFlags) config(vocab int) (model.Config, error) {
+	c := mf.c
+	c.KVHeads, c.DHead = 0, 0 // applyFamily sets them when given
+	arch, fam, err := mf.family()
+	if err != nil {
+		return c, err
+	}
+	c.Arch = arch
+	if fam != "" && fam != "gpt2" && !mf.changed("d-ff") {
+		c.DFF = (8*c.DModel/3 + 31) / 32 * 32 // a gated FFN's ≈ 8/3·d, a multiple of 32 (352 for d 128)
+	}
+	if err := mf.applyFamily(&c); err != nil {
+		return c, err
+	}
+	c.Vocab = vocab
+	if arch == model.ArchEncoder {
+		c.Vocab = vocab + 1
+	}
+	if mf.noTie {
+		c.Tie = false
+	}
+	if c.DFF == 0 {
+		c.DFF = 4 * c.DModel
+	}
+	sh, err := model.ParseShare(mf.share)
+	if err != nil {
+		return c, err
+	}
+	c.Share = sh
+	return c, c.Validate()
+}

@@ -1,0 +1,305 @@
+// Package hfconfig decodes a Hugging Face config.json into tformer's model
+// description for every family tformer knows: gpt2, bert, albert (the
+// families of the original engine) and llama, mistral, qwen2, gemma, gemma2
+// (the Llama family's choices: RMSNorm, rotary positions, gated FFNs,
+// grouped-query attention). One decoder, so that the cost model and the
+// loaders read a config the same way.
+//
+// What the engine's model.Config cannot express — a BERT pooler, Mistral's
+// sliding window, Gemma 2's soft-capping, alternating local/global layers
+// and post-norms — is returned beside it, for the cost model to count.
+package hfconfig
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"strings"
+
+	"github.com/tformer/tformer/model"
+)
+
+// Config is a decoded config.json.
+type Config struct {
+	ModelType string       // the config's model_type (or the family guessed from its fields)
+	Name      string       // _name_or_path, or "<model_type> config"
+	Model     model.Config // the shape and the family's choices (an encoder's Arch is model.ArchEncoder)
+
+	// Encoders (bert, albert).
+	EmbedDim  int  // ALBERT's embedding_size (0: d)
+	TypeVocab int  // type_vocab_size
+	Pooler    bool // BertModel and AlbertModel have a pooler
+
+	// Decoder options the engine does not run (the cost model counts them).
+	SlidingWindow int     // keys per query in a windowed layer (0: none)
+	SlidingEvery  int     // 0: every layer windowed; 2: every other layer (Gemma 2)
+	AttnSoftcap   float64 // Gemma 2's attn_logit_softcapping (0: none)
+	FinalSoftcap  float64 // Gemma 2's final_logit_softcapping (0: none)
+	PostNorms     bool    // Gemma 2's post-attention and post-feedforward norms
+}
+
+// ModelTypes lists the supported model_type values.
+func ModelTypes() []string {
+	return []string{"gpt2", "bert", "albert", "llama", "mistral", "qwen2", "gemma", "gemma2"}
+}
+
+// Load reads and decodes a config.json.
+func Load(path string) (Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// fields reads typed values from the raw JSON object, remembering the
+// first problem (naming the field).
+type fields struct {
+	raw map[string]json.RawMessage
+	err error
+}
+
+func (f *fields) fail(format string, a ...any) {
+	if f.err == nil {
+		f.err = fmt.Errorf("config.json: "+format, a...)
+	}
+}
+
+func (f *fields) has(k string) bool {
+	r, ok := f.raw[k]
+	return ok && string(r) != "null"
+}
+
+func (f *fields) str(k string) string {
+	var v string
+	if f.has(k) {
+		if err := json.Unmarshal(f.raw[k], &v); err != nil {
+			f.fail("%s must be a string, got %s", k, f.raw[k])
+		}
+	}
+	return v
+}
+
+func (f *fields) integer(k string, def int, required bool) int {
+	if !f.has(k) {
+		if required {
+			f.fail("missing %s", k)
+		}
+		return def
+	}
+	var v float64
+	if err := json.Unmarshal(f.raw[k], &v); err != nil || v != math.Trunc(v) {
+		f.fail("%s must be an integer, got %s", k, f.raw[k])
+		return def
+	}
+	if math.Abs(v) > 1<<40 {
+		f.fail("%s is %s: sizes that large would overflow 64-bit integers in the parameter and FLOP counts", k, f.raw[k])
+		return def
+	}
+	return int(v)
+}
+
+func (f *fields) number(k string, def float64) float64 {
+	if !f.has(k) {
+		return def
+	}
+	var v float64
+	if err := json.Unmarshal(f.raw[k], &v); err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		f.fail("%s must be a number, got %s", k, f.raw[k])
+		return def
+	}
+	return v
+}
+
+func (f *fields) boolean(k string, def bool) bool {
+	if !f.has(k) {
+		return def
+	}
+	var v bool
+	if err := json.Unmarshal(f.raw[k], &v); err != nil {
+		f.fail("%s must be true or false, got %s", k, f.raw[k])
+	}
+	return v
+}
+
+// Parse decodes the JSON of a config.json. model_type selects the field
+// names; without it the family is guessed from the fields present (gpt2,
+// albert or bert). An unsupported model_type or option is an error naming
+// the field.
+func Parse(data []byte) (Config, error) {
+	f := &fields{}
+	if err := json.Unmarshal(data, &f.raw); err != nil {
+		return Config{}, fmt.Errorf("parse config.json: %w", err)
+	}
+	mt := strings.ToLower(f.str("model_type"))
+	if mt == "" {
+		switch {
+		case f.raw["n_embd"] != nil:
+			mt = "gpt2"
+		case f.raw["embedding_size"] != nil:
+			mt = "albert"
+		case f.raw["hidden_size"] != nil:
+			mt = "bert"
+		}
+	}
+	var c Config
+	switch mt {
+	case "gpt2":
+		d := f.integer("n_embd", 0, true)
+		pos := f.integer("n_positions", 0, false)
+		if pos == 0 {
+			pos = f.integer("n_ctx", 0, true)
+		}
+		c.Model = model.Config{Vocab: f.integer("vocab_size", 0, true), DModel: d, Layers: f.integer("n_layer", 0, true),
+			Heads: f.integer("n_head", 0, true), DFF: f.integer("n_inner", 4*d, false), MaxSeq: pos,
+			Tie: f.boolean("tie_word_embeddings", true)}
+	case "bert", "albert":
+		c.Model = model.Config{Arch: model.ArchEncoder, Vocab: f.integer("vocab_size", 0, true), DModel: f.integer("hidden_size", 0, true),
+			Layers: f.integer("num_hidden_layers", 0, true), Heads: f.integer("num_attention_heads", 0, true),
+			DFF: f.integer("intermediate_size", 0, true), MaxSeq: f.integer("max_position_embeddings", 512, false),
+			Tie: f.boolean("tie_word_embeddings", true)}
+		c.TypeVocab, c.Pooler = f.integer("type_vocab_size", 2, false), true
+		act := f.str("hidden_act")
+		if act == "" && mt == "bert" {
+			act = "gelu"
+		}
+		if act == "gelu" {
+			c.Model.Activation = model.GELUErf // BERT's exact GELU
+		}
+		if mt == "albert" {
+			c.EmbedDim = f.integer("embedding_size", 128, false)
+			c.Model.Share = model.ShareAll
+			c.Model.Groups = f.integer("num_hidden_groups", 1, false)
+			if ig := f.integer("inner_group_num", 1, false); ig != 1 {
+				f.fail("inner_group_num %d is not supported (only 1: one layer per group)", ig)
+			}
+		}
+	case "llama", "mistral", "qwen2", "gemma", "gemma2":
+		c.Model = llamaFamily(f, mt, &c)
+	case "":
+		return Config{}, errors.New("config.json: no model_type and no GPT-2, BERT or ALBERT fields")
+	default:
+		return Config{}, fmt.Errorf("config.json: model_type %q is not supported (want %s)", mt, strings.Join(ModelTypes(), ", "))
+	}
+	if f.err != nil {
+		return Config{}, f.err
+	}
+	if c.Model.Share == "" {
+		c.Model.Share = model.ShareNone
+	}
+	if c.Model.Groups == 0 {
+		c.Model.Groups = 1
+	}
+	c.ModelType = mt
+	c.Name = mt + " config"
+	if n := f.str("_name_or_path"); n != "" {
+		c.Name = n
+	}
+	return c, nil
+}
+
+// llamaFamily decodes the fields shared by LlamaForCausalLM,
+// MistralForCausalLM, Qwen2ForCausalLM and Gemma(2)ForCausalLM.
+func llamaFamily(f *fields, mt string, c *Config) model.Config {
+	gemma := mt == "gemma" || mt == "gemma2"
+	m := model.Config{
+		Vocab: f.integer("vocab_size", 0, true), DModel: f.integer("hidden_size", 0, true),
+		Layers: f.integer("num_hidden_layers", 0, true), Heads: f.integer("num_attention_heads", 0, true),
+		DFF: f.integer("intermediate_size", 0, true), MaxSeq: f.integer("max_position_embeddings", 0, true),
+		Tie: f.boolean("tie_word_embeddings", gemma), // Gemma's default ties; Llama's, Mistral's, Qwen2's do not
+	}
+	fam := mt
+	if gemma {
+		fam = "gemma"
+	}
+	m, _ = m.Family(fam)
+	m.KVHeads = f.integer("num_key_value_heads", m.Heads, false)
+	if f.has("head_dim") {
+		m.DHead = f.integer("head_dim", 0, false)
+	}
+	m.LayerNormEps = f.number("rms_norm_eps", 1e-6)
+	m.RopeTheta = f.number("rope_theta", 10000)
+	if f.has("partial_rotary_factor") && f.number("partial_rotary_factor", 1) != 1 {
+		f.fail("partial_rotary_factor %g is not supported (only full rotary)", f.number("partial_rotary_factor", 1))
+	}
+	if f.has("rope_scaling") {
+		var rs map[string]any
+		if err := json.Unmarshal(f.raw["rope_scaling"], &rs); err != nil {
+			f.fail("rope_scaling must be an object, got %s", f.raw["rope_scaling"])
+		} else {
+			typ, _ := rs["rope_type"].(string)
+			if typ == "" {
+				typ, _ = rs["type"].(string)
+			}
+			if typ != "llama3" {
+				f.fail("rope_scaling.rope_type %q is not supported (only llama3)", typ)
+			}
+			num := func(k string) float64 {
+				v, ok := rs[k].(float64)
+				if !ok {
+					f.fail("rope_scaling.%s must be a number", k)
+				}
+				return v
+			}
+			m.RopeScaling = &model.RopeScaling{Factor: num("factor"), LowFreqFactor: num("low_freq_factor"),
+				HighFreqFactor: num("high_freq_factor"), OrigContext: int(num("original_max_position_embeddings"))}
+		}
+	}
+	act := f.str("hidden_act")
+	if gemma && f.has("hidden_activation") {
+		act = f.str("hidden_activation")
+	}
+	switch act {
+	case "silu", "swish":
+		m.MLP = model.SwiGLU
+	case "gelu_pytorch_tanh", "gelu_new", "gelu_fast":
+		m.MLP, m.Activation = model.GeGLU, model.GELUTanh
+	case "gelu":
+		m.MLP, m.Activation = model.GeGLU, model.GELUErf
+		if gemma {
+			m.Activation = model.GELUTanh // Gemma's "gelu" runs as the tanh form in transformers
+		}
+	case "":
+		if !gemma {
+			m.MLP = model.SwiGLU
+		}
+	default:
+		f.fail("hidden_act %q is not supported (want silu, gelu or gelu_pytorch_tanh)", act)
+	}
+	ab, mb := f.boolean("attention_bias", false), f.boolean("mlp_bias", false)
+	switch {
+	case mt == "qwen2":
+		m.Bias = model.BiasQKV // Qwen2 has q, k, v biases and no others
+	case ab && mb:
+		m.Bias = model.BiasAll
+	case ab || mb:
+		f.fail("attention_bias %v with mlp_bias %v is not supported (biases on none, q/k/v only, or all)", ab, mb)
+	}
+	switch mt {
+	case "mistral":
+		c.SlidingWindow = f.integer("sliding_window", 0, false)
+	case "qwen2":
+		if f.boolean("use_sliding_window", false) {
+			c.SlidingWindow = f.integer("sliding_window", 0, false)
+			if mw := f.integer("max_window_layers", 0, false); mw != 0 && mw != m.Layers {
+				f.fail("max_window_layers %d is not supported with use_sliding_window (only all layers)", mw)
+			}
+		}
+	case "gemma2":
+		c.SlidingWindow = f.integer("sliding_window", 4096, false)
+		c.SlidingEvery = 2
+		c.AttnSoftcap = f.number("attn_logit_softcapping", 0)
+		c.FinalSoftcap = f.number("final_logit_softcapping", 0)
+		c.PostNorms = true
+	}
+	if c.SlidingWindow < 0 {
+		f.fail("sliding_window must not be negative, got %d", c.SlidingWindow)
+	}
+	return m
+}
