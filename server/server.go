@@ -195,7 +195,9 @@ func (s *Server) Stats() Stats {
 	return st
 }
 
-func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) { writeJSON(w, http.StatusOK, s.Stats()) }
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.Stats())
+}
 
 func (s *Server) handleModels(w http.ResponseWriter, r *http.Request) {
 	type entry struct {
