@@ -56,6 +56,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		newConvertCmd(), newTokenizeCmd(),
 		newProfileCmd(),
 		newBenchCmd(),
+		newServeCmd(),
 	)
 	return root
 }
