@@ -294,6 +294,7 @@ function renderAtN(r, e, train) {
   if (train) head.push(el("th", { text: "backward" }));
   t.replaceChildren(el("tr", {}, ...head));
   for (const c of r.components) {
+    if (!e.flops.forward[c] && !(train && e.flops.backward[c])) continue; // a component this model does not run
     const row = el("tr", { "data-component": c }, el("td", { text: c }), numEl("td", e.flops.forward[c]));
     if (train) row.append(numEl("td", e.flops.backward[c]));
     t.append(row);
