@@ -10,6 +10,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,6 +18,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -176,6 +178,21 @@ func runTformer(args []string, stdin string) (string, error) {
 	return out.String(), err
 }
 
+// runTformerFor runs the CLI in process with a context that ends after d,
+// as Ctrl-C would, for commands that run until stopped.
+func runTformerFor(args []string, d time.Duration) (string, error) {
+	root := newRoot()
+	var out bytes.Buffer
+	root.SetArgs(args)
+	root.SetIn(strings.NewReader(""))
+	root.SetOut(&out)
+	root.SetErr(&out)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	err := root.ExecuteContext(ctx)
+	return out.String(), err
+}
+
 // makeExampleFiles writes, small, every file the examples name.
 func makeExampleFiles(t *testing.T, dir string) {
 	t.Helper()
@@ -328,7 +345,15 @@ func TestDocumentedExamplesRun(t *testing.T) {
 					break
 				}
 			}
-			out, err := runTformer(args, e.stdin)
+			var out string
+			if args[0] == "serve" {
+				// A server runs until stopped: on a free port, it must
+				// start and then shut down cleanly when its context ends.
+				args = append(args, "--addr", "127.0.0.1:0")
+				out, err = runTformerFor(args, 500*time.Millisecond)
+			} else {
+				out, err = runTformer(args, e.stdin)
+			}
 			why, broken := "", false
 			for _, k := range knownBroken {
 				if regexp.MustCompile(k.pattern).MatchString(e.line) {

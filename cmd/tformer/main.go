@@ -61,6 +61,7 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 		newProfileCmd(),
 		newBenchCmd(),
 		newPlotCmd(nil),
+		newServeCmd(),
 	)
 	return root
 }
