@@ -147,16 +147,6 @@ func (mf *modelFlags) applyFamily(c *model.Config) error {
 // A modelFlags built in code (no flag set) has no flag given.
 func (mf *modelFlags) changed(name string) bool { return mf.fs != nil && mf.fs.Changed(name) }
 
-// changedAny returns the first model flag the user gave, or "".
-func (mf *modelFlags) changedAny() string {
-	for _, f := range modelFlagNames {
-		if mf.fs != nil && mf.fs.Lookup(f) != nil && mf.changed(f) {
-			return f
-		}
-	}
-	return ""
-}
-
 // override sets on c every model flag the user gave, leaving the rest of c
 // (a preset's or a config file's values) alone. A new --d-model without
 // --d-ff resets d-ff to 4·d-model; a zero d-ff becomes 4·d-model. --arch is
