@@ -160,6 +160,7 @@ func (s Spec) String() string {
 	}
 	fmt.Fprintf(&b, "%s, vocab=%d d=%d layers=%d heads=%d d_ff=%d max_seq=%d tie=%v share=%s groups=%d",
 		s.Arch, c.Vocab, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Tie, c.Share, c.Groups)
+	b.WriteString(c.FamilyString())
 	if c.ErfGELU() {
 		fmt.Fprintf(&b, " gelu=erf")
 	}

@@ -35,24 +35,7 @@ func describeModel(w io.Writer, c model.Config) {
 	if c.Factorized() {
 		emb = fmt.Sprintf(" embed_dim=%d", c.E())
 	}
-	if c.KV() != c.Heads {
-		emb += fmt.Sprintf(" kv_heads=%d", c.KV())
-	}
-	if c.DHead != 0 {
-		emb += fmt.Sprintf(" head_dim=%d", c.DHead)
-	}
-	if c.RMS() {
-		emb += " norm=rmsnorm"
-	}
-	if c.Rotary() {
-		emb += fmt.Sprintf(" positions=rope(θ=%g)", c.Theta())
-	}
-	if c.MLP != "" {
-		emb += " mlp=" + string(c.MLP)
-	}
-	if c.Bias != "" {
-		emb += " bias=" + string(c.Bias)
-	}
+	emb += c.FamilyString()
 	fmt.Fprintf(w, "model: %s d=%d layers=%d heads=%d d_ff=%d context=%d vocab=%d tie=%v share=%s groups=%d%s\n",
 		arch, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Vocab, c.Tie, c.Share, c.Groups, emb)
 	if c.IsEncoder() {
