@@ -24,6 +24,7 @@ func newCostCmd() *cobra.Command {
 		pooler, mlm, mlmMasked       bool
 		batch                        int
 		mf                           *modelFlags
+		srcSeq, tgtSeq               string // encoder-decoder presets (cost_encdec.go)
 	)
 	cmd := &cobra.Command{
 		Use:   "cost",
@@ -57,6 +58,9 @@ Presets:
   tformer cost --d-model 512 --layers 6 --heads 8 --vocab 37000 --share all --per-layer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if srcSeq != "" || tgtSeq != "" {
+				return costEncDecRun(cmd.OutOrStdout(), preset, srcSeq, tgtSeq)
+			}
 			fs := cmd.Flags()
 			var s cost.Spec
 			switch {
@@ -151,6 +155,8 @@ Presets:
 	fs.BoolVar(&pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
 	fs.BoolVar(&mlm, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")
 	fs.BoolVar(&mlmMasked, "mlm-masked", false, "run the masked-LM head and loss on the masked 15% of positions only, as tformer trains (default with --arch encoder and model flags)")
+	fs.StringVar(&srcSeq, "src-seq", "", "encoder-decoder source lengths (with --tgt-seq; --preset then names an encoder-decoder: "+strings.Join(cost.EncDecPresets(), ", ")+")")
+	fs.StringVar(&tgtSeq, "tgt-seq", "", "encoder-decoder target lengths (with --src-seq)")
 	fs.StringVar(&seqs, "seq", "128,256,512,1024,2048,4096,8192", "comma-separated sequence lengths n")
 	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
 	fs.BoolVar(&train, "train", false, "also report backward FLOPs, training totals and training crossovers")
