@@ -245,7 +245,7 @@ function renderChart(r, n, train) {
   const notes = [];
   crosses.forEach(([label, x], i) => {
     if (x === null || x === undefined) { notes.push(`${label}: none`); return; }
-    notes.push(`${label} at n ≈ ${x.toFixed(1)}`);
+    notes.push(`${label} at n ≈ ${Math.round(x)}`);
     if (x < xs[0] || x > xs[xs.length - 1]) return;
     g.append(svg("line", { x1: X(x), x2: X(x), y1: M.t, y2: H - M.b, "data-cross": label }));
     const anchor = X(x) > (W - M.r) * 0.8 ? "end" : "start";
@@ -285,7 +285,7 @@ function renderChart(r, n, train) {
   };
   el0.onmouseleave = () => { hover.setAttribute("visibility", "hidden"); tip.hidden = true; };
 }
-function fmtCross(x) { return x === null || x === undefined ? "none" : x.toFixed(1); }
+function fmtCross(x) { return x === null || x === undefined ? "none" : String(Math.round(x)); }
 
 function renderAtN(r, e, train) {
   $("at-n-title").textContent = `FLOPs at n = ${e.seq} (batch ${e.batch})${e.beyond_context ? " — beyond the context" : ""}`;
