@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -332,4 +333,37 @@ func BenchmarkHFEncode(b *testing.B) {
 			g.Encode(text)
 		}
 	})
+}
+
+// A Sequence may hold JSON null elements (as some files write): they are
+// skipped, and the file encodes as it does without them.
+func TestHFSequenceNullElements(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join("testdata", "hf", "llama3", "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := ParseHF(good, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(good, &m); err != nil {
+		t.Fatal(err)
+	}
+	pre := m["pre_tokenizer"].(map[string]any)
+	pre["pretokenizers"] = append([]any{nil}, pre["pretokenizers"].([]any)...)
+	m["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{nil}}
+	m["decoder"] = map[string]any{"type": "Sequence", "decoders": []any{nil, m["decoder"]}}
+	b, _ := json.Marshal(m)
+	tok, err := ParseHF(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := []byte("Hello  world, 2024!\r\n  émoji 🙂")
+	if got, want := tok.Encode(text), ref.Encode(text); !slices.Equal(got, want) {
+		t.Fatalf("with null elements: %v, without: %v", got, want)
+	}
+	if got := tok.Decode(tok.Encode(text)); !bytes.Equal(got, text) {
+		t.Fatalf("decode: %q", got)
+	}
 }

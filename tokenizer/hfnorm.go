@@ -95,18 +95,12 @@ func parseNormalizer(raw json.RawMessage, path string) (normalizer, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var c struct {
-			Normalizers []json.RawMessage `json:"normalizers"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		all, err := parseSequence(raw, path, "normalizers", parseNormalizer)
+		if err != nil {
+			return nil, err
 		}
 		var seq []normalizer
-		for i, r := range c.Normalizers {
-			n, err := parseNormalizer(r, fmt.Sprintf("%s.normalizers[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
+		for _, n := range all {
 			if n != nil {
 				seq = append(seq, n)
 			}
@@ -336,4 +330,29 @@ func caseIgnorable(r rune) bool {
 		return true
 	}
 	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Cf, unicode.Lm, unicode.Sk)
+}
+
+// parseSequence parses the list under key of a Sequence component at path,
+// each element with parse (a JSON null element gives parse's nil, which the
+// caller drops). Normalizers, pre-tokenizers and decoders share it.
+func parseSequence[T any](raw json.RawMessage, path, key string, parse func(json.RawMessage, string) (T, error)) ([]T, error) {
+	var c map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	var elems []json.RawMessage
+	if r, ok := c[key]; ok && !isNull(r) {
+		if err := json.Unmarshal(r, &elems); err != nil {
+			return nil, fmt.Errorf("%s.%s: %w", path, key, err)
+		}
+	}
+	var out []T
+	for i, r := range elems {
+		v, err := parse(r, fmt.Sprintf("%s.%s[%d]", path, key, i))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

@@ -228,19 +228,13 @@ func parseDecoder(raw json.RawMessage, path string) ([]decoder, error) {
 	}
 	switch typ {
 	case "Sequence":
-		var c struct {
-			Decoders []json.RawMessage `json:"decoders"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		lists, err := parseSequence(raw, path, "decoders", parseDecoder)
+		if err != nil {
+			return nil, err
 		}
 		var out []decoder
-		for i, r := range c.Decoders {
-			d, err := parseDecoder(r, fmt.Sprintf("%s.decoders[%d]", path, i))
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, d...)
+		for _, l := range lists {
+			out = append(out, l...)
 		}
 		return out, nil
 	case "ByteLevel":

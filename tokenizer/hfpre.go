@@ -137,18 +137,14 @@ func parsePreTokenizer(raw json.RawMessage, path string, byteLevel *bool) (preTo
 	}
 	switch typ {
 	case "Sequence":
-		var c struct {
-			Pre []json.RawMessage `json:"pretokenizers"`
-		}
-		if err := json.Unmarshal(raw, &c); err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+		all, err := parseSequence(raw, path, "pretokenizers", func(r json.RawMessage, at string) (preTokenizer, error) {
+			return parsePreTokenizer(r, at, byteLevel)
+		})
+		if err != nil {
+			return nil, err
 		}
 		var seq []preTokenizer
-		for i, r := range c.Pre {
-			p, err := parsePreTokenizer(r, fmt.Sprintf("%s.pretokenizers[%d]", path, i), byteLevel)
-			if err != nil {
-				return nil, err
-			}
+		for _, p := range all {
 			if p != nil {
 				seq = append(seq, p)
 			}
