@@ -262,12 +262,15 @@ func FromTensors(h hfconfig.Config, get func(string) (safetensors.Tensor, bool))
 	}
 	// Every stored block must be one the config reaches, and nothing else
 	// may be in the files (besides the buffers some exporters save).
-	for i := c.AttnBlocks(); ; i++ {
-		if _, ok := get(fmt.Sprintf("model.layers.%d.input_layernorm.weight", i)); !ok {
-			break
-		}
+	if i := c.AttnBlocks(); hasTensor(get, fmt.Sprintf("model.layers.%d.input_layernorm.weight", i)) {
 		return nil, fmt.Errorf("the weights have layer %d, but num_hidden_layers is %d", i, c.Layers)
 	}
 	l.Model = m
 	return l, nil
+}
+
+// hasTensor reports whether get finds a tensor called name.
+func hasTensor(get func(string) (safetensors.Tensor, bool), name string) bool {
+	_, ok := get(name)
+	return ok
 }
