@@ -73,19 +73,7 @@ const maxThreads = 1024
 // addThreadsFlag registers --threads on cmd and returns a func applying it.
 func addThreadsFlag(cmd *cobra.Command) func() error {
 	n := cmd.Flags().Int("threads", 0, "worker threads for the kernels (0: all cores)")
-	return func() error {
-		if *n < 0 {
-			return fmt.Errorf("--threads must be >= 0, got %d", *n)
-		}
-		if *n > maxThreads {
-			return fmt.Errorf("--threads must be at most %d, got %d", maxThreads, *n)
-		}
-		if *n > 0 {
-			runtime.GOMAXPROCS(*n)
-		}
-		kernels.SetThreads(*n)
-		return nil
-	}
+	return func() error { return applyThreads(*n) }
 }
 
 // applyThreads sets the kernels' worker threads (0: all cores).
