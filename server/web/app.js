@@ -112,7 +112,12 @@ function costRequest() {
 }
 
 let debounce = 0;
+// schedule updates the numbers shortly after the last change; an answer to
+// an earlier request that arrives after it is dropped, so "ready" on the
+// body always means the numbers shown are those of the form as it is.
 function schedule() {
+  requestSeq++;
+  document.body.dataset.costState = "pending";
   clearTimeout(debounce);
   debounce = setTimeout(update, 120);
 }
@@ -126,6 +131,7 @@ async function update() {
     if (mine !== requestSeq) return;
     $("cost-error").textContent = "";
     render(resp, n);
+    document.body.dataset.costN = String(n);
     document.body.dataset.costState = "ready";
     document.body.dataset.costSeq = String(mine);
   } catch (err) {
