@@ -20,11 +20,16 @@ import (
 	"github.com/tformer/tformer/cost"
 	"github.com/tformer/tformer/generate"
 	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/modelio"
 )
 
-// go test ./server -run TestBrowser -args -browser.shots=../docs writes the
-// README's screenshots of the cost explorer and the playground there.
-var browserShots = flag.String("browser.shots", "", "directory to write the page's screenshots to (PNG)")
+// The README's screenshots of the cost explorer and the playground:
+//
+//	go test ./server -run TestBrowserScreenshots -args -browser.shots=../docs -browser.model=MODEL
+var (
+	browserShots = flag.String("browser.shots", "", "TestBrowserScreenshots: directory to write the page's screenshots to (PNG)")
+	browserModel = flag.String("browser.model", "", "TestBrowserScreenshots: model for the playground (default: the tests' untrained tiny model)")
+)
 
 // chromium finds a headless-capable Chromium: $CHROMIUM, else Debian's
 // chromium on PATH. Without one the browser tests skip, except under CI
@@ -331,9 +336,6 @@ func TestBrowserCostExplorer(t *testing.T) {
 	if paths < 5 || crosses != 2 {
 		t.Errorf("chart: %d series, %d crossover lines; want at least 5 and 2", paths, crosses)
 	}
-	if *browserShots != "" {
-		screenshot(t, ctx, filepath.Join(*browserShots, "serve-cost-explorer.png"))
-	}
 }
 
 // TestBrowserPlayground generates from the page's playground: the output
@@ -395,14 +397,45 @@ func TestBrowserPlayground(t *testing.T) {
 	if steps < tokens/4 {
 		t.Errorf("the output grew in %d partial steps (%v); a streamed answer of %d tokens shows many", steps, lengths, tokens)
 	}
-	if *browserShots != "" {
-		screenshot(t, ctx, filepath.Join(*browserShots, "serve-playground.png"))
-	}
 }
 
-// screenshot writes the whole page as a PNG.
+// TestBrowserScreenshots renders the cost explorer (GPT-2 small at n = 1024)
+// and the playground after a generation, when -browser.shots names a
+// directory.
+func TestBrowserScreenshots(t *testing.T) {
+	if *browserShots == "" {
+		t.Skip("give -browser.shots=DIR (and -browser.model=MODEL) to write the README's screenshots")
+	}
+	var mod func(*Config)
+	prompt := "the cat "
+	if *browserModel != "" {
+		l, err := modelio.Load(*browserModel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mod = func(c *Config) {
+			c.Model, c.Tokenizer, c.ModelName, c.Chat = l.Model, l.Tokenizer, "tformer", nil
+		}
+		prompt = "The lion "
+	}
+	_, ts := newTestServer(t, mod)
+	ctx := newBrowser(t, 1400, 900)
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/"), waitCost(1024), selectOption("#f-preset", "gpt2"), waitCost(1024)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, filepath.Join(*browserShots, "serve-cost-explorer.png"))
+	if err := chromedp.Do(ctx, click("#tab-play"), typeInto("#g-prompt", prompt), typeInto("#g-max", "300"), typeInto("#g-seed", "1"),
+		click("#g-run"), void(chromedp.Poll[bool](`document.body.dataset.playState === "done"`, chromedp.WithPollingTimeout(30*time.Second))),
+		chromedp.EmulateViewport(1400, 620)); err != nil {
+		t.Fatal(err)
+	}
+	screenshot(t, ctx, filepath.Join(*browserShots, "serve-playground.png"))
+}
+
+// screenshot writes the whole page as a PNG, with no element focused.
 func screenshot(t *testing.T, ctx context.Context, path string) {
 	t.Helper()
+	_, _ = chromedp.Run(ctx, chromedp.Evaluate[bool](`document.activeElement && document.activeElement.blur(), true`))
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Fatal(err)

@@ -199,7 +199,15 @@ function renderChart(r, n, train) {
   const series = [];
   r.components.forEach((c, i) => {
     const ys = pts.map((e) => compFlops(e, c, train));
-    if (ys.every((y) => y > 0)) series.push({ name: c, ys, color: PALETTE[i % PALETTE.length], width: 1.4 });
+    if (!ys.every((y) => y > 0)) return;
+    // Components with the same FLOPs at every n (scores and av, ffn_up and
+    // ffn_down) would hide one another's curve: draw one, name both.
+    const same = series.find((s) => s.ys.every((y, j) => y === ys[j]));
+    if (same) { same.name += " = " + c; return; }
+    // One within 2% of another at every n (ffn_up and ffn_down, which
+    // differ by a bias) is dashed, so that the other shows through.
+    const near = series.some((s) => s.ys.every((y, j) => Math.abs(y - ys[j]) <= 0.02 * y));
+    series.push({ name: c, ys, color: PALETTE[i % PALETTE.length], width: near ? 2 : 1.4, dash: near ? "5 4" : undefined });
   });
   series.push({ name: "MHA", ys: pts.map((e) => groupFlops(e, "MHA", train)), color: "#111", width: 3 });
   series.push({ name: "FFN", ys: pts.map((e) => groupFlops(e, "FFN", train)), color: "#c0392b", width: 3 });
@@ -248,6 +256,7 @@ function renderChart(r, n, train) {
   const cr = train ? r.crossover.train : r.crossover;
   const crosses = [["MHA = FFN", cr.mha_equals_ffn], ["QKᵀ+AV = FFN", cr.attention_core_equals_ffn]];
   const g = svg("g", { class: "cross" });
+  el0.append(g); // in the page now, so that labels can be measured
   const notes = [];
   crosses.forEach(([label, x], i) => {
     if (x === null || x === undefined) { notes.push(`${label}: none`); return; }
@@ -256,9 +265,12 @@ function renderChart(r, n, train) {
     g.append(svg("line", { x1: X(x), x2: X(x), y1: M.t, y2: H - M.b, "data-cross": label }));
     const anchor = X(x) > (W - M.r) * 0.8 ? "end" : "start";
     const dx = anchor === "end" ? -5 : 5;
-    g.append(svg("text", { x: X(x) + dx, y: M.t + 14 + 16 * i, "text-anchor": anchor }, `${label}: n ≈ ${Math.round(x)}`));
+    const text = svg("text", { x: X(x) + dx, y: M.t + 14 + 16 * i, "text-anchor": anchor }, `${label}: n ≈ ${Math.round(x)}`);
+    g.append(text);
+    // a backdrop keeps the label readable where curves run behind it
+    const bb = text.getBBox();
+    g.insertBefore(svg("rect", { x: bb.x - 3, y: bb.y - 1, width: bb.width + 6, height: bb.height + 2, rx: 3, class: "label-bg" }), text);
   });
-  el0.append(g);
   const cx = $("cross-text");
   cx.textContent = `Per layer, ${r.crossover.convention}${train ? ", forward + backward" : ", forward"}: ` + notes.join("; ") +
     `. Matmuls only, bidirectional: MHA = FFN at n ≈ ${fmtCross(r.crossover.matmul_only.mha_equals_ffn)}, QKᵀ+AV = FFN at n ≈ ${fmtCross(r.crossover.matmul_only.attention_core_equals_ffn)}.`;
