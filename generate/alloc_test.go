@@ -94,3 +94,24 @@ func TestGenerateAllocsPerToken(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneratorReuseNoAllocs: a Generator kept from one call to the next
+// allocates nothing at all once it has run, however many tokens a call
+// asks for (the decoder, its cache and the buffers are its own).
+func TestGeneratorReuseNoAllocs(t *testing.T) {
+	m := allocModel(t, false)
+	g := NewGenerator(m)
+	emit := func(int32) error { return nil }
+	for _, o := range samplings {
+		for _, tokens := range []int{4, 4 + 3*m.Config.MaxSeq} {
+			o.Tokens = tokens
+			if n := testing.AllocsPerRun(3, func() {
+				if err := g.Generate([]int32{1, 2, 3}, o, emit); err != nil {
+					t.Fatal(err)
+				}
+			}); n != 0 {
+				t.Errorf("%+v: %v allocations per call of a kept Generator", o, n)
+			}
+		}
+	}
+}

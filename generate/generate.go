@@ -42,11 +42,42 @@ func (o Options) Validate() error {
 // context. When the context fills up, the decoder restarts from the last
 // half of the context (one re-run of that window), so generation can go on
 // past the context length. After the setup, generating a token allocates
-// nothing.
+// nothing. It is NewGenerator(m).Generate: to generate many times from one
+// model, keep a Generator.
 func Generate(m *model.Model, prompt []int32, opts Options, emit func(tok int32) error) error {
+	return NewGenerator(m).Generate(prompt, opts, emit)
+}
+
+// Generator generates from one model with one key/value-cache decoder and
+// one set of sampling buffers, reused by every call: a server worker keeps
+// one, so that a request allocates no cache. A Generator is not safe for
+// concurrent use.
+type Generator struct {
+	m       *model.Model
+	dec     *model.Decoder
+	s       *sampler
+	src     *rand.PCG
+	rng     *rand.Rand
+	history []int32
+}
+
+// NewGenerator allocates a decoder for m (its cache holds m's whole
+// context) and the buffers of sampling.
+func NewGenerator(m *model.Model) *Generator {
+	src := rand.NewPCG(0, 0)
+	ctx := m.Config.MaxSeq
+	return &Generator{m: m, dec: m.NewDecoder(), s: newSampler(m.Config.Vocab), src: src, rng: rand.New(src),
+		history: make([]int32, 0, max(2*ctx, 16))}
+}
+
+// Generate is the package function Generate, on g's decoder and buffers:
+// the same prompt and options give the same tokens whatever g generated
+// before.
+func (g *Generator) Generate(prompt []int32, opts Options, emit func(tok int32) error) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
+	m := g.m
 	ctx := m.Config.MaxSeq
 	if len(prompt) == 0 {
 		return fmt.Errorf("the prompt is empty (give at least one token)")
@@ -54,13 +85,14 @@ func Generate(m *model.Model, prompt []int32, opts Options, emit func(tok int32)
 	if len(prompt) > ctx {
 		return fmt.Errorf("the prompt is %d tokens, longer than the model's context of %d", len(prompt), ctx)
 	}
-	dec := m.NewDecoder()
-	rng := rand.New(rand.NewPCG(opts.Seed, 0x67656e))
-	s := newSampler(m.Config.Vocab)
+	dec := g.dec
+	dec.Reset()
+	g.src.Seed(opts.Seed, 0x67656e)
+	rng := g.rng
+	s := g.s
 	// The tokens so far; only the last ctx are ever read again, so older
 	// ones are dropped when the buffer is full rather than growing it.
-	history := make([]int32, 0, max(2*ctx, 16))
-	history = append(history, prompt...)
+	history := append(g.history[:0], prompt...)
 	var logits []float32
 	var err error
 	for _, t := range prompt {

@@ -3,6 +3,7 @@ package generate
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,6 +58,24 @@ func TestGenerate(t *testing.T) {
 		if got[i] != again[i] {
 			t.Fatal("same seed gave different tokens")
 		}
+	}
+	// One Generator used for other generations first (a longer prompt, other
+	// settings, past the context) gives the same tokens as a fresh one.
+	gen := NewGenerator(m)
+	for _, warm := range []struct {
+		prompt []int32
+		o      Options
+	}{{[]int32{7, 7, 7, 7, 7, 7}, Options{Tokens: 30, Temperature: 0.7, TopK: 5, Seed: 9}}, {[]int32{2}, Options{Tokens: 3}}} {
+		if err := gen.Generate(warm.prompt, warm.o, func(int32) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reused []int32
+	if err := gen.Generate([]int32{1, 2, 3}, o, func(t int32) error { reused = append(reused, t); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(reused, got) {
+		t.Errorf("a reused Generator gave %v, a fresh one %v", reused, got)
 	}
 	// greedy continuation equals argmax of a full forward pass over the prefix
 	var g []int32
