@@ -286,14 +286,15 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job, q *sampling,
 	ctx := r.Context()
 	info := infoOf(r)
 	info.prompt.Store(int64(len(j.prompt)))
-	if err := s.acquire(ctx); err != nil {
+	wk, err := s.acquire(ctx)
+	if err != nil {
 		if errors.Is(err, errFull) {
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusTooManyRequests, "rate_limit_error", "queue_full", err.Error())
 		}
 		return // the client went away while queued
 	}
-	defer s.release()
+	defer s.release(wk)
 
 	id := newID(chat)
 	created := time.Now().Unix()
@@ -304,10 +305,11 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job, q *sampling,
 			sse.send(chatChunk(id, created, s.cfg.ModelName, &delta{Role: "assistant", Content: ""}, nil))
 		}
 	}
-	text := &stopText{stops: j.stops}
+	text := &stopText{stops: j.stops, buf: wk.text[:0]}
+	defer func() { wk.text = text.buf[:0] }() // the buffer, grown, serves the next request
 	finish := "length"
 	completion := 0
-	err := generate.Generate(s.cfg.Model, j.prompt, j.opts, func(t int32) error {
+	err = wk.gen.Generate(j.prompt, j.opts, func(t int32) error {
 		if s.stepHook != nil {
 			s.stepHook()
 		}
@@ -320,7 +322,7 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job, q *sampling,
 		}
 		completion++
 		info.completion.Store(int64(completion))
-		stopped := text.add(s.cfg.Tokenizer.Decode([]int32{t}))
+		stopped := text.add(s.pieces[t])
 		if sse != nil {
 			if piece := text.ready(); len(piece) > 0 {
 				if err := s.sendPiece(sse, chat, id, created, piece); err != nil {

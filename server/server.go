@@ -5,9 +5,10 @@
 // The API has POST /v1/completions, POST /v1/chat/completions (when a chat
 // template is configured), GET /v1/models and GET /health; the page uses
 // POST /api/cost and GET /api/presets. Generations run on a fixed number of
-// workers, each request with its own key/value cache; requests beyond the
-// workers wait in a bounded queue, and one that finds the queue full is
-// answered 429 at once. A client that goes away cancels its generation.
+// workers, each with its own key/value cache, made on the worker's first
+// request and reused by the next ones; requests beyond the workers wait in
+// a bounded queue, and one that finds the queue full is answered 429 at
+// once. A client that goes away cancels its generation.
 package server
 
 import (
@@ -25,6 +26,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tformer/tformer/generate"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/tokenizer"
 )
@@ -44,7 +46,7 @@ type Config struct {
 
 	APIKey string // when set, /v1/ requests must send "Authorization: Bearer APIKey"
 
-	Concurrency      int   // generations at once, each with its own KV cache (default 1)
+	Concurrency      int   // generations at once, each worker with its own KV cache (default 1)
 	QueueSize        int   // requests that may wait for a worker (default 16); more get 429
 	MaxBodyBytes     int64 // request body limit (default 1 MiB)
 	MaxTokens        int   // largest max_tokens accepted (default 1024)
@@ -58,7 +60,8 @@ type Config struct {
 type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
-	slots   chan struct{} // one per worker
+	workers chan *worker // one per generation slot (nil until the slot is first used)
+	pieces  [][]byte     // the text of each token id, decoded once
 	pending atomic.Int64  // admitted requests: running plus queued
 	active  atomic.Int64  // running generations
 	logMu   sync.Mutex
@@ -114,7 +117,18 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Model != nil && (cfg.MaxPromptTokens == 0 || cfg.MaxPromptTokens > cfg.Model.Config.MaxSeq) {
 		cfg.MaxPromptTokens = cfg.Model.Config.MaxSeq
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), slots: make(chan struct{}, cfg.Concurrency), created: time.Now().Unix()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), workers: make(chan *worker, cfg.Concurrency), created: time.Now().Unix()}
+	for range cfg.Concurrency {
+		s.workers <- nil
+	}
+	if cfg.Model != nil {
+		// A generation decodes token by token; decoding each id once here
+		// keeps that from allocating per token.
+		s.pieces = make([][]byte, cfg.Model.Config.Vocab)
+		for id := range s.pieces {
+			s.pieces[id] = cfg.Tokenizer.Decode([]int32{int32(id)})
+		}
+	}
 	if cfg.Log != nil {
 		s.logger = log.New(cfg.Log, "", log.LstdFlags)
 	}
@@ -232,26 +246,37 @@ func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 // errFull is returned by acquire when the queue is full.
 var errFull = errors.New("server busy: the request queue is full, retry later")
 
-// acquire admits the request and waits for a worker; release must follow a
-// nil error.
-func (s *Server) acquire(ctx context.Context) error {
+// worker is what one generation slot keeps from one request to the next:
+// a generator, whose decoder holds a key/value cache for the model's whole
+// context, and the buffer of the generated text.
+type worker struct {
+	gen  *generate.Generator
+	text []byte
+}
+
+// acquire admits the request and waits for a worker, which it makes on the
+// slot's first use; release must follow a nil error.
+func (s *Server) acquire(ctx context.Context) (*worker, error) {
 	if s.pending.Add(1) > int64(s.cfg.Concurrency+s.cfg.QueueSize) {
 		s.pending.Add(-1)
-		return errFull
+		return nil, errFull
 	}
 	select {
-	case s.slots <- struct{}{}:
+	case w := <-s.workers:
 		s.active.Add(1)
-		return nil
+		if w == nil {
+			w = &worker{gen: generate.NewGenerator(s.cfg.Model)}
+		}
+		return w, nil
 	case <-ctx.Done():
 		s.pending.Add(-1)
-		return ctx.Err()
+		return nil, ctx.Err()
 	}
 }
 
-func (s *Server) release() {
+func (s *Server) release(w *worker) {
 	s.active.Add(-1)
-	<-s.slots
+	s.workers <- w
 	s.pending.Add(-1)
 }
 
