@@ -62,8 +62,8 @@ type Server struct {
 	mux     *http.ServeMux
 	workers chan *worker // one per generation slot (nil until the slot is first used)
 	pieces  [][]byte     // the text of each token id, decoded once
-	pending atomic.Int64  // admitted requests: running plus queued
-	active  atomic.Int64  // running generations
+	pending atomic.Int64 // admitted requests: running plus queued
+	active  atomic.Int64 // running generations
 	logMu   sync.Mutex
 	logger  *log.Logger
 	created int64
