@@ -336,6 +336,36 @@ func TestBrowserCostExplorer(t *testing.T) {
 	if paths < 5 || crosses != 2 {
 		t.Errorf("chart: %d series, %d crossover lines; want at least 5 and 2", paths, crosses)
 	}
+
+	// Hovering the chart shows the values at the nearest n of its grid.
+	at, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const b = document.getElementById("chart").getBoundingClientRect();
+		return [b.left + 0.45 * b.width, b.top + 0.5 * b.height]; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.MouseEvent(chromedp.MouseMoved, at[0], at[1]),
+		void(chromedp.Poll[bool](`!document.getElementById("tip").hidden`, chromedp.WithPollingTimeout(5*time.Second)))); err != nil {
+		t.Fatal(err)
+	}
+	tip, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`(() => { const tip = document.getElementById("tip"), out = { n: tip.firstChild.textContent };
+		for (const tr of tip.querySelectorAll("tr")) out[tr.cells[0].textContent] = tr.cells[1].textContent; return out; })()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hn, err := strconv.Atoi(strings.TrimPrefix(tip["n"], "n = "))
+	if err != nil {
+		t.Fatalf("tooltip %v", tip)
+	}
+	gpt2, _ := cost.Preset("gpt2")
+	hrep, err := cost.NewReport(gpt2, cost.Options{Seqs: []int{hn}, Causal: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]int64{"MHA": hrep.PerSeq[0].MHA, "FFN": hrep.PerSeq[0].FFN, "qkv": hrep.PerSeq[0].Flops.Forward["qkv"]} {
+		if v, ok := roundedValue(tip[name]); !ok || math.Abs(v-float64(want)) > 5e-4*float64(want) {
+			t.Errorf("tooltip at n = %d: %s %q, the cost package says %d", hn, name, tip[name], want)
+		}
+	}
 }
 
 // TestBrowserPlayground generates from the page's playground: the output
