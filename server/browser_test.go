@@ -337,6 +337,36 @@ func TestBrowserCostExplorer(t *testing.T) {
 		t.Errorf("chart: %d series, %d crossover lines; want at least 5 and 2", paths, crosses)
 	}
 
+	// A pasted config.json.
+	const hfConfig = `{"model_type": "gpt2", "vocab_size": 1000, "n_embd": 256, "n_layer": 4, "n_head": 8, "n_positions": 512, "tie_word_embeddings": false}`
+	if err := chromedp.Do(ctx, click("#config-box summary"), typeInto("#f-config", hfConfig), click("#use-config")); err != nil {
+		t.Fatal(err)
+	}
+	hf, err := cost.ParseHFConfig([]byte(hfConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	read("pasted config.json", hf, 1024, false)
+
+	// Bad input is one clear line on the page, not a stale or broken view.
+	for _, c := range []struct {
+		act  chromedp.Action[chromedp.Void]
+		want string
+	}{
+		{chromedp.Steps(typeInto("#f-config", `{"model_type": "gpt2",`), click("#use-config")), "not valid JSON"},
+		{typeInto("#f-heads", "7"), "head"},
+	} {
+		if err := chromedp.Do(ctx, c.act, void(chromedp.Poll[bool](`document.body.dataset.costState === "error"`, chromedp.WithPollingTimeout(10*time.Second)))); err != nil {
+			t.Fatalf("want an error with %q: %v", c.want, err)
+		}
+		if msg, err := chromedp.Run(ctx, chromedp.TextContent(chromedp.CSS("#cost-error"))); err != nil || !strings.Contains(msg, c.want) {
+			t.Errorf("error line %q (%v), want one that says %q", msg, err, c.want)
+		}
+	}
+	if err := chromedp.Do(ctx, selectOption("#f-preset", "gpt2"), waitCost(1024)); err != nil {
+		t.Fatal(err)
+	}
+
 	// Hovering the chart shows the values at the nearest n of its grid.
 	at, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const b = document.getElementById("chart").getBoundingClientRect();
 		return [b.left + 0.45 * b.width, b.top + 0.5 * b.height]; })()`))

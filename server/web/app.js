@@ -393,11 +393,14 @@ function selectBase() {
 }
 
 async function useConfig() {
+  requestSeq++; // the numbers shown are no longer the form's
+  document.body.dataset.costState = "pending";
   let cfg;
   try {
     cfg = JSON.parse($("f-config").value);
   } catch (err) {
     $("cost-error").textContent = "config.json is not valid JSON: " + err.message;
+    document.body.dataset.costState = "error";
     return;
   }
   try {
@@ -410,6 +413,7 @@ async function useConfig() {
     schedule();
   } catch (err) {
     $("cost-error").textContent = err.message;
+    document.body.dataset.costState = "error";
   }
 }
 
