@@ -15,19 +15,21 @@ import (
 	"testing"
 
 	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/tokenizer"
 )
 
-// A completion's allocations do not grow with max_tokens, and a request
+// A completion's allocations do not grow with max_tokens (with a PerToken
+// tokenizer, whose ids decode alone), and a request
 // allocates far less than a KV cache: each worker keeps its decoder, its
 // sampling buffers and its text buffer from one request to the next, and
 // token ids are decoded from a table made once.
 func TestRequestAllocsDoNotGrowWithTokens(t *testing.T) {
-	m, err := model.New(model.Config{Vocab: 26, DModel: 64, Layers: 2, Heads: 2, DFF: 128, MaxSeq: 1024, Tie: true, Share: model.ShareNone, Groups: 1})
+	m, err := model.New(model.Config{Vocab: 256, DModel: 64, Layers: 2, Heads: 2, DFF: 128, MaxSeq: 1024, Tie: true, Share: model.ShareNone, Groups: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	m.Init(3)
-	s, err := New(Config{Model: m, Tokenizer: letters{}, Concurrency: 2, MaxTokens: 2000})
+	s, err := New(Config{Model: m, Tokenizer: tokenizer.Byte{}, Concurrency: 2, MaxTokens: 2000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,22 +48,22 @@ func TestRequestAllocsDoNotGrowWithTokens(t *testing.T) {
 	}
 	// The first requests make the workers and grow their buffers.
 	for range 3 {
-		serve(600)()
+		serve(300)()
 	}
-	short, long := testing.AllocsPerRun(10, serve(4)), testing.AllocsPerRun(10, serve(600))
+	short, long := testing.AllocsPerRun(5, serve(4)), testing.AllocsPerRun(5, serve(300))
 	if long > short+2 {
-		t.Errorf("%v allocations per request of 4 tokens, %v of 600: they grow with max_tokens", short, long)
+		t.Errorf("%v allocations per request of 4 tokens, %v of 300: they grow with max_tokens", short, long)
 	}
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	const reqs = 10
+	const reqs = 5
 	for range reqs {
-		serve(600)()
+		serve(300)()
 	}
 	runtime.ReadMemStats(&after)
 	perReq := float64(after.TotalAlloc-before.TotalAlloc) / reqs
 	kv := float64(2 * m.Config.Layers * m.Config.MaxSeq * m.Config.KVDim() * 4)
-	t.Logf("%v allocations per request of 4 tokens, %v of 600; %.0f bytes per request, the KV cache is %.0f", short, long, perReq, kv)
+	t.Logf("%v allocations per request of 4 tokens, %v of 300; %.0f bytes per request, the KV cache is %.0f", short, long, perReq, kv)
 	if perReq > kv/4 {
 		t.Errorf("a request allocates %.0f bytes, the KV cache %.0f: the cache is made per request", perReq, kv)
 	}

@@ -309,6 +309,10 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job, q *sampling,
 	defer func() { wk.text = text.buf[:0] }() // the buffer, grown, serves the next request
 	finish := "length"
 	completion := 0
+	cut := false // a stop string ended the text
+	if s.pieces == nil {
+		wk.stream.Reset(j.prompt)
+	}
 	err = wk.gen.Generate(j.prompt, j.opts, func(t int32) error {
 		if s.stepHook != nil {
 			s.stepHook()
@@ -322,7 +326,12 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job, q *sampling,
 		}
 		completion++
 		info.completion.Store(int64(completion))
-		stopped := text.add(s.pieces[t])
+		var stopped bool
+		if s.pieces != nil {
+			stopped = text.add(s.pieces[t])
+		} else {
+			stopped = text.add(wk.stream.Next(t))
+		}
 		if sse != nil {
 			if piece := text.ready(); len(piece) > 0 {
 				if err := s.sendPiece(sse, chat, id, created, piece); err != nil {
@@ -331,11 +340,17 @@ func (s *Server) run(w http.ResponseWriter, r *http.Request, j job, q *sampling,
 			}
 		}
 		if stopped {
-			finish = "stop"
+			finish, cut = "stop", true
 			return errStop
 		}
 		return nil
 	})
+	if s.pieces == nil && !cut && (err == nil || errors.Is(err, errStop)) {
+		// the end of a character the last ids had begun
+		if text.add(wk.stream.Flush()) {
+			finish = "stop"
+		}
+	}
 	if err != nil && !errors.Is(err, errStop) {
 		if ctx.Err() != nil {
 			return // the client is gone (or the server is shutting down)

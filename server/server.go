@@ -61,7 +61,7 @@ type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
 	workers chan *worker // one per generation slot (nil until the slot is first used)
-	pieces  [][]byte     // the text of each token id, decoded once
+	pieces  [][]byte     // the text of each token id, decoded once (nil: the tokenizer is not PerToken)
 	pending atomic.Int64 // admitted requests: running plus queued
 	active  atomic.Int64 // running generations
 	logMu   sync.Mutex
@@ -121,9 +121,11 @@ func New(cfg Config) (*Server, error) {
 	for range cfg.Concurrency {
 		s.workers <- nil
 	}
-	if cfg.Model != nil {
+	if cfg.Model != nil && tokenizer.PerToken(cfg.Tokenizer) {
 		// A generation decodes token by token; decoding each id once here
-		// keeps that from allocating per token.
+		// keeps that from allocating per token. Other tokenizers' text
+		// depends on the ids around each one: workers stream it with a
+		// tokenizer.StreamDecoder.
 		s.pieces = make([][]byte, cfg.Model.Config.Vocab)
 		for id := range s.pieces {
 			s.pieces[id] = cfg.Tokenizer.Decode([]int32{int32(id)})
@@ -250,8 +252,9 @@ var errFull = errors.New("server busy: the request queue is full, retry later")
 // a generator, whose decoder holds a key/value cache for the model's whole
 // context, and the buffer of the generated text.
 type worker struct {
-	gen  *generate.Generator
-	text []byte
+	gen    *generate.Generator
+	stream *tokenizer.StreamDecoder // when the tokenizer is not PerToken
+	text   []byte
 }
 
 // acquire admits the request and waits for a worker, which it makes on the
@@ -266,6 +269,9 @@ func (s *Server) acquire(ctx context.Context) (*worker, error) {
 		s.active.Add(1)
 		if w == nil {
 			w = &worker{gen: generate.NewGenerator(s.cfg.Model)}
+			if s.pieces == nil {
+				w.stream = tokenizer.NewStreamDecoder(s.cfg.Tokenizer, nil)
+			}
 		}
 		return w, nil
 	case <-ctx.Done():

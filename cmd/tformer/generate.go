@@ -129,6 +129,12 @@ func generateRun(o *generateOptions, stdin io.Reader, stdout, stderr io.Writer) 
 	if _, err := w.WriteString(prompt); err != nil {
 		return err
 	}
+	// A tokenizer whose ids do not decode alone (SentencePiece's spaces,
+	// byte fallback) is decoded with the ids before each one.
+	var stream *tokenizer.StreamDecoder
+	if !tokenizer.PerToken(tok) {
+		stream = tokenizer.NewStreamDecoder(tok, ids)
+	}
 	start := time.Now()
 	n := 0
 	err = generate.Generate(m, ids, o.Gen, func(t int32) error {
@@ -136,11 +142,20 @@ func generateRun(o *generateOptions, stdin io.Reader, stdout, stderr io.Writer) 
 			return errStop
 		}
 		n++
-		if _, err := w.Write(tok.Decode([]int32{t})); err != nil {
+		var text []byte
+		if stream != nil {
+			text = stream.Next(t)
+		} else {
+			text = tok.Decode([]int32{t})
+		}
+		if _, err := w.Write(text); err != nil {
 			return err
 		}
 		return w.Flush()
 	})
+	if stream != nil && (err == nil || errors.Is(err, errStop)) {
+		w.Write(stream.Flush())
+	}
 	fmt.Fprintln(w)
 	w.Flush()
 	el := time.Since(start)

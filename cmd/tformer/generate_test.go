@@ -130,3 +130,42 @@ func TestVersion(t *testing.T) {
 		t.Errorf("--version printed %q", out.String())
 	}
 }
+
+// A model whose tokenizer is a SentencePiece tokenizer.json (the Llama-2
+// fixture) prints the text Decode gives for the prompt and the generated
+// ids together: with its spaces, which its ids decoded one by one lose.
+func TestGenerateSentencePieceText(t *testing.T) {
+	dir, err := filepath.Abs(filepath.Join("..", "..", "tokenizer", "testdata", "hf", "llama2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := tokenizer.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.New(model.Config{Vocab: tok.VocabSize(), DModel: 16, Layers: 1, Heads: 2, DFF: 32, MaxSeq: 64, Tie: true, Share: model.ShareNone, Groups: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Init(4)
+	path := filepath.Join(t.TempDir(), "sp.safetensors")
+	if err := checkpoint.Save(path, &checkpoint.Checkpoint{Model: m, Tokenizer: dir}); err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "The cat sat on"
+	o := generateOptions{Model: path, Prompt: prompt, Gen: generate.Options{Tokens: 40, Temperature: 1, Seed: 3}, NoStop: true}
+	var out, errw bytes.Buffer
+	if err := generateRun(&o, nil, &out, &errw); err != nil {
+		t.Fatal(err)
+	}
+	ids := tok.Encode([]byte(prompt))
+	var gen []int32
+	if err := generate.Generate(m, ids, o.Gen, func(t int32) error { gen = append(gen, t); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	all := tok.Decode(append(append([]int32{}, ids...), gen...))
+	want := prompt + string(all[len(tok.Decode(ids)):]) + "\n"
+	if out.String() != want {
+		t.Errorf("printed %q, want %q", out.String(), want)
+	}
+}
