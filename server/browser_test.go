@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -490,6 +491,65 @@ func TestBrowserScreenshots(t *testing.T) {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, filepath.Join(*browserShots, "serve-playground.png"))
+}
+
+// TestBrowserPlaygroundChatAndStop: the playground's chat endpoint answers
+// with the text of the chat template's prompt, and its Stop button ends a
+// generation in the server too (the worker is free again at once).
+func TestBrowserPlaygroundChatAndStop(t *testing.T) {
+	s, ts := newTestServer(t, nil)
+	ctx := newBrowser(t, 1200, 800)
+	const user, tokens = "hello there", 30
+	prompt, err := s.cfg.Chat.Render([]chatMessage{{Role: "user", Content: []byte(strconv.Quote(user))}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reference(t, s.cfg.Model, prompt, generate.Options{Tokens: tokens, Seed: 4, Temperature: 0.8, TopK: 40, TopP: 1})
+	type state struct {
+		Text  string `json:"text"`
+		Stats string `json:"stats"`
+		Error string `json:"error"`
+	}
+	read := `({ text: document.getElementById("g-text").textContent, stats: document.getElementById("g-stats").textContent,
+		error: document.getElementById("g-error").textContent })`
+	done := void(chromedp.Poll[bool](`document.body.dataset.playState === "done" || document.body.dataset.playState === "error"`,
+		chromedp.WithPollingInterval(20*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+	if err := chromedp.Do(ctx, chromedp.Navigate(ts.URL+"/#playground"), chromedp.WaitVisible(chromedp.CSS("#g-mode")),
+		selectOption("#g-mode", "chat"), typeInto("#g-prompt", user), typeInto("#g-max", strconv.Itoa(tokens)), typeInto("#g-seed", "4"),
+		click("#g-run"), done); err != nil {
+		t.Fatal(err)
+	}
+	st, err := chromedp.Run(ctx, chromedp.Evaluate[state](read))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Error != "" || st.Text != want || !strings.Contains(st.Stats, "finish: length") {
+		t.Errorf("chat: %+v, want text %q", st, want)
+	}
+
+	// A long, slow generation, stopped from the page.
+	var steps atomic.Int64
+	s.stepHook = func() { steps.Add(1); time.Sleep(5 * time.Millisecond) }
+	if err := chromedp.Do(ctx, selectOption("#g-mode", "completion"), typeInto("#g-max", "1500"), click("#g-run"),
+		void(chromedp.Poll[bool](`document.getElementById("g-text").textContent.length > 5`, chromedp.WithPollingTimeout(10*time.Second))),
+		click("#g-stopbtn"), done); err != nil {
+		t.Fatal(err)
+	}
+	if st, err = chromedp.Run(ctx, chromedp.Evaluate[state](read)); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(st.Stats, "stopped by you") || st.Error != "" {
+		t.Errorf("after Stop: %+v", st)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Stats().Active != 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	n := steps.Load()
+	time.Sleep(100 * time.Millisecond)
+	if a := s.Stats().Active; a != 0 || steps.Load() != n || n >= 1500 {
+		t.Errorf("after Stop the server still generates: %d active, %d then %d of 1500 tokens", a, n, steps.Load())
+	}
 }
 
 // screenshot writes the whole page as a PNG, with no element focused.
