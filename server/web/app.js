@@ -256,20 +256,25 @@ function renderChart(r, n, train) {
   const cr = train ? r.crossover.train : r.crossover;
   const crosses = [["MHA = FFN", cr.mha_equals_ffn], ["QKᵀ+AV = FFN", cr.attention_core_equals_ffn]];
   const g = svg("g", { class: "cross" });
+  const lines = svg("g"), labels = svg("g"); // labels over every line
+  g.append(lines, labels);
   el0.append(g); // in the page now, so that labels can be measured
   const notes = [];
   crosses.forEach(([label, x], i) => {
     if (x === null || x === undefined) { notes.push(`${label}: none`); return; }
     notes.push(`${label} at n ≈ ${Math.round(x)}`);
     if (x < xs[0] || x > xs[xs.length - 1]) return;
-    g.append(svg("line", { x1: X(x), x2: X(x), y1: M.t, y2: H - M.b, "data-cross": label }));
-    const anchor = X(x) > (W - M.r) * 0.8 ? "end" : "start";
-    const dx = anchor === "end" ? -5 : 5;
-    const text = svg("text", { x: X(x) + dx, y: M.t + 14 + 16 * i, "text-anchor": anchor }, `${label}: n ≈ ${Math.round(x)}`);
-    g.append(text);
+    lines.append(svg("line", { x1: X(x), x2: X(x), y1: M.t, y2: H - M.b, "data-cross": label }));
+    // right of the line, or left of it when it would run past the plot
+    const text = svg("text", { x: X(x) + 5, y: M.t + 14 + 16 * i, "text-anchor": "start" }, `${label}: n ≈ ${Math.round(x)}`);
+    labels.append(text);
+    if (X(x) + 5 + text.getComputedTextLength() > W - M.r - 4) {
+      text.setAttribute("x", X(x) - 5);
+      text.setAttribute("text-anchor", "end");
+    }
     // a backdrop keeps the label readable where curves run behind it
     const bb = text.getBBox();
-    g.insertBefore(svg("rect", { x: bb.x - 3, y: bb.y - 1, width: bb.width + 6, height: bb.height + 2, rx: 3, class: "label-bg" }), text);
+    labels.insertBefore(svg("rect", { x: bb.x - 3, y: bb.y - 1, width: bb.width + 6, height: bb.height + 2, rx: 3, class: "label-bg" }), text);
   });
   const cx = $("cross-text");
   cx.textContent = `Per layer, ${r.crossover.convention}${train ? ", forward + backward" : ", forward"}: ` + notes.join("; ") +
