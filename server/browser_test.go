@@ -368,6 +368,24 @@ func TestBrowserCostExplorer(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Nothing runs off the side of the page, wide or narrow.
+	for _, w := range []int64{1400, 1024, 760} {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(w, 1000),
+			void(chromedp.Poll[bool](`document.body.dataset.costState === "ready"`, chromedp.WithPollingTimeout(10*time.Second)))); err != nil {
+			t.Fatal(err)
+		}
+		sizes, err := chromedp.Run(ctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sizes[0] > sizes[1] {
+			t.Errorf("at %d px the page is %d px wide: it overflows", w, sizes[0])
+		}
+	}
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1400, 1000)); err != nil {
+		t.Fatal(err)
+	}
+
 	// Hovering the chart shows the values at the nearest n of its grid.
 	at, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => { const b = document.getElementById("chart").getBoundingClientRect();
 		return [b.left + 0.45 * b.width, b.top + 0.5 * b.height]; })()`))
