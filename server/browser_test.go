@@ -422,7 +422,7 @@ func TestBrowserCostExplorer(t *testing.T) {
 // generate samples for the same prompt and seed.
 func TestBrowserPlayground(t *testing.T) {
 	s, ts := newTestServer(t, nil)
-	s.stepHook = func() { time.Sleep(3 * time.Millisecond) } // tokens arrive one by one
+	s.stepHook = func() { time.Sleep(8 * time.Millisecond) } // tokens arrive one by one, even on a busy machine
 	ctx := newBrowser(t, 1400, 800)
 	const prompt, tokens, seed = "the cat ", 60, 11
 	want := reference(t, s.cfg.Model, prompt, generate.Options{Tokens: tokens, Seed: seed, Temperature: 0.8, TopK: 40, TopP: 1})
