@@ -3,13 +3,16 @@
 // fixed time, then prints requests/s, latency percentiles, tokens/s and how
 // many requests the server refused (429 when its queue is full, 503) or
 // failed. It stops by itself; in-flight requests at the deadline are
-// waited for, not cancelled, so every request sent is accounted for.
+// waited for, not cancelled, so every request sent is accounted for. With
+// -stream it asks for server-sent events and also reports the time to the
+// first text.
 //
 //	tformer serve --model tformer-model.safetensors --concurrency 2 --quiet &
 //	go run ./bench/serveload -url http://127.0.0.1:8080 -clients 1,2,4 -duration 3s
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -38,6 +41,7 @@ type config struct {
 	Backoff   time.Duration // a refused client waits this long before its next request
 	Timeout   time.Duration // per request
 	Seed      bool          // send seed = request number (reproducible texts)
+	Stream    bool          // ask for server-sent events and time the first token
 }
 
 // result is what one run measured.
@@ -49,6 +53,7 @@ type result struct {
 	Failed    int             // requests with no answer (transport errors, timeouts, bad bodies)
 	Tokens    int             // completion tokens of the 200 answers (their usage)
 	Latencies []time.Duration // of the 200 answers, sorted
+	First     []time.Duration // streamed: time to the first text of the 200 answers, sorted
 	FirstErr  string          // the first failure, for the report
 }
 
@@ -92,7 +97,11 @@ func run(ctx context.Context, c config, client *http.Client) result {
 				if c.Seed {
 					body["seed"] = n
 				}
-				status, tokens, lat, err := request(ctx, client, c, body)
+				if c.Stream {
+					body["stream"] = true
+					body["stream_options"] = map[string]any{"include_usage": true}
+				}
+				status, tokens, lat, first, err := request(ctx, client, c, body)
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -104,6 +113,9 @@ func run(ctx context.Context, c config, client *http.Client) result {
 					res.OK++
 					res.Tokens += tokens
 					res.Latencies = append(res.Latencies, lat)
+					if c.Stream {
+						res.First = append(res.First, first)
+					}
 				default:
 					res.Status[status]++
 				}
@@ -120,45 +132,99 @@ func run(ctx context.Context, c config, client *http.Client) result {
 	wg.Wait()
 	res.Elapsed = time.Since(start)
 	slices.Sort(res.Latencies)
+	slices.Sort(res.First)
 	return res
 }
 
 // request sends one completion and returns its status, its completion
-// tokens and its latency.
-func request(ctx context.Context, client *http.Client, c config, body map[string]any) (int, int, time.Duration, error) {
+// tokens, its latency and, streamed, the time to its first text.
+func request(ctx context.Context, client *http.Client, c config, body map[string]any) (status, tokens int, lat, first time.Duration, err error) {
 	data, err := json.Marshal(body)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	rctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, strings.TrimSuffix(c.URL, "/")+"/v1/completions", bytes.NewReader(data))
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	t0 := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, 0, 0, err
+		return 0, 0, 0, 0, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	lat := time.Since(t0)
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("read answer: %w", err)
-	}
 	if resp.StatusCode != http.StatusOK {
-		return resp.StatusCode, 0, lat, nil
+		_, err := io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, 0, time.Since(t0), 0, err
 	}
+	if c.Stream {
+		tokens, first, err = readStream(resp.Body, t0)
+		lat = time.Since(t0)
+	} else {
+		var raw []byte
+		raw, err = io.ReadAll(resp.Body)
+		lat = time.Since(t0)
+		if err == nil {
+			tokens, err = readCompletion(raw)
+		}
+	}
+	if err != nil {
+		return 0, 0, 0, 0, err
+	}
+	if tokens < 0 || tokens > c.MaxTokens {
+		return 0, 0, 0, 0, fmt.Errorf("answer has %d completion tokens (max_tokens %d)", tokens, c.MaxTokens)
+	}
+	return resp.StatusCode, tokens, lat, first, nil
+}
+
+// readCompletion returns the completion tokens of a whole answer.
+func readCompletion(raw []byte) (int, error) {
 	var out completion
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return 0, 0, 0, fmt.Errorf("answer is not JSON: %w", err)
+		return 0, fmt.Errorf("answer is not JSON: %w", err)
 	}
-	if len(out.Choices) != 1 || out.Usage.CompletionTokens < 0 || out.Usage.CompletionTokens > c.MaxTokens {
-		return 0, 0, 0, fmt.Errorf("answer has %d choices and %d completion tokens (max_tokens %d)", len(out.Choices), out.Usage.CompletionTokens, c.MaxTokens)
+	if len(out.Choices) != 1 {
+		return 0, fmt.Errorf("answer has %d choices", len(out.Choices))
 	}
-	return resp.StatusCode, out.Usage.CompletionTokens, lat, nil
+	return out.Usage.CompletionTokens, nil
+}
+
+// readStream reads server-sent events to data: [DONE] and returns the
+// completion tokens of the usage chunk and the time to the first text.
+func readStream(r io.Reader, t0 time.Time) (int, time.Duration, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	var first time.Duration
+	tokens := -1
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), "data: ")
+		if !ok {
+			continue
+		}
+		if line == "[DONE]" {
+			if tokens < 0 {
+				return 0, 0, errors.New("stream ended without a usage chunk")
+			}
+			return tokens, first, nil
+		}
+		var c completion
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			return 0, 0, fmt.Errorf("chunk is not JSON: %w", err)
+		}
+		if first == 0 && len(c.Choices) == 1 && c.Choices[0].Text != "" {
+			first = time.Since(t0)
+		}
+		if len(c.Choices) == 0 {
+			tokens = c.Usage.CompletionTokens
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, fmt.Errorf("read stream: %w", err)
+	}
+	return 0, 0, errors.New("stream ended before data: [DONE]")
 }
 
 // parseClients reads "1,2,4".
@@ -179,7 +245,12 @@ func ms(d time.Duration) string { return strconv.FormatFloat(float64(d)/1e6, 'f'
 // report prints one line per run.
 func report(w io.Writer, rs []result) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "clients\tok\treq/s\tp50 ms\tp95 ms\tp99 ms\ttokens/s\t429\t503\tother\tfailed\t")
+	streamed := len(rs) > 0 && len(rs[0].First) > 0
+	head := "clients\tok\treq/s\tp50 ms\tp95 ms\tp99 ms\ttokens/s\t429\t503\tother\tfailed\t"
+	if streamed {
+		head += "first p50 ms\tfirst p95 ms\t"
+	}
+	fmt.Fprintln(tw, head)
 	for _, r := range rs {
 		sec := r.Elapsed.Seconds()
 		other := 0
@@ -188,9 +259,13 @@ func report(w io.Writer, rs []result) {
 				other += n
 			}
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%s\t%s\t%s\t%.0f\t%d\t%d\t%d\t%d\t\n", r.Clients, r.OK, float64(r.OK)/sec,
+		fmt.Fprintf(tw, "%d\t%d\t%.1f\t%s\t%s\t%s\t%.0f\t%d\t%d\t%d\t%d\t", r.Clients, r.OK, float64(r.OK)/sec,
 			ms(percentile(r.Latencies, 50)), ms(percentile(r.Latencies, 95)), ms(percentile(r.Latencies, 99)),
 			float64(r.Tokens)/sec, r.Status[http.StatusTooManyRequests], r.Status[http.StatusServiceUnavailable], other, r.Failed)
+		if streamed {
+			fmt.Fprintf(tw, "%s\t%s\t", ms(percentile(r.First, 50)), ms(percentile(r.First, 95)))
+		}
+		fmt.Fprintln(tw)
 	}
 	tw.Flush()
 	for _, r := range rs {
@@ -217,6 +292,7 @@ func mainErr(args []string, stdout io.Writer) error {
 	modelName := fs.String("model", "tformer", "the model id to ask for")
 	backoff := fs.Duration("backoff", 10*time.Millisecond, "wait after a refused request (429/503) before the next")
 	timeout := fs.Duration("timeout", 30*time.Second, "per-request timeout")
+	stream := fs.Bool("stream", false, "stream the answers (server-sent events) and report the time to the first text")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -250,7 +326,7 @@ func mainErr(args []string, stdout io.Writer) error {
 	var rs []result
 	for _, n := range cs {
 		rs = append(rs, run(context.Background(), config{URL: *url, Model: *modelName, Prompt: *prompt, MaxTokens: *maxTok,
-			Clients: n, Duration: *dur, Backoff: *backoff, Timeout: *timeout, Seed: true}, client))
+			Clients: n, Duration: *dur, Backoff: *backoff, Timeout: *timeout, Seed: true, Stream: *stream}, client))
 	}
 	report(stdout, rs)
 	return nil

@@ -118,3 +118,39 @@ func TestMainRuns(t *testing.T) {
 		t.Errorf("want a title, a header and two runs:\n%s", out.String())
 	}
 }
+
+// Streamed, every answer's tokens come from its usage chunk and its first
+// text arrives before its end.
+func TestRunStreamed(t *testing.T) {
+	ts := tinyServer(t, 2, 16)
+	c := config{URL: ts.URL, Model: "tformer", Prompt: "The ", MaxTokens: 8, Clients: 2, Duration: 200 * time.Millisecond,
+		Backoff: time.Millisecond, Timeout: 10 * time.Second, Seed: true, Stream: true}
+	r := run(context.Background(), c, ts.Client())
+	if r.OK == 0 || r.Failed != 0 || r.Tokens != 8*r.OK || len(r.First) != r.OK {
+		t.Fatalf("ok %d, failed %d (%s), tokens %d, %d first-text times", r.OK, r.Failed, r.FirstErr, r.Tokens, len(r.First))
+	}
+	if r.First[0] <= 0 || r.First[len(r.First)-1] > r.Latencies[len(r.Latencies)-1] {
+		t.Errorf("first text after %v..%v, answers in %v..%v", r.First[0], r.First[len(r.First)-1], r.Latencies[0], r.Latencies[len(r.Latencies)-1])
+	}
+	var out bytes.Buffer
+	report(&out, []result{r})
+	if !strings.Contains(out.String(), "first p50 ms") {
+		t.Errorf("report:\n%s", out.String())
+	}
+}
+
+func TestReadStreamBadStreams(t *testing.T) {
+	for _, s := range []string{
+		"data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: [DONE]\n\n", // no usage chunk
+		"data: {\"choices\":[{\"text\":\"a\"}]}\n\n",                 // no [DONE]
+		"data: {not json}\n\n",
+	} {
+		if _, _, err := readStream(strings.NewReader(s), time.Now()); err == nil {
+			t.Errorf("%q: no error", s)
+		}
+	}
+	n, _, err := readStream(strings.NewReader("data: {\"choices\":[{\"text\":\"a\"}]}\n\ndata: {\"choices\":[],\"usage\":{\"completion_tokens\":1}}\n\ndata: [DONE]\n\n"), time.Now())
+	if err != nil || n != 1 {
+		t.Errorf("good stream: %d %v", n, err)
+	}
+}
