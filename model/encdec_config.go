@@ -1,0 +1,77 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+)
+
+// An encoder–decoder (Arch "encdec") is the Transformer of Vaswani et al.
+// (2017) as data: an encoder stack of EncLayers layers (bidirectional
+// self-attention with a key padding mask, FFN) over the source, and a
+// decoder stack of Layers layers (causal self-attention, cross-attention
+// over the encoder's output, FFN) over the target, trained by teacher-forced
+// cross-entropy on the target tokens.
+//
+// Both stacks share the config's width, heads, d_ff, norm, FFN form, biases
+// and GELU form. PostLN picks post-LN blocks (x = LN(x + f(x)); the paper
+// and BART) or pre-LN ones (x = x + f(LN(x)) with a final norm per stack);
+// Positions "" (learned: one MaxSeq×d table per stack) or "sinusoidal" (the
+// paper's fixed table); EmbedScale multiplies the token embeddings by √d;
+// Tying is the three-way tie (all, decoder, none). Share and Groups apply
+// within each stack: decoder layers share their self-attention and
+// cross-attention blocks together under ShareAttention and ShareAll.
+// MaxSeq bounds the source and the target length.
+
+// validateEncDec checks the encoder–decoder fields: that only an
+// encoder–decoder sets them, and that an encoder–decoder makes no choice
+// the engine lacks for it.
+func (c Config) validateEncDec() error {
+	if !c.IsEncDec() {
+		switch {
+		case c.EncLayers != 0:
+			return fmt.Errorf("enc-layers (%d) applies to encoder-decoders (arch encdec) only", c.EncLayers)
+		case c.PostLN:
+			return errors.New("post-ln applies to encoder-decoders (arch encdec) only: a decoder is pre-LN, an encoder post-LN")
+		case c.Tying != "":
+			return fmt.Errorf("tying %q (three-way) applies to encoder-decoders (arch encdec) only; decoders and encoders tie with tie", c.Tying)
+		case c.Sinusoidal():
+			return errors.New("sinusoidal positions apply to encoder-decoders (arch encdec) only")
+		}
+		return nil
+	}
+	if c.EncLayers <= 0 {
+		return fmt.Errorf("enc-layers must be positive for an encoder-decoder, got %d", c.EncLayers)
+	}
+	if c.EncLayers > 1<<16 || c.Layers > 1<<16 {
+		return fmt.Errorf("enc-layers (%d) and layers (%d) are implausibly large", c.EncLayers, c.Layers)
+	}
+	if c.Tying != "" {
+		if _, err := ParseTying(string(c.Tying)); err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.Rotary():
+		return errors.New("positions rope: an encoder-decoder has learned or sinusoidal positions")
+	case c.Sinusoidal() && c.DModel%2 != 0:
+		return fmt.Errorf("sinusoidal positions need an even d-model, got %d", c.DModel)
+	case c.EmbedDim != 0 && c.EmbedDim != c.DModel:
+		return fmt.Errorf("embed-dim %d: factorized embeddings apply to decoders and encoders, not encoder-decoders", c.EmbedDim)
+	case c.KVHeads != 0 && c.KVHeads != c.Heads:
+		return fmt.Errorf("kv-heads %d: an encoder-decoder's attention is multi-head (kv-heads = heads)", c.KVHeads)
+	case c.DHead != 0 && c.DHead*c.Heads != c.DModel:
+		return fmt.Errorf("head-dim %d: an encoder-decoder's heads split d-model (head-dim = d-model / heads)", c.DHead)
+	case c.Bias == BiasQKV:
+		return errors.New("bias qkv: an encoder-decoder has biases on every linear layer (all) or none")
+	}
+	return nil
+}
+
+// TinyEncDec is a small encoder–decoder for the built-in tasks: 2 + 2
+// layers of width 128, 4 heads, d_ff 512, post-LN, sinusoidal positions,
+// the embedding scaled by √d and three-way tying (the paper's choices at
+// toy size), a byte vocabulary plus 4 special ids and 64 positions.
+func TinyEncDec() Config {
+	return Config{Arch: ArchEncDec, Vocab: 260, DModel: 128, EncLayers: 2, Layers: 2, Heads: 4, DFF: 512, MaxSeq: 64,
+		Tie: true, Tying: TieAll, Share: ShareNone, Groups: 1, PostLN: true, Positions: SinusoidalPositions, EmbedScale: true}
+}
