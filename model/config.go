@@ -350,6 +350,7 @@ type Activation string
 const (
 	GELUTanh Activation = "gelu_tanh" // 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))); the default ""
 	GELUErf  Activation = "gelu_erf"  // 0.5·x·(1 + erf(x/√2))
+	ReLU     Activation = "relu"      // max(0, x): the Transformer's FFN (encoder–decoders only)
 )
 
 // Eps is the LayerNorm epsilon as the kernels use it.
@@ -491,8 +492,8 @@ func (c Config) Validate() error {
 	if c.EmbedDim > c.DModel {
 		return fmt.Errorf("invalid config: embed-dim (%d) cannot be larger than d-model (%d): a factorized embedding is narrower than the model (use 0 or %d for none)", c.EmbedDim, c.DModel, c.DModel)
 	}
-	if c.Activation != "" && c.Activation != GELUTanh && c.Activation != GELUErf {
-		return fmt.Errorf("invalid config: unknown activation %q (want gelu_tanh or gelu_erf)", c.Activation)
+	if c.Activation != "" && c.Activation != GELUTanh && c.Activation != GELUErf && c.Activation != ReLU {
+		return fmt.Errorf("invalid config: unknown activation %q (want gelu_tanh, gelu_erf or relu)", c.Activation)
 	}
 	if !(c.LayerNormEps >= 0 && c.LayerNormEps < 1) {
 		return fmt.Errorf("invalid config: layer-norm epsilon must be in [0, 1), got %g", c.LayerNormEps)

@@ -36,6 +36,8 @@ func (c Config) validateEncDec() error {
 			return fmt.Errorf("tying %q (three-way) applies to encoder-decoders (arch encdec) only; decoders and encoders tie with tie", c.Tying)
 		case c.Sinusoidal():
 			return errors.New("sinusoidal positions apply to encoder-decoders (arch encdec) only")
+		case c.Activation == ReLU:
+			return errors.New("activation relu applies to encoder-decoders (arch encdec) only")
 		}
 		return nil
 	}
@@ -61,6 +63,8 @@ func (c Config) validateEncDec() error {
 		return fmt.Errorf("kv-heads %d: an encoder-decoder's attention is multi-head (kv-heads = heads)", c.KVHeads)
 	case c.DHead != 0 && c.DHead*c.Heads != c.DModel:
 		return fmt.Errorf("head-dim %d: an encoder-decoder's heads split d-model (head-dim = d-model / heads)", c.DHead)
+	case c.Activation == ReLU && c.Gated():
+		return fmt.Errorf("activation relu with mlp %s: a gated FFN's activation is its own (SwiGLU) or a GELU (GeGLU)", c.MLP)
 	case c.Bias == BiasQKV:
 		return errors.New("bias qkv: an encoder-decoder has biases on every linear layer (all) or none")
 	}

@@ -24,8 +24,8 @@ func edConfigs() map[string]Config {
 		}
 	}
 	c := edBase()
-	c.PostLN, c.Tying, c.Positions, c.EmbedScale, c.Share, c.Groups = true, TieAll, SinusoidalPositions, true, ShareAll, 1
-	out["post/tie-all/sinusoidal/scaled/share-all"] = c
+	c.PostLN, c.Tying, c.Positions, c.EmbedScale, c.Share, c.Groups, c.Activation = true, TieAll, SinusoidalPositions, true, ShareAll, 1, ReLU
+	out["post/tie-all/sinusoidal/scaled/relu/share-all"] = c
 	c = edBase()
 	c.Tying, c.Share, c.Groups, c.EncLayers, c.Layers = TieDecoder, ShareAttention, 2, 4, 2
 	out["pre/tie-decoder/share-attention-g2/4+2"] = c
@@ -108,6 +108,8 @@ func TestEncDecConfigErrors(t *testing.T) {
 		{func(c *Config) { c.KVHeads = 1 }, "multi-head"},
 		{func(c *Config) { c.DHead = 2 }, "head-dim"},
 		{func(c *Config) { c.Bias = BiasQKV }, "bias qkv"},
+		{func(c *Config) { c.Activation, c.MLP = ReLU, SwiGLU }, "activation relu with mlp swiglu"},
+		{func(c *Config) { c.Arch, c.EncLayers, c.Activation = "", 0, ReLU }, "relu applies to encoder-decoders"},
 		{func(c *Config) { c.Share, c.Groups, c.EncLayers = ShareAll, 2, 3 }, "must divide enc-layers"},
 		{func(c *Config) { c.Arch, c.EncLayers = "", 2 }, "enc-layers (2) applies to encoder-decoders"},
 		{func(c *Config) { c.Arch, c.EncLayers, c.PostLN = "", 0, true }, "post-ln applies"},

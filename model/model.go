@@ -568,6 +568,10 @@ func (m *Model) layerNorm(cnt *kernels.Counter, out, mean, rstd, inp, w, b []flo
 
 // gelu applies the config's GELU form, counting its FLOPs under comp.
 func (m *Model) gelu(cnt *kernels.Counter, comp kernels.Component, out, inp []float32) {
+	if m.Config.Activation == ReLU {
+		kernels.ReLUForwardFor(cnt, comp, out, inp)
+		return
+	}
 	if m.Config.ErfGELU() {
 		kernels.GELUErfForwardFor(cnt, comp, out, inp)
 		return
@@ -577,6 +581,10 @@ func (m *Model) gelu(cnt *kernels.Counter, comp kernels.Component, out, inp []fl
 
 // geluBack is the backward of gelu.
 func (m *Model) geluBack(cnt *kernels.Counter, comp kernels.Component, dinp, inp, dout []float32) {
+	if m.Config.Activation == ReLU {
+		kernels.ReLUBackwardFor(cnt, comp, dinp, inp, dout)
+		return
+	}
 	if m.Config.ErfGELU() {
 		kernels.GELUErfBackwardFor(cnt, comp, dinp, inp, dout)
 		return
