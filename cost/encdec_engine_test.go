@@ -152,7 +152,7 @@ func engineEncDec(s EncDecSpec, ns, nt int, act [2]int64) (enc, dec [2]counts) {
 			scale = 1
 		}
 		c[F][kernels.Embedding] += n * d * (scale + 1) // scale, add the position row
-		c[B][kernels.Embedding] += n * d * (scale + 1)  // scale, scatter into the token row
+		c[B][kernels.Embedding] += n * d * (scale + 1) // scale, scatter into the token row
 		if s.Positions == PosLearned {
 			c[B][kernels.Embedding] += n * d // scatter into the position row
 		}
