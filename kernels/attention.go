@@ -581,24 +581,41 @@ func AttentionDecode(cnt *Counter, out, q, kc, vc, scratch []float32, nk, d, h i
 // kvh·dh values per position (key/value heads only), and query head j reads
 // cached head j/(h/kvh).
 func AttentionDecodeGQA(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, kvh, dh int) {
+	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV)
+}
+
+// CrossAttentionDecode computes one decoder position's cross-attention
+// output for all h heads of width dh: q[h·dh] attends to the nk source
+// positions of kv[nk×2·h·dh] (per position the keys, then the values, as
+// CrossAttentionForward reads them). scratch must hold at least nk values.
+// FLOPs go to CrossScores, CrossSoftmax and CrossAV, counted as
+// AttentionDecode counts its own.
+func CrossAttentionDecode(cnt *Counter, out, q, kv, scratch []float32, nk, h, dh int) {
+	d := h * dh
+	attentionDecode(cnt, out, q, kv, kv[d:], 2*d, scratch, nk, h, h, dh, CrossScores, CrossSoftmax, CrossAV)
+}
+
+// attentionDecode is the decoding attention over keys kc and values vc
+// whose rows are ld apart, counting under the components given.
+func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []float32, nk, h, kvh, dh int, cs, cm, ca Component) {
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	kd, g := kvh*dh, h/kvh
+	g := h / kvh
 	for hd := 0; hd < h; hd++ {
 		qh := q[hd*dh : hd*dh+dh]
 		ko := hd / g * dh
 		sc := scratch[:nk]
 		for j := range sc {
-			sc[j] = dot(qh, kc[j*kd+ko:j*kd+ko+dh]) * scale
+			sc[j] = dot(qh, kc[j*ld+ko:j*ld+ko+dh]) * scale
 		}
 		inv := 1 / expSum(sc, 1, -maxOf(sc))
 		o := out[hd*dh : hd*dh+dh]
 		clear(o)
 		for j := 0; j < nk; j++ {
-			axpy(o, scratch[j]*inv, vc[j*kd+ko:j*kd+ko+dh])
+			axpy(o, scratch[j]*inv, vc[j*ld+ko:j*ld+ko+dh])
 		}
 	}
 	all := int64(h) * int64(nk)
-	cnt.Add(Forward, Scores, all*2*int64(dh))
-	cnt.Add(Forward, Softmax, all*FlopsSoftmaxFwd)
-	cnt.Add(Forward, AV, all*2*int64(dh))
+	cnt.Add(Forward, cs, all*2*int64(dh))
+	cnt.Add(Forward, cm, all*FlopsSoftmaxFwd)
+	cnt.Add(Forward, ca, all*2*int64(dh))
 }

@@ -212,3 +212,22 @@ func testCrossAttention(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossAttentionDecode: one query's cross-attention during decoding
+// equals the float64 loops (and so the fused kernel's rows), and counts
+// h·nk pairs under the cross components.
+func TestCrossAttentionDecode(t *testing.T) {
+	for _, c := range []crossRef{{b: 1, tq: 1, tk: 1, h: 1, dh: 3}, {b: 1, tq: 1, tk: 13, h: 3, dh: 4}, {b: 1, tq: 1, tk: 200, h: 2, dh: 8}} {
+		d := c.h * c.dh
+		r := newRNG(uint64(c.tk))
+		q, kv := randVec(r, d, 1), randVec(r, c.tk*2*d, 1)
+		out := filled(d, nan32())
+		var cnt Counter
+		CrossAttentionDecode(&cnt, out, q, kv, make([]float32, c.tk), c.tk, c.h, c.dh)
+		checkRel(t, "decode", out, c.forward(to64(q), to64(kv)), 1e-5)
+		prs := int64(c.h * c.tk)
+		checkCounts(t, "decode", &cnt, map[countKey]int64{
+			{Forward, CrossScores}: 2 * int64(c.dh) * prs, {Forward, CrossSoftmax}: FlopsSoftmaxFwd * prs, {Forward, CrossAV}: 2 * int64(c.dh) * prs,
+		})
+	}
+}
