@@ -222,14 +222,21 @@ func newEdActs(c Config, b, ts, tt int) *edActs {
 }
 
 // setRows (re)allocates the output's buffers for r predicted rows.
+//
+// The buffers are allocated for every row of the batch (b·tt) once and
+// resliced, so batches of one shape allocate nothing whatever their target
+// lengths.
 func (a *edActs) setRows(c Config, r int) {
-	if a.rows == r && a.logits != nil {
-		return
+	if a.logits == nil {
+		n := a.dec.n
+		a.positions, a.targets = make([]int32, n), make([]int32, n)
+		a.hin, a.dhin = make([]float32, n*c.DModel), make([]float32, n*c.DModel)
+		a.logits, a.probs, a.losses = make([]float32, n*c.Vocab), make([]float32, n*c.Vocab), make([]float32, n)
 	}
 	a.rows = r
-	a.positions, a.targets = make([]int32, r), make([]int32, r)
-	a.hin, a.dhin = make([]float32, r*c.DModel), make([]float32, r*c.DModel)
-	a.logits, a.probs, a.losses = make([]float32, r*c.Vocab), make([]float32, r*c.Vocab), make([]float32, r)
+	a.positions, a.targets = a.positions[:r], a.targets[:r]
+	a.hin, a.dhin = a.hin[:r*c.DModel], a.dhin[:r*c.DModel]
+	a.logits, a.probs, a.losses = a.logits[:r*c.Vocab], a.probs[:r*c.Vocab], a.losses[:r]
 }
 
 // output is the stack's output: the final norm's (pre-LN) or the last

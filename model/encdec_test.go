@@ -1,7 +1,6 @@
 package model
 
 import (
-	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -227,5 +226,4 @@ func TestEncDecTiedGradientIsSumOfUses(t *testing.T) {
 	if got, want := tied.Config.AppliedParams(), un.Config.UniqueParams(); got != want {
 		t.Errorf("applied %d, untied unique %d", got, want)
 	}
-	_ = math.Abs
 }
