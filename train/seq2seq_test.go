@@ -2,9 +2,11 @@ package train
 
 import (
 	"math/rand/v2"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/model"
 )
 
@@ -110,4 +112,57 @@ func TestSeq2SeqBatch(t *testing.T) {
 	if _, err := NewSeq2Seq(d, reversePairs(2, 1), revSpecial, DefaultOptions()); err == nil {
 		t.Error("seq2seq training of a decoder started")
 	}
+}
+
+// TestEncDecCheckpointRoundTrip: an encoder–decoder's config (tying, LN
+// placement, positions, layers of both stacks) and weights survive a
+// checkpoint, and the loaded model computes the same logits.
+func TestEncDecCheckpointRoundTrip(t *testing.T) {
+	for _, tie := range []model.Tying{model.TieAll, model.TieDecoder, model.TieNone} {
+		c := model.TinyEncDec()
+		c.Tying, c.DModel, c.DFF, c.EncLayers, c.Layers = tie, 16, 24, 2, 1
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(3)
+		path := filepath.Join(t.TempDir(), "ed.tformer")
+		if err := checkpoint.Save(path, &checkpoint.Checkpoint{Model: m, Tokenizer: "byte"}); err != nil {
+			t.Fatal(err)
+		}
+		ck, err := checkpoint.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ck.Model.Config != m.Config || !equalFloats(ck.Model.Params, m.Params) {
+			t.Fatalf("tying %s: loaded config %+v, want %+v (or other weights)", tie, ck.Model.Config, m.Config)
+		}
+		x, err := Seq2SeqBatch(c, []Pair{{Src: []int32{1, 2, 3}, Tgt: []int32{4, 5}}}, Special{BOS: 256, EOS: 257, Pad: 258})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []float32
+		for _, mm := range []*model.Model{m, ck.Model} {
+			if _, err := mm.ForwardSeq2Seq(x); err != nil {
+				t.Fatal(err)
+			}
+			if want == nil {
+				want = append([]float32(nil), mm.Logits()...)
+			} else if !equalFloats(mm.Logits(), want) {
+				t.Errorf("tying %s: the loaded model's logits differ", tie)
+			}
+		}
+	}
+}
+
+func equalFloats(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
