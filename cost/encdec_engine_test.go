@@ -67,6 +67,16 @@ func TestEncDecEngineParams(t *testing.T) {
 		if s.AppliedParams() != u.AppliedParams() || s.UniqueParams() >= u.UniqueParams() {
 			t.Errorf("%s shared: unique %d applied %d; unshared unique %d applied %d", name, s.UniqueParams(), s.AppliedParams(), u.UniqueParams(), u.AppliedParams())
 		}
+		// Sharing between the stacks stores one stack's self-attention and
+		// FFN blocks fewer, exactly: the decoder's.
+		x := s
+		x.ShareStacks = true
+		sp := encdecSpecOf(s)
+		sp.DecLayers = 1 // one stored decoder block
+		blocks := sp.attnParams() + sp.ffnParams() + 2*sp.normParams() // self-attention + its norm, FFN + its norm
+		if x.AppliedParams() != s.AppliedParams() || x.UniqueParams() != s.UniqueParams()-blocks {
+			t.Errorf("%s share-stacks: unique %d applied %d, want %d and %d", name, x.UniqueParams(), x.AppliedParams(), s.UniqueParams()-blocks, s.AppliedParams())
+		}
 	}
 	// The Transformer base of Vaswani et al.: 6+6 layers, d 512, 37,000
 	// shared tokens, three-way tied.

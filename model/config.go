@@ -159,6 +159,12 @@ type Config struct {
 	// when Tie is set, else "none"; Canonical spells it out and sets Tie to
 	// Tying != "none".
 	Tying Tying `json:"tying,omitempty"`
+	// ShareStacks makes the decoder's self-attention and FFN blocks the
+	// encoder's (same index, same tensors; cross-attention stays the
+	// decoder's own). Both stacks must store as many attention blocks and
+	// as many FFN blocks (equal layer counts, or Share all / attention /
+	// ffn in the same groups).
+	ShareStacks bool `json:"share_stacks,omitempty"`
 }
 
 // Tying is an encoder–decoder's three-way embedding tying.

@@ -57,6 +57,9 @@ func (m *Model) edViews(slab []float32) edViews {
 		return v
 	}
 	v := edViews{enc: stack("enc.", c.EncoderStack()), dec: stack("", c)}
+	if c.ShareStacks {
+		v.dec.attn, v.dec.ffn = v.enc.attn, v.enc.ffn
+	}
 	if c.TyingMode() == TieAll {
 		v.enc.wte = v.dec.wte
 	}

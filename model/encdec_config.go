@@ -38,6 +38,8 @@ func (c Config) validateEncDec() error {
 			return errors.New("sinusoidal positions apply to encoder-decoders (arch encdec) only")
 		case c.Activation == ReLU:
 			return errors.New("activation relu applies to encoder-decoders (arch encdec) only")
+		case c.ShareStacks:
+			return errors.New("share-stacks applies to encoder-decoders (arch encdec) only")
 		}
 		return nil
 	}
@@ -65,6 +67,9 @@ func (c Config) validateEncDec() error {
 		return fmt.Errorf("head-dim %d: an encoder-decoder's heads split d-model (head-dim = d-model / heads)", c.DHead)
 	case c.Activation == ReLU && c.Gated():
 		return fmt.Errorf("activation relu with mlp %s: a gated FFN's activation is its own (SwiGLU) or a GELU (GeGLU)", c.MLP)
+	case c.ShareStacks && (c.EncoderStack().AttnBlocks() != c.AttnBlocks() || c.EncoderStack().FFNBlocks() != c.FFNBlocks()):
+		return fmt.Errorf("share-stacks: the encoder stores %d attention and %d FFN blocks, the decoder %d and %d; sharing between the stacks needs the same (equal enc-layers and layers, or sharing in the same groups)",
+			c.EncoderStack().AttnBlocks(), c.EncoderStack().FFNBlocks(), c.AttnBlocks(), c.FFNBlocks())
 	case c.Bias == BiasQKV:
 		return errors.New("bias qkv: an encoder-decoder has biases on every linear layer (all) or none")
 	}

@@ -20,7 +20,8 @@ import "fmt"
 // residual add (post-LN). kv.w holds the keys' rows, then the values'.
 // Sharing follows each stack's AttnIndex and FFNIndex (the encoder's with
 // EncLayers layers); a decoder's cross-attention block is indexed as its
-// self-attention block.
+// self-attention block. With ShareStacks the decoder has no attn.i or ffn.i
+// of its own: its layers use the encoder's enc.attn.i and enc.ffn.i.
 func (l *Layout) addEncDec(c Config, add func(name string, uses int, decay bool, shape ...int)) {
 	d, f, K := c.DModel, c.DFF, c.Vocab
 	switch c.TyingMode() {
@@ -58,16 +59,29 @@ func (l *Layout) addEncDec(c Config, add func(name string, uses int, decay bool,
 		return attn, ffn
 	}
 	qb, lb := c.QKVBias(), c.LinearBias()
-	stack := func(prefix string, s Config, cross bool) {
-		attn, ffn := uses(s)
+	encAttn, encFFN := uses(c.EncoderStack())
+	decAttn, decFFN := uses(c)
+	if c.ShareStacks {
+		for i := range encAttn {
+			encAttn[i] += decAttn[i]
+		}
+		for i := range encFFN {
+			encFFN[i] += decFFN[i]
+		}
+	}
+	stack := func(prefix string, attn, ffn []int, cross bool) {
+		blocks := !cross || !c.ShareStacks // the decoder's own self-attention and FFN blocks
 		for i, u := range attn {
+			if !blocks {
+				break
+			}
 			p := fmt.Sprintf("%sattn.%d.", prefix, i)
 			norm(p+"ln", u)
 			linear(p+"qkv", u, 3*d, d, qb)
 			linear(p+"proj", u, d, d, lb)
 		}
 		if cross {
-			for i, u := range attn {
+			for i, u := range decAttn {
 				p := fmt.Sprintf("cross.%d.", i)
 				norm(p+"ln", u)
 				linear(p+"q", u, d, d, qb)
@@ -76,6 +90,9 @@ func (l *Layout) addEncDec(c Config, add func(name string, uses int, decay bool,
 			}
 		}
 		for i, u := range ffn {
+			if !blocks {
+				break
+			}
 			p := fmt.Sprintf("%sffn.%d.", prefix, i)
 			norm(p+"ln", u)
 			if c.Gated() {
@@ -88,8 +105,8 @@ func (l *Layout) addEncDec(c Config, add func(name string, uses int, decay bool,
 			norm(prefix+"lnf", 1)
 		}
 	}
-	stack("enc.", c.EncoderStack(), false)
-	stack("", c, true)
+	stack("enc.", encAttn, encFFN, false)
+	stack("", decAttn, decFFN, true)
 	if c.TyingMode() == TieNone {
 		add("lm_head", 1, true, K, d)
 	}

@@ -31,6 +31,12 @@ func edConfigs() map[string]Config {
 	c = edBase()
 	c.Tying, c.Share, c.Groups, c.Norm, c.MLP, c.Bias = TieNone, ShareFFN, 1, RMSNormKind, SwiGLU, BiasNone
 	out["pre/tie-none/rms/swiglu/no-bias/share-ffn"] = c
+	c = edBase()
+	c.PostLN, c.Tying, c.ShareStacks = true, TieAll, true
+	out["post/tie-all/share-stacks"] = c
+	c = edBase()
+	c.Tying, c.Share, c.Groups, c.EncLayers, c.Layers, c.ShareStacks = TieNone, ShareAll, 1, 3, 2, true
+	out["pre/tie-none/share-all-g1/share-stacks/3+2"] = c
 	return out
 }
 
@@ -109,6 +115,8 @@ func TestEncDecConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Bias = BiasQKV }, "bias qkv"},
 		{func(c *Config) { c.Activation, c.MLP = ReLU, SwiGLU }, "activation relu with mlp swiglu"},
 		{func(c *Config) { c.Arch, c.EncLayers, c.Activation = "", 0, ReLU }, "relu applies to encoder-decoders"},
+		{func(c *Config) { c.Arch, c.EncLayers, c.ShareStacks = "", 0, true }, "share-stacks applies to encoder-decoders"},
+		{func(c *Config) { c.EncLayers, c.ShareStacks = 3, true }, "the encoder stores 3 attention and 3 FFN blocks, the decoder 2 and 2"},
 		{func(c *Config) { c.Share, c.Groups, c.EncLayers = ShareAll, 2, 3 }, "must divide enc-layers"},
 		{func(c *Config) { c.Arch, c.EncLayers = "", 2 }, "enc-layers (2) applies to encoder-decoders"},
 		{func(c *Config) { c.Arch, c.EncLayers, c.PostLN = "", 0, true }, "post-ln applies"},

@@ -90,7 +90,8 @@ class EncDec(nn.Module):
         self.enc_attn = nn.ModuleList([mk_enc() for _ in range(n_blocks(Le, G, share, "attention"))])
         self.enc_ffn = nn.ModuleList([mk_enc() for _ in range(n_blocks(Le, G, share, "ffn"))])
         self.dec_attn = nn.ModuleList([mk_dec() for _ in range(n_blocks(Ld, G, share, "attention"))])
-        self.dec_ffn = nn.ModuleList([mk_dec() for _ in range(n_blocks(Ld, G, share, "ffn"))])
+        self.share_stacks = cfg.get("share_stacks", False)
+        self.dec_ffn = nn.ModuleList([] if self.share_stacks else [mk_dec() for _ in range(n_blocks(Ld, G, share, "ffn"))])
         self.enc_layers, self.dec_layers = [], []
         for l in range(Le):
             layer = mk_enc()
@@ -102,10 +103,19 @@ class EncDec(nn.Module):
         for l in range(Ld):
             layer = mk_dec()
             a = self.dec_attn[group_index(Ld, G, share, "attention", l)]
-            fb = self.dec_ffn[group_index(Ld, G, share, "ffn", l)]
-            layer.self_attn, layer.norm1 = a.self_attn, a.norm1
             layer.multihead_attn, layer.norm2 = a.multihead_attn, a.norm2
-            layer.linear1, layer.linear2, layer.norm3 = fb.linear1, fb.linear2, fb.norm3
+            if self.share_stacks:
+                # The decoder's self-attention and FFN are the encoder's
+                # blocks of the same index (an encoder layer's FFN norm is
+                # its norm2, a decoder layer's its norm3).
+                ea = self.enc_attn[group_index(Ld, G, share, "attention", l)]
+                ef = self.enc_ffn[group_index(Ld, G, share, "ffn", l)]
+                layer.self_attn, layer.norm1 = ea.self_attn, ea.norm1
+                layer.linear1, layer.linear2, layer.norm3 = ef.linear1, ef.linear2, ef.norm2
+            else:
+                fb = self.dec_ffn[group_index(Ld, G, share, "ffn", l)]
+                layer.self_attn, layer.norm1 = a.self_attn, a.norm1
+                layer.linear1, layer.linear2, layer.norm3 = fb.linear1, fb.linear2, fb.norm3
             self.dec_layers.append(layer)
         self.tying = cfg["tying"]
         self.wte = nn.Parameter(torch.zeros(K, d))
@@ -171,6 +181,8 @@ class EncDec(nn.Module):
 
         for prefix, attn, ffn, dec in (("enc.", self.enc_attn, self.enc_ffn, False), ("", self.dec_attn, self.dec_ffn, True)):
             for i, a in enumerate(attn):
+                if dec and self.share_stacks:
+                    break
                 p = f"{prefix}attn.{i}."
                 out += norm(p + "ln", a.norm1)
                 out += [(p + "qkv.w", a.self_attn.in_proj_weight), (p + "qkv.b", a.self_attn.in_proj_bias),
@@ -255,6 +267,9 @@ CASES = {
     "pre_tie_decoder_share_attention_g2": base_cfg(tying="decoder", share="attention", groups=2, enc_layers=4, layers=2,
                                                    positions="sinusoidal", embed_scale=True),
     "post_tie_all_share_ffn_g1": base_cfg(post_ln=True, share="ffn", groups=1, layers=3),
+    # Sharing between the stacks: the decoder's self-attention and FFN are the encoder's.
+    "post_tie_all_share_stacks": base_cfg(post_ln=True, share_stacks=True, positions="sinusoidal", embed_scale=True, activation="relu"),
+    "pre_tie_none_share_all_share_stacks": base_cfg(tying="none", share="all", groups=1, enc_layers=3, layers=2, share_stacks=True),
 }
 
 B, TS, TT = 3, 7, 5
@@ -263,7 +278,7 @@ SRC_LENS, TGT_LENS = [7, 3, 5], [5, 2, 4]
 
 def config_json(cfg):
     keys = ["vocab", "d_model", "layers", "heads", "d_ff", "max_seq", "tie", "share", "groups", "arch", "enc_layers",
-            "tying", "post_ln", "positions", "embed_scale", "activation"]
+            "tying", "post_ln", "positions", "embed_scale", "activation", "share_stacks"]
     return json.dumps({k: cfg[k] for k in keys if k in cfg})
 
 
