@@ -72,7 +72,7 @@ func TestEncDecEngineParams(t *testing.T) {
 		x := s
 		x.ShareStacks = true
 		sp := encdecSpecOf(s)
-		sp.DecLayers = 1 // one stored decoder block
+		sp.DecLayers = 1                                               // one stored decoder block
 		blocks := sp.attnParams() + sp.ffnParams() + 2*sp.normParams() // self-attention + its norm, FFN + its norm
 		if x.AppliedParams() != s.AppliedParams() || x.UniqueParams() != s.UniqueParams()-blocks {
 			t.Errorf("%s share-stacks: unique %d applied %d, want %d and %d", name, x.UniqueParams(), x.AppliedParams(), s.UniqueParams()-blocks, s.AppliedParams())
