@@ -242,6 +242,44 @@ func (a *edActs) setRows(c Config, r int) {
 	a.logits, a.probs, a.losses = a.logits[:r*c.Vocab], a.probs[:r*c.Vocab], a.losses[:r]
 }
 
+// floats is the number of float32 values the stack's buffers hold.
+func (s *stackActs) floats() int64 {
+	var n int64
+	for _, l := range s.sub {
+		for _, sa := range l {
+			n += int64(len(sa.ln) + len(sa.mean) + len(sa.rstd) + len(sa.s))
+		}
+	}
+	for _, g := range [][][]float32{s.qkv, s.lse, s.atty, s.fgate, s.fch, s.fchg} {
+		for _, x := range g {
+			n += int64(len(x))
+		}
+	}
+	for _, x := range [][]float32{s.x0, s.lnf, s.lnfm, s.lnfr, s.dres, s.dln, s.datty, s.dqkv, s.dfch, s.dfchg, s.dgate, s.gscr} {
+		n += int64(len(x))
+	}
+	return n
+}
+
+// floats is the number of float32 values an encoder–decoder's activation
+// buffers hold (0 before any forward pass); the output's at the last
+// batch's number of predicted rows.
+func (a *edActs) floats() int64 {
+	if a == nil {
+		return 0
+	}
+	n := a.enc.floats() + a.dec.floats()
+	for _, g := range [][][]float32{a.cq, a.ckv, a.clse, a.catty} {
+		for _, x := range g {
+			n += int64(len(x))
+		}
+	}
+	for _, x := range [][]float32{a.dq, a.dkv, a.denc, a.hin, a.dhin, a.logits, a.probs, a.losses} {
+		n += int64(len(x))
+	}
+	return n
+}
+
 // output is the stack's output: the final norm's (pre-LN) or the last
 // sub-layer's.
 func (s *stackActs) output(post bool) []float32 {

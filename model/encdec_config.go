@@ -78,9 +78,10 @@ func (c Config) validateEncDec() error {
 
 // TinyEncDec is a small encoder–decoder for the built-in tasks: 2 + 2
 // layers of width 128, 4 heads, d_ff 512, post-LN, sinusoidal positions,
-// the embedding scaled by √d and three-way tying (the paper's choices at
-// toy size), a byte vocabulary plus 4 special ids and 64 positions.
+// the embedding scaled by √d, a ReLU FFN and three-way tying (the paper's
+// choices at toy size), a byte vocabulary plus 4 special ids and 64
+// positions.
 func TinyEncDec() Config {
 	return Config{Arch: ArchEncDec, Vocab: 260, DModel: 128, EncLayers: 2, Layers: 2, Heads: 4, DFF: 512, MaxSeq: 64,
-		Tie: true, Tying: TieAll, Share: ShareNone, Groups: 1, PostLN: true, Positions: SinusoidalPositions, EmbedScale: true}
+		Tie: true, Tying: TieAll, Share: ShareNone, Groups: 1, PostLN: true, Positions: SinusoidalPositions, EmbedScale: true, Activation: ReLU}
 }

@@ -235,3 +235,46 @@ func TestEncDecTiedGradientIsSumOfUses(t *testing.T) {
 		t.Errorf("applied %d, untied unique %d", got, want)
 	}
 }
+
+func TestEncDecFamilyString(t *testing.T) {
+	c := TinyEncDec()
+	c.ShareStacks = true
+	if got, want := c.FamilyString(), " enc_layers=2 dec_layers=2 tying=all ln=post positions=sinusoidal embed_scale activation=relu share_stacks"; got != want {
+		t.Errorf("FamilyString = %q, want %q", got, want)
+	}
+	c = edBase()
+	c.Tying, c.Activation = TieDecoder, ReLU
+	if got, want := c.FamilyString(), " enc_layers=2 dec_layers=2 tying=decoder ln=pre activation=relu"; got != want {
+		t.Errorf("FamilyString = %q, want %q", got, want)
+	}
+}
+
+// TestEncDecActivationFloats counts, by formula, the buffers a pre-LN
+// encoder–decoder keeps for one (B, source, target) shape.
+func TestEncDecActivationFloats(t *testing.T) {
+	c := edBase()
+	m := testModel(t, c, 1)
+	if m.ActivationFloats() != 0 {
+		t.Fatal("activations before any forward pass")
+	}
+	x := edBatch(rand.New(rand.NewPCG(1, 1)), c)
+	x.TgtLens = nil
+	if _, err := m.ForwardSeq2Seq(x); err != nil {
+		t.Fatal(err)
+	}
+	d, f, H, V := int64(c.DModel), int64(c.DFF), int64(c.Heads), int64(c.Vocab)
+	ns, nt := int64(x.B*x.SrcT), int64(x.B*x.TgtT)
+	stack := func(n, t, layers, subs int64) int64 {
+		perSub := n*d*2 + 2*n                                          // norm output, residual sum, mean, rstd
+		perLayer := subs*perSub + n*3*d + int64(x.B)*H*t + n*d + 2*n*f // qkv, lse, attention output, FFN pre- and post-activation
+		return layers*perLayer + n*d + n*d + 2*n +                     // embedding, final norm and its statistics
+			3*n*d + n*3*d + 2*n*f // backward scratch
+	}
+	want := stack(ns, int64(x.SrcT), int64(c.EncLayers), 2) + stack(nt, int64(x.TgtT), int64(c.Layers), 3) +
+		int64(c.Layers)*(nt*d+ns*2*d+int64(x.B)*H*int64(x.TgtT)+nt*d) + // cross: q, kv, lse, output
+		nt*d + ns*2*d + ns*d + // cross backward scratch
+		2*nt*d + 2*nt*V + nt // gathered rows and their gradient, logits, probabilities, losses
+	if got := m.ActivationFloats(); got != want {
+		t.Errorf("ActivationFloats = %d, want %d", got, want)
+	}
+}

@@ -277,6 +277,9 @@ func (a *activations) setRows(c Config, r int) {
 // the buffers actually allocated, so the cost model can be checked against it
 // (int32 token, type, length and position ids are not counted).
 func (m *Model) ActivationFloats() int64 {
+	if m.ed != nil {
+		return m.ed.act.floats()
+	}
 	a := m.act
 	if a == nil {
 		return 0
