@@ -1,5 +1,7 @@
-// Package model defines tformer's transformers: a GPT-style decoder and a
-// BERT/ALBERT-style encoder trained by masked language modelling. It holds
+// Package model defines tformer's transformers: a GPT-style decoder, a
+// BERT/ALBERT-style encoder trained by masked language modelling, and an
+// encoder–decoder in the manner of Vaswani et al. (2017) with three-way
+// tying, cross-attention and greedy and beam-search decoding. It holds
 // their configuration, the layout of their parameters with input–output tying,
 // ALBERT-style cross-layer sharing and factorized embeddings, and an explicit
 // per-layer forward and backward pass over one flat slab of parameters and
