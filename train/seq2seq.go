@@ -93,6 +93,8 @@ type Seq2SeqTrainer struct {
 
 	batch  []Pair
 	x      model.Seq2SeqBatch
+	pcg    *rand.PCG
+	rng    *rand.Rand
 	ts, tt int // the longest source, and the longest target plus its end id
 }
 
@@ -111,7 +113,8 @@ func NewSeq2Seq(m *model.Model, pairs []Pair, sp Special, o Options) (*Seq2SeqTr
 		return nil, errors.New("seq2seq training: no pairs")
 	}
 	t := &Seq2SeqTrainer{Model: m, Pairs: pairs, Special: sp, Opts: o,
-		Opt: NewAdamW(m, o.Beta1, o.Beta2, o.Eps, o.WeightDecay), batch: make([]Pair, o.Batch)}
+		Opt: NewAdamW(m, o.Beta1, o.Beta2, o.Eps, o.WeightDecay), batch: make([]Pair, o.Batch), pcg: rand.NewPCG(0, 0)}
+	t.rng = rand.New(t.pcg)
 	var x model.Seq2SeqBatch
 	for i := range pairs {
 		if err := seq2seqBatchInto(&x, m.Config, pairs[i:i+1], sp, 0, 0); err != nil {
@@ -131,9 +134,9 @@ func (t *Seq2SeqTrainer) TrainStep() (StepInfo, error) {
 	start := time.Now()
 	o := t.Opts
 	f0 := t.Model.Flops.Total(kernels.Forward) + t.Model.Flops.Total(kernels.Backward)
-	rng := rand.New(rand.NewPCG(o.Seed, uint64(t.Step)+0x9e3779b97f4a7c15))
+	t.pcg.Seed(o.Seed, uint64(t.Step)+0x9e3779b97f4a7c15)
 	for i := range t.batch {
-		t.batch[i] = t.Pairs[rng.IntN(len(t.Pairs))]
+		t.batch[i] = t.Pairs[t.rng.IntN(len(t.Pairs))]
 	}
 	if err := seq2seqBatchInto(&t.x, t.Model.Config, t.batch, t.Special, t.ts, t.tt); err != nil {
 		return StepInfo{}, err
