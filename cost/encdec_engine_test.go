@@ -20,11 +20,11 @@ import (
 func encdecSpecOf(c model.Config) EncDecSpec {
 	s := EncDecSpec{Name: "engine", Vocab: c.Vocab, DModel: c.DModel, EncLayers: c.EncLayers, DecLayers: c.Layers, Heads: c.Heads,
 		DFF: c.DFF, Gated: c.Gated(), Bias: c.LinearBias(), RMSNorm: c.RMS(), PreLN: !c.PostLN, ScaleEmbed: c.EmbedScale,
-		Tie: EncDecTie(c.TyingMode())}
+		Tie: EncDecTie(c.TyingMode()), LNEmbedding: c.EmbedNorm}
 	if c.Sinusoidal() {
 		s.Positions = PosSinusoidal
 	} else {
-		s.Positions, s.MaxPositions = PosLearned, c.MaxSeq
+		s.Positions, s.MaxPositions, s.PosOffset = PosLearned, c.MaxSeq, c.PosOffset
 	}
 	return s
 }
@@ -46,6 +46,9 @@ func engineConfigs() map[string]model.Config {
 	c = base
 	c.PostLN, c.Tying, c.Activation = true, model.TieAll, model.GELUErf
 	out["post-LN, learned, erf GELU, tie all"] = c
+	c = base
+	c.PostLN, c.Tying, c.Activation, c.EmbedNorm, c.PosOffset = true, model.TieAll, model.GELUErf, true, 2
+	out["BART: post-LN, embedding LayerNorm, positions from row 2, erf GELU, tie all"] = c
 	return out
 }
 
@@ -85,6 +88,17 @@ func TestEncDecEngineParams(t *testing.T) {
 	base, _ := EncDecPreset("transformer-base")
 	if got, want := c.UniqueParams(), base.Params().Unique(); got != want {
 		t.Errorf("transformer-base: engine %d, preset %d", got, want)
+	}
+	// bart-base as the engine builds it: post-LN, layernorm_embedding,
+	// learned positions with BART's offset of 2, erf GELU, tie all. Its
+	// published total, 139,420,416 parameters, is what the engine stores
+	// (final_logits_bias is a buffer, not a parameter, and the engine has
+	// none).
+	c = model.Config{Arch: model.ArchEncDec, Vocab: 50265, DModel: 768, EncLayers: 6, Layers: 6, Heads: 12, DFF: 3072, MaxSeq: 1024,
+		Share: model.ShareNone, Groups: 1, PostLN: true, EmbedNorm: true, PosOffset: 2, Activation: model.GELUErf, Tying: model.TieAll}
+	bart, _ := EncDecPreset("bart-base")
+	if got, want := c.UniqueParams(), bart.Params().Unique(); got != want || got != 139420416 {
+		t.Errorf("bart-base: engine %d, preset %d, published 139420416", got, want)
 	}
 }
 
@@ -188,6 +202,10 @@ func engineEncDec(s EncDecSpec, ns, nt int, act [2]int64) (enc, dec [2]counts) {
 		norms(&dec, 3, T)
 	}
 	if s.PreLN {
+		norms(&enc, 1, S)
+		norms(&dec, 1, T)
+	}
+	if s.LNEmbedding {
 		norms(&enc, 1, S)
 		norms(&dec, 1, T)
 	}

@@ -167,6 +167,13 @@ type Config struct {
 	// as many FFN blocks (equal layer counts, or Share all / attention /
 	// ffn in the same groups).
 	ShareStacks bool `json:"share_stacks,omitempty"`
+	// EmbedNorm adds a norm after each stack's embedding sum (BART's
+	// layernorm_embedding).
+	EmbedNorm bool `json:"embed_norm,omitempty"`
+	// PosOffset is the number of unused rows before position 0 of each
+	// learned position table (BART: 2); the tables have MaxSeq + PosOffset
+	// rows.
+	PosOffset int `json:"pos_offset,omitempty"`
 }
 
 // Tying is an encoder–decoder's three-way embedding tying.

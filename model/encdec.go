@@ -16,7 +16,8 @@ type crossView struct{ lnw, lnb, qw, qb, kvw, kvb, projw, projb []float32 }
 // stackView is one stack's tensors: token and position tables (pos nil when
 // sinusoidal), blocks and final norm (pre-LN).
 type stackView struct {
-	wte, wpe   []float32
+	wte, wpe   []float32 // wpe from position 0 (after PosOffset rows)
+	elnw, elnb []float32 // embed-norm
 	attn       []attnView
 	ffn        []ffnView
 	lnfw, lnfb []float32
@@ -45,7 +46,11 @@ func (m *Model) edViews(slab []float32) edViews {
 		return m.Layout.Slice(slab, name)
 	}
 	stack := func(prefix string, sc Config) stackView {
-		v := stackView{wte: s(prefix + "wte"), wpe: s(prefix + "wpe"), lnfw: s(prefix + "lnf.w"), lnfb: s(prefix + "lnf.b")}
+		v := stackView{wte: s(prefix + "wte"), wpe: s(prefix + "wpe"), lnfw: s(prefix + "lnf.w"), lnfb: s(prefix + "lnf.b"),
+			elnw: s(prefix + "emb_ln.w"), elnb: s(prefix + "emb_ln.b")}
+		if v.wpe != nil {
+			v.wpe = v.wpe[c.PosOffset*c.DModel:]
+		}
 		for i := 0; i < sc.AttnBlocks(); i++ {
 			p := fmt.Sprintf("%sattn.%d.", prefix, i)
 			v.attn = append(v.attn, attnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "qkv.w"), s(p + "qkv.b"), s(p + "proj.w"), s(p + "proj.b")})
@@ -139,7 +144,8 @@ type subAct struct{ ln, mean, rstd, s []float32 }
 // stackActs are one stack's saved tensors over n = b·t rows, and its
 // backward scratch.
 type stackActs struct {
-	x0                  []float32  // embedding output n·d
+	x0                  []float32  // embedding output n·d (after the embed-norm)
+	emb, embm, embr     []float32  // embed-norm: its input n·d and statistics
 	sub                 [][]subAct // layers × sub-layers
 	qkv, lse, atty      [][]float32
 	fgate, fch, fchg    [][]float32
@@ -192,6 +198,12 @@ func newStackActs(c Config, b, t, layers, ks int) stackActs {
 		}
 	}
 	s.qkv, s.lse, s.atty = mk(n*3*d), mk(b*c.Heads*t), mk(n*d)
+	if c.EmbedNorm {
+		s.emb, s.embr = make([]float32, n*d), make([]float32, n)
+		if !c.RMS() {
+			s.embm = make([]float32, n)
+		}
+	}
 	s.fch, s.fchg = mk(n*f), mk(n*f)
 	s.dres, s.dln, s.datty, s.dqkv = make([]float32, n*d), make([]float32, n*d), make([]float32, n*d), make([]float32, n*3*d)
 	s.dfch, s.dfchg = make([]float32, n*f), make([]float32, n*f)
@@ -255,7 +267,7 @@ func (s *stackActs) floats() int64 {
 			n += int64(len(x))
 		}
 	}
-	for _, x := range [][]float32{s.x0, s.lnf, s.lnfm, s.lnfr, s.dres, s.dln, s.datty, s.dqkv, s.dfch, s.dfchg, s.dgate, s.gscr} {
+	for _, x := range [][]float32{s.x0, s.emb, s.embm, s.embr, s.lnf, s.lnfm, s.lnfr, s.dres, s.dln, s.datty, s.dqkv, s.dfch, s.dfchg, s.dgate, s.gscr} {
 		n += int64(len(x))
 	}
 	return n
@@ -453,7 +465,7 @@ func (m *Model) encodeForward(cnt *kernels.Counter, s *stackActs) {
 	post := c.PostLN
 	ec := c.EncoderStack()
 	cnt.Mark()
-	kernels.ScaledEmbeddingForward(cnt, s.x0, p.enc.wte, m.positionTable(p.enc), s.tokens, s.t, c.DModel, 0, c.EmbedMultiplier())
+	m.edEmbed(cnt, s, p.enc)
 	for l := 0; l < ec.Layers; l++ {
 		at, ff := p.enc.attn[ec.AttnIndex(l)], p.enc.ffn[ec.FFNIndex(l)]
 		in := s.input(post, l, 0)
@@ -478,7 +490,7 @@ func (m *Model) decodeForward(a *edActs) {
 	enc := a.enc.output(post)
 	ns := a.enc.n
 	cnt.Mark()
-	kernels.ScaledEmbeddingForward(cnt, s.x0, p.dec.wte, m.positionTable(p.dec), s.tokens, s.t, d, 0, c.EmbedMultiplier())
+	m.edEmbed(cnt, s, p.dec)
 	for l := 0; l < c.Layers; l++ {
 		ai := c.AttnIndex(l)
 		at, cr, ff := p.dec.attn[ai], p.cross[ai], p.dec.ffn[c.FFNIndex(l)]
@@ -507,6 +519,33 @@ func (m *Model) decodeForward(a *edActs) {
 		copy(a.hin[i*d:(i+1)*d], out[int(r)*d:(int(r)+1)*d])
 	}
 	kernels.LinearForward(cnt, kernels.Logits, a.logits, a.hin, p.head, nil, nil, a.rows, d, c.Vocab)
+}
+
+// edEmbed writes a stack's input x0: the scaled token embedding plus the
+// position's, then the embed-norm when the config has it.
+func (m *Model) edEmbed(cnt *kernels.Counter, s *stackActs, v stackView) {
+	c := m.Config
+	out := s.x0
+	if c.EmbedNorm {
+		out = s.emb
+	}
+	kernels.ScaledEmbeddingForward(cnt, out, v.wte, m.positionTable(v), s.tokens, s.t, c.DModel, 0, c.EmbedMultiplier())
+	if c.EmbedNorm {
+		m.norm(cnt, s.x0, s.embm, s.embr, s.emb, v.elnw, v.elnb, s.n, c.DModel)
+	}
+}
+
+// edEmbedBack takes s.dres, the gradient of x0, back into the stack's
+// tables (through the embed-norm; s.dln is its scratch).
+func (m *Model) edEmbedBack(cnt *kernels.Counter, s *stackActs, v, g stackView) {
+	c := m.Config
+	dout := s.dres
+	if c.EmbedNorm {
+		clear(s.dln)
+		m.normBack(cnt, s.dln, g.elnw, g.elnb, s.dres, s.emb, v.elnw, s.embm, s.embr, s.n, c.DModel)
+		dout = s.dln
+	}
+	kernels.ScaledEmbeddingBackward(cnt, g.wte, g.wpe, dout, s.tokens, s.t, c.DModel, c.EmbedMultiplier())
 }
 
 // subPre is a sub-layer's work before its function: pre-LN normalises x
@@ -667,7 +706,7 @@ func (m *Model) backwardEncDec() {
 			m.selfAttnBack(cnt, s, l, at, gat, dinp, dout, fin, nil, true)
 		})
 	}
-	kernels.ScaledEmbeddingBackward(cnt, g.dec.wte, g.dec.wpe, s.dres, s.tokens, s.t, d, c.EmbedMultiplier())
+	m.edEmbedBack(cnt, s, p.dec, g.dec)
 
 	// The encoder, from the gradient of its output that every decoder
 	// layer's keys and values sent back.
@@ -691,5 +730,5 @@ func (m *Model) backwardEncDec() {
 			m.selfAttnBack(cnt, e, l, at, gat, dinp, dout, fin, e.keyLens(), false)
 		})
 	}
-	kernels.ScaledEmbeddingBackward(cnt, g.enc.wte, g.enc.wpe, e.dres, e.tokens, e.t, d, c.EmbedMultiplier())
+	m.edEmbedBack(cnt, e, p.enc, g.enc)
 }

@@ -40,6 +40,10 @@ func (c Config) validateEncDec() error {
 			return errors.New("activation relu applies to encoder-decoders (arch encdec) only")
 		case c.ShareStacks:
 			return errors.New("share-stacks applies to encoder-decoders (arch encdec) only")
+		case c.EmbedNorm:
+			return errors.New("embed-norm applies to encoder-decoders (arch encdec) only")
+		case c.PosOffset != 0:
+			return fmt.Errorf("pos-offset (%d) applies to encoder-decoders (arch encdec) only", c.PosOffset)
 		}
 		return nil
 	}
@@ -55,6 +59,10 @@ func (c Config) validateEncDec() error {
 		}
 	}
 	switch {
+	case c.PosOffset < 0 || c.PosOffset > 1<<10:
+		return fmt.Errorf("pos-offset must be in [0, 1024], got %d", c.PosOffset)
+	case c.PosOffset != 0 && c.Sinusoidal():
+		return fmt.Errorf("pos-offset %d applies to learned positions, not sinusoidal ones", c.PosOffset)
 	case c.Rotary():
 		return errors.New("positions rope: an encoder-decoder has learned or sinusoidal positions")
 	case c.Sinusoidal() && c.DModel%2 != 0:

@@ -127,7 +127,12 @@ func (dec *Seq2SeqDecoder) Step(tok int32) ([]float32, error) {
 	post := c.PostLN
 	toks := [1]int32{tok}
 	cnt.Mark()
-	kernels.ScaledEmbeddingForward(cnt, dec.x, st.dec.wte, m.positionTable(st.dec), toks[:], 1, d, p, c.EmbedMultiplier())
+	if c.EmbedNorm {
+		kernels.ScaledEmbeddingForward(cnt, dec.s, st.dec.wte, m.positionTable(st.dec), toks[:], 1, d, p, c.EmbedMultiplier())
+		m.norm(cnt, dec.x, dec.mean, dec.rstd, dec.s, st.dec.elnw, st.dec.elnb, 1, d)
+	} else {
+		kernels.ScaledEmbeddingForward(cnt, dec.x, st.dec.wte, m.positionTable(st.dec), toks[:], 1, d, p, c.EmbedMultiplier())
+	}
 	// sub runs one sub-layer around f, which writes x + f(in) into dec.s.
 	pre := func(w, b []float32) []float32 {
 		if post {

@@ -6,10 +6,12 @@ import "fmt"
 //
 //	wte [K×d]                          the target table (with tying all also the source table; tied: the output matrix)
 //	enc.wte [K×d]                      the source table (tying decoder or none)
-//	enc.wpe, wpe [max_seq×d]           learned positions of the encoder and the decoder (none when sinusoidal)
+//	enc.wpe, wpe [(pos_offset+max_seq)×d] learned positions of the encoder and the decoder (none when sinusoidal)
+//	enc.emb_ln.w/b [d]                 embed-norm: the encoder's norm after its embedding
 //	enc.attn.i.{ln.w,ln.b,qkv.w,qkv.b,proj.w,proj.b}
 //	enc.ffn.i.{ln.w,ln.b,[gate.w,gate.b,]up.w,up.b,down.w,down.b}
 //	enc.lnf.w/b [d]                    pre-LN: the encoder's final norm
+//	emb_ln.w/b [d]                     embed-norm: the decoder's
 //	attn.i.*                           decoder self-attention blocks (as the encoder's)
 //	cross.i.{ln.w,ln.b,q.w [d×d],q.b,kv.w [2d×d],kv.b,proj.w,proj.b}
 //	ffn.i.*                            decoder FFN blocks
@@ -35,8 +37,8 @@ func (l *Layout) addEncDec(c Config, add func(name string, uses int, decay bool,
 		add("enc.wte", 1, true, K, d)
 	}
 	if !c.Sinusoidal() {
-		add("enc.wpe", 1, true, c.MaxSeq, d)
-		add("wpe", 1, true, c.MaxSeq, d)
+		add("enc.wpe", 1, true, c.MaxSeq+c.PosOffset, d)
+		add("wpe", 1, true, c.MaxSeq+c.PosOffset, d)
 	}
 	norm := func(p string, uses int) {
 		add(p+".w", uses, false, d)
@@ -70,6 +72,9 @@ func (l *Layout) addEncDec(c Config, add func(name string, uses int, decay bool,
 		}
 	}
 	stack := func(prefix string, attn, ffn []int, cross bool) {
+		if c.EmbedNorm {
+			norm(prefix+"emb_ln", 1)
+		}
 		blocks := !cross || !c.ShareStacks // the decoder's own self-attention and FFN blocks
 		for i, u := range attn {
 			if !blocks {

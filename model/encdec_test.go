@@ -32,6 +32,12 @@ func edConfigs() map[string]Config {
 	c.Tying, c.Share, c.Groups, c.Norm, c.MLP, c.Bias = TieNone, ShareFFN, 1, RMSNormKind, SwiGLU, BiasNone
 	out["pre/tie-none/rms/swiglu/no-bias/share-ffn"] = c
 	c = edBase()
+	c.PostLN, c.Tying, c.EmbedNorm, c.PosOffset, c.Activation = true, TieAll, true, 2, GELUErf
+	out["post/tie-all/bart: embed-norm, pos-offset 2, erf"] = c
+	c = edBase()
+	c.Tying, c.EmbedNorm, c.Norm = TieDecoder, true, RMSNormKind
+	out["pre/tie-decoder/rms embed-norm"] = c
+	c = edBase()
 	c.PostLN, c.Tying, c.ShareStacks = true, TieAll, true
 	out["post/tie-all/share-stacks"] = c
 	c = edBase()
@@ -116,6 +122,10 @@ func TestEncDecConfigErrors(t *testing.T) {
 		{func(c *Config) { c.Activation, c.MLP = ReLU, SwiGLU }, "activation relu with mlp swiglu"},
 		{func(c *Config) { c.Arch, c.EncLayers, c.Activation = "", 0, ReLU }, "relu applies to encoder-decoders"},
 		{func(c *Config) { c.Arch, c.EncLayers, c.ShareStacks = "", 0, true }, "share-stacks applies to encoder-decoders"},
+		{func(c *Config) { c.Arch, c.EncLayers, c.EmbedNorm = "", 0, true }, "embed-norm applies to encoder-decoders"},
+		{func(c *Config) { c.Arch, c.EncLayers, c.PosOffset = "", 0, 2 }, "pos-offset (2) applies to encoder-decoders"},
+		{func(c *Config) { c.PosOffset = -1 }, "pos-offset must be in [0, 1024]"},
+		{func(c *Config) { c.PosOffset, c.Positions = 2, SinusoidalPositions }, "applies to learned positions"},
 		{func(c *Config) { c.EncLayers, c.ShareStacks = 3, true }, "the encoder stores 3 attention and 3 FFN blocks, the decoder 2 and 2"},
 		{func(c *Config) { c.Share, c.Groups, c.EncLayers = ShareAll, 2, 3 }, "must divide enc-layers"},
 		{func(c *Config) { c.Arch, c.EncLayers = "", 2 }, "enc-layers (2) applies to encoder-decoders"},

@@ -14,13 +14,14 @@ import (
 // all, decoder and none, pre- and post-LN, learned and sinusoidal positions,
 // ReLU and both GELUs, unshared and shared (all, attention in 2 groups, FFN,
 // and between the stacks: the decoder's self-attention and FFN the encoder's),
+// and BART's embedding LayerNorm and position offset of 2,
 // on a batch of 3 pairs with padded sources and padded targets. Logits, loss
 // and every gradient must be within max|got-want| <= 1e-4 · max|want|, the
 // count of correct predictions exact.
 func TestGoldenPyTorchEncDec(t *testing.T) {
 	files, _ := filepath.Glob("../testdata/golden/encdec/*.safetensors")
-	if len(files) < 9 {
-		t.Fatalf("found %d fixtures, want 9 (regenerate with reference/torch_encdec_ref.py)", len(files))
+	if len(files) < 10 {
+		t.Fatalf("found %d fixtures, want 10 (regenerate with reference/torch_encdec_ref.py)", len(files))
 	}
 	for _, path := range files {
 		t.Run(filepath.Base(path), func(t *testing.T) {

@@ -133,8 +133,13 @@ class EncDec(nn.Module):
                     pe[p, 2 * i], pe[p, 2 * i + 1] = math.sin(a), math.cos(a)
             self.register_buffer("pe", pe)
         else:
-            self.enc_wpe = nn.Parameter(torch.zeros(T, d))
-            self.wpe = nn.Parameter(torch.zeros(T, d))
+            off = cfg.get("pos_offset", 0)
+            self.enc_wpe = nn.Parameter(torch.zeros(T + off, d))
+            self.wpe = nn.Parameter(torch.zeros(T + off, d))
+        self.pos_offset = cfg.get("pos_offset", 0)
+        if cfg.get("embed_norm"):
+            self.enc_emb_ln = nn.LayerNorm(d, eps=1e-5)
+            self.emb_ln = nn.LayerNorm(d, eps=1e-5)
         if not post:
             self.enc_lnf = nn.LayerNorm(d, eps=1e-5)
             self.lnf = nn.LayerNorm(d, eps=1e-5)
@@ -151,13 +156,18 @@ class EncDec(nn.Module):
         B, Ts = src.shape
         Tt = tgt.shape[1]
         esrc, wout, penc, pdec = self.tables()
-        x = esrc[src] * self.scale + penc[:Ts]
+        o = 0 if self.sinusoidal else self.pos_offset  # BART's learned positions start at row 2
+        x = esrc[src] * self.scale + penc[o:o + Ts]
+        if hasattr(self, "enc_emb_ln"):
+            x = self.enc_emb_ln(x)
         pad = torch.arange(Ts)[None, :] >= src_lens[:, None]  # True: a padded key
         for layer in self.enc_layers:
             x = layer(x, src_key_padding_mask=pad)
         if hasattr(self, "enc_lnf"):
             x = self.enc_lnf(x)
-        y = self.wte[tgt] * self.scale + pdec[:Tt]
+        y = self.wte[tgt] * self.scale + pdec[o:o + Tt]
+        if hasattr(self, "emb_ln"):
+            y = self.emb_ln(y)
         causal = torch.triu(torch.ones(Tt, Tt, dtype=torch.bool), diagonal=1)
         for layer in self.dec_layers:
             y = layer(y, x, tgt_mask=causal, memory_key_padding_mask=pad)
@@ -180,6 +190,8 @@ class EncDec(nn.Module):
             return [(p + ".w", m.weight), (p + ".b", m.bias)]
 
         for prefix, attn, ffn, dec in (("enc.", self.enc_attn, self.enc_ffn, False), ("", self.dec_attn, self.dec_ffn, True)):
+            if hasattr(self, prefix.replace(".", "_") + "emb_ln"):
+                out += norm(prefix + "emb_ln", getattr(self, prefix.replace(".", "_") + "emb_ln"))
             for i, a in enumerate(attn):
                 if dec and self.share_stacks:
                     break
@@ -270,6 +282,8 @@ CASES = {
     # Sharing between the stacks: the decoder's self-attention and FFN are the encoder's.
     "post_tie_all_share_stacks": base_cfg(post_ln=True, share_stacks=True, positions="sinusoidal", embed_scale=True, activation="relu"),
     "pre_tie_none_share_all_share_stacks": base_cfg(tying="none", share="all", groups=1, enc_layers=3, layers=2, share_stacks=True),
+    # BART's choices: post-LN, layernorm_embedding, learned positions from row 2, erf GELU, tie all.
+    "post_tie_all_bart": base_cfg(post_ln=True, embed_norm=True, pos_offset=2, activation="gelu_erf"),
 }
 
 B, TS, TT = 3, 7, 5
@@ -278,7 +292,7 @@ SRC_LENS, TGT_LENS = [7, 3, 5], [5, 2, 4]
 
 def config_json(cfg):
     keys = ["vocab", "d_model", "layers", "heads", "d_ff", "max_seq", "tie", "share", "groups", "arch", "enc_layers",
-            "tying", "post_ln", "positions", "embed_scale", "activation", "share_stacks"]
+            "tying", "post_ln", "positions", "embed_scale", "activation", "share_stacks", "embed_norm", "pos_offset"]
     return json.dumps({k: cfg[k] for k in keys if k in cfg})
 
 
