@@ -38,6 +38,9 @@ var revSpecial = Special{BOS: 8, EOS: 9, Pad: 10}
 // 0.009, exact match 0 -> 1.0; one layer per stack learns copying but not
 // reversal in as many steps).
 func TestSeq2SeqLearnsReverse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("400 training steps (about 1 s; 12 s under the race detector)")
+	}
 	c := model.Config{Arch: model.ArchEncDec, Vocab: 11, DModel: 32, EncLayers: 2, Layers: 2, Heads: 2, DFF: 64, MaxSeq: 8,
 		Share: model.ShareNone, Groups: 1, PostLN: true, Positions: model.SinusoidalPositions, EmbedScale: true, Tying: model.TieAll}
 	m, err := model.New(c)
