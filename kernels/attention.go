@@ -5,7 +5,9 @@ import (
 	"sync"
 )
 
-// Multi-head self-attention, forward and backward, as a fused tiled kernel
+// Multi-head self-attention (and an encoder–decoder's cross-attention, whose
+// queries come from one sequence and keys and values from another, see
+// CrossAttentionForward), forward and backward, as a fused tiled kernel
 // in the manner of FlashAttention (Dao et al., 2022): per head, the queries
 // are cut into blocks of AttentionTile rows and the keys into tiles of
 // AttentionTile keys. For each query block the kernel walks the key tiles it

@@ -22,7 +22,9 @@
 //   - Causal attention only computes the n(n+1)/2 unmasked (query, key) pairs
 //     of each head, and counts only those; bidirectional attention with a key
 //     padding mask computes (and counts) n·len pairs per head of a sequence
-//     with len valid keys (n² for a full window).
+//     with len valid keys (n² for a full window); cross-attention, tq·len
+//     pairs per head for tq queries over a source of len valid keys,
+//     recorded under the cross_* components.
 package kernels
 
 import (
