@@ -231,3 +231,32 @@ func TestCrossAttentionDecode(t *testing.T) {
 		})
 	}
 }
+
+// TestCrossAttentionThreadsBitwise: cross-attention splits its (sequence,
+// head) pairs across threads without changing a bit of its outputs or
+// gradients.
+func TestCrossAttentionThreadsBitwise(t *testing.T) {
+	b, tq, tk, h, dh := 3, 40, 50, 4, 8
+	lens := []int32{50, 17, 33}
+	if int64(tq)*int64(17+33+50)*int64(h)*int64(4*dh) < minParallelWork {
+		t.Fatal("case too small to go parallel")
+	}
+	d := h * dh
+	r := newRNG(900)
+	q, kv, g := randVec(r, b*tq*d, 1), randVec(r, b*tk*2*d, 1), randVec(r, b*tq*d, 1)
+	var outs, lses, dqs, dkvs [][]float32
+	for _, th := range []int{1, 2, 3, 8} {
+		withThreads(t, th)
+		out, lse := make([]float32, b*tq*d), make([]float32, b*h*tq)
+		CrossAttentionForward(nil, out, lse, q, kv, lens, b, tq, tk, h, dh)
+		dq, dkv := make([]float32, len(q)), make([]float32, len(kv))
+		CrossAttentionBackward(nil, dq, dkv, g, q, kv, out, lse, lens, b, tq, tk, h, dh)
+		outs, lses, dqs, dkvs = append(outs, out), append(lses, lse), append(dqs, dq), append(dkvs, dkv)
+	}
+	for i := 1; i < len(outs); i++ {
+		checkExact(t, "out", outs[i], outs[0])
+		checkExact(t, "lse", lses[i], lses[0])
+		checkExact(t, "dq", dqs[i], dqs[0])
+		checkExact(t, "dkv", dkvs[i], dkvs[0])
+	}
+}
