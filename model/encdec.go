@@ -13,7 +13,7 @@ import (
 // and the output projection.
 type crossView struct{ lnw, lnb, qw, qb, kvw, kvb, projw, projb []float32 }
 
-// stackView is one stack's tensors: token and position tables (pos nil when
+// stackView is one stack's tensors: token and position tables (wpe nil when
 // sinusoidal), blocks and final norm (pre-LN).
 type stackView struct {
 	wte, wpe   []float32 // wpe from position 0 (after PosOffset rows)
@@ -236,7 +236,7 @@ func newEdActs(c Config, b, ts, tt int) *edActs {
 	return a
 }
 
-// setRows (re)allocates the output's buffers for r predicted rows.
+// setRows sizes the output's buffers for r predicted rows.
 //
 // The buffers are allocated for every row of the batch (b·tt) once and
 // resliced, so batches of one shape allocate nothing whatever their target
@@ -312,6 +312,7 @@ func (s *stackActs) input(post bool, l, k int) []float32 {
 	return s.x0
 }
 
+// out is the sub-layer's output.
 func (sa subAct) out(post bool) []float32 {
 	if post {
 		return sa.ln
@@ -322,6 +323,7 @@ func (sa subAct) out(post bool) []float32 {
 // last is the last layer's output, before a pre-LN final norm.
 func (s *stackActs) last(post bool) []float32 { return s.sub[s.layers-1][s.ks-1].out(post) }
 
+// checkSeq2Seq validates a batch before anything is sized from it.
 func (m *Model) checkSeq2Seq(x *Seq2SeqBatch) error {
 	c := m.Config
 	if x.B <= 0 || x.SrcT <= 0 || x.TgtT <= 0 {
@@ -444,7 +446,7 @@ func (m *Model) ForwardSeq2Seq(x Seq2SeqBatch) (Seq2SeqResult, error) {
 	return res, nil
 }
 
-// srcLens is the source lengths of the last forward (nil when full).
+// keyLens is the stack's key lengths for attention (nil when full).
 func (s *stackActs) keyLens() []int32 {
 	if s.haveLens {
 		return s.lens
@@ -460,6 +462,8 @@ func (m *Model) positionTable(v stackView) []float32 {
 	return v.wpe
 }
 
+// encodeForward runs the encoder stack over s's tokens (key lengths
+// s.keyLens()), counting into cnt.
 func (m *Model) encodeForward(cnt *kernels.Counter, s *stackActs) {
 	c, p := m.Config, m.ed.p
 	post := c.PostLN
@@ -482,6 +486,9 @@ func (m *Model) encodeForward(cnt *kernels.Counter, s *stackActs) {
 	}
 }
 
+// decodeForward runs the decoder stack over a.dec's tokens with
+// cross-attention to the encoder's output, and the logits of the predicted
+// rows.
 func (m *Model) decodeForward(a *edActs) {
 	c, p, cnt := m.Config, m.ed.p, m.Flops
 	post := c.PostLN
