@@ -335,6 +335,9 @@ func (m *Model) checkSeq2Seq(x *Seq2SeqBatch) error {
 	if x.TgtT > c.MaxSeq {
 		return fmt.Errorf("target length %d exceeds the decoder's context of %d", x.TgtT, c.MaxSeq)
 	}
+	if x.B > len(x.Src) || x.B > len(x.Tgt) {
+		return fmt.Errorf("batch %d is more pairs than %d source and %d target ids hold", x.B, len(x.Src), len(x.Tgt))
+	}
 	ns, nt := x.B*x.SrcT, x.B*x.TgtT
 	if len(x.Src) != ns || len(x.Tgt) != nt {
 		return fmt.Errorf("want %d×%d = %d source and %d×%d = %d target ids, got %d and %d", x.B, x.SrcT, ns, x.B, x.TgtT, nt, len(x.Src), len(x.Tgt))

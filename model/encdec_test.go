@@ -155,6 +155,7 @@ func TestEncDecForwardErrors(t *testing.T) {
 		want string
 	}{
 		{func(x *Seq2SeqBatch) { x.B = 0 }, "must be positive"},
+		{func(x *Seq2SeqBatch) { x.B = 1 << 62 }, "more pairs than"},
 		{func(x *Seq2SeqBatch) { x.SrcT, x.Src = 8, make([]int32, 16) }, "source length 8 exceeds the encoder's context of 7"},
 		{func(x *Seq2SeqBatch) { x.TgtT, x.Tgt = 8, make([]int32, 16) }, "target length 8 exceeds"},
 		{func(x *Seq2SeqBatch) { x.Src = x.Src[:3] }, "source and"},
