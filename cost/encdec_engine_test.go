@@ -81,24 +81,29 @@ func TestEncDecEngineParams(t *testing.T) {
 			t.Errorf("%s share-stacks: unique %d applied %d, want %d and %d", name, x.UniqueParams(), x.AppliedParams(), s.UniqueParams()-blocks, s.AppliedParams())
 		}
 	}
-	// The Transformer base of Vaswani et al.: 6+6 layers, d 512, 37,000
-	// shared tokens, three-way tied.
-	c := model.Config{Arch: model.ArchEncDec, Vocab: 37000, DModel: 512, EncLayers: 6, Layers: 6, Heads: 8, DFF: 2048, MaxSeq: 512,
-		Share: model.ShareNone, Groups: 1, PostLN: true, Positions: model.SinusoidalPositions, EmbedScale: true, Activation: model.ReLU, Tying: model.TieAll}
-	base, _ := EncDecPreset("transformer-base")
-	if got, want := c.UniqueParams(), base.Params().Unique(); got != want {
-		t.Errorf("transformer-base: engine %d, preset %d", got, want)
-	}
-	// bart-base as the engine builds it: post-LN, layernorm_embedding,
-	// learned positions with BART's offset of 2, erf GELU, tie all. Its
-	// published total, 139,420,416 parameters, is what the engine stores
-	// (final_logits_bias is a buffer, not a parameter, and the engine has
-	// none).
-	c = model.Config{Arch: model.ArchEncDec, Vocab: 50265, DModel: 768, EncLayers: 6, Layers: 6, Heads: 12, DFF: 3072, MaxSeq: 1024,
-		Share: model.ShareNone, Groups: 1, PostLN: true, EmbedNorm: true, PosOffset: 2, Activation: model.GELUErf, Tying: model.TieAll}
-	bart, _ := EncDecPreset("bart-base")
-	if got, want := c.UniqueParams(), bart.Params().Unique(); got != want || got != 139420416 {
-		t.Errorf("bart-base: engine %d, preset %d, published 139420416", got, want)
+	// The engine's presets store exactly the analytical presets' parameters
+	// (bart-base: the published 139,420,416; final_logits_bias is a buffer,
+	// not a parameter, and the engine has none).
+	for _, p := range []struct {
+		name      string
+		c         model.Config
+		published int64
+	}{{"transformer-base", model.TransformerBase(), 0}, {"transformer-big", model.TransformerBig(), 0},
+		{"bart-base", model.BARTBase(), 139420416}, {"bart-large", model.BARTLarge(), 0}} {
+		if err := p.c.Validate(); err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+		spec, err := EncDecPreset(p.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := p.c.UniqueParams(), spec.Params().Unique()
+		if got != want || (p.published != 0 && got != p.published) {
+			t.Errorf("%s: engine %d, preset %d, published %d", p.name, got, want, p.published)
+		}
+		if got, want := p.c.AppliedParams(), spec.Params().Applied; got != want {
+			t.Errorf("%s: engine applied %d, preset %d", p.name, got, want)
+		}
 	}
 }
 

@@ -93,3 +93,39 @@ func TinyEncDec() Config {
 	return Config{Arch: ArchEncDec, Vocab: 260, DModel: 128, EncLayers: 2, Layers: 2, Heads: 4, DFF: 512, MaxSeq: 64,
 		Tie: true, Tying: TieAll, Share: ShareNone, Groups: 1, PostLN: true, Positions: SinusoidalPositions, EmbedScale: true, Activation: ReLU}
 }
+
+// TransformerBase is the base model of Vaswani et al. (2017) as the engine
+// builds it: 6 + 6 post-LN layers of width 512, 8 heads, a ReLU FFN of
+// 2048, sinusoidal positions (MaxSeq 1024 only bounds the lengths), the
+// embedding scaled by √d and one matrix of a 37,000-token shared
+// vocabulary tied three ways.
+func TransformerBase() Config {
+	return Config{Arch: ArchEncDec, Vocab: 37000, DModel: 512, EncLayers: 6, Layers: 6, Heads: 8, DFF: 2048, MaxSeq: 1024,
+		Tie: true, Tying: TieAll, Share: ShareNone, Groups: 1, PostLN: true, Positions: SinusoidalPositions, EmbedScale: true, Activation: ReLU}
+}
+
+// TransformerBig is Vaswani et al.'s big model: TransformerBase at width
+// 1024 with 16 heads and an FFN of 4096.
+func TransformerBig() Config {
+	c := TransformerBase()
+	c.DModel, c.Heads, c.DFF = 1024, 16, 4096
+	return c
+}
+
+// BARTBase is the shape of facebook/bart-base: 6 + 6 post-LN layers of
+// width 768, 12 heads, an erf-GELU FFN of 3072, learned positions of 1024
+// after BART's 2 offset rows, a LayerNorm after each stack's embedding and
+// a 50,265-token vocabulary tied three ways (final_logits_bias, a buffer
+// of zeros in the published checkpoints, is not modelled).
+func BARTBase() Config {
+	return Config{Arch: ArchEncDec, Vocab: 50265, DModel: 768, EncLayers: 6, Layers: 6, Heads: 12, DFF: 3072, MaxSeq: 1024,
+		Tie: true, Tying: TieAll, Share: ShareNone, Groups: 1, PostLN: true, EmbedNorm: true, PosOffset: 2, Activation: GELUErf}
+}
+
+// BARTLarge is facebook/bart-large's shape: BARTBase with 12 + 12 layers
+// of width 1024, 16 heads and an FFN of 4096.
+func BARTLarge() Config {
+	c := BARTBase()
+	c.DModel, c.EncLayers, c.Layers, c.Heads, c.DFF = 1024, 12, 12, 16, 4096
+	return c
+}
