@@ -327,3 +327,104 @@ func TestEncDecEngineFLOPs(t *testing.T) {
 		}
 	}
 }
+
+// TestEncDecEngineDecodeFLOPs: encoding a source costs the encoder's
+// forward pass plus every decoder layer's key/value projection of it, once;
+// each cached decoding step at position p then costs one target row's
+// projections, FFN, norms and logits, self-attention over p+1 cached keys
+// and cross-attention over the n_s source keys (per pair and head: 2·dh
+// scores, kernels.FlopsSoftmaxFwd softmax, 2·dh AV).
+func TestEncDecEngineDecodeFLOPs(t *testing.T) {
+	for name, c := range engineConfigs() {
+		s := encdecSpecOf(c)
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(1)
+		ns := 37
+		var cnt kernels.Counter
+		m.Flops, m.EncFlops = &cnt, &cnt
+		src, err := m.EncodeSource(make([]int32, ns))
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, _ := engineEncDec(s, ns, 1, actFlops(c))
+		want := enc[kernels.Forward]
+		d, f, H, K := int64(c.DModel), int64(c.DFF), int64(c.Heads), int64(c.Vocab)
+		dh := d / H
+		var bias int64
+		if s.Bias {
+			bias = 1
+		}
+		lin := func(w *counts, comp kernels.Component, n, in, out int64, residual bool) {
+			w[comp] += 2*n*in*out + bias*n*out
+			if residual {
+				w[comp] += n * out
+			}
+		}
+		for range c.Layers {
+			lin(&want, kernels.CrossQKV, int64(ns), d, 2*d, false)
+		}
+		for _, comp := range kernels.AllComponents() {
+			if got := cnt.Get(kernels.Forward, comp); got != want[comp] {
+				t.Errorf("%s: encode %v = %d, derived %d", name, comp, got, want[comp])
+			}
+		}
+		dec, err := m.NewSeq2SeqDecoder(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := 0; p < 5; p++ {
+			cnt.Reset()
+			if _, err := dec.Step(1); err != nil {
+				t.Fatal(err)
+			}
+			var w counts
+			scale := int64(0)
+			if c.EmbedScale {
+				scale = 1
+			}
+			w[kernels.Embedding] = d * (scale + 1)
+			normF := int64(kernels.FlopsLayerNormFwd)
+			if c.RMS() {
+				normF = kernels.FlopsRMSNormFwd
+			}
+			norms := int64(3 * c.Layers)
+			if !c.PostLN {
+				norms++
+			}
+			if c.EmbedNorm {
+				norms++
+			}
+			w[kernels.LayerNorm] = norms * d * normF
+			attn := func(sc, sm, av kernels.Component, keys int64) {
+				w[sc] += 2 * dh * H * keys
+				w[sm] += kernels.FlopsSoftmaxFwd * H * keys
+				w[av] += 2 * dh * H * keys
+			}
+			for range c.Layers {
+				lin(&w, kernels.QKV, 1, d, 3*d, false)
+				attn(kernels.Scores, kernels.Softmax, kernels.AV, int64(p+1))
+				lin(&w, kernels.AttnOut, 1, d, d, true)
+				lin(&w, kernels.CrossQKV, 1, d, d, false)
+				attn(kernels.CrossScores, kernels.CrossSoftmax, kernels.CrossAV, int64(ns))
+				lin(&w, kernels.CrossOut, 1, d, d, true)
+				if c.Gated() {
+					lin(&w, kernels.FFNGate, 1, d, f, false)
+					w[kernels.GLU] += f * kernels.FlopsSwiGLUFwd
+				} else {
+					w[kernels.GELU] += f * actFlops(c)[0]
+				}
+				lin(&w, kernels.FFNUp, 1, d, f, false)
+				lin(&w, kernels.FFNDown, 1, f, d, true)
+			}
+			w[kernels.Logits] = 2 * d * K
+			for _, comp := range kernels.AllComponents() {
+				if got := cnt.Get(kernels.Forward, comp); got != w[comp] {
+					t.Errorf("%s: step %d %v = %d, derived %d", name, p, comp, got, w[comp])
+				}
+			}
+		}
+	}
+}
