@@ -9,7 +9,7 @@ import (
 
 // BenchmarkEncDecTrainStep is one forward and backward pass of TinyEncDec
 // over 8 pairs of 32 source and 32 target tokens; it reports the FLOPs the
-// engine counted per second.
+// engine counted per second and the source plus target tokens per second.
 func BenchmarkEncDecTrainStep(b *testing.B) {
 	c := TinyEncDec()
 	m, err := New(c)
@@ -33,6 +33,7 @@ func BenchmarkEncDecTrainStep(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(cnt.Total(kernels.Forward)+cnt.Total(kernels.Backward))/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	b.ReportMetric(float64(B*(ts+tt)*b.N)/b.Elapsed().Seconds(), "tok/s")
 }
 
 // BenchmarkSeq2SeqDecodeStep is one cached decoding step of TinyEncDec
