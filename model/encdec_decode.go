@@ -343,18 +343,15 @@ func (m *Model) BeamSearch(src []int32, o GenerateOptions) ([]Hypothesis, error)
 		score float64
 	}
 	var cands []cand
+	var top []int
 	for n := 1; ; n++ {
 		cands = cands[:0]
 		for i, h := range alive {
 			logSoftmax(lp, h.logits)
 			// Each hypothesis's 2k best continuations suffice: at most k
 			// continue and at most k end.
-			idx := make([]int, V)
-			for j := range idx {
-				idx[j] = j
-			}
-			sort.SliceStable(idx, func(a, b int) bool { return lp[idx[a]] > lp[idx[b]] })
-			for _, j := range idx[:min(V, 2*k)] {
+			top = topK(top[:0], lp, 2*k)
+			for _, j := range top {
 				cands = append(cands, cand{i, int32(j), h.logp + lp[j]})
 			}
 		}
@@ -405,4 +402,26 @@ func (m *Model) BeamSearch(src []int32, o GenerateOptions) ([]Hypothesis, error)
 		alive = nextAlive
 	}
 	return done, nil
+}
+
+// topK returns the indices of the k largest values of x (all of them when
+// fewer), largest first, the lower index first on ties, appended to dst.
+func topK(dst []int, x []float64, k int) []int {
+	for j, v := range x {
+		if len(dst) == k && v <= x[dst[k-1]] {
+			continue
+		}
+		i := len(dst)
+		if i < k {
+			dst = append(dst, j)
+		} else {
+			i = k - 1
+		}
+		for i > 0 && x[dst[i-1]] < v {
+			dst[i] = dst[i-1]
+			i--
+		}
+		dst[i] = j
+	}
+	return dst
 }

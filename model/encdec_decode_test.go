@@ -202,3 +202,21 @@ func TestGenerateErrors(t *testing.T) {
 		t.Error("Step(-1) succeeded")
 	}
 }
+
+func TestTopK(t *testing.T) {
+	x := []float64{1, 5, 3, 5, -1, 3, 7}
+	for _, tc := range []struct {
+		k    int
+		want []int
+	}{{1, []int{6}}, {3, []int{6, 1, 3}}, {5, []int{6, 1, 3, 2, 5}}, {10, []int{6, 1, 3, 2, 5, 0, 4}}} {
+		got := topK(nil, x, tc.k)
+		if len(got) != len(tc.want) {
+			t.Fatalf("topK(%d) = %v, want %v", tc.k, got, tc.want)
+		}
+		for i := range got {
+			if got[i] != tc.want[i] {
+				t.Fatalf("topK(%d) = %v, want %v", tc.k, got, tc.want)
+			}
+		}
+	}
+}
