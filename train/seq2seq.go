@@ -1,12 +1,15 @@
 package train
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"math"
 	"math/rand/v2"
 	"time"
 
+	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
 )
@@ -98,8 +101,30 @@ type Seq2SeqTrainer struct {
 	ts, tt int // the longest source, and the longest target plus its end id
 }
 
+// PairsFingerprint is the FNV-1a hash of pairs (each pair's lengths and
+// ids), which a resumed run must match.
+func PairsFingerprint(pairs []Pair) uint64 {
+	h := fnv.New64a()
+	var buf [4]byte
+	put := func(v int32) {
+		buf[0], buf[1], buf[2], buf[3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
+		h.Write(buf[:])
+	}
+	for _, p := range pairs {
+		put(int32(len(p.Src)))
+		put(int32(len(p.Tgt)))
+		for _, v := range p.Src {
+			put(v)
+		}
+		for _, v := range p.Tgt {
+			put(v)
+		}
+	}
+	return h.Sum64()
+}
+
 // NewSeq2Seq starts a run of the encoder–decoder m (initialised by the
-// caller) on pairs.
+// caller) on pairs. o.DataHash is set to the pairs' fingerprint.
 func NewSeq2Seq(m *model.Model, pairs []Pair, sp Special, o Options) (*Seq2SeqTrainer, error) {
 	if !m.Config.IsEncDec() {
 		return nil, errors.New("seq2seq training needs an encoder-decoder (arch encdec)")
@@ -112,6 +137,7 @@ func NewSeq2Seq(m *model.Model, pairs []Pair, sp Special, o Options) (*Seq2SeqTr
 	if len(pairs) == 0 {
 		return nil, errors.New("seq2seq training: no pairs")
 	}
+	o.DataHash = PairsFingerprint(pairs)
 	t := &Seq2SeqTrainer{Model: m, Pairs: pairs, Special: sp, Opts: o,
 		Opt: NewAdamW(m, o.Beta1, o.Beta2, o.Eps, o.WeightDecay), batch: make([]Pair, o.Batch), pcg: rand.NewPCG(0, 0)}
 	t.rng = rand.New(t.pcg)
@@ -164,6 +190,56 @@ func (t *Seq2SeqTrainer) TrainStep() (StepInfo, error) {
 		Tokens: src + r.Count, Elapsed: time.Since(start)}
 	info.Flops = t.Model.Flops.Total(kernels.Forward) + t.Model.Flops.Total(kernels.Backward) - f0
 	return info, nil
+}
+
+// Save writes a training checkpoint of the run (weights, AdamW moments,
+// options, step) atomically, refusing a non-finite state. The special ids
+// are not stored: a resumed run is given them again.
+func (t *Seq2SeqTrainer) Save(path, tokenizer string) error {
+	for _, s := range []struct {
+		what string
+		slab []float32
+	}{{"the weights", t.Model.Params}, {"the AdamW first moment", t.Opt.M}, {"the AdamW second moment", t.Opt.V}} {
+		if err := checkpoint.CheckFinite(s.what, t.Model.Layout, s.slab); err != nil {
+			return fmt.Errorf("not saving %s: %w", path, &DivergedError{Step: t.Step, Reason: err.Error()})
+		}
+	}
+	o := t.Opts
+	o.Tokenizer = tokenizer
+	b, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("save %s: encode the training options: %w", path, err)
+	}
+	return checkpoint.Save(path, &checkpoint.Checkpoint{Model: t.Model, Tokenizer: tokenizer,
+		Train: &checkpoint.TrainState{Step: t.Step, Options: b, M: t.Opt.M, V: t.Opt.V}})
+}
+
+// ResumeSeq2SeqFrom continues the run saved in a loaded training
+// checkpoint of an encoder–decoder on the same pairs (their fingerprint
+// must match), so that it takes the steps the uninterrupted run would have.
+func ResumeSeq2SeqFrom(ck *checkpoint.Checkpoint, pairs []Pair, sp Special) (*Seq2SeqTrainer, error) {
+	st := ck.Train
+	if st == nil {
+		return nil, errors.New("the checkpoint holds weights only, no training state")
+	}
+	var o Options
+	if err := json.Unmarshal(st.Options, &o); err != nil {
+		return nil, fmt.Errorf("training options: %w", err)
+	}
+	if fp := PairsFingerprint(pairs); fp != o.DataHash {
+		return nil, fmt.Errorf("the pairs differ from those this run was trained on (fingerprint %016x, checkpoint has %016x)", fp, o.DataHash)
+	}
+	if st.Step > o.Steps {
+		return nil, fmt.Errorf("the training state is at step %d, beyond its run of %d steps", st.Step, o.Steps)
+	}
+	t, err := NewSeq2Seq(ck.Model, pairs, sp, o)
+	if err != nil {
+		return nil, err
+	}
+	copy(t.Opt.M, st.M)
+	copy(t.Opt.V, st.V)
+	t.Step = st.Step
+	return t, nil
 }
 
 // Seq2SeqEval is an encoder–decoder's score on a set of pairs.
