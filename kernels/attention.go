@@ -5,7 +5,9 @@ import (
 	"sync"
 )
 
-// Multi-head self-attention, forward and backward, as a fused tiled kernel
+// Multi-head self-attention (and an encoder–decoder's cross-attention, whose
+// queries come from one sequence and keys and values from another, see
+// CrossAttentionForward), forward and backward, as a fused tiled kernel
 // in the manner of FlashAttention (Dao et al., 2022): per head, the queries
 // are cut into blocks of AttentionTile rows and the keys into tiles of
 // AttentionTile keys. For each query block the kernel walks the key tiles it
@@ -134,15 +136,6 @@ func AttentionBackwardPadded(cnt *Counter, dqkv, dout, qkv, out, lse []float32, 
 	attentionBackward(cnt, dqkv, dout, qkv, out, lse, lens, b, t, h, h, d/h, false)
 }
 
-// keyLimit is the number of keys sequence bi offers (t, or its padding
-// length).
-func keyLimit(bi, t int, lens []int32) int {
-	if lens != nil {
-		return int(lens[bi])
-	}
-	return t
-}
-
 // tileKeys is how many keys of the tile starting at j0 query row qi sees.
 func tileKeys(qi, j0, nk int, causal bool) int {
 	lim := nk
@@ -153,15 +146,19 @@ func tileKeys(qi, j0, nk int, causal bool) int {
 }
 
 // attnCounts returns the total pairs, query rows and rescales over all
-// sequences and heads.
-func attnCounts(b, t, h int, causal bool, lens []int32) (prs, rows, resc int64) {
-	rows = int64(b) * int64(t) * int64(h)
+// sequences and heads, for tq queries and tk keys per sequence (tq = tk
+// when causal).
+func attnCounts(b, tq, tk, h int, causal bool, lens []int32) (prs, rows, resc int64) {
+	rows = int64(b) * int64(tq) * int64(h)
 	if lens == nil {
-		return int64(b) * int64(h) * pairs(t, causal), rows, int64(b) * int64(h) * AttentionRescales(t, causal)
+		if causal {
+			return int64(b) * int64(h) * pairs(tq, true), rows, int64(b) * int64(h) * AttentionRescales(tq, true)
+		}
+		return int64(b) * int64(h) * int64(tq) * int64(tk), rows, int64(b) * int64(h) * int64(tq) * rescales(tk)
 	}
 	for _, l := range lens[:b] {
-		prs += int64(t) * int64(l)
-		resc += int64(t) * rescales(int(l))
+		prs += int64(tq) * int64(l)
+		resc += int64(tq) * rescales(int(l))
 	}
 	return prs * int64(h), rows, resc * int64(h)
 }
@@ -178,32 +175,56 @@ func flashArch() *gemmArch {
 // attnDims is one attention call: its operands, its shapes (padded for the
 // micro-kernels) and its pair, row and rescale counts. As a RangeJob it runs
 // the (sequence, head) pairs.
+//
+// The queries are read from qsrc (row stride qld, head j's columns at
+// qoff + j·dh, tq rows per sequence), the keys and values from ksrc (row
+// stride kld, key/value head j's columns at ko + j·dh and vo + j·dh, tk rows
+// per sequence). Self-attention reads both from one fused QKV buffer;
+// cross-attention reads the queries from the target's Q and the keys and
+// values from the source's KV. The gradients dq and dkv have the layouts of
+// qsrc and ksrc (one buffer for self-attention).
 type attnDims struct {
 	ar              *gemmArch
-	b, t, d, h, dh  int // d = h·dh, the output's row width
+	b, tq, tk       int // sequences, queries and keys per sequence
+	d, h, dh        int // d = h·dh, the output's row width
 	kvh             int // key/value heads (h for multi-head attention)
-	ld, ko, vo      int // qkv's row stride and the offsets of its keys and values
-	tp              int // t padded to a multiple of the tile sides
+	qld, qoff       int // the queries' row stride and column offset
+	kld, ko, vo     int // the keys' and values' row stride and column offsets
+	tp              int // tq padded to a multiple of the tile sides
 	bq              int // query block rows padded to mr (AttentionTile is)
 	bk              int // key tile columns padded to nr (AttentionTile is)
 	dhp             int // dh padded to nr
 	scale           float32
 	causal          bool
 	lens            []int32
-	qkv, out, lse   []float32
-	dqkv, dout      []float32
+	qsrc, ksrc      []float32
+	out, lse        []float32
+	dq, dkv, dout   []float32
 	fwd             bool
 	prs, rows, resc int64
+	// the components the scores, softmax and av FLOPs are recorded under
+	cScores, cSoftmax, cAV Component
 }
 
+// newAttnDims returns the dimensions of self-attention over a fused qkv of
+// b sequences of t positions.
 func newAttnDims(b, t, h, kvh, dh int, causal bool, lens []int32) attnDims {
+	a := newAttnShape(b, t, t, h, kvh, dh, causal, lens)
+	a.qld, a.qoff = (h+2*kvh)*dh, 0
+	a.kld, a.ko, a.vo = a.qld, h*dh, (h+kvh)*dh
+	a.cScores, a.cSoftmax, a.cAV = Scores, Softmax, AV
+	return a
+}
+
+// newAttnShape fills the shape fields common to self- and cross-attention.
+func newAttnShape(b, tq, tk, h, kvh, dh int, causal bool, lens []int32) attnDims {
 	ar := flashArch()
-	a := attnDims{ar: ar, b: b, t: t, d: h * dh, h: h, dh: dh, causal: causal, lens: lens}
-	a.kvh, a.ld, a.ko, a.vo = kvh, (h+2*kvh)*dh, h*dh, (h+kvh)*dh
+	a := attnDims{ar: ar, b: b, tq: tq, tk: tk, d: h * dh, h: h, dh: dh, kvh: kvh, causal: causal, lens: lens}
 	a.scale = float32(1 / math.Sqrt(float64(dh)))
 	a.bq, a.bk = roundUp(AttentionTile, ar.mr), roundUp(AttentionTile, ar.nr)
-	a.tp = roundUp(t, AttentionTile)
+	a.tp = roundUp(tq, AttentionTile)
 	a.dhp = roundUp(dh, ar.nr)
+	a.prs, a.rows, a.resc = attnCounts(b, tq, tk, h, causal, lens)
 	return a
 }
 
@@ -254,34 +275,77 @@ func micro(ar *gemmArch, c []float32, ldc int, ap []float32, aps int, bp []float
 
 func attentionForward(cnt *Counter, out, lse, qkv []float32, lens []int32, b, t, h, kvh, dh int, causal bool) {
 	a := newAttnDims(b, t, h, kvh, dh, causal, lens)
-	d := a.d
-	a.qkv, a.out, a.lse, a.fwd = qkv, out, lse, true
-	a.prs, a.rows, a.resc = attnCounts(b, t, h, causal, lens)
-	_ = qkv[b*t*a.ld-1]
-	_ = out[b*t*d-1]
-	_ = lse[b*h*t-1]
+	a.qsrc, a.ksrc, a.out, a.lse, a.fwd = qkv, qkv, out, lse, true
+	_ = qkv[b*t*a.qld-1]
+	a.forward(cnt)
+}
+
+// forward checks the output bounds, runs the forward pass and counts it.
+func (a *attnDims) forward(cnt *Counter) {
+	_ = a.out[a.b*a.tq*a.d-1]
+	_ = a.lse[a.b*a.h*a.tq-1]
 	a.run()
 	dhf := int64(a.dh)
-	cnt.Add(Forward, Scores, a.prs*2*dhf)
-	cnt.Add(Forward, Softmax, a.prs*FlopsAttnSoftmaxFwd+(a.rows+a.resc)*dhf)
-	cnt.Add(Forward, AV, a.prs*2*dhf)
+	cnt.Add(Forward, a.cScores, a.prs*2*dhf)
+	cnt.Add(Forward, a.cSoftmax, a.prs*FlopsAttnSoftmaxFwd+(a.rows+a.resc)*dhf)
+	cnt.Add(Forward, a.cAV, a.prs*2*dhf)
 }
 
 func attentionBackward(cnt *Counter, dqkv, dout, qkv, out, lse []float32, lens []int32, b, t, h, kvh, dh int, causal bool) {
 	a := newAttnDims(b, t, h, kvh, dh, causal, lens)
-	d := a.d
-	a.qkv, a.out, a.lse, a.dqkv, a.dout = qkv, out, lse, dqkv, dout
-	a.prs, a.rows, a.resc = attnCounts(b, t, h, causal, lens)
-	_ = qkv[b*t*a.ld-1]
-	_ = dqkv[b*t*a.ld-1]
-	_ = out[b*t*d-1]
-	_ = dout[b*t*d-1]
-	_ = lse[b*h*t-1]
+	a.qsrc, a.ksrc, a.out, a.lse, a.dq, a.dkv, a.dout = qkv, qkv, out, lse, dqkv, dqkv, dout
+	_ = qkv[b*t*a.qld-1]
+	_ = dqkv[b*t*a.qld-1]
+	a.backward(cnt)
+}
+
+// backward checks the output bounds, runs the backward pass and counts it.
+func (a *attnDims) backward(cnt *Counter) {
+	_ = a.out[a.b*a.tq*a.d-1]
+	_ = a.dout[a.b*a.tq*a.d-1]
+	_ = a.lse[a.b*a.h*a.tq-1]
 	a.run()
 	dhf := int64(a.dh)
-	cnt.Add(Backward, AV, a.prs*4*dhf)
-	cnt.Add(Backward, Softmax, a.prs*FlopsAttnSoftmaxBwd+a.rows*2*dhf)
-	cnt.Add(Backward, Scores, a.prs*6*dhf)
+	cnt.Add(Backward, a.cAV, a.prs*4*dhf)
+	cnt.Add(Backward, a.cSoftmax, a.prs*FlopsAttnSoftmaxBwd+a.rows*2*dhf)
+	cnt.Add(Backward, a.cScores, a.prs*6*dhf)
+}
+
+// CrossAttentionForward is multi-head cross-attention (an encoder–decoder's
+// decoder attending to its encoder): b sequences of tq queries q[b×tq×h·dh]
+// attend, bidirectionally, to tk keys and values kv[b×tk×2·h·dh] (per
+// source position the h·dh key values, then the h·dh value values) with a
+// key padding mask: sequence r offers its first lens[r] keys (lens nil: all
+// tk; each in [1, tk]). out is [b×tq×h·dh]; lse[b×h×tq] keeps each row's
+// log-sum-exp for the backward pass. FLOPs are counted as for self-attention
+// (tq·lens[r] pairs per head) under CrossScores, CrossSoftmax and CrossAV.
+func CrossAttentionForward(cnt *Counter, out, lse, q, kv []float32, lens []int32, b, tq, tk, h, dh int) {
+	a := newCrossDims(b, tq, tk, h, dh, lens)
+	a.qsrc, a.ksrc, a.out, a.lse, a.fwd = q, kv, out, lse, true
+	_ = q[b*tq*a.qld-1]
+	_ = kv[b*tk*a.kld-1]
+	a.forward(cnt)
+}
+
+// CrossAttentionBackward is the backward of CrossAttentionForward: it adds
+// the gradients of q into dq and of kv into dkv (same layouts), given dout
+// and the forward's out and lse.
+func CrossAttentionBackward(cnt *Counter, dq, dkv, dout, q, kv, out, lse []float32, lens []int32, b, tq, tk, h, dh int) {
+	a := newCrossDims(b, tq, tk, h, dh, lens)
+	a.qsrc, a.ksrc, a.out, a.lse, a.dq, a.dkv, a.dout = q, kv, out, lse, dq, dkv, dout
+	_ = q[b*tq*a.qld-1]
+	_ = kv[b*tk*a.kld-1]
+	_ = dq[b*tq*a.qld-1]
+	_ = dkv[b*tk*a.kld-1]
+	a.backward(cnt)
+}
+
+func newCrossDims(b, tq, tk, h, dh int, lens []int32) attnDims {
+	a := newAttnShape(b, tq, tk, h, h, dh, false, lens)
+	a.qld, a.qoff = h*dh, 0
+	a.kld, a.ko, a.vo = 2*h*dh, 0, h*dh
+	a.cScores, a.cSoftmax, a.cAV = CrossScores, CrossSoftmax, CrossAV
+	return a
 }
 
 // attnJobs recycles the job values of attention calls.
@@ -316,24 +380,34 @@ func (a *attnDims) Range(lo, hi int) {
 	flashPool.Put(sc)
 }
 
+// keyLimit is the number of keys sequence bi offers (tk, or its padding
+// length).
+func (a *attnDims) keyLimit(bi int) int {
+	if a.lens != nil {
+		return int(a.lens[bi])
+	}
+	return a.tk
+}
+
 // forwardHead runs the forward pass of query head hd of sequence bi. With
 // packKV it packs the head's keys and values first; without, the previous
 // call's (the same key/value head's) are still in sc.
 func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
-	ar, t, d, dh := a.ar, a.t, a.d, a.dh
+	ar, tq, d, dh := a.ar, a.tq, a.d, a.dh
 	mr, nr := ar.mr, ar.nr
-	ld := a.ld
-	base := bi * t * ld
-	nk := keyLimit(bi, t, a.lens)
+	qld, kld := a.qld, a.kld
+	qbase := bi*tq*qld + a.qoff
+	kbase := bi * a.tk * kld
+	nk := a.keyLimit(bi)
 	nkp := roundUp(nk, AttentionTile)
 	kvo := hd / (a.h / a.kvh) * dh // the key/value head's columns
 	// Head-wide packed operands: K as nr-key panels dh deep (B of Q·Kᵀ),
 	// V as nr-column panels nk deep (B of P·V).
 	if packKV {
 		sc.kp = grow(sc.kp, nkp*dh)
-		packRowsK(ar.packBT, sc.kp, a.qkv, base+a.ko+kvo, ld, nk, dh, nr)
+		packRowsK(ar.packBT, sc.kp, a.ksrc, kbase+a.ko+kvo, kld, nk, dh, nr)
 		sc.vp = grow(sc.vp, a.dhp*nk)
-		packColsK(ar.packBC, sc.vp, a.qkv, base+a.vo+kvo, ld, dh, nk, nr)
+		packColsK(ar.packBC, sc.vp, a.ksrc, kbase+a.vo+kvo, kld, dh, nk, nr)
 	}
 	sc.qp = grow(sc.qp, a.bq*dh)
 	sc.pp = grow(sc.pp, a.bq*a.bk)
@@ -342,11 +416,11 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 	sc.m = grow(sc.m, a.bq)
 	sc.l = grow(sc.l, a.bq)
 	bk := a.bk
-	lseRow := a.lse[(bi*a.h+hd)*t:]
-	for i0 := 0; i0 < t; i0 += AttentionTile {
-		rows := min(AttentionTile, t-i0)
+	lseRow := a.lse[(bi*a.h+hd)*tq:]
+	for i0 := 0; i0 < tq; i0 += AttentionTile {
+		rows := min(AttentionTile, tq-i0)
 		mp := roundUp(rows, mr)
-		packRowsK(ar.packAT, sc.qp, a.qkv, base+i0*ld+hd*dh, ld, rows, dh, mr)
+		packRowsK(ar.packAT, sc.qp, a.qsrc, qbase+i0*qld+hd*dh, qld, rows, dh, mr)
 		for i := range rows {
 			sc.m[i] = float32(math.Inf(-1))
 			sc.l[i] = 0
@@ -389,7 +463,7 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 		}
 		for i := range rows {
 			inv := 1 / sc.l[i]
-			o := a.out[(bi*t+i0+i)*d+hd*dh : (bi*t+i0+i)*d+hd*dh+dh]
+			o := a.out[(bi*tq+i0+i)*d+hd*dh : (bi*tq+i0+i)*d+hd*dh+dh]
 			for c, v := range sc.o[i*a.dhp : i*a.dhp+dh] {
 				o[c] = v * inv
 			}
@@ -403,12 +477,13 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 // dV += Pᵀ·dO, dS = P·(dO·Vᵀ − D)/√dh, dK += dSᵀ·Q and dQ += dS·K. With
 // packKV it packs the key/value head's K and V first (see forwardHead).
 func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
-	ar, t, d, dh := a.ar, a.t, a.d, a.dh
+	ar, tq, d, dh := a.ar, a.tq, a.d, a.dh
 	mr, nr := ar.mr, ar.nr
-	ld := a.ld
-	base := bi * t * ld
-	obase := bi * t * d
-	nk := keyLimit(bi, t, a.lens)
+	qld, kld := a.qld, a.kld
+	qbase := bi*tq*qld + a.qoff
+	kbase := bi * a.tk * kld
+	obase := bi * tq * d
+	nk := a.keyLimit(bi)
 	nkp := roundUp(nk, AttentionTile)
 	tp := a.tp
 	bk, dhp := a.bk, a.dhp
@@ -416,25 +491,25 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 	// Head-wide packed operands.
 	if packKV {
 		sc.kp = grow(sc.kp, nkp*dh) // K: nr-key panels, dh deep (B of Q·Kᵀ)
-		packRowsK(ar.packBT, sc.kp, a.qkv, base+a.ko+kvo, ld, nk, dh, nr)
+		packRowsK(ar.packBT, sc.kp, a.ksrc, kbase+a.ko+kvo, kld, nk, dh, nr)
 		sc.vt = grow(sc.vt, nkp*dh) // V: nr-key panels, dh deep (B of dO·Vᵀ)
-		packRowsK(ar.packBT, sc.vt, a.qkv, base+a.vo+kvo, ld, nk, dh, nr)
+		packRowsK(ar.packBT, sc.vt, a.ksrc, kbase+a.vo+kvo, kld, nk, dh, nr)
 		sc.kb = grow(sc.kb, dhp*nk) // K: nr-column panels, nk deep (B of dS·K)
-		packColsK(ar.packBC, sc.kb, a.qkv, base+a.ko+kvo, ld, dh, nk, nr)
+		packColsK(ar.packBC, sc.kb, a.ksrc, kbase+a.ko+kvo, kld, dh, nk, nr)
 	}
-	sc.qb = grow(sc.qb, dhp*t) // Q: nr-column panels, t deep (B of dSᵀ·Q)
-	packColsK(ar.packBC, sc.qb, a.qkv, base+hd*dh, ld, dh, t, nr)
-	sc.dob = grow(sc.dob, dhp*t) // dO: nr-column panels, t deep (B of Pᵀ·dO)
-	packColsK(ar.packBC, sc.dob, a.dout, obase+hd*dh, d, dh, t, nr)
+	sc.qb = grow(sc.qb, dhp*tq) // Q: nr-column panels, tq deep (B of dSᵀ·Q)
+	packColsK(ar.packBC, sc.qb, a.qsrc, qbase+hd*dh, qld, dh, tq, nr)
+	sc.dob = grow(sc.dob, dhp*tq) // dO: nr-column panels, tq deep (B of Pᵀ·dO)
+	packColsK(ar.packBC, sc.dob, a.dout, obase+hd*dh, d, dh, tq, nr)
 	sc.o = grow(sc.o, tp*dhp) // dQ accumulator
 	clear(sc.o)
 	sc.qp = grow(sc.qp, tp*dh) // Q blocks as mr-row panels (A of Q·Kᵀ)
-	packRowsK(ar.packAT, sc.qp, a.qkv, base+hd*dh, ld, t, dh, mr)
+	packRowsK(ar.packAT, sc.qp, a.qsrc, qbase+hd*dh, qld, tq, dh, mr)
 	sc.dp = grow(sc.dp, tp*dh) // dO blocks as mr-row panels (A of dO·Vᵀ)
-	packRowsK(ar.packAT, sc.dp, a.dout, obase+hd*dh, d, t, dh, mr)
+	packRowsK(ar.packAT, sc.dp, a.dout, obase+hd*dh, d, tq, dh, mr)
 	// D = rowsum(dO∘O).
-	sc.dsum = grow(sc.dsum, t)
-	for i := range t {
+	sc.dsum = grow(sc.dsum, tq)
+	for i := range tq {
 		off := obase + i*d + hd*dh
 		sc.dsum[i] = dot(a.dout[off:off+dh], a.out[off:off+dh])
 	}
@@ -443,7 +518,7 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 	sc.pp = grow(sc.pp, max(a.bq, bk)*max(a.bq, bk))
 	sc.dk = grow(sc.dk, bk*dhp)
 	sc.dv = grow(sc.dv, bk*dhp)
-	lseRow := a.lse[(bi*a.h+hd)*t:]
+	lseRow := a.lse[(bi*a.h+hd)*tq:]
 	for j0 := 0; j0 < nk; j0 += AttentionTile {
 		kw := min(AttentionTile, nk-j0)
 		np := roundUp(kw, nr)
@@ -453,8 +528,8 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 		if a.causal {
 			i0 = j0 / AttentionTile * AttentionTile
 		}
-		for ; i0 < t; i0 += AttentionTile {
-			rows := min(AttentionTile, t-i0)
+		for ; i0 < tq; i0 += AttentionTile {
+			rows := min(AttentionTile, tq-i0)
 			mp := roundUp(rows, mr)
 			// S = Q·Kᵀ and dP = dO·Vᵀ for the tile.
 			micro(ar, sc.s, bk, sc.qp[i0*dh:], mr*dh, sc.kp[j0*dh:], nr*dh, mp, np, dh, false)
@@ -472,9 +547,9 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 			// dV += Pᵀ·dO and dK += dSᵀ·Q: A is the tile transposed
 			// (kw keys deep in queries), packed from its columns.
 			packColsK(ar.packAC, sc.pp, sc.s, 0, bk, kmp, rows, mr)
-			micro(ar, sc.dv, dhp, sc.pp, mr*rows, sc.dob[i0*nr:], nr*t, kmp, dhp, rows, !first)
+			micro(ar, sc.dv, dhp, sc.pp, mr*rows, sc.dob[i0*nr:], nr*tq, kmp, dhp, rows, !first)
 			packColsK(ar.packAC, sc.pp, sc.p2, 0, bk, kmp, rows, mr)
-			micro(ar, sc.dk, dhp, sc.pp, mr*rows, sc.qb[i0*nr:], nr*t, kmp, dhp, rows, !first)
+			micro(ar, sc.dk, dhp, sc.pp, mr*rows, sc.qb[i0*nr:], nr*tq, kmp, dhp, rows, !first)
 			// dQ += dS·K.
 			packRowsK(ar.packAT, sc.pp, sc.p2, 0, bk, mp, kw, mr)
 			micro(ar, sc.o[i0*dhp:], dhp, sc.pp, mr*kw, sc.kb[j0*nr:], nr*nk, mp, dhp, kw, true)
@@ -483,16 +558,16 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 		if first {
 			continue
 		}
-		// Accumulate into dqkv (axpy with 1: the same sums, vectorised).
+		// Accumulate into dkv (axpy with 1: the same sums, vectorised).
 		for j := range kw {
-			off := base + (j0+j)*ld + kvo
-			axpy(a.dqkv[off+a.ko:off+a.ko+dh], 1, sc.dk[j*dhp:j*dhp+dh])
-			axpy(a.dqkv[off+a.vo:off+a.vo+dh], 1, sc.dv[j*dhp:j*dhp+dh])
+			off := kbase + (j0+j)*kld + kvo
+			axpy(a.dkv[off+a.ko:off+a.ko+dh], 1, sc.dk[j*dhp:j*dhp+dh])
+			axpy(a.dkv[off+a.vo:off+a.vo+dh], 1, sc.dv[j*dhp:j*dhp+dh])
 		}
 	}
-	for i := range t {
-		off := base + i*ld + hd*dh
-		axpy(a.dqkv[off:off+dh], 1, sc.o[i*dhp:i*dhp+dh])
+	for i := range tq {
+		off := qbase + i*qld + hd*dh
+		axpy(a.dq[off:off+dh], 1, sc.o[i*dhp:i*dhp+dh])
 	}
 }
 
@@ -508,24 +583,41 @@ func AttentionDecode(cnt *Counter, out, q, kc, vc, scratch []float32, nk, d, h i
 // kvh·dh values per position (key/value heads only), and query head j reads
 // cached head j/(h/kvh).
 func AttentionDecodeGQA(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, kvh, dh int) {
+	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV)
+}
+
+// CrossAttentionDecode computes one decoder position's cross-attention
+// output for all h heads of width dh: q[h·dh] attends to the nk source
+// positions of kv[nk×2·h·dh] (per position the keys, then the values, as
+// CrossAttentionForward reads them). scratch must hold at least nk values.
+// FLOPs go to CrossScores, CrossSoftmax and CrossAV, counted as
+// AttentionDecode counts its own.
+func CrossAttentionDecode(cnt *Counter, out, q, kv, scratch []float32, nk, h, dh int) {
+	d := h * dh
+	attentionDecode(cnt, out, q, kv, kv[d:], 2*d, scratch, nk, h, h, dh, CrossScores, CrossSoftmax, CrossAV)
+}
+
+// attentionDecode is the decoding attention over keys kc and values vc
+// whose rows are ld apart, counting under the components given.
+func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []float32, nk, h, kvh, dh int, cs, cm, ca Component) {
 	scale := float32(1 / math.Sqrt(float64(dh)))
-	kd, g := kvh*dh, h/kvh
+	g := h / kvh
 	for hd := 0; hd < h; hd++ {
 		qh := q[hd*dh : hd*dh+dh]
 		ko := hd / g * dh
 		sc := scratch[:nk]
 		for j := range sc {
-			sc[j] = dot(qh, kc[j*kd+ko:j*kd+ko+dh]) * scale
+			sc[j] = dot(qh, kc[j*ld+ko:j*ld+ko+dh]) * scale
 		}
 		inv := 1 / expSum(sc, 1, -maxOf(sc))
 		o := out[hd*dh : hd*dh+dh]
 		clear(o)
 		for j := 0; j < nk; j++ {
-			axpy(o, scratch[j]*inv, vc[j*kd+ko:j*kd+ko+dh])
+			axpy(o, scratch[j]*inv, vc[j*ld+ko:j*ld+ko+dh])
 		}
 	}
 	all := int64(h) * int64(nk)
-	cnt.Add(Forward, Scores, all*2*int64(dh))
-	cnt.Add(Forward, Softmax, all*FlopsSoftmaxFwd)
-	cnt.Add(Forward, AV, all*2*int64(dh))
+	cnt.Add(Forward, cs, all*2*int64(dh))
+	cnt.Add(Forward, cm, all*FlopsSoftmaxFwd)
+	cnt.Add(Forward, ca, all*2*int64(dh))
 }

@@ -22,7 +22,9 @@
 //   - Causal attention only computes the n(n+1)/2 unmasked (query, key) pairs
 //     of each head, and counts only those; bidirectional attention with a key
 //     padding mask computes (and counts) n·len pairs per head of a sequence
-//     with len valid keys (n² for a full window).
+//     with len valid keys (n² for a full window); cross-attention, tq·len
+//     pairs per head for tq queries over a source of len valid keys,
+//     recorded under the cross_* components.
 package kernels
 
 import (
@@ -52,26 +54,54 @@ const (
 	Rope                       // rotary position embedding of the queries and keys
 	FFNGate                    // gated FFN's gate matmul (d -> d_ff), beside ffn_up
 	GLU                        // gated FFN's activation act(gate)·up (SwiGLU, GeGLU)
+	// NumComponents is the number of components of decoder-only and
+	// encoder-only models; the encoder–decoder's cross-attention components
+	// follow it (see AllComponents).
 	NumComponents
 )
 
-var componentNames = [NumComponents]string{
+// The cross-attention components of an encoder–decoder's decoder layers,
+// numbered after NumComponents so that the reports of decoder-only and
+// encoder-only models (which iterate Components) are unchanged. A Counter
+// records them like any other component.
+const (
+	CrossQKV         Component = NumComponents + iota // cross-attention projections: Q on target rows, K and V on source rows
+	CrossScores                                       // cross-attention Q·Kᵀ over target × source pairs
+	CrossSoftmax                                      // cross-attention softmax
+	CrossAV                                           // cross-attention weighted sum of V
+	CrossOut                                          // cross-attention output projection and its residual add
+	NumAllComponents                                  // every component, cross-attention included
+)
+
+var componentNames = [NumAllComponents]string{
 	"embedding", "qkv", "scores", "softmax", "av", "attn_out",
 	"ffn_up", "gelu", "ffn_down", "layernorm", "logits", "loss",
 	"embed_proj", "mlm_dense", "rope", "ffn_gate", "glu",
+	"cross_qkv", "cross_scores", "cross_softmax", "cross_av", "cross_out",
 }
 
 // String returns the component's snake_case name, as used in reports and JSON.
 func (c Component) String() string {
-	if c < 0 || c >= NumComponents {
+	if c < 0 || c >= NumAllComponents {
 		return fmt.Sprintf("component(%d)", int(c))
 	}
 	return componentNames[c]
 }
 
-// Components lists every component in report order.
+// Components lists the components of decoder-only and encoder-only models
+// in report order (the first NumComponents).
 func Components() []Component {
 	out := make([]Component, NumComponents)
+	for i := range out {
+		out[i] = Component(i)
+	}
+	return out
+}
+
+// AllComponents lists every component, the encoder–decoder's
+// cross-attention ones last.
+func AllComponents() []Component {
+	out := make([]Component, NumAllComponents)
 	for i := range out {
 		out[i] = Component(i)
 	}
@@ -106,8 +136,8 @@ func (p Pass) String() string {
 // Kernels that do several components in one fused loop (attention: scores,
 // softmax, av) charge the whole loop to the first component they add.
 type Counter struct {
-	flops  [2][NumComponents]int64
-	nanos  [2][NumComponents]int64
+	flops  [2][NumAllComponents]int64
+	nanos  [2][NumAllComponents]int64
 	Timing bool // also measure wall time per component
 	last   time.Time
 }

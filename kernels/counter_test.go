@@ -114,7 +114,7 @@ func TestComponentString(t *testing.T) {
 	for _, tc := range []struct {
 		c    Component
 		want string
-	}{{NumComponents, "component(17)"}, {-1, "component(-1)"}, {99, "component(99)"}} {
+	}{{NumComponents, "cross_qkv"}, {CrossOut, "cross_out"}, {NumAllComponents, "component(22)"}, {-1, "component(-1)"}, {99, "component(99)"}} {
 		if got := tc.c.String(); got != tc.want {
 			t.Errorf("Component(%d).String() = %q, want %q", int(tc.c), got, tc.want)
 		}

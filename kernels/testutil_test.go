@@ -115,7 +115,7 @@ type countKey struct {
 func checkCounts(t *testing.T, what string, cnt *Counter, want map[countKey]int64) {
 	t.Helper()
 	for _, p := range []Pass{Forward, Backward} {
-		for _, c := range Components() {
+		for _, c := range AllComponents() {
 			if got, w := cnt.Get(p, c), want[countKey{p, c}]; got != w {
 				t.Errorf("%s: FLOPs[%v][%v] = %d, want %d", what, p, c, got, w)
 			}

@@ -1,5 +1,7 @@
-// Package model defines tformer's transformers: a GPT-style decoder and a
-// BERT/ALBERT-style encoder trained by masked language modelling. It holds
+// Package model defines tformer's transformers: a GPT-style decoder, a
+// BERT/ALBERT-style encoder trained by masked language modelling, and an
+// encoder–decoder in the manner of Vaswani et al. (2017) with three-way
+// tying, cross-attention and greedy and beam-search decoding. It holds
 // their configuration, the layout of their parameters with input–output tying,
 // ALBERT-style cross-layer sharing and factorized embeddings, and an explicit
 // per-layer forward and backward pass over one flat slab of parameters and
@@ -51,6 +53,7 @@ type Arch string
 const (
 	ArchDecoder Arch = "decoder" // GPT-2 style: pre-LN, causal, final LayerNorm, next-token loss
 	ArchEncoder Arch = "encoder" // BERT/ALBERT style: post-LN, bidirectional, masked-LM head
+	ArchEncDec  Arch = "encdec"  // Transformer (Vaswani et al.) style: encoder, decoder with cross-attention, seq2seq loss
 )
 
 // ParseArch parses an architecture name ("" is the decoder).
@@ -58,10 +61,10 @@ func ParseArch(s string) (Arch, error) {
 	switch Arch(s) {
 	case "", ArchDecoder:
 		return ArchDecoder, nil
-	case ArchEncoder:
-		return ArchEncoder, nil
+	case ArchEncoder, ArchEncDec:
+		return Arch(s), nil
 	}
-	return "", fmt.Errorf("unknown architecture %q (want decoder or encoder)", s)
+	return "", fmt.Errorf("unknown architecture %q (want decoder, encoder or encdec)", s)
 }
 
 // Config describes a model.
@@ -139,8 +142,84 @@ type Config struct {
 	// Bias says which linear layers have biases: "" (all, GPT-2), "none"
 	// (Llama, Mistral, Gemma) or "qkv" (the Q, K, V projections only, Qwen2).
 	Bias Bias `json:"bias,omitempty"`
-	// EmbedScale multiplies the token embedding by √d (Gemma).
+	// EmbedScale multiplies the token embedding by √d (Gemma; the
+	// Transformer of Vaswani et al.).
 	EmbedScale bool `json:"embed_scale,omitempty"`
+
+	// Encoder–decoder choices (Arch "encdec" only).
+
+	// EncLayers is the encoder stack's number of layers; Layers is the
+	// decoder's.
+	EncLayers int `json:"enc_layers,omitempty"`
+	// PostLN makes both stacks post-LN (x = LN(x + f(x)), no final norms:
+	// the Transformer, BART); false is pre-LN (x = x + f(LN(x)) and a
+	// final norm per stack: T5 and most later models).
+	PostLN bool `json:"post_ln,omitempty"`
+	// Tying is the three-way embedding tying: "all" (source table = target
+	// table = output matrix), "decoder" (target table = output matrix, a
+	// separate source table) or "none" (three matrices). "" means "all"
+	// when Tie is set, else "none"; Canonical spells it out and sets Tie to
+	// Tying != "none".
+	Tying Tying `json:"tying,omitempty"`
+	// ShareStacks makes the decoder's self-attention and FFN blocks the
+	// encoder's (same index, same tensors; cross-attention stays the
+	// decoder's own). Both stacks must store as many attention blocks and
+	// as many FFN blocks (equal layer counts, or Share all / attention /
+	// ffn in the same groups).
+	ShareStacks bool `json:"share_stacks,omitempty"`
+	// EmbedNorm adds a norm after each stack's embedding sum (BART's
+	// layernorm_embedding).
+	EmbedNorm bool `json:"embed_norm,omitempty"`
+	// PosOffset is the number of unused rows before position 0 of each
+	// learned position table (BART: 2); the tables have MaxSeq + PosOffset
+	// rows.
+	PosOffset int `json:"pos_offset,omitempty"`
+}
+
+// Tying is an encoder–decoder's three-way embedding tying.
+type Tying string
+
+// The tying choices of an encoder–decoder.
+const (
+	TieAll     Tying = "all"     // one K×d matrix: source lookup, target lookup and output projection
+	TieDecoder Tying = "decoder" // target lookup = output projection; a separate source table
+	TieNone    Tying = "none"    // three K×d matrices
+)
+
+// ParseTying parses a three-way tying name.
+func ParseTying(s string) (Tying, error) {
+	switch Tying(s) {
+	case TieAll, TieDecoder, TieNone:
+		return Tying(s), nil
+	}
+	return "", fmt.Errorf("unknown tying %q (want all, decoder or none)", s)
+}
+
+// IsEncDec reports whether c is an encoder–decoder.
+func (c Config) IsEncDec() bool { return c.Arch == ArchEncDec }
+
+// Sinusoidal reports whether positions are the fixed sinusoids of Vaswani
+// et al. (no parameters).
+func (c Config) Sinusoidal() bool { return c.Positions == SinusoidalPositions }
+
+// TyingMode is the three-way tying of an encoder–decoder: Tying, or, when
+// it is "", "all" with Tie and "none" without.
+func (c Config) TyingMode() Tying {
+	if c.Tying != "" {
+		return c.Tying
+	}
+	if c.Tie {
+		return TieAll
+	}
+	return TieNone
+}
+
+// EncoderStack is the encoder–decoder's encoder stack seen as a Config of
+// EncLayers layers (for its sharing indices: AttnIndex, FFNIndex,
+// AttnBlocks, FFNBlocks).
+func (c Config) EncoderStack() Config {
+	c.Layers = c.EncLayers
+	return c
 }
 
 // Norm names a normalisation.
@@ -157,8 +236,9 @@ type Positions string
 
 // The position encodings.
 const (
-	LearnedPositions Positions = "learned" // the default ""
-	RotaryPositions  Positions = "rope"
+	LearnedPositions    Positions = "learned" // the default ""
+	RotaryPositions     Positions = "rope"
+	SinusoidalPositions Positions = "sinusoidal" // encdec: Vaswani et al.'s fixed sin/cos table
 )
 
 // MLP names an FFN form.
@@ -285,6 +365,7 @@ type Activation string
 const (
 	GELUTanh Activation = "gelu_tanh" // 0.5·x·(1 + tanh(sqrt(2/π)·(x + 0.044715·x³))); the default ""
 	GELUErf  Activation = "gelu_erf"  // 0.5·x·(1 + erf(x/√2))
+	ReLU     Activation = "relu"      // max(0, x): the Transformer's FFN (encoder–decoders only)
 )
 
 // Eps is the LayerNorm epsilon as the kernels use it.
@@ -372,6 +453,10 @@ func (c Config) Canonical() Config {
 	if c.Rotary() && c.RopeTheta == 10000 {
 		c.RopeTheta = 0
 	}
+	if c.IsEncDec() {
+		c.Tying = c.TyingMode()
+		c.Tie = c.Tying != TieNone
+	}
 	if c.LayerNormEps == kernels.LayerNormEps {
 		c.LayerNormEps = 0
 	}
@@ -422,8 +507,8 @@ func (c Config) Validate() error {
 	if c.EmbedDim > c.DModel {
 		return fmt.Errorf("invalid config: embed-dim (%d) cannot be larger than d-model (%d): a factorized embedding is narrower than the model (use 0 or %d for none)", c.EmbedDim, c.DModel, c.DModel)
 	}
-	if c.Activation != "" && c.Activation != GELUTanh && c.Activation != GELUErf {
-		return fmt.Errorf("invalid config: unknown activation %q (want gelu_tanh or gelu_erf)", c.Activation)
+	if c.Activation != "" && c.Activation != GELUTanh && c.Activation != GELUErf && c.Activation != ReLU {
+		return fmt.Errorf("invalid config: unknown activation %q (want gelu_tanh, gelu_erf or relu)", c.Activation)
 	}
 	if !(c.LayerNormEps >= 0 && c.LayerNormEps < 1) {
 		return fmt.Errorf("invalid config: layer-norm epsilon must be in [0, 1), got %g", c.LayerNormEps)
@@ -440,6 +525,9 @@ func (c Config) Validate() error {
 	if err := c.validateFamily(); err != nil {
 		return fmt.Errorf("invalid config: %w", err)
 	}
+	if err := c.validateEncDec(); err != nil {
+		return fmt.Errorf("invalid config: %w", err)
+	}
 	if c.DHead == 0 && c.DModel%c.Heads != 0 {
 		return fmt.Errorf("invalid config: heads (%d) must divide d-model (%d) (or give head-dim)", c.Heads, c.DModel)
 	}
@@ -452,6 +540,9 @@ func (c Config) Validate() error {
 		}
 		if c.Layers%c.Groups != 0 {
 			return fmt.Errorf("invalid config: groups (%d) must divide layers (%d)", c.Groups, c.Layers)
+		}
+		if c.IsEncDec() && (c.Groups > c.EncLayers || c.EncLayers%c.Groups != 0) {
+			return fmt.Errorf("invalid config: groups (%d) must divide enc-layers (%d): each stack shares within its own groups", c.Groups, c.EncLayers)
 		}
 	}
 	// Keep every tensor addressable by int on 64-bit platforms and sane.
@@ -478,9 +569,9 @@ func (c Config) validateFamily() error {
 		return fmt.Errorf("unknown norm %q (want layernorm or rmsnorm)", c.Norm)
 	}
 	switch c.Positions {
-	case "", LearnedPositions, RotaryPositions:
+	case "", LearnedPositions, RotaryPositions, SinusoidalPositions:
 	default:
-		return fmt.Errorf("unknown positions %q (want learned or rope)", c.Positions)
+		return fmt.Errorf("unknown positions %q (want learned, rope or sinusoidal)", c.Positions)
 	}
 	switch c.MLP {
 	case "", GELUMLP, SwiGLU, GeGLU:
@@ -519,7 +610,7 @@ func (c Config) validateFamily() error {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"norm", c.RMS()}, {"positions", c.Rotary()}, {"mlp", c.Gated()}, {"kv-heads", c.KVHeads != 0 && c.KVHeads != c.Heads},
+		}{{"norm", c.RMS()}, {"positions", c.Rotary() || c.Sinusoidal()}, {"mlp", c.Gated()}, {"kv-heads", c.KVHeads != 0 && c.KVHeads != c.Heads},
 			{"head-dim", c.DHead != 0 && c.DHead*c.Heads != c.DModel}, {"bias", c.Bias != "" && c.Bias != BiasAll}, {"embed-scale", c.EmbedScale}} {
 			if f.set {
 				return fmt.Errorf("%s: the encoder is BERT's design; the Llama-family choices apply to decoders only", f.name)

@@ -63,6 +63,9 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	if c.IsEncoder() {
 		return nil, fmt.Errorf("decode: this model is an encoder (bidirectional, trained by masked-LM); it cannot generate text")
 	}
+	if c.IsEncDec() {
+		return nil, fmt.Errorf("decode: this model is an encoder-decoder; it decodes with NewSeq2SeqDecoder over an encoded source")
+	}
 	if dec.pos >= c.MaxSeq {
 		return nil, fmt.Errorf("decode: context of %d tokens is full", c.MaxSeq)
 	}

@@ -4,10 +4,32 @@ import "fmt"
 
 // FamilyString describes the family choices of c that differ from GPT-2's
 // (key/value heads, head width, RMSNorm, rotary positions, gated FFN,
-// biases) as " key=value" pairs, "" for a GPT-2-style block. The CLI's
-// model line and the cost model's description both use it.
+// biases) as " key=value" pairs, "" for a GPT-2-style block; an
+// encoder–decoder's first say its stacks, tying, norm placement, positions
+// and embedding scale. The CLI's model line and the cost model's
+// description both use it.
 func (c Config) FamilyString() string {
 	s := ""
+	if c.IsEncDec() {
+		s += fmt.Sprintf(" enc_layers=%d dec_layers=%d tying=%s", c.EncLayers, c.Layers, c.TyingMode())
+		if c.PostLN {
+			s += " ln=post"
+		} else {
+			s += " ln=pre"
+		}
+		if c.Sinusoidal() {
+			s += " positions=sinusoidal"
+		}
+		if c.EmbedScale {
+			s += " embed_scale"
+		}
+		if c.Activation != "" {
+			s += " activation=" + string(c.Activation)
+		}
+		if c.ShareStacks {
+			s += " share_stacks"
+		}
+	}
 	if c.KV() != c.Heads {
 		s += fmt.Sprintf(" kv_heads=%d", c.KV())
 	}

@@ -106,7 +106,7 @@ func (m *Model) checkMLM(x *MLMBatch) error {
 func (m *Model) ForwardMLM(x MLMBatch) (MLMResult, error) {
 	c := m.Config
 	if !c.IsEncoder() {
-		return MLMResult{}, errors.New("forward: this model is a decoder; masked-LM needs an encoder (--arch encoder)")
+		return MLMResult{}, fmt.Errorf("forward: this model is a %s; masked-LM needs an encoder (--arch encoder)", map[bool]string{false: "decoder", true: "encoder-decoder"}[c.IsEncDec()])
 	}
 	if err := m.checkMLM(&x); err != nil {
 		return MLMResult{}, fmt.Errorf("forward: %w", err)
@@ -180,6 +180,12 @@ func (m *Model) ForwardMLM(x MLMBatch) (MLMResult, error) {
 // ForwardMLM with targets (one per position, or per predicted position). The
 // slice is reused by the next call.
 func (m *Model) Losses() []float32 {
+	if m.ed != nil {
+		if m.ed.act == nil {
+			return nil
+		}
+		return m.ed.act.losses
+	}
 	if m.act == nil {
 		return nil
 	}

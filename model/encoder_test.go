@@ -290,7 +290,7 @@ func TestConfigEncoderValidate(t *testing.T) {
 		"token types (type-vocab 2) apply to encoders":    func(c *Config) { c.Arch, c.TypeVocab = ArchDecoder, 2 },
 		"type-vocab must not be negative":                 func(c *Config) { c.TypeVocab = -2 },
 		"an encoder needs a vocab of at least 2":          func(c *Config) { c.Vocab = 1 },
-		"unknown activation \"relu\"":                     func(c *Config) { c.Activation = "relu" },
+		"unknown activation \"swish\"":                    func(c *Config) { c.Activation = "swish" },
 		"layer-norm epsilon must be in [0, 1)":            func(c *Config) { c.LayerNormEps = -1 },
 	}
 	for want, mod := range bad {

@@ -44,16 +44,14 @@ type Layout struct {
 //
 // A block's ln is the LayerNorm before its sub-layer in a decoder (pre-LN)
 // and after its residual add in an encoder (post-LN).
+//
+// An encoder–decoder's tensors are listed at newEncDecLayout.
 func NewLayout(c Config) *Layout {
 	l := &Layout{index: map[string]int{}}
-	add := func(name string, uses int, decay bool, shape ...int) {
-		n := 1
-		for _, s := range shape {
-			n *= s
-		}
-		l.index[name] = len(l.Tensors)
-		l.Tensors = append(l.Tensors, TensorInfo{Name: name, Shape: shape, Offset: l.Total, Size: n, Uses: uses, Decay: decay})
-		l.Total += n
+	add := l.adder()
+	if c.IsEncDec() {
+		l.addEncDec(c, add)
+		return l
 	}
 	d, f, e := c.DModel, c.DFF, c.E()
 	embUses := 1
@@ -130,6 +128,19 @@ func NewLayout(c Config) *Layout {
 		add("lm_head", 1, true, c.Vocab, e)
 	}
 	return l
+}
+
+// adder returns the function that appends a tensor to l.
+func (l *Layout) adder() func(name string, uses int, decay bool, shape ...int) {
+	return func(name string, uses int, decay bool, shape ...int) {
+		n := 1
+		for _, s := range shape {
+			n *= s
+		}
+		l.index[name] = len(l.Tensors)
+		l.Tensors = append(l.Tensors, TensorInfo{Name: name, Shape: shape, Offset: l.Total, Size: n, Uses: uses, Decay: decay})
+		l.Total += n
+	}
 }
 
 // Lookup returns the tensor called name.

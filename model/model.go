@@ -22,11 +22,16 @@ type Model struct {
 
 	// Flops, when not nil, receives the FLOPs of every kernel call.
 	Flops *kernels.Counter
+	// EncFlops, when not nil, receives an encoder–decoder's encoder-stack
+	// FLOPs instead of Flops (which then counts the decoder, its
+	// cross-attention, the logits and the loss).
+	EncFlops *kernels.Counter
 
 	p, g views
 	act  *activations
 	// rotary positions: cos and sin tables [MaxSeq × dh/2] (nil otherwise)
 	ropeCos, ropeSin []float32
+	ed               *edState // encoder–decoders only
 }
 
 type attnView struct{ lnw, lnb, qkvw, qkvb, projw, projb []float32 }
@@ -51,6 +56,10 @@ func New(c Config) (*Model, error) {
 	c = c.Canonical()
 	l := NewLayout(c)
 	m := &Model{Config: c, Layout: l, Params: make([]float32, l.Total), Grads: make([]float32, l.Total)}
+	if c.IsEncDec() {
+		m.ed = m.newEdState()
+		return m, nil
+	}
 	m.p = m.views(m.Params)
 	m.g = m.views(m.Grads)
 	if c.Rotary() {
@@ -112,7 +121,7 @@ func (m *Model) Init(seed uint64) {
 	for _, t := range m.Layout.Tensors {
 		x := m.Params[t.Offset : t.Offset+t.Size]
 		switch {
-		case strings.HasSuffix(t.Name, "ln.w") || t.Name == "lnf.w":
+		case strings.HasSuffix(t.Name, "ln.w") || strings.HasSuffix(t.Name, "lnf.w"):
 			if m.Config.NormOffset && t.Name != "head.ln.w" && t.Name != "emb_ln.w" {
 				clear(x) // the gain is 1 + w
 			} else {
@@ -122,7 +131,7 @@ func (m *Model) Init(seed uint64) {
 			clear(x)
 		default:
 			std := 0.02
-			if !m.Config.IsEncoder() && (strings.HasPrefix(t.Name, "attn.") && strings.HasSuffix(t.Name, "proj.w") || strings.HasPrefix(t.Name, "ffn.") && strings.HasSuffix(t.Name, "down.w")) {
+			if !m.Config.IsEncoder() && !m.Config.IsEncDec() && (strings.HasPrefix(t.Name, "attn.") && strings.HasSuffix(t.Name, "proj.w") || strings.HasPrefix(t.Name, "ffn.") && strings.HasSuffix(t.Name, "down.w")) {
 				std = resid
 			}
 			for i := range x {
@@ -268,6 +277,9 @@ func (a *activations) setRows(c Config, r int) {
 // the buffers actually allocated, so the cost model can be checked against it
 // (int32 token, type, length and position ids are not counted).
 func (m *Model) ActivationFloats() int64 {
+	if m.ed != nil {
+		return m.ed.act.floats()
+	}
 	a := m.act
 	if a == nil {
 		return 0
@@ -324,6 +336,9 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	if c.IsEncoder() {
 		return 0, errors.New("forward: this model is an encoder; it is run with ForwardMLM (masked-LM), not next-token Forward")
 	}
+	if c.IsEncDec() {
+		return 0, errors.New("forward: this model is an encoder-decoder; it is run with ForwardSeq2Seq, not next-token Forward")
+	}
 	if err := m.checkShape(b, t); err != nil {
 		return 0, fmt.Errorf("forward: %w", err)
 	}
@@ -364,6 +379,12 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 // or ForwardMLM (one row per predicted position, in the order given). The
 // slice is reused by the next call.
 func (m *Model) Logits() []float32 {
+	if m.ed != nil {
+		if m.ed.act == nil {
+			return nil
+		}
+		return m.ed.act.logits
+	}
 	if m.act == nil {
 		return nil
 	}
@@ -374,6 +395,9 @@ func (m *Model) Logits() []float32 {
 // forward pass's logits have their largest value at the target (the first
 // such index on ties): a masked LM's or a next-token model's accuracy.
 func (m *Model) CountCorrect(targets []int32) int {
+	if l := m.Logits(); m.ed != nil && l != nil {
+		return countCorrect(l, targets, m.Config.Vocab)
+	}
 	if m.act == nil {
 		return 0
 	}
@@ -383,6 +407,13 @@ func (m *Model) CountCorrect(targets []int32) int {
 // Backward adds the gradient of the last Forward's mean loss to Grads. Call
 // ZeroGrad first unless accumulating over several batches.
 func (m *Model) Backward() error {
+	if m.ed != nil {
+		if m.ed.act == nil || !m.ed.act.haveLoss {
+			return fmt.Errorf("backward: no forward pass with targets to differentiate")
+		}
+		m.backwardEncDec()
+		return nil
+	}
 	a := m.act
 	if a == nil || !a.haveLoss {
 		return fmt.Errorf("backward: no forward pass with targets to differentiate")
@@ -540,6 +571,10 @@ func (m *Model) layerNorm(cnt *kernels.Counter, out, mean, rstd, inp, w, b []flo
 
 // gelu applies the config's GELU form, counting its FLOPs under comp.
 func (m *Model) gelu(cnt *kernels.Counter, comp kernels.Component, out, inp []float32) {
+	if m.Config.Activation == ReLU {
+		kernels.ReLUForwardFor(cnt, comp, out, inp)
+		return
+	}
 	if m.Config.ErfGELU() {
 		kernels.GELUErfForwardFor(cnt, comp, out, inp)
 		return
@@ -549,6 +584,10 @@ func (m *Model) gelu(cnt *kernels.Counter, comp kernels.Component, out, inp []fl
 
 // geluBack is the backward of gelu.
 func (m *Model) geluBack(cnt *kernels.Counter, comp kernels.Component, dinp, inp, dout []float32) {
+	if m.Config.Activation == ReLU {
+		kernels.ReLUBackwardFor(cnt, comp, dinp, inp, dout)
+		return
+	}
 	if m.Config.ErfGELU() {
 		kernels.GELUErfBackwardFor(cnt, comp, dinp, inp, dout)
 		return
