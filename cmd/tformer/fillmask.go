@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tformer/tformer/hfbert"
 	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/modelio"
 	"github.com/tformer/tformer/tokenizer"
 )
 
@@ -64,21 +64,14 @@ the letters a-y).`,
 		if top <= 0 {
 			return fmt.Errorf("--top must be positive, got %d", top)
 		}
-		l, err := hfbert.Load(modelDir)
+		l, err := modelio.LoadMaskedLM(modelDir, tokPath)
 		if err != nil {
-			return fmt.Errorf("--model: %w", err)
-		}
-		if tokPath == "" {
-			tokPath = modelDir
-			if !tokenizer.IsHFPath(tokPath) {
+			if errors.Is(err, modelio.ErrNoTokenizer) {
 				return fmt.Errorf("--model %s has no tokenizer.json; pass --tokenizer", modelDir)
 			}
+			return fmt.Errorf("--model: %w", err)
 		}
-		tok, err := tokenizer.LoadHF(tokPath)
-		if err != nil {
-			return fmt.Errorf("--tokenizer: %w", err)
-		}
-		preds, err := fillMask(l.Model, tok, args[0], top)
+		preds, err := fillMask(l.Model, l.Tokenizer, args[0], top)
 		if err != nil {
 			return err
 		}
@@ -101,11 +94,9 @@ the letters a-y).`,
 // fillMask encodes text with tok's special tokens and predicts every mask
 // token in it.
 func fillMask(m *model.Model, tok *tokenizer.HF, text string, k int) ([]maskPrediction, error) {
-	mask, ok := tok.TokenID("[MASK]")
+	mask, ok := tok.MaskToken()
 	if !ok {
-		if mask, ok = tok.TokenID("<mask>"); !ok {
-			return nil, errors.New("the tokenizer has no [MASK] (or <mask>) token")
-		}
+		return nil, errors.New("the tokenizer has no [MASK] (or <mask>) token")
 	}
 	ids, types := tok.EncodeSpecial([]byte(text), nil)
 	var pos []int32
