@@ -56,10 +56,10 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 	root.SetVersionTemplate("tformer {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTrainCmd(nil), newEvalCmd(nil), newGenerateCmd(nil),
-		newCostCmd(),
+		newCostCmd(nil),
 		newConvertCmd(), newTokenizeCmd(), newFillMaskCmd(),
-		newProfileCmd(),
-		newBenchCmd(),
+		newProfileCmd(nil),
+		newBenchCmd(nil),
 		newPlotCmd(nil),
 		newServeCmd(),
 	)
