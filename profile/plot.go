@@ -97,8 +97,8 @@ func (r *Report) sharePlot() (*plot.Plot, error) {
 		r.Model.DModel, r.Model.Layers, r.Batch)
 	p.Y.Label.Text = "share of the step (%)"
 	r.seqAxis(p)
-	p.Legend.Top, p.Legend.Left = true, true
 	top := 0.0
+	var shares []plotter.XYs // the dashed FLOP-share lines drawn so far
 	for i, row := range r.PerSeq[0].Rows {
 		l, err := r.line(p, i, func(s Seq) float64 { return 100 * s.Rows[i].TimeShare }, false, false)
 		if err != nil {
@@ -111,12 +111,21 @@ func (r *Report) sharePlot() (*plot.Plot, error) {
 		if row.Key == OtherKey {
 			continue
 		}
-		if _, err := r.line(p, i, func(s Seq) float64 { return 100 * s.Rows[i].FLOPShare }, true, false); err != nil {
+		dl, err := r.line(p, i, func(s Seq) float64 { return 100 * s.Rows[i].FLOPShare }, true, false)
+		if err != nil || dl == nil {
 			return nil, err
 		}
+		// ffn_down's FLOP share is ffn_up's (the same matmul shape, a bias
+		// apart): dashes in the gaps of the other's keep both colours visible.
+		for _, d := range shares {
+			if _, ok := chart.Coincide(d, dl.XYs); ok {
+				dl.DashOffs = dl.Dashes[0]
+				break
+			}
+		}
+		shares = append(shares, dl.XYs)
 	}
-	// Head room above the lines for the legend.
-	p.Y.Min, p.Y.Max = 0, max(top*1.6, 1)
+	p.Y.Min, p.Y.Max = 0, max(top*1.08, 1)
 	return p, nil
 }
 
@@ -126,7 +135,6 @@ func (r *Report) gflopsPlot() (*plot.Plot, error) {
 	p.Y.Label.Text = "GFLOP/s"
 	r.seqAxis(p)
 	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-	p.Legend.Top, p.Legend.Left = true, true
 	lo, hi := math.Inf(1), 0.0
 	add := func(i int, name string, val func(Seq) float64, dashed bool) error {
 		l, err := r.line(p, i, val, dashed, true)
@@ -164,8 +172,7 @@ func (r *Report) gflopsPlot() (*plot.Plot, error) {
 		hi = max(hi, peak)
 	}
 	if hi > 0 {
-		// Head room above the lines for the legend (a log axis: a factor).
-		p.Y.Min, p.Y.Max = lo/2, hi*math.Pow(hi/lo*2, 0.5)
+		p.Y.Min, p.Y.Max = lo/1.5, hi*1.5
 	}
 	return p, nil
 }
