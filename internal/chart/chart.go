@@ -82,27 +82,37 @@ func DrawBeside(c draw.Canvas, p *plot.Plot) {
 		p.Draw(c)
 		return
 	}
-	lg := p.Legend
+	lg, title := p.Legend, p.Title.Text
 	p.Legend = plot.NewLegend()
-	defer func() { p.Legend = lg }()
+	// The title spans the whole width (centred over the narrower plot
+	// area, a long one would be clipped at the left).
+	if title != "" {
+		p.Title.Text = ""
+		sty := p.Title.TextStyle
+		sty.XAlign, sty.YAlign = draw.XCenter, draw.YTop
+		c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y}, title)
+	}
+	defer func() { p.Legend, p.Title.Text = lg, title }()
 	p.Draw(plotArea)
 	lg.Top, lg.Left = true, true
 	lg.Draw(side)
 }
 
-// besideLayout splits c into the plot's area and the legend's column at its
-// right (ok false: the legend is empty).
+// besideLayout splits c into the plot's area (below the title, which is
+// drawn across the whole width) and the legend's column at its right (ok
+// false: the legend is empty).
 func besideLayout(c draw.Canvas, p *plot.Plot) (plotArea, side draw.Canvas, ok bool) {
 	width := p.Legend.Rectangle(c).Size().X
 	if width == 0 {
 		return c, c, false
 	}
-	plotArea = draw.Crop(c, 0, -(width + LegendGap), 0, 0)
-	side = c
-	side.Min.X = plotArea.Max.X + LegendGap
+	top := c
 	if p.Title.Text != "" {
-		side.Max.Y -= p.Title.TextStyle.Height(p.Title.Text) + p.Title.Padding
+		top.Max.Y -= p.Title.TextStyle.Height(p.Title.Text) + p.Title.Padding + 2*vg.Millimeter
 	}
+	plotArea = draw.Crop(top, 0, -(width + LegendGap), 0, 0)
+	side = top
+	side.Min.X = plotArea.Max.X + LegendGap
 	return plotArea, side, true
 }
 
