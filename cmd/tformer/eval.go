@@ -217,14 +217,15 @@ func evalRun(o *evalOptions, stdout, stderr io.Writer) error {
 type evalProgress struct {
 	p           *progress
 	start, last time.Time
+	now         func() time.Time // the clock (tests set it)
 }
 
 func newEvalProgress(w io.Writer) *evalProgress {
-	return &evalProgress{p: newProgress(w, 1, 0), start: time.Now()}
+	return &evalProgress{p: newProgress(w, 1, 0), start: time.Now(), now: time.Now}
 }
 
 func (e *evalProgress) update(done, total int) {
-	now := time.Now()
+	now := e.now()
 	el := now.Sub(e.start)
 	every := 10 * time.Second
 	if e.p.tty {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tformer/tformer/modelio"
 	"github.com/tformer/tformer/train"
@@ -180,5 +181,25 @@ func TestREADMEMaskedLMSavings(t *testing.T) {
 			strings.Fields(cells[4])[0] != tie || strings.Fields(cells[5])[0] != share {
 			t.Errorf("README row %q, but tformer %s prints stored %s applied %s tying saves %s sharing saves %s", line, cmd, stored, applied, tie, share)
 		}
+	}
+}
+
+// eval's progress on a file or pipe: nothing for the first two seconds,
+// then a line every ten, none at the end.
+func TestEvalProgressLines(t *testing.T) {
+	var b strings.Builder
+	e := newEvalProgress(&b)
+	clock := e.start
+	e.now = func() time.Time { return clock }
+	for i, at := range []time.Duration{time.Second, 3 * time.Second, 5 * time.Second, 14 * time.Second, 20 * time.Second} {
+		clock = e.start.Add(at)
+		e.update(i+1, 6)
+	}
+	clock = e.start.Add(30 * time.Second)
+	e.update(6, 6)
+	e.done()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "eval: 2/6 windows | ETA 0:06") || !strings.HasPrefix(lines[1], "eval: 4/6 windows") {
+		t.Errorf("progress lines %q", lines)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"runtime/debug"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,34 @@ func TestBenchFlags(t *testing.T) {
 	bad.AttnD = 1 << 20
 	if err := benchRun(&bad, &out, &errw); err == nil || !strings.Contains(err.Error(), "--attn-seq 1048576") {
 		t.Errorf("a huge attention ran or was refused in other words: %v", err)
+	}
+}
+
+// --version says something under every kind of build: the module version
+// of go install, the revision of a stamped go build, or "devel" and why
+// under go run and go test (which stamp nothing).
+func TestVersionOf(t *testing.T) {
+	for _, c := range []struct {
+		bi   debug.BuildInfo
+		want []string
+	}{
+		{debug.BuildInfo{Main: debug.Module{Version: "v0.3.0"}}, []string{"v0.3.0, go1.99 ", ", kernels avx512f, checkpoints tformer/1"}},
+		{debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "5406f116749d01e5278b23a52bd361aa926df180"}, {Key: "vcs.time", Value: "2026-12-03T17:44:27Z"},
+			{Key: "vcs.modified", Value: "true"}, {Key: "GOAMD64", Value: "v3"}}},
+			[]string{"devel 5406f116749d+dirty (2026-12-03T17:44:27Z), go1.99 ", "/v3, kernels"}},
+		{debug.BuildInfo{}, []string{"devel (no VCS revision recorded: go run, go test", "go1.99"}},
+	} {
+		got := versionOf(&c.bi, "go1.99", "avx512f")
+		for _, w := range c.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("versionOf(%+v) = %q, want it to contain %q", c.bi, got, w)
+			}
+		}
+	}
+	// Under go test nothing is stamped: the version still names the
+	// build's Go, kernels and checkpoint format.
+	if v := version(); strings.Contains(v, "(devel)") || !strings.Contains(v, "kernels ") || !strings.Contains(v, "checkpoints tformer/") {
+		t.Errorf("version() = %q", v)
 	}
 }
