@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/speed"
@@ -287,7 +288,7 @@ const maxBenchSteps = 10000
 func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg model.Config, batch, seq, steps, genTokens int, limit int64) error {
 	tooBig := func(what string, bytes float64) error {
 		if limit > 0 && bytes > float64(limit) || bytes > 1<<62 {
-			return fmt.Errorf("%s needs about %s, more than this machine's %s", what, humanBytes(bytes), humanBytes(float64(limit)))
+			return fmt.Errorf("%s needs about %s, more than this machine's %s", what, textfmt.BytesFloat(bytes, 1), textfmt.Bytes(limit, 1))
 		}
 		return nil
 	}
