@@ -14,7 +14,7 @@ import (
 type MaskedLM struct {
 	Model     *model.Model  // an encoder whose Config.MaskToken is the tokenizer's [MASK]
 	Type      string        // "bert" or "albert"
-	Tokenizer *tokenizer.HF // tokenizer.json or spiece.model
+	Tokenizer *tokenizer.HF // tokenizer.json, spiece.model or vocab.txt
 	// Prefix and Suffix are the special tokens the tokenizer puts around
 	// one sequence ([CLS] and [SEP]).
 	Prefix, Suffix []int32
@@ -30,7 +30,7 @@ func IsMaskedLM(dir string) bool {
 
 // LoadMaskedLM reads the BERT or ALBERT masked LM in dir with the tokenizer
 // at tokPath (a tokenizer.json, or a directory holding one or ALBERT's
-// spiece.model; "" means dir). The model's [MASK] becomes the tokenizer's
+// spiece.model or BERT's vocab.txt; "" means dir). The model's [MASK] becomes the tokenizer's
 // (BERT's id 103, ALBERT's 4), so masking uses the id the model was
 // trained with; every special id must be inside the model's vocabulary.
 func LoadMaskedLM(dir, tokPath string) (*MaskedLM, error) {
@@ -41,7 +41,7 @@ func LoadMaskedLM(dir, tokPath string) (*MaskedLM, error) {
 	if tokPath == "" {
 		tokPath = dir
 		if !tokenizer.IsHFPath(tokPath) {
-			return nil, fmt.Errorf("%s has no tokenizer.json or spiece.model: %w", dir, ErrNoTokenizer)
+			return nil, fmt.Errorf("%s has no tokenizer.json, spiece.model or vocab.txt: %w", dir, ErrNoTokenizer)
 		}
 	}
 	tok, err := tokenizer.LoadHF(tokPath)

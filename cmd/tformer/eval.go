@@ -72,7 +72,7 @@ the same as bits per token; across tokenizers, the comparable number). Progress 
 to stderr for long runs.
 
 A Hugging Face BERT or ALBERT directory (BertForMaskedLM, AlbertForMaskedLM) is
-scored with its own tokenizer (tokenizer.json or spiece.model in the directory, or
+scored with its own tokenizer (tokenizer.json, spiece.model or vocab.txt in the directory, or
 --tokenizer): each window is [CLS], seq-2 tokens of the text and [SEP], and only
 the text tokens are masked, with the tokenizer's [MASK] (BERT's id 103, ALBERT's 4).
 
@@ -104,7 +104,7 @@ on --batch.`,
 	fs.Uint64Var(&o.MaskSeed, "mask-seed", o.MaskSeed, "encoders: seed of the masks (training's validation uses the default)")
 	fs.BoolVar(&o.SpecialText, "special-as-text", false, "encode special tokens' text (GPT-2's <|endoftext|>) as ordinary text instead of their one id")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
-	fs.StringVar(&o.Tokenizer, "tokenizer", "", "Hugging Face BERT/ALBERT directories: tokenizer.json, or a directory with it or spiece.model (default: the one in --model)")
+	fs.StringVar(&o.Tokenizer, "tokenizer", "", "Hugging Face BERT/ALBERT directories: tokenizer.json, or a directory with it, spiece.model or vocab.txt (default: the one in --model)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }

@@ -22,7 +22,7 @@ func evalMaskedLM(o *evalOptions, split string, stdout, stderr io.Writer) error 
 	l, err := modelio.LoadMaskedLM(o.Model, o.Tokenizer)
 	if err != nil {
 		if errors.Is(err, modelio.ErrNoTokenizer) {
-			return fmt.Errorf("--model %s has no tokenizer.json or spiece.model; pass --tokenizer", o.Model)
+			return fmt.Errorf("--model %s has no tokenizer.json, spiece.model or vocab.txt; pass --tokenizer", o.Model)
 		}
 		return fmt.Errorf("--model: %w", err)
 	}

@@ -203,3 +203,42 @@ func TestEvalProgressLines(t *testing.T) {
 		t.Errorf("progress lines %q", lines)
 	}
 }
+
+// A BERT directory that carries only vocab.txt (older downloads) is scored
+// with the tokenizer built from it: the same windows and loss as with the
+// equivalent tokenizer.json.
+func TestEvalHFMaskedLMVocabTxt(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "model.safetensors"} {
+		b, err := os.ReadFile(filepath.Join("../../testdata/golden/hf/bert_tiny", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	vocab := "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n"
+	for c := 'a'; c <= 'y'; c++ {
+		vocab += string(c) + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte(vocab), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile("../../testdata/mlmeval/bert_tiny.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want mlmEvalFixture
+	if err := json.Unmarshal(b, &want); err != nil || want.Expect == nil {
+		t.Fatalf("fixture: %v", err)
+	}
+	out, _ := mustRun(t, "eval", "--model", dir, "--data", "../../testdata/mlmeval/text.txt", "--seq", "12", "--json")
+	var got struct{ Loss, Accuracy float64 }
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("%v: %q", err, out)
+	}
+	if math.Abs(got.Loss-want.Expect.Loss) > 1e-5*math.Max(1, want.Expect.Loss) || math.Abs(got.Accuracy-want.Expect.Accuracy) > 1e-9 {
+		t.Errorf("vocab.txt eval: loss %.7f accuracy %.5f, want PyTorch's %.7f %.5f", got.Loss, got.Accuracy, want.Expect.Loss, want.Expect.Accuracy)
+	}
+}
