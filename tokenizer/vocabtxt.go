@@ -113,15 +113,9 @@ func parseVocabTxt(b []byte, cfg bertTokenizerConfig, cfgJSON []byte) (*HF, erro
 		"added_tokens": added,
 		"normalizer": map[string]any{"type": "BertNormalizer", "clean_text": true,
 			"handle_chinese_chars": flag(cfg.Chinese, true), "strip_accents": strip, "lowercase": flag(cfg.Lower, true)},
-		"pre_tokenizer": map[string]any{"type": "BertPreTokenizer"},
-		"post_processor": map[string]any{"type": "TemplateProcessing",
-			"single": []any{special(cls, 0), sequence("A", 0), special(sep, 0)},
-			"pair":   []any{special(cls, 0), sequence("A", 0), special(sep, 0), sequence("B", 1), special(sep, 1)},
-			"special_tokens": map[string]any{
-				cls: map[string]any{"id": cls, "ids": []int{vocab[cls]}, "tokens": []string{cls}},
-				sep: map[string]any{"id": sep, "ids": []int{vocab[sep]}, "tokens": []string{sep}},
-			}},
-		"decoder": map[string]any{"type": "WordPiece", "prefix": "##", "cleanup": true},
+		"pre_tokenizer":  map[string]any{"type": "BertPreTokenizer"},
+		"post_processor": bertTemplate(cls, vocab[cls], sep, vocab[sep]),
+		"decoder":        map[string]any{"type": "WordPiece", "prefix": "##", "cleanup": true},
 		"model": map[string]any{"type": "WordPiece", "unk_token": unk, "continuing_subword_prefix": "##",
 			"max_input_chars_per_word": 100, "vocab": vocab},
 	})
@@ -131,10 +125,23 @@ func parseVocabTxt(b []byte, cfg bertTokenizerConfig, cfgJSON []byte) (*HF, erro
 	return ParseHF(j, cfgJSON)
 }
 
-func special(tok string, typ int) map[string]any {
-	return map[string]any{"SpecialToken": map[string]any{"id": tok, "type_id": typ}}
-}
-
-func sequence(id string, typ int) map[string]any {
-	return map[string]any{"Sequence": map[string]any{"id": id, "type_id": typ}}
+// bertTemplate is the post-processor of BERT and ALBERT as Hugging Face's
+// converters write it: [CLS] A [SEP], and [CLS] A [SEP] B [SEP] with B and
+// its [SEP] of token type 1.
+func bertTemplate(cls string, clsID int, sep string, sepID int) map[string]any {
+	st := func(id string, typ int) map[string]any {
+		return map[string]any{"SpecialToken": map[string]any{"id": id, "type_id": typ}}
+	}
+	sq := func(id string, typ int) map[string]any {
+		return map[string]any{"Sequence": map[string]any{"id": id, "type_id": typ}}
+	}
+	return map[string]any{
+		"type":   "TemplateProcessing",
+		"single": []any{st(cls, 0), sq("A", 0), st(sep, 0)},
+		"pair":   []any{st(cls, 0), sq("A", 0), st(sep, 0), sq("B", 1), st(sep, 1)},
+		"special_tokens": map[string]any{
+			cls: map[string]any{"id": cls, "ids": []int{clsID}, "tokens": []string{cls}},
+			sep: map[string]any{"id": sep, "ids": []int{sepID}, "tokens": []string{sep}},
+		},
+	}
 }
