@@ -48,9 +48,11 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 	// forward + backward FLOPs, and the training crossovers.
 	pass, counts := "forward", func(e SeqCost) Counts { return e.raw.Forward }
 	mhaX, coreX := r.Crossover.MHAEqualsFFN, r.Crossover.CoreEqualsFFN
+	conv := r.Conventions.Attention + " fwd" // the engine crossovers' convention, as the legend names it
 	if r.opts.Train && r.Crossover.Train != nil {
 		pass, counts = "training step (forward + backward)", func(e SeqCost) Counts { return e.raw.Total() }
 		mhaX, coreX = r.Crossover.Train.MHAEqualsFFN, r.Crossover.Train.CoreEqualsFFN
+		conv = r.Conventions.Attention + " fwd+bwd"
 	}
 	p.Title.Text = fmt.Sprintf("%s: %s FLOPs per component (batch %d, %s attention)", r.Model.Name, pass, r.opts.Batch, r.Conventions.Attention)
 	p.X.Label.Text = "sequence length n"
@@ -142,8 +144,8 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		// still shows on both sides of it.
 		{"matmul-only MHA = FFN, bidir. fwd", r.Crossover.MatmulOnly.MHAEqualsFFN, grey, long, vg.Points(3.5)},
 		{"matmul-only QKᵀ+AV = FFN, bidir. fwd", r.Crossover.MatmulOnly.CoreEqualsFFN, grey, short, vg.Points(3.5)},
-		{"MHA = FFN, " + r.Conventions.Attention, mhaX, color.Black, long, vg.Points(1.5)},
-		{"QKᵀ+AV = FFN, " + r.Conventions.Attention, coreX, color.Black, short, vg.Points(1.5)},
+		{"MHA = FFN, " + conv, mhaX, color.Black, long, vg.Points(1.5)},
+		{"QKᵀ+AV = FFN, " + conv, coreX, color.Black, short, vg.Points(1.5)},
 	} {
 		if c.x == nil || *c.x < minX || *c.x > maxX {
 			continue
@@ -163,7 +165,7 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 	if first {
 		where := ""
 		if mhaX != nil || coreX != nil {
-			where = fmt.Sprintf(";\n%s, they are at MHA = FFN: %s, QKᵀ+AV = FFN: %s", r.Conventions.Attention, crossText(mhaX), crossText(coreX))
+			where = fmt.Sprintf(";\n%s, they are at MHA = FFN: %s, QKᵀ+AV = FFN: %s", conv, crossText(mhaX), crossText(coreX))
 		}
 		p.Title.Text += fmt.Sprintf("\nno MHA = FFN or QKᵀ+AV = FFN crossover within n = %s..%s%s", strconv.Itoa(int(minX)), strconv.Itoa(int(maxX)), where)
 	}
