@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -52,7 +51,7 @@ the letters a-y).`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&modelDir, "model", "", "Hugging Face BertForMaskedLM or AlbertForMaskedLM directory (required)")
-	fs.StringVar(&tokPath, "tokenizer", "", "tokenizer.json (default: the one in --model)")
+	fs.StringVar(&tokPath, "tokenizer", "", "tokenizer.json, or a directory with it, spiece.model or vocab.txt (default: the one in --model)")
 	fs.IntVar(&top, "top", 5, "candidates per mask")
 	fs.BoolVar(&asJSON, "json", false, `print [{"position": .., "candidates": [{"token", "id", "prob"}, ...]}, ...]`)
 	_ = cmd.MarkFlagRequired("model")
@@ -67,7 +66,7 @@ the letters a-y).`,
 		l, err := modelio.LoadMaskedLM(modelDir, tokPath)
 		if err != nil {
 			if errors.Is(err, modelio.ErrNoTokenizer) {
-				return fmt.Errorf("--model %s has no tokenizer.json; pass --tokenizer", modelDir)
+				return fmt.Errorf("--model %s has no tokenizer.json, spiece.model or vocab.txt; pass --tokenizer", modelDir)
 			}
 			return fmt.Errorf("--model: %w", err)
 		}
@@ -76,9 +75,7 @@ the letters a-y).`,
 			return err
 		}
 		if asJSON {
-			b, _ := json.Marshal(preds)
-			fmt.Fprintln(cmd.OutOrStdout(), string(b))
-			return nil
+			return printJSON(cmd.OutOrStdout(), preds)
 		}
 		for k, p := range preds {
 			fmt.Fprintf(cmd.OutOrStdout(), "mask %d (token %d):\n", k+1, p.Position)
