@@ -100,7 +100,7 @@ on --batch.`,
 	fs.IntVar(&o.Seq, "seq", 0, "window length in tokens (0: the model's context)")
 	fs.IntVar(&o.Stride, "stride", 0, "slide windows by this many tokens, each scoring only its new tokens (0: non-overlapping windows)")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "windows per forward pass")
-	fs.BoolVar(&o.JSON, "json", false, `print {"loss", "bits", "perplexity", "tokens", "windows", "bytes", "bits_per_byte", "split"} (encoders: {"loss", "accuracy", "masked", "tokens", "split"})`)
+	fs.BoolVar(&o.JSON, "json", false, `print {"loss", "bits", "perplexity", "tokens", "windows", "bytes", "bits_per_byte", "split"} (encoders: {"loss", "accuracy", "masked", "tokens", "split"}, and "mask_id" for a Hugging Face directory)`)
 	fs.Uint64Var(&o.MaskSeed, "mask-seed", o.MaskSeed, "encoders: seed of the masks (training's validation uses the default)")
 	fs.BoolVar(&o.SpecialText, "special-as-text", false, "encode special tokens' text (GPT-2's <|endoftext|>) as ordinary text instead of their one id")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
