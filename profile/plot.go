@@ -93,9 +93,14 @@ func (r *Report) line(p *plot.Plot, i int, val func(Seq) float64, dashed, positi
 
 func (r *Report) sharePlot() (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("measured share of time (solid) vs analytical share of FLOPs (dashed); d=%d, %d layers, batch %d",
-		r.Model.DModel, r.Model.Layers, r.Batch)
+	layers := fmt.Sprintf("%d layers", r.Model.Layers)
+	if r.Model.Layers == 1 {
+		layers = "1 layer"
+	}
+	p.Title.Text = fmt.Sprintf("measured share of time (solid) vs analytical share of FLOPs (dashed); d=%d, %s, batch %d",
+		r.Model.DModel, layers, r.Batch)
 	p.Y.Label.Text = "share of the step (%)"
+	p.Y.Tick.Marker = chart.TrimmedTicks{Ticker: plot.DefaultTicks{}}
 	r.seqAxis(p)
 	top := 0.0
 	var shares []plotter.XYs // the dashed FLOP-share lines drawn so far
@@ -126,7 +131,42 @@ func (r *Report) sharePlot() (*plot.Plot, error) {
 		shares = append(shares, dl.XYs)
 	}
 	p.Y.Min, p.Y.Max = 0, max(top*1.08, 1)
+	if err := r.markCrossovers(p, 0, p.Y.Max); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// markCrossovers draws, as vertical lines from lo to hi named in the
+// legend, where MHA's measured time equals the FFN's and where its FLOPs
+// do, when they fall within the profiled lengths.
+func (r *Report) markCrossovers(p *plot.Plot, lo, hi float64) error {
+	x := r.Crossover
+	if x == nil || len(r.PerSeq) == 0 {
+		return nil
+	}
+	first, last := float64(r.PerSeq[0].Seq), float64(r.PerSeq[len(r.PerSeq)-1].Seq)
+	for _, c := range []struct {
+		name   string
+		at     *float64
+		color  color.Color
+		dashes []vg.Length
+	}{
+		{"MHA = FFN in measured time", x.Time, color.Black, nil},
+		{"MHA = FFN in FLOPs (cost, exact)", x.FLOPs, color.Gray{Y: 140}, []vg.Length{vg.Points(6), vg.Points(3)}},
+	} {
+		if c.at == nil || *c.at < first || *c.at > last {
+			continue
+		}
+		l, err := plotter.NewLine(plotter.XYs{{X: *c.at, Y: lo}, {X: *c.at, Y: hi}})
+		if err != nil {
+			return err
+		}
+		l.Color, l.Dashes, l.Width = c.color, c.dashes, vg.Points(2)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("%s: n ≈ %.0f", c.name, math.Round(*c.at)), l)
+	}
+	return nil
 }
 
 func (r *Report) gflopsPlot() (*plot.Plot, error) {

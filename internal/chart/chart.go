@@ -147,3 +147,18 @@ func Coincide(a, b plotter.XYs) (float64, bool) {
 	}
 	return gap, gap < 0.01
 }
+
+// TrimmedTicks labels the wrapped ticker's ticks without trailing zeros
+// ("25", not "25.00").
+type TrimmedTicks struct{ plot.Ticker }
+
+// Ticks returns the wrapped ticker's ticks, relabelled.
+func (t TrimmedTicks) Ticks(min, max float64) []plot.Tick {
+	ts := t.Ticker.Ticks(min, max)
+	for i := range ts {
+		if l := ts[i].Label; strings.Contains(l, ".") && !strings.ContainsAny(l, "eE") {
+			ts[i].Label = strings.TrimRight(strings.TrimRight(l, "0"), ".")
+		}
+	}
+	return ts
+}

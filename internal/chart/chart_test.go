@@ -76,3 +76,20 @@ func TestCoincide(t *testing.T) {
 		}
 	}
 }
+
+func TestTrimmedTicks(t *testing.T) {
+	var got []string
+	for _, tk := range (TrimmedTicks{Ticker: plot.DefaultTicks{}}).Ticks(0, 50) {
+		if tk.Label != "" {
+			got = append(got, tk.Label)
+		}
+	}
+	if strings.Join(got, " ") != "0 25 50" {
+		t.Errorf("labels %q, want 0 25 50", got)
+	}
+	for _, tk := range (TrimmedTicks{Ticker: plot.DefaultTicks{}}).Ticks(0, 0.5) {
+		if strings.HasSuffix(tk.Label, "0") && tk.Label != "0" {
+			t.Errorf("label %q keeps a trailing zero", tk.Label)
+		}
+	}
+}
