@@ -59,6 +59,10 @@ median is reported (shared machines are noisy). The attention kernels fuse QKᵀ
 and AV into one loop, so they are one measured row, "attention core (fused)", beside the
 sum of their FLOP shares; attn_out and ffn_down include the residual add fused into them.
 The FLOPs the engine counts are checked against the cost model (a warning if they differ).
+A last table sets MHA (qkv, attention core, attn_out) against the FFN per n, in measured
+time and in FLOPs, with the length at which MHA's measured time equals the FFN's
+(interpolated between the profiled lengths) beside cost's exact FLOP crossover; --plot
+marks both.
 
 Without model flags the model is d 256, 4 layers, 4 heads, d_ff 1024, vocab 256 (tied).
 The context is raised to the longest --seq when needed. Shapes whose estimated memory
