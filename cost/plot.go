@@ -32,7 +32,7 @@ func (r *Report) Plot(w io.Writer, format string) error {
 	if err != nil {
 		return err
 	}
-	width, height := 9*vg.Inch, 10*vg.Inch
+	width, height := 11*vg.Inch, 10*vg.Inch
 	return chart.WriteStacked(w, format, top, bottom, width, height, 1.0/3)
 }
 
@@ -48,9 +48,11 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 	// forward + backward FLOPs, and the training crossovers.
 	pass, counts := "forward", func(e SeqCost) Counts { return e.raw.Forward }
 	mhaX, coreX := r.Crossover.MHAEqualsFFN, r.Crossover.CoreEqualsFFN
+	conv := r.Conventions.Attention + " fwd" // the engine crossovers' convention, as the legend names it
 	if r.opts.Train && r.Crossover.Train != nil {
 		pass, counts = "training step (forward + backward)", func(e SeqCost) Counts { return e.raw.Total() }
 		mhaX, coreX = r.Crossover.Train.MHAEqualsFFN, r.Crossover.Train.CoreEqualsFFN
+		conv = r.Conventions.Attention + " fwd+bwd"
 	}
 	p.Title.Text = fmt.Sprintf("%s: %s FLOPs per component (batch %d, %s attention)", r.Model.Name, pass, r.opts.Batch, r.Conventions.Attention)
 	p.X.Label.Text = "sequence length n"
@@ -62,10 +64,13 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		ticks = append(ticks, plot.Tick{Value: float64(ps.Seq), Label: strconv.Itoa(ps.Seq)})
 	}
 	p.X.Tick.Marker = plot.ConstantTicks(ticks)
-	p.Legend.Top, p.Legend.Left = true, true
 	p.Add(plotter.NewGrid())
 	lo, hi := math.Inf(1), math.Inf(-1)
-	drawn := map[string]bool{} // series already drawn, so an identical one is dashed, not hidden
+	type series struct {
+		name string
+		xys  plotter.XYs
+	}
+	var drawn []series
 	addLine := func(name string, val func(Counts) int64, i int, width vg.Length, col color.Color) error {
 		xys := make(plotter.XYs, 0, len(r.PerSeq))
 		for _, e := range r.PerSeq {
@@ -85,12 +90,23 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		if col != nil {
 			l.Color, l.Dashes = col, nil
 		}
-		if key := fmt.Sprint(xys); drawn[key] {
-			l.Dashes, l.Width = []vg.Length{vg.Points(6), vg.Points(4)}, l.Width*1.5 // e.g. av over scores
-		} else {
-			drawn[key] = true
-		}
 		l.Width = width
+		// A series that lies on one drawn before (av on scores, ffn_down
+		// on ffn_up: the same matmul shape, a bias add apart) would hide
+		// it: it is drawn dashed and wider over it, and its legend entry
+		// says which curve it covers and how far apart they are.
+		for _, d := range drawn {
+			if gap, ok := chart.Coincide(d.xys, xys); ok {
+				l.Dashes, l.Width = []vg.Length{vg.Points(7), vg.Points(5)}, width*1.6
+				if gap == 0 {
+					name = fmt.Sprintf("%s (dashed, = %s)", name, d.name)
+				} else {
+					name = fmt.Sprintf("%s (dashed, ≈ %s, ±%s)", name, d.name, percent(gap))
+				}
+				break
+			}
+		}
+		drawn = append(drawn, series{name, xys})
 		p.Add(l)
 		p.Legend.Add(name, l)
 		return nil
@@ -112,18 +128,24 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 	for _, e := range r.PerSeq {
 		minX, maxX = math.Min(minX, float64(e.Seq)), math.Max(maxX, float64(e.Seq))
 	}
-	var labels plotter.XYLabels
-	grey := color.Gray{Y: 140}
+	// The crossovers: vertical lines, named in the legend (labels on the
+	// chart would sit on the curves and on each other when two are close).
+	grey := color.Gray{Y: 150}
+	long, short := []vg.Length{vg.Points(8), vg.Points(4)}, []vg.Length{vg.Points(2), vg.Points(3)}
+	first := true
 	for _, c := range []struct {
-		name  string
-		x     *float64
-		y     float64
-		color color.Color
+		name   string
+		x      *float64
+		color  color.Color
+		dashes []vg.Length
+		width  vg.Length
 	}{
-		{"MHA = FFN\n " + r.Conventions.Attention + ",", mhaX, lo, color.Black},
-		{"QKᵀ+AV = FFN\n " + r.Conventions.Attention + ",", coreX, lo, color.Black},
-		{"matmul-only MHA = FFN\n bidir. forward,", r.Crossover.MatmulOnly.MHAEqualsFFN, hi / 30, grey},
-		{"matmul-only QKᵀ+AV = FFN\n bidir. forward,", r.Crossover.MatmulOnly.CoreEqualsFFN, hi / 300, grey},
+		// The grey ones first and wide, so that one close to a black one
+		// still shows on both sides of it.
+		{"matmul-only MHA = FFN, bidir. fwd", r.Crossover.MatmulOnly.MHAEqualsFFN, grey, long, vg.Points(3.5)},
+		{"matmul-only QKᵀ+AV = FFN, bidir. fwd", r.Crossover.MatmulOnly.CoreEqualsFFN, grey, short, vg.Points(3.5)},
+		{"MHA = FFN, " + conv, mhaX, color.Black, long, vg.Points(1.5)},
+		{"QKᵀ+AV = FFN, " + conv, coreX, color.Black, short, vg.Points(1.5)},
 	} {
 		if c.x == nil || *c.x < minX || *c.x > maxX {
 			continue
@@ -132,23 +154,28 @@ func (r *Report) flopsPlot() (*plot.Plot, error) {
 		if err != nil {
 			return nil, err
 		}
-		l.Color = c.color
-		l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+		l.Color, l.Dashes, l.Width = c.color, c.dashes, c.width
 		p.Add(l)
-		labels.XYs = append(labels.XYs, plotter.XY{X: *c.x, Y: c.y})
-		labels.Labels = append(labels.Labels, fmt.Sprintf(" %s %s", c.name, crossText(c.x)))
-	}
-	if len(labels.XYs) == 0 {
-		p.Title.Text += fmt.Sprintf("\nno MHA = FFN or QKᵀ+AV = FFN crossover within n = %s..%s", strconv.Itoa(int(minX)), strconv.Itoa(int(maxX)))
-	}
-	if len(labels.XYs) > 0 {
-		lb, err := plotter.NewLabels(labels)
-		if err != nil {
-			return nil, err
+		if first {
+			p.Legend.Add("crossovers:") // a heading: no thumbnail
+			first = false
 		}
-		p.Add(lb)
+		p.Legend.Add(fmt.Sprintf("%s: %s", c.name, crossText(c.x)), l)
+	}
+	if first {
+		where := ""
+		if mhaX != nil || coreX != nil {
+			where = fmt.Sprintf(";\n%s, they are at MHA = FFN: %s, QKᵀ+AV = FFN: %s", conv, crossText(mhaX), crossText(coreX))
+		}
+		p.Title.Text += fmt.Sprintf("\nno MHA = FFN or QKᵀ+AV = FFN crossover within n = %s..%s%s", strconv.Itoa(int(minX)), strconv.Itoa(int(maxX)), where)
 	}
 	return p, nil
+}
+
+// percent formats a small fraction as a percentage with two significant
+// digits (0.0003 -> "0.03%").
+func percent(f float64) string {
+	return strconv.FormatFloat(100*f, 'g', 2, 64) + "%"
 }
 
 func (r *Report) paramsPlot() (*plot.Plot, error) {

@@ -174,6 +174,12 @@ type Config struct {
 	// learned position table (BART: 2); the tables have MaxSeq + PosOffset
 	// rows.
 	PosOffset int `json:"pos_offset,omitempty"`
+
+	// MaskToken is an encoder's [MASK] id when its tokenizer names one
+	// (BERT's 103, ALBERT's 4); nil means the last id, vocab − 1, which
+	// tformer reserves above its tokenizers' ids (so checkpoints written
+	// before this field existed keep their meaning). See MaskID.
+	MaskToken *int32 `json:"mask_id,omitempty"`
 }
 
 // Tying is an encoder–decoder's three-way embedding tying.
@@ -463,9 +469,26 @@ func (c Config) Canonical() Config {
 	return c
 }
 
-// MaskID is the id of an encoder's [MASK] token, the last in the vocabulary
-// (tformer reserves it above the tokenizer's ids).
-func (c Config) MaskID() int32 { return int32(c.Vocab - 1) }
+// MaskID is the id of an encoder's [MASK] token: MaskToken when set (the
+// tokenizer's own [MASK], as in Hugging Face BERT and ALBERT), else the
+// last in the vocabulary (tformer reserves it above the tokenizer's ids).
+func (c Config) MaskID() int32 {
+	if c.MaskToken != nil {
+		return *c.MaskToken
+	}
+	return int32(c.Vocab - 1)
+}
+
+// MaskReserved reports whether the [MASK] id is the one tformer reserves
+// above the tokenizer's ids (MaskToken unset): then the tokenizer's ids are
+// those below it, and masked-LM's random replacements are drawn from them.
+func (c Config) MaskReserved() bool { return c.MaskToken == nil }
+
+// WithMask returns c with [MASK] at id (the tokenizer's own mask token).
+func (c Config) WithMask(id int32) Config {
+	c.MaskToken = &id
+	return c
+}
 
 // Tiny is the default configuration of `tformer train` on the built-in
 // corpus: a byte-level model of about 0.8M parameters.
@@ -521,6 +544,14 @@ func (c Config) Validate() error {
 	}
 	if c.IsEncoder() && c.Vocab < 2 {
 		return fmt.Errorf("invalid config: an encoder needs a vocab of at least 2 (its last id is [MASK]), got %d", c.Vocab)
+	}
+	if c.MaskToken != nil {
+		if !c.IsEncoder() {
+			return fmt.Errorf("invalid config: a [MASK] id (%d) applies to encoders only", *c.MaskToken)
+		}
+		if id := *c.MaskToken; id < 0 || int(id) >= c.Vocab {
+			return fmt.Errorf("invalid config: the [MASK] id %d is outside the vocab of %d", id, c.Vocab)
+		}
 	}
 	if err := c.validateFamily(); err != nil {
 		return fmt.Errorf("invalid config: %w", err)

@@ -30,19 +30,33 @@ const (
 type Masker struct {
 	MaskID      int32 // the [MASK] id (Config.MaskID)
 	RandomVocab int   // random replacements are drawn from [0, RandomVocab): the tokenizer's own ids
-	idx         []int32
+	// Keep lists ids that are never chosen, besides MaskID: the special
+	// tokens around a window ([CLS], [SEP], [PAD]), as Hugging Face's
+	// masking skips its special tokens.
+	Keep []int32
+	idx  []int32
 }
 
-// NewMasker returns the masker for an encoder config: [MASK] is its last id
-// and random replacements come from the ids below it.
+// NewMasker returns the masker for an encoder config. With the reserved
+// [MASK] (the last id) random replacements come from the ids below it; with
+// the tokenizer's own [MASK] (Config.MaskToken, as in BERT) from the whole
+// vocabulary, as Hugging Face's masking draws them.
 func NewMasker(c Config) *Masker {
-	return &Masker{MaskID: c.MaskID(), RandomVocab: c.Vocab - 1}
+	if c.MaskReserved() {
+		return &Masker{MaskID: c.MaskID(), RandomVocab: c.Vocab - 1}
+	}
+	return &Masker{MaskID: c.MaskID(), RandomVocab: c.Vocab}
+}
+
+// maskable reports whether a position holding id may be chosen.
+func (mk *Masker) maskable(id int32) bool {
+	return id != mk.MaskID && !slices.Contains(mk.Keep, id)
 }
 
 // Mask chooses, in each of the b sequences of t tokens, exactly
 // MaskedPerSeq(n) of its n maskable positions uniformly at random (a
 // position is maskable when it is inside the sequence's length and its token
-// is not [MASK]), and corrupts tokens in place: each chosen token becomes
+// is neither [MASK] nor in Keep), and corrupts tokens in place: each chosen token becomes
 // [MASK] with probability 0.8, a uniformly random id in [0, RandomVocab)
 // with 0.1, and stays with 0.1. It appends the chosen flat positions (in
 // increasing order) and their original tokens to positions and targets and
@@ -65,7 +79,7 @@ func (mk *Masker) Mask(rng *rand.Rand, tokens []int32, b, t int, lengths []int32
 		}
 		idx := mk.idx[:0]
 		for i := 0; i < n; i++ {
-			if tokens[r*t+i] != mk.MaskID {
+			if mk.maskable(tokens[r*t+i]) {
 				idx = append(idx, int32(r*t+i))
 			}
 		}

@@ -93,12 +93,17 @@ func (r *Report) line(p *plot.Plot, i int, val func(Seq) float64, dashed, positi
 
 func (r *Report) sharePlot() (*plot.Plot, error) {
 	p := plot.New()
-	p.Title.Text = fmt.Sprintf("measured share of time (solid) vs analytical share of FLOPs (dashed); d=%d, %d layers, batch %d",
-		r.Model.DModel, r.Model.Layers, r.Batch)
+	layers := fmt.Sprintf("%d layers", r.Model.Layers)
+	if r.Model.Layers == 1 {
+		layers = "1 layer"
+	}
+	p.Title.Text = fmt.Sprintf("measured share of time (solid) vs analytical share of FLOPs (dashed); d=%d, %s, batch %d",
+		r.Model.DModel, layers, r.Batch)
 	p.Y.Label.Text = "share of the step (%)"
+	p.Y.Tick.Marker = chart.TrimmedTicks{Ticker: plot.DefaultTicks{}}
 	r.seqAxis(p)
-	p.Legend.Top, p.Legend.Left = true, true
 	top := 0.0
+	var shares []plotter.XYs // the dashed FLOP-share lines drawn so far
 	for i, row := range r.PerSeq[0].Rows {
 		l, err := r.line(p, i, func(s Seq) float64 { return 100 * s.Rows[i].TimeShare }, false, false)
 		if err != nil {
@@ -111,13 +116,57 @@ func (r *Report) sharePlot() (*plot.Plot, error) {
 		if row.Key == OtherKey {
 			continue
 		}
-		if _, err := r.line(p, i, func(s Seq) float64 { return 100 * s.Rows[i].FLOPShare }, true, false); err != nil {
+		dl, err := r.line(p, i, func(s Seq) float64 { return 100 * s.Rows[i].FLOPShare }, true, false)
+		if err != nil || dl == nil {
 			return nil, err
 		}
+		// ffn_down's FLOP share is ffn_up's (the same matmul shape, a bias
+		// apart): dashes in the gaps of the other's keep both colours visible.
+		for _, d := range shares {
+			if _, ok := chart.Coincide(d, dl.XYs); ok {
+				dl.DashOffs = dl.Dashes[0]
+				break
+			}
+		}
+		shares = append(shares, dl.XYs)
 	}
-	// Head room above the lines for the legend.
-	p.Y.Min, p.Y.Max = 0, max(top*1.6, 1)
+	p.Y.Min, p.Y.Max = 0, max(top*1.08, 1)
+	if err := r.markCrossovers(p, 0, p.Y.Max); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// markCrossovers draws, as vertical lines from lo to hi named in the
+// legend, where MHA's measured time equals the FFN's and where its FLOPs
+// do, when they fall within the profiled lengths.
+func (r *Report) markCrossovers(p *plot.Plot, lo, hi float64) error {
+	x := r.Crossover
+	if x == nil || len(r.PerSeq) == 0 {
+		return nil
+	}
+	first, last := float64(r.PerSeq[0].Seq), float64(r.PerSeq[len(r.PerSeq)-1].Seq)
+	for _, c := range []struct {
+		name   string
+		at     *float64
+		color  color.Color
+		dashes []vg.Length
+	}{
+		{"MHA = FFN in measured time", x.Time, color.Black, nil},
+		{"MHA = FFN in FLOPs (cost, exact)", x.FLOPs, color.Gray{Y: 140}, []vg.Length{vg.Points(6), vg.Points(3)}},
+	} {
+		if c.at == nil || *c.at < first || *c.at > last {
+			continue
+		}
+		l, err := plotter.NewLine(plotter.XYs{{X: *c.at, Y: lo}, {X: *c.at, Y: hi}})
+		if err != nil {
+			return err
+		}
+		l.Color, l.Dashes, l.Width = c.color, c.dashes, vg.Points(2)
+		p.Add(l)
+		p.Legend.Add(fmt.Sprintf("%s: n ≈ %.0f", c.name, math.Round(*c.at)), l)
+	}
+	return nil
 }
 
 func (r *Report) gflopsPlot() (*plot.Plot, error) {
@@ -126,7 +175,6 @@ func (r *Report) gflopsPlot() (*plot.Plot, error) {
 	p.Y.Label.Text = "GFLOP/s"
 	r.seqAxis(p)
 	p.Y.Scale, p.Y.Tick.Marker = plot.LogScale{}, plot.LogTicks{Prec: -1}
-	p.Legend.Top, p.Legend.Left = true, true
 	lo, hi := math.Inf(1), 0.0
 	add := func(i int, name string, val func(Seq) float64, dashed bool) error {
 		l, err := r.line(p, i, val, dashed, true)
@@ -164,8 +212,7 @@ func (r *Report) gflopsPlot() (*plot.Plot, error) {
 		hi = max(hi, peak)
 	}
 	if hi > 0 {
-		// Head room above the lines for the legend (a log axis: a factor).
-		p.Y.Min, p.Y.Max = lo/2, hi*math.Pow(hi/lo*2, 0.5)
+		p.Y.Min, p.Y.Max = lo/1.5, hi*1.5
 	}
 	return p, nil
 }

@@ -164,6 +164,9 @@ type Report struct {
 	Notes    []string     `json:"notes"`
 	Warnings []string     `json:"warnings"`
 	PerSeq   []Seq        `json:"per_seq"`
+	// Crossover compares MHA with the FFN across the profiled lengths, in
+	// measured time and in FLOPs.
+	Crossover *Crossover `json:"crossover,omitempty"`
 }
 
 // Notes printed with every report.
@@ -266,6 +269,7 @@ func RunOptions(cfg model.Config, o Options) (*Report, error) {
 		runtime.GC() // let this shape's activations go before the next one's
 	}
 	r.prune()
+	r.Crossover = r.crossover()
 	return r, nil
 }
 

@@ -199,6 +199,26 @@ func (r *Report) writeTables(w io.Writer, md bool) error {
 		}
 		t.write(w, md)
 	}
+	if x := r.Crossover; x != nil {
+		heading("MHA against FFN (MHA: qkv, attention core, attn_out; FFN: ffn_up, activation, ffn_down)")
+		t := &table{head: []string{"MHA / FFN"}, right: []bool{false}}
+		for _, s := range r.PerSeq {
+			t.head = append(t.head, fmt.Sprintf("n=%d", s.Seq))
+			t.right = append(t.right, true)
+		}
+		for _, f := range []struct {
+			name string
+			v    []float64
+		}{{"measured time", x.TimeRatio}, {"FLOPs", x.FLOPRatio}} {
+			cells := []string{f.name}
+			for _, v := range f.v {
+				cells = append(cells, strconv.FormatFloat(v, 'f', 3, 64))
+			}
+			t.add(cells...)
+		}
+		t.write(w, md)
+		fmt.Fprintf(w, "%s\n", x.describe(r))
+	}
 	heading("Notes")
 	for _, n := range r.Notes {
 		if md {

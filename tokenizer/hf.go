@@ -80,7 +80,8 @@ func (t *HF) EOS() (int32, bool) { return t.eos, t.eos >= 0 }
 
 // LoadHF reads a tokenizer.json: path is the file or a directory holding
 // it. A directory with no tokenizer.json but a spiece.model is read with
-// LoadSpiece. A tokenizer_config.json beside it, if present, names the BOS and EOS
+// LoadSpiece, and one with BERT's vocab.txt as Hugging Face's
+// BertTokenizerFast builds it. A tokenizer_config.json beside it, if present, names the BOS and EOS
 // tokens; otherwise they are taken from the post-processor and the usual
 // token names.
 func LoadHF(path string) (*HF, error) {
@@ -90,6 +91,9 @@ func LoadHF(path string) (*HF, error) {
 		if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
 			if _, err := os.Stat(filepath.Join(path, "spiece.model")); err == nil {
 				return loadSpieceDir(path)
+			}
+			if _, err := os.Stat(filepath.Join(path, VocabTxt)); err == nil {
+				return loadVocabTxtDir(path)
 			}
 		}
 	}
@@ -131,14 +135,14 @@ func readLimited(path string, limit int64) ([]byte, error) {
 }
 
 // IsHFPath reports whether path is a tokenizer.json file or a directory
-// holding one (or, failing that, ALBERT's spiece.model).
+// holding one (or, failing that, ALBERT's spiece.model or BERT's vocab.txt).
 func IsHFPath(path string) bool {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return false
 	}
 	if fi.IsDir() {
-		for _, f := range []string{"tokenizer.json", "spiece.model"} {
+		for _, f := range []string{"tokenizer.json", "spiece.model", VocabTxt} {
 			if fi, err := os.Stat(filepath.Join(path, f)); err == nil && !fi.IsDir() {
 				return true
 			}

@@ -11,8 +11,8 @@ func TestSpecials(t *testing.T) {
 		t.Fatal(err)
 	}
 	sp := SpecialTokens(g)
-	if len(sp) != 1 || sp["<|endoftext|>"] != GPT2EndOfText {
-		t.Fatalf("GPT-2 specials %v", sp)
+	if e, ok := sp.Lookup("<|endoftext|>"); sp.Len() != 1 || !ok || e.ID != GPT2EndOfText {
+		t.Fatalf("GPT-2 specials: %d, <|endoftext|> %+v", sp.Len(), e)
 	}
 	if id, ok := EndOfText(g); !ok || id != GPT2EndOfText {
 		t.Errorf("EndOfText = %d, %v", id, ok)

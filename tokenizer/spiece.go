@@ -225,21 +225,7 @@ func (m *spModel) tokenizerJSON(lower, keepAccents bool) ([]byte, error) {
 	cls, ok1 := special["[CLS]"]
 	sep, ok2 := special["[SEP]"]
 	if ok1 && ok2 {
-		st := func(id string, typ int) map[string]any {
-			return map[string]any{"SpecialToken": map[string]any{"id": id, "type_id": typ}}
-		}
-		sq := func(id string, typ int) map[string]any {
-			return map[string]any{"Sequence": map[string]any{"id": id, "type_id": typ}}
-		}
-		t["post_processor"] = map[string]any{
-			"type":   "TemplateProcessing",
-			"single": []any{st("[CLS]", 0), sq("A", 0), st("[SEP]", 0)},
-			"pair":   []any{st("[CLS]", 0), sq("A", 0), st("[SEP]", 0), sq("B", 1), st("[SEP]", 1)},
-			"special_tokens": map[string]any{
-				"[CLS]": map[string]any{"id": "[CLS]", "ids": []int{cls}},
-				"[SEP]": map[string]any{"id": "[SEP]", "ids": []int{sep}},
-			},
-		}
+		t["post_processor"] = bertTemplate("[CLS]", cls, "[SEP]", sep)
 	}
 	return json.Marshal(t)
 }

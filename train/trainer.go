@@ -353,7 +353,7 @@ func (t *Trainer) Validate() (float64, error) {
 // validation of a run, and of runs with other seeds, scores the same
 // positions).
 func (t *Trainer) ValidateMLM() (MLMEvalResult, error) {
-	return t.eval.evaluateMLM(t.Model, t.Data.Val, t.Opts.Seq, t.Opts.Batch, t.Opts.EvalWindows, EvalMaskSeed)
+	return t.eval.evaluateMLM(t.Model, t.Data.Val, MLMEvalOptions{Seq: t.Opts.Seq, Batch: t.Opts.Batch, MaxWindows: t.Opts.EvalWindows, Seed: EvalMaskSeed})
 }
 
 // Hooks receive progress from Run; any may be nil.

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/speed"
@@ -60,15 +61,26 @@ func benchOnly(s string) (map[string]bool, error) {
 	return sel, nil
 }
 
-// newBenchCmd is `tformer bench`: a thin layer over package speed.
-func newBenchCmd() *cobra.Command {
-	var (
-		only, sizes, seqs, modelName string
-		asJSON, gpt2Shapes           bool
-		minTime, fmaTime             time.Duration
-		steps, batch, seq, genTokens int
-		attnD, attnHeads             int
-	)
+// benchOptions are the flags of `tformer bench`.
+type benchOptions struct {
+	Only              string // comma-separated parts (benchParts)
+	Sizes, AttnSeqs   string // square GEMM sizes; attention lengths
+	GPT2Shapes        bool
+	AttnD, AttnHeads  int
+	MinTime, FMATime  time.Duration
+	Steps, Batch, Seq int // training measurement
+	GenTokens         int
+	Model             string // "gpt2" or "tiny": the train and generate shape
+	JSON              bool
+	Threads           int
+}
+
+// newBenchCmd is `tformer bench`: a thin layer over package speed. runF,
+// when not nil, replaces benchRun (tests use it to check flag parsing).
+func newBenchCmd(runF func(*benchOptions) error) *cobra.Command {
+	o := &benchOptions{Only: strings.Join(benchParts, ","), Sizes: "256,512,1024", AttnSeqs: "128,256,512,1024", GPT2Shapes: true,
+		AttnD: 512, AttnHeads: 8, MinTime: 200 * time.Millisecond, FMATime: 300 * time.Millisecond,
+		Steps: 3, Batch: 4, Seq: 64, GenTokens: 32, Model: "gpt2"}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure this machine: FMA limit, GEMM and attention GFLOP/s, train step time, generation tokens/s",
@@ -94,162 +106,177 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
   tformer bench --only gemm --sizes 512,1024,2048 --threads 1
   tformer bench --only fma,gemm --json`,
 		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(o)
+			}
+			return benchRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&only, "only", strings.Join(benchParts, ","), "comma-separated parts to run: "+strings.Join(benchParts, ","))
-	fs.StringVar(&sizes, "sizes", "256,512,1024", "square GEMM sizes")
-	fs.BoolVar(&gpt2Shapes, "gpt2-shapes", true, "also time the GEMMs of a GPT-2 small step at B·T = 256")
-	fs.StringVar(&seqs, "attn-seq", "128,256,512,1024", "comma-separated attention sequence lengths n")
-	fs.IntVar(&attnD, "attn-d", 512, "attention width d")
-	fs.IntVar(&attnHeads, "attn-heads", 8, "attention heads")
-	fs.DurationVar(&minTime, "min-time", 200*time.Millisecond, "time each GEMM or attention measurement runs for (best of 3 such runs)")
-	fs.IntVar(&steps, "steps", 3, "measured training steps (after 1 warmup step; the median is reported)")
-	fs.IntVar(&batch, "batch", 4, "training batch B")
-	fs.IntVar(&seq, "seq", 64, "training sequence length T")
-	fs.IntVar(&genTokens, "gen-tokens", 32, "tokens to generate")
-	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
-	fs.StringVar(&modelName, "model", "gpt2", "model shape for train and generate: gpt2 (GPT-2 small) or tiny")
-	fs.DurationVar(&fmaTime, "fma-time", 300*time.Millisecond, "how long the FMA loop runs (per vector width)")
+	fs.StringVar(&o.Only, "only", o.Only, "comma-separated parts to run: "+strings.Join(benchParts, ","))
+	fs.StringVar(&o.Sizes, "sizes", o.Sizes, "square GEMM sizes")
+	fs.BoolVar(&o.GPT2Shapes, "gpt2-shapes", o.GPT2Shapes, "also time the GEMMs of a GPT-2 small step at B·T = 256")
+	fs.StringVar(&o.AttnSeqs, "attn-seq", o.AttnSeqs, "comma-separated attention sequence lengths n")
+	fs.IntVar(&o.AttnD, "attn-d", o.AttnD, "attention width d")
+	fs.IntVar(&o.AttnHeads, "attn-heads", o.AttnHeads, "attention heads")
+	fs.DurationVar(&o.MinTime, "min-time", o.MinTime, "time each GEMM or attention measurement runs for (best of 3 such runs)")
+	fs.IntVar(&o.Steps, "steps", o.Steps, "measured training steps (after 1 warmup step; the median is reported)")
+	fs.IntVar(&o.Batch, "batch", o.Batch, "training batch B")
+	fs.IntVar(&o.Seq, "seq", o.Seq, "training sequence length T")
+	fs.IntVar(&o.GenTokens, "gen-tokens", o.GenTokens, "tokens to generate")
+	fs.BoolVar(&o.JSON, "json", false, "print one JSON object instead of tables")
+	fs.StringVar(&o.Model, "model", o.Model, "model shape for train and generate: gpt2 (GPT-2 small) or tiny")
+	fs.DurationVar(&o.FMATime, "fma-time", o.FMATime, "how long the FMA loop runs (per vector width)")
+	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
 	_ = fs.MarkHidden("model")
 	_ = fs.MarkHidden("fma-time")
-	applyThreads := addThreadsFlag(cmd)
-
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		sel, err := benchOnly(only)
-		if err != nil {
-			return err
-		}
-		sz, err := parseInts("sizes", sizes)
-		if err != nil {
-			return err
-		}
-		sq, err := parseInts("attn-seq", seqs)
-		if err != nil {
-			return err
-		}
-		var cfg model.Config
-		switch modelName {
-		case "gpt2":
-			cfg = model.GPT2Small()
-		case "tiny":
-			cfg = model.Tiny()
-		default:
-			return fmt.Errorf("--model: unknown model %q (want gpt2 or tiny)", modelName)
-		}
-		for _, p := range []struct {
-			name string
-			v    int
-		}{{"steps", steps}, {"batch", batch}, {"seq", seq}, {"gen-tokens", genTokens}, {"attn-d", attnD}, {"attn-heads", attnHeads}} {
-			if p.v <= 0 {
-				return fmt.Errorf("--%s must be positive, got %d", p.name, p.v)
-			}
-		}
-		if attnD%attnHeads != 0 {
-			return fmt.Errorf("--attn-heads %d must divide --attn-d %d", attnHeads, attnD)
-		}
-		if minTime <= 0 {
-			return fmt.Errorf("--min-time must be positive, got %v", minTime)
-		}
-		if err := checkBenchSizes(sel, sz, sq, attnD, cfg, batch, seq, steps, genTokens, memoryLimit()); err != nil {
-			return err
-		}
-		if err := applyThreads(); err != nil {
-			return err
-		}
-		threads := kernels.Threads()
-		logw := cmd.ErrOrStderr()
-		progress := func(format string, a ...any) { fmt.Fprintf(logw, "bench: "+format+"\n", a...) }
-
-		var r benchReport
-		r.Date = time.Now().Format(time.RFC3339)
-		r.CPU.Accel = kernels.Accel()
-		r.CPU.NumCPU = runtime.NumCPU()
-		r.Threads = threads
-		for _, p := range benchParts {
-			if sel[p] {
-				r.Parts = append(r.Parts, p)
-			}
-		}
-		if sel["fma"] {
-			progress("fma peak (1 core, %v per vector width)", fmaTime)
-			r.FMAPeaks = speed.FMAPeaks(fmaTime)
-			g := 0.0
-			if len(r.FMAPeaks) > 0 {
-				g, r.FMAPeakISA = r.FMAPeaks[0].GFLOPS, r.FMAPeaks[0].ISA
-			}
-			r.FMAPeakGFLOPS = &g
-		}
-		if sel["gemm"] {
-			shapes := speed.SquareShapes(sz)
-			if gpt2Shapes {
-				shapes = append(shapes, speed.GPT2StepShapes(256)...)
-			}
-			for _, s := range shapes {
-				progress("gemm %s %dx%dx%d", s.Form, s.M, s.N, s.K)
-				res, err := speed.GEMM([]speed.Shape{s}, threads, minTime)
-				if err != nil {
-					return err
-				}
-				r.GEMM = append(r.GEMM, res...)
-			}
-		}
-		if sel["attention"] {
-			for _, n := range sq {
-				progress("attention n %d", n)
-				res, err := speed.Attention([]int{n}, attnD, attnHeads, 1, threads, minTime)
-				if err != nil {
-					return err
-				}
-				r.Attention = append(r.Attention, res...)
-			}
-		}
-		if sel["train"] {
-			progress("train step, %s shape, B=%d T=%d, %d steps + 1 warmup", modelName, batch, seq, steps)
-			tr, err := speed.TrainStep(cfg, batch, seq, steps, threads)
-			if err != nil {
-				return err
-			}
-			r.TrainModel = modelName
-			r.Train = &tr
-			r.TrainStepMS, r.TrainTokensPerS = &tr.StepMS, &tr.TokensPerS
-		}
-		if sel["generate"] {
-			names := []string{modelName}
-			if modelName != "tiny" {
-				names = append(names, "tiny")
-			}
-			for _, name := range names {
-				c := model.Tiny()
-				if name == "gpt2" {
-					c = model.GPT2Small()
-				}
-				progress("generate %d tokens, %s shape", genTokens, name)
-				g, err := speed.Generate(c, genTokens, threads)
-				if err != nil {
-					return err
-				}
-				g.Model = name
-				r.Generate = append(r.Generate, g)
-				v := g.TokensPerS
-				if name == modelName {
-					r.GenerateTokensPerS = &v
-				}
-				if name == "tiny" {
-					r.GenerateTinyTokensPerS = &v
-				}
-			}
-		}
-
-		out := cmd.OutOrStdout()
-		if asJSON {
-			enc := json.NewEncoder(out)
-			enc.SetIndent("", "  ")
-			return enc.Encode(r)
-		}
-		printBench(out, &r)
-		return nil
-	}
 	return cmd
+}
+
+// benchRun measures what o selects, with progress on stderr, and prints
+// the tables (or the JSON report) to stdout.
+func benchRun(o *benchOptions, stdout, stderr io.Writer) error {
+	r, err := benchMeasure(o, stderr)
+	if err != nil {
+		return err
+	}
+	if o.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	printBench(stdout, r)
+	return nil
+}
+
+// benchMeasure checks o and runs its measurements.
+func benchMeasure(o *benchOptions, stderr io.Writer) (*benchReport, error) {
+	sel, err := benchOnly(o.Only)
+	if err != nil {
+		return nil, err
+	}
+	sz, err := parseInts("sizes", o.Sizes)
+	if err != nil {
+		return nil, err
+	}
+	sq, err := parseInts("attn-seq", o.AttnSeqs)
+	if err != nil {
+		return nil, err
+	}
+	var cfg model.Config
+	switch o.Model {
+	case "gpt2":
+		cfg = model.GPT2Small()
+	case "tiny":
+		cfg = model.Tiny()
+	default:
+		return nil, fmt.Errorf("--model: unknown model %q (want gpt2 or tiny)", o.Model)
+	}
+	for _, p := range []struct {
+		name string
+		v    int
+	}{{"steps", o.Steps}, {"batch", o.Batch}, {"seq", o.Seq}, {"gen-tokens", o.GenTokens}, {"attn-d", o.AttnD}, {"attn-heads", o.AttnHeads}} {
+		if p.v <= 0 {
+			return nil, fmt.Errorf("--%s must be positive, got %d", p.name, p.v)
+		}
+	}
+	if o.AttnD%o.AttnHeads != 0 {
+		return nil, fmt.Errorf("--attn-heads %d must divide --attn-d %d", o.AttnHeads, o.AttnD)
+	}
+	if o.MinTime <= 0 {
+		return nil, fmt.Errorf("--min-time must be positive, got %v", o.MinTime)
+	}
+	if err := checkBenchSizes(sel, sz, sq, o.AttnD, cfg, o.Batch, o.Seq, o.Steps, o.GenTokens, memoryLimit()); err != nil {
+		return nil, err
+	}
+	if err := applyThreads(o.Threads); err != nil {
+		return nil, err
+	}
+	threads := kernels.Threads()
+	progress := func(format string, a ...any) { fmt.Fprintf(stderr, "bench: "+format+"\n", a...) }
+
+	var r benchReport
+	r.Date = time.Now().Format(time.RFC3339)
+	r.CPU.Accel = kernels.Accel()
+	r.CPU.NumCPU = runtime.NumCPU()
+	r.Threads = threads
+	for _, p := range benchParts {
+		if sel[p] {
+			r.Parts = append(r.Parts, p)
+		}
+	}
+	if sel["fma"] {
+		progress("fma peak (1 core, %v per vector width)", o.FMATime)
+		r.FMAPeaks = speed.FMAPeaks(o.FMATime)
+		g := 0.0
+		if len(r.FMAPeaks) > 0 {
+			g, r.FMAPeakISA = r.FMAPeaks[0].GFLOPS, r.FMAPeaks[0].ISA
+		}
+		r.FMAPeakGFLOPS = &g
+	}
+	if sel["gemm"] {
+		shapes := speed.SquareShapes(sz)
+		if o.GPT2Shapes {
+			shapes = append(shapes, speed.GPT2StepShapes(256)...)
+		}
+		for _, s := range shapes {
+			progress("gemm %s %dx%dx%d", s.Form, s.M, s.N, s.K)
+			res, err := speed.GEMM([]speed.Shape{s}, threads, o.MinTime)
+			if err != nil {
+				return nil, err
+			}
+			r.GEMM = append(r.GEMM, res...)
+		}
+	}
+	if sel["attention"] {
+		for _, n := range sq {
+			progress("attention n %d", n)
+			res, err := speed.Attention([]int{n}, o.AttnD, o.AttnHeads, 1, threads, o.MinTime)
+			if err != nil {
+				return nil, err
+			}
+			r.Attention = append(r.Attention, res...)
+		}
+	}
+	if sel["train"] {
+		progress("train step, %s shape, B=%d T=%d, %d steps + 1 warmup", o.Model, o.Batch, o.Seq, o.Steps)
+		tr, err := speed.TrainStep(cfg, o.Batch, o.Seq, o.Steps, threads)
+		if err != nil {
+			return nil, err
+		}
+		r.TrainModel = o.Model
+		r.Train = &tr
+		r.TrainStepMS, r.TrainTokensPerS = &tr.StepMS, &tr.TokensPerS
+	}
+	if sel["generate"] {
+		names := []string{o.Model}
+		if o.Model != "tiny" {
+			names = append(names, "tiny")
+		}
+		for _, name := range names {
+			c := model.Tiny()
+			if name == "gpt2" {
+				c = model.GPT2Small()
+			}
+			progress("generate %d tokens, %s shape", o.GenTokens, name)
+			g, err := speed.Generate(c, o.GenTokens, threads)
+			if err != nil {
+				return nil, err
+			}
+			g.Model = name
+			r.Generate = append(r.Generate, g)
+			v := g.TokensPerS
+			if name == o.Model {
+				r.GenerateTokensPerS = &v
+			}
+			if name == "tiny" {
+				r.GenerateTinyTokensPerS = &v
+			}
+		}
+	}
+
+	return &r, nil
 }
 
 // maxBenchSteps bounds --steps of bench's training measurement.
@@ -261,7 +288,7 @@ const maxBenchSteps = 10000
 func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg model.Config, batch, seq, steps, genTokens int, limit int64) error {
 	tooBig := func(what string, bytes float64) error {
 		if limit > 0 && bytes > float64(limit) || bytes > 1<<62 {
-			return fmt.Errorf("%s needs about %s, more than this machine's %s", what, humanBytes(bytes), humanBytes(float64(limit)))
+			return fmt.Errorf("%s needs about %s, more than this machine's %s", what, textfmt.BytesFloat(bytes, 1), textfmt.Bytes(limit, 1))
 		}
 		return nil
 	}
@@ -276,7 +303,7 @@ func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg mode
 	if sel["attention"] {
 		for _, n := range seqs {
 			// Q, K, V, the output and their gradients, at width --attn-d.
-			if err := tooBig(fmt.Sprintf("--seqs %d (attention at d %d)", n, attnD), 8*float64(n)*float64(attnD)*4); err != nil {
+			if err := tooBig(fmt.Sprintf("--attn-seq %d (attention at d %d)", n, attnD), 8*float64(n)*float64(attnD)*4); err != nil {
 				return err
 			}
 		}

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -14,18 +15,31 @@ import (
 	"github.com/tformer/tformer/model"
 )
 
+// costOptions are the flags of `tformer cost`.
+type costOptions struct {
+	Preset, Config string // a named model or a Hugging Face config.json ("": the model flags)
+	Model          *modelFlags
+	Seqs           string // comma-separated sequence lengths
+	Batch          int
+	Train, Causal  bool
+	PerLayer       bool
+	Pooler         bool // encoders: the pooler (when Changed("pooler"))
+	MLMHead        bool // encoders: the masked-LM head (when Changed("mlm-head"))
+	MLMMasked      bool // the head on the masked positions only (when Changed("mlm-masked"))
+	Format         string
+	Plot           string // chart file (.svg or .png), "" none
+	SrcSeq, TgtSeq string // encoder-decoder presets (cost_encdec.go)
+	// Changed reports whether a flag was set on the command line (nil: none).
+	Changed func(flag string) bool
+}
+
+func (o *costOptions) changed(flag string) bool { return o.Changed != nil && o.Changed(flag) }
+
 // newCostCmd is `tformer cost`: a thin layer over package cost. Its JSON
-// output is cost.Report (the schema is in that type's doc comment).
-func newCostCmd() *cobra.Command {
-	var (
-		preset, config, seqs, format string
-		plotPath                     string
-		train, causal, perLayer      bool
-		pooler, mlm, mlmMasked       bool
-		batch                        int
-		mf                           *modelFlags
-		srcSeq, tgtSeq               string // encoder-decoder presets (cost_encdec.go)
-	)
+// output is cost.Report (the schema is in that type's doc comment). runF,
+// when not nil, replaces costRun (tests use it to check flag parsing).
+func newCostCmd(runF func(*costOptions) error) *cobra.Command {
+	o := &costOptions{Batch: 1}
 	cmd := &cobra.Command{
 		Use:   "cost",
 		Short: "Exact parameters, FLOPs per component, MHA/FFN crossovers and memory of a model",
@@ -58,113 +72,131 @@ Presets:
   tformer cost --d-model 512 --layers 6 --heads 8 --vocab 37000 --share all --per-layer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if srcSeq != "" || tgtSeq != "" {
-				return costEncDecRun(cmd.OutOrStdout(), preset, srcSeq, tgtSeq)
+			o.Changed = cmd.Flags().Changed
+			if runF != nil {
+				return runF(o)
 			}
-			fs := cmd.Flags()
-			var s cost.Spec
-			switch {
-			case preset != "" && config != "":
-				return errors.New("give --preset or --config, not both")
-			case preset != "":
-				p, err := cost.Preset(preset)
-				if err != nil {
-					return err
-				}
-				s = p
-			case config != "":
-				p, err := cost.LoadHFConfig(config)
-				if err != nil {
-					return err
-				}
-				s = p
-			default:
-				s = cost.Spec{Name: "model", Arch: cost.Decoder, Config: model.Tiny()}
-				if a := cost.Arch(mf.arch); a == cost.Encoder {
-					// the encoder `tformer train --arch encoder` builds
-					s.Arch, s.TypeVocab, s.MLMHead, s.MLMMasked = cost.Encoder, model.DefaultTypeVocab, true, true
-				}
-			}
-			if fs.Changed("arch") {
-				a, _, err := mf.family()
-				if err != nil {
-					return err
-				}
-				s.Arch = cost.Decoder
-				if a == model.ArchEncoder {
-					s.Arch = cost.Encoder
-				}
-			}
-			if err := mf.override(&s.Config); err != nil {
-				return err
-			}
-			if mf.changed("embed-dim") {
-				s.EmbedDim = s.Config.EmbedDim
-			}
-			if mf.changed("type-vocab") {
-				s.TypeVocab, s.Config.TypeVocab = s.Config.TypeVocab, 0
-			}
-			if fs.Changed("pooler") {
-				s.Pooler = pooler
-			}
-			if fs.Changed("mlm-head") {
-				s.MLMHead = mlm
-				if !mlm {
-					s.MLMMasked = false
-				}
-			}
-			if fs.Changed("mlm-masked") {
-				s.MLMMasked = mlmMasked
-			}
-			if err := s.Validate(); err != nil {
-				return err
-			}
-			ns, err := parseSeqs(seqs)
-			if err != nil {
-				return err
-			}
-			if !fs.Changed("causal") {
-				causal = s.Arch == cost.Decoder
-			}
-			if ext := strings.ToLower(filepath.Ext(plotPath)); plotPath != "" && ext != ".svg" && ext != ".png" {
-				return fmt.Errorf("--plot %s: the file must end in .svg or .png", plotPath)
-			}
-			if batch <= 0 {
-				return fmt.Errorf("--batch must be positive, got %d", batch)
-			}
-			r, err := cost.NewReport(s, cost.Options{Seqs: ns, Batch: batch, Causal: causal, Train: train})
-			if err != nil {
-				return err
-			}
-			if err := r.Write(cmd.OutOrStdout(), format, perLayer); err != nil {
-				return err
-			}
-			if plotPath != "" {
-				if err := r.PlotFile(plotPath); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.ErrOrStderr(), "wrote %s\n", plotPath)
-			}
-			return nil
+			return costRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&preset, "preset", "", "model preset: "+strings.Join(cost.Presets(), ", "))
-	fs.StringVar(&config, "config", "", "Hugging Face config.json, or a model directory holding one (model_type "+strings.Join(hfconfig.ModelTypes(), ", ")+")")
-	mf = addModelFlags(fs, model.Tiny(), true)
-	fs.BoolVar(&pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
-	fs.BoolVar(&mlm, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")
-	fs.BoolVar(&mlmMasked, "mlm-masked", false, "run the masked-LM head and loss on the masked 15% of positions only, as tformer trains (default with --arch encoder and model flags)")
-	fs.StringVar(&srcSeq, "src-seq", "", "encoder-decoder source lengths (with --tgt-seq; --preset then names an encoder-decoder: "+strings.Join(cost.EncDecPresets(), ", ")+")")
-	fs.StringVar(&tgtSeq, "tgt-seq", "", "encoder-decoder target lengths (with --src-seq)")
-	fs.StringVar(&seqs, "seq", "128,256,512,1024,2048,4096,8192", "comma-separated sequence lengths n")
-	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
-	fs.BoolVar(&train, "train", false, "also report backward FLOPs, training totals and training crossovers")
-	fs.BoolVar(&causal, "causal", true, "causal attention, n(n+1)/2 pairs per head (default: true for decoders, false for encoders)")
-	fs.BoolVar(&perLayer, "per-layer", false, "print only the per-layer MHA vs FFN table (matmul FLOPs) and the crossovers")
-	fs.StringVar(&format, "format", "table", "output format: "+strings.Join(cost.Formats(), ", "))
-	fs.StringVar(&plotPath, "plot", "", "also chart FLOPs per component against n (log axes, crossovers marked) and the parameters into FILE (.svg or .png)")
+	fs.StringVar(&o.Preset, "preset", "", "model preset: "+strings.Join(cost.Presets(), ", "))
+	fs.StringVar(&o.Config, "config", "", "Hugging Face config.json, or a model directory holding one (model_type "+strings.Join(hfconfig.ModelTypes(), ", ")+")")
+	o.Model = addModelFlags(fs, model.Tiny(), true)
+	fs.BoolVar(&o.Pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
+	fs.BoolVar(&o.MLMHead, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")
+	fs.BoolVar(&o.MLMMasked, "mlm-masked", false, "run the masked-LM head and loss on the masked 15% of positions only, as tformer trains (default with --arch encoder and model flags)")
+	fs.StringVar(&o.SrcSeq, "src-seq", "", "encoder-decoder source lengths (with --tgt-seq; --preset then names an encoder-decoder: "+strings.Join(cost.EncDecPresets(), ", ")+")")
+	fs.StringVar(&o.TgtSeq, "tgt-seq", "", "encoder-decoder target lengths (with --src-seq)")
+	fs.StringVar(&o.Seqs, "seq", "128,256,512,1024,2048,4096,8192", "comma-separated sequence lengths n")
+	fs.IntVar(&o.Batch, "batch", o.Batch, "sequences per batch B")
+	fs.BoolVar(&o.Train, "train", false, "also report backward FLOPs, training totals and training crossovers")
+	fs.BoolVar(&o.Causal, "causal", true, "causal attention, n(n+1)/2 pairs per head (default: true for decoders, false for encoders)")
+	fs.BoolVar(&o.PerLayer, "per-layer", false, "print only the per-layer MHA vs FFN table (matmul FLOPs) and the crossovers")
+	fs.StringVar(&o.Format, "format", "table", "output format: "+strings.Join(cost.Formats(), ", "))
+	fs.StringVar(&o.Plot, "plot", "", "also chart FLOPs per component against n (log axes, crossovers marked) and the parameters into FILE (.svg or .png)")
 	return cmd
+}
+
+// costSpec builds the model o describes: a preset, a config file or the
+// model flags, with every model flag the user gave applied over it.
+func costSpec(o *costOptions) (cost.Spec, error) {
+	mf := o.Model
+	var s cost.Spec
+	switch {
+	case o.Preset != "" && o.Config != "":
+		return s, errors.New("give --preset or --config, not both")
+	case o.Preset != "":
+		p, err := cost.Preset(o.Preset)
+		if err != nil {
+			return s, err
+		}
+		s = p
+	case o.Config != "":
+		p, err := cost.LoadHFConfig(o.Config)
+		if err != nil {
+			return s, err
+		}
+		s = p
+	default:
+		s = cost.Spec{Name: "model", Arch: cost.Decoder, Config: model.Tiny()}
+		if a := cost.Arch(mf.arch); a == cost.Encoder {
+			// the encoder `tformer train --arch encoder` builds
+			s.Arch, s.TypeVocab, s.MLMHead, s.MLMMasked = cost.Encoder, model.DefaultTypeVocab, true, true
+		}
+	}
+	if o.changed("arch") {
+		a, _, err := mf.family()
+		if err != nil {
+			return s, err
+		}
+		s.Arch = cost.Decoder
+		if a == model.ArchEncoder {
+			s.Arch = cost.Encoder
+		}
+	}
+	if err := mf.override(&s.Config); err != nil {
+		return s, err
+	}
+	if mf.changed("embed-dim") {
+		s.EmbedDim = s.Config.EmbedDim
+	}
+	if mf.changed("type-vocab") {
+		s.TypeVocab, s.Config.TypeVocab = s.Config.TypeVocab, 0
+	}
+	if o.changed("pooler") {
+		s.Pooler = o.Pooler
+	}
+	if o.changed("mlm-head") {
+		s.MLMHead = o.MLMHead
+		if !o.MLMHead {
+			s.MLMMasked = false
+		}
+	}
+	if o.changed("mlm-masked") {
+		s.MLMMasked = o.MLMMasked
+	}
+	return s, s.Validate()
+}
+
+// costRun prints the cost report o asks for to stdout (and writes its
+// chart, saying where on stderr).
+func costRun(o *costOptions, stdout, stderr io.Writer) error {
+	if o.SrcSeq != "" || o.TgtSeq != "" {
+		return costEncDecRun(stdout, o.Preset, o.SrcSeq, o.TgtSeq)
+	}
+	s, err := costSpec(o)
+	if err != nil {
+		return err
+	}
+	ns, err := parseSeqs(o.Seqs)
+	if err != nil {
+		return err
+	}
+	causal := o.Causal
+	if !o.changed("causal") {
+		causal = s.Arch == cost.Decoder
+	}
+	if ext := strings.ToLower(filepath.Ext(o.Plot)); o.Plot != "" && ext != ".svg" && ext != ".png" {
+		return fmt.Errorf("--plot %s: the file must end in .svg or .png", o.Plot)
+	}
+	if o.Batch <= 0 {
+		return fmt.Errorf("--batch must be positive, got %d", o.Batch)
+	}
+	r, err := cost.NewReport(s, cost.Options{Seqs: ns, Batch: o.Batch, Causal: causal, Train: o.Train})
+	if err != nil {
+		return err
+	}
+	if err := r.Write(stdout, o.Format, o.PerLayer); err != nil {
+		return err
+	}
+	if o.Plot != "" {
+		if err := r.PlotFile(o.Plot); err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", o.Plot)
+	}
+	return nil
 }
 
 // parseSeqs parses "128,256,1024" into sequence lengths.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tformer/tformer/modelio"
 	"github.com/tformer/tformer/train"
 )
 
@@ -40,7 +41,8 @@ type evalOptions struct {
 	JSON        bool
 	MaskSeed    uint64
 	Threads     int
-	SpecialText bool // special tokens' text (<|endoftext|>) as text, not their ids
+	SpecialText bool   // special tokens' text (<|endoftext|>) as text, not their ids
+	Tokenizer   string // Hugging Face masked LMs: tokenizer.json or its directory ("": the model's)
 }
 
 // newEvalCmd returns `tformer eval`; runF, when not nil, replaces evalRun
@@ -69,6 +71,11 @@ beside it, the perplexity, and bits per byte of the scored text (for a byte mode
 the same as bits per token; across tokenizers, the comparable number). Progress goes
 to stderr for long runs.
 
+A Hugging Face BERT or ALBERT directory (BertForMaskedLM, AlbertForMaskedLM) is
+scored with its own tokenizer (tokenizer.json, spiece.model or vocab.txt in the directory, or
+--tokenizer): each window is [CLS], seq-2 tokens of the text and [SEP], and only
+the text tokens are masked, with the tokenizer's [MASK] (BERT's id 103, ALBERT's 4).
+
 For an encoder checkpoint the masked-LM loss (nats per masked token) and the
 masked-token accuracy are reported instead: each window is masked as in training
 (15% of positions; 80% [MASK], 10% random, 10% kept) from a stream seeded by
@@ -76,7 +83,8 @@ masked-token accuracy are reported instead: each window is masked as in training
 on --batch.`,
 		Example: `  tformer eval --model tformer-model.safetensors
   tformer eval --model tformer-model.safetensors --stride 32
-  tformer eval --model tformer-model.safetensors --data notes.txt --json`,
+  tformer eval --model tformer-model.safetensors --data notes.txt --json
+  tformer eval --model testdata/golden/hf/albert_tiny --tokenizer testdata/fillmask/tokenizer.json --data notes.txt --seq 12`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -86,16 +94,17 @@ on --batch.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&o.Model, "model", "", "model to evaluate: a tformer checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin (required)")
+	fs.StringVar(&o.Model, "model", "", "model to evaluate: a tformer checkpoint, a Hugging Face GPT-2, BERT or ALBERT directory, or an llm.c .bin (required)")
 	fs.StringVar(&o.Data, "data", "", "text or llm.c token file to score (default: the built-in corpus's held-out split)")
 	fs.StringVar(&o.Split, "split", "", "val: the last 10% (train's validation split); all: the whole text (default: val for the built-in corpus, all for --data)")
 	fs.IntVar(&o.Seq, "seq", 0, "window length in tokens (0: the model's context)")
 	fs.IntVar(&o.Stride, "stride", 0, "slide windows by this many tokens, each scoring only its new tokens (0: non-overlapping windows)")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "windows per forward pass")
-	fs.BoolVar(&o.JSON, "json", false, `print {"loss", "bits", "perplexity", "tokens", "windows", "bytes", "bits_per_byte", "split"} (encoders: {"loss", "accuracy", "masked", "tokens", "split"})`)
+	fs.BoolVar(&o.JSON, "json", false, `print {"loss", "bits", "perplexity", "tokens", "windows", "bytes", "bits_per_byte", "split"} (encoders: {"loss", "accuracy", "masked", "tokens", "split"}, and "mask_id" for a Hugging Face directory)`)
 	fs.Uint64Var(&o.MaskSeed, "mask-seed", o.MaskSeed, "encoders: seed of the masks (training's validation uses the default)")
 	fs.BoolVar(&o.SpecialText, "special-as-text", false, "encode special tokens' text (GPT-2's <|endoftext|>) as ordinary text instead of their one id")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
+	fs.StringVar(&o.Tokenizer, "tokenizer", "", "Hugging Face BERT/ALBERT directories: tokenizer.json, or a directory with it, spiece.model or vocab.txt (default: the one in --model)")
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -128,6 +137,12 @@ func evalRun(o *evalOptions, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("--split %q: want val or all", o.Split)
 	}
+	if modelio.IsMaskedLM(o.Model) {
+		return evalMaskedLM(o, split, stdout, stderr)
+	}
+	if o.Tokenizer != "" {
+		return fmt.Errorf("--tokenizer applies to Hugging Face BERT and ALBERT directories; %s carries or implies its tokenizer", o.Model)
+	}
 	m, tok, err := loadModel(o.Model, stderr)
 	if err != nil {
 		return err
@@ -154,7 +169,9 @@ func evalRun(o *evalOptions, stdout, stderr io.Writer) error {
 		if o.Stride != 0 {
 			return fmt.Errorf("--stride applies to decoders; an encoder's windows are scored whole")
 		}
-		r, err := train.EvaluateMLM(m, ids, seq, o.Batch, 0, o.MaskSeed)
+		pr := newEvalProgress(stderr)
+		r, err := train.EvaluateMLMWith(m, ids, train.MLMEvalOptions{Seq: seq, Batch: o.Batch, Seed: o.MaskSeed, Progress: pr.update})
+		pr.done()
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
@@ -200,14 +217,15 @@ func evalRun(o *evalOptions, stdout, stderr io.Writer) error {
 type evalProgress struct {
 	p           *progress
 	start, last time.Time
+	now         func() time.Time // the clock (tests set it)
 }
 
 func newEvalProgress(w io.Writer) *evalProgress {
-	return &evalProgress{p: newProgress(w, 1, 0), start: time.Now()}
+	return &evalProgress{p: newProgress(w, 1, 0), start: time.Now(), now: time.Now}
 }
 
 func (e *evalProgress) update(done, total int) {
-	now := time.Now()
+	now := e.now()
 	el := now.Sub(e.start)
 	every := 10 * time.Second
 	if e.p.tty {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -10,8 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tformer/tformer/hfbert"
 	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/modelio"
 	"github.com/tformer/tformer/tokenizer"
 )
 
@@ -52,7 +51,7 @@ the letters a-y).`,
 	}
 	fs := cmd.Flags()
 	fs.StringVar(&modelDir, "model", "", "Hugging Face BertForMaskedLM or AlbertForMaskedLM directory (required)")
-	fs.StringVar(&tokPath, "tokenizer", "", "tokenizer.json (default: the one in --model)")
+	fs.StringVar(&tokPath, "tokenizer", "", "tokenizer.json, or a directory with it, spiece.model or vocab.txt (default: the one in --model)")
 	fs.IntVar(&top, "top", 5, "candidates per mask")
 	fs.BoolVar(&asJSON, "json", false, `print [{"position": .., "candidates": [{"token", "id", "prob"}, ...]}, ...]`)
 	_ = cmd.MarkFlagRequired("model")
@@ -64,28 +63,19 @@ the letters a-y).`,
 		if top <= 0 {
 			return fmt.Errorf("--top must be positive, got %d", top)
 		}
-		l, err := hfbert.Load(modelDir)
+		l, err := modelio.LoadMaskedLM(modelDir, tokPath)
 		if err != nil {
+			if errors.Is(err, modelio.ErrNoTokenizer) {
+				return fmt.Errorf("--model %s has no tokenizer.json, spiece.model or vocab.txt; pass --tokenizer", modelDir)
+			}
 			return fmt.Errorf("--model: %w", err)
 		}
-		if tokPath == "" {
-			tokPath = modelDir
-			if !tokenizer.IsHFPath(tokPath) {
-				return fmt.Errorf("--model %s has no tokenizer.json; pass --tokenizer", modelDir)
-			}
-		}
-		tok, err := tokenizer.LoadHF(tokPath)
-		if err != nil {
-			return fmt.Errorf("--tokenizer: %w", err)
-		}
-		preds, err := fillMask(l.Model, tok, args[0], top)
+		preds, err := fillMask(l.Model, l.Tokenizer, args[0], top)
 		if err != nil {
 			return err
 		}
 		if asJSON {
-			b, _ := json.Marshal(preds)
-			fmt.Fprintln(cmd.OutOrStdout(), string(b))
-			return nil
+			return printJSON(cmd.OutOrStdout(), preds)
 		}
 		for k, p := range preds {
 			fmt.Fprintf(cmd.OutOrStdout(), "mask %d (token %d):\n", k+1, p.Position)
@@ -101,11 +91,9 @@ the letters a-y).`,
 // fillMask encodes text with tok's special tokens and predicts every mask
 // token in it.
 func fillMask(m *model.Model, tok *tokenizer.HF, text string, k int) ([]maskPrediction, error) {
-	mask, ok := tok.TokenID("[MASK]")
+	mask, ok := tok.MaskToken()
 	if !ok {
-		if mask, ok = tok.TokenID("<mask>"); !ok {
-			return nil, errors.New("the tokenizer has no [MASK] (or <mask>) token")
-		}
+		return nil, errors.New("the tokenizer has no [MASK] (or <mask>) token")
 	}
 	ids, types := tok.EncodeSpecial([]byte(text), nil)
 	var pos []int32

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/kernels"
 )
@@ -56,10 +57,10 @@ Then:        tformer generate --model tformer-model.safetensors --prompt "The "`
 	root.SetVersionTemplate("tformer {{.Version}}\n")
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(newTrainCmd(nil), newEvalCmd(nil), newGenerateCmd(nil),
-		newCostCmd(),
+		newCostCmd(nil),
 		newConvertCmd(), newTokenizeCmd(), newFillMaskCmd(),
-		newProfileCmd(),
-		newBenchCmd(),
+		newProfileCmd(nil),
+		newBenchCmd(nil),
 		newPlotCmd(nil),
 		newServeCmd(),
 	)
@@ -94,31 +95,55 @@ func applyThreads(n int) error {
 // commas formats n with thousands separators.
 func commas(n int64) string { return textfmt.Commas(n) }
 
-// version is the module version `go install` recorded (or "(devel)"), with
-// the VCS revision when the binary was built from a checkout, and the Go
-// version and platform.
+// version says what this binary is: the module version `go install`
+// recorded, or "devel" with the VCS revision and commit time when the
+// build stamped them (go build in a checkout), or, when nothing was stamped
+// (go run, go test, -buildvcs=false), "devel" and why; then the Go
+// version, platform, kernels and checkpoint format.
 func version() string {
-	v, rev, dirty := "(devel)", "", ""
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		if bi.Main.Version != "" {
-			v = bi.Main.Version
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				rev = s.Value
-			case "vcs.modified":
-				if s.Value == "true" {
-					dirty = "+dirty"
-				}
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		bi = &debug.BuildInfo{}
+	}
+	return versionOf(bi, runtime.Version(), kernels.Accel())
+}
+
+// versionOf is version for given build information.
+func versionOf(bi *debug.BuildInfo, goVersion, accel string) string {
+	v := bi.Main.Version
+	if v == "" || v == "(devel)" {
+		v = "devel"
+	}
+	var rev, when, dirty, amd64 string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			when = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = "+dirty"
 			}
+		case "GOAMD64":
+			amd64 = "/" + s.Value
 		}
 	}
 	if len(rev) > 12 {
 		rev = rev[:12]
 	}
-	if rev != "" {
+	switch {
+	case rev != "":
 		v += " " + rev + dirty
+		if when != "" {
+			v += " (" + when + ")"
+		}
+	case v == "devel":
+		v += " (no VCS revision recorded: go run, go test and -buildvcs=false builds record none)"
 	}
-	return fmt.Sprintf("%s %s %s/%s", v, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	goos, goarch := runtime.GOOS, runtime.GOARCH
+	if bi.GoVersion != "" {
+		goVersion = bi.GoVersion
+	}
+	return fmt.Sprintf("%s, %s %s/%s%s, kernels %s, checkpoints %s", v, goVersion, goos, goarch, amd64, accel, checkpoint.Format)
 }

@@ -50,11 +50,11 @@ the share modes can be compared at a glance.`,
 			if runF != nil {
 				return runF(o)
 			}
-			return plotRun(o, cmd.OutOrStdout())
+			return plotRun(o, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringSliceVar(&o.Labels, "label", nil, "comma-separated run labels, one per file (default: the file names)")
+	fs.StringSliceVar(&o.Labels, "label", nil, "comma-separated run labels, one per file, so a label cannot hold a comma (default: the file names)")
 	fs.StringVar(&o.Out, "out", "loss.png", "chart to write (.png or .svg)")
 	fs.StringVar(&o.Title, "title", "Loss", "chart title")
 	return cmd
@@ -72,6 +72,17 @@ type metricsRow struct {
 type lossRun struct {
 	label      string
 	train, val plotter.XYs
+	restarts   int // times the steps went back (a resume from an earlier checkpoint)
+}
+
+// cut returns the points of xys before step x.
+func cut(xys plotter.XYs, x float64) plotter.XYs {
+	for i, p := range xys {
+		if p.X >= x {
+			return xys[:i]
+		}
+	}
+	return xys
 }
 
 // readMetrics reads a metrics JSONL file.
@@ -99,7 +110,16 @@ func readMetrics(path string) (lossRun, error) {
 		if math.IsNaN(*m.Loss) || math.IsInf(*m.Loss, 0) || m.ValLoss != nil && (math.IsNaN(*m.ValLoss) || math.IsInf(*m.ValLoss, 0)) {
 			return lossRun{}, fmt.Errorf("%s:%d: the loss is not finite", path, n)
 		}
-		r.train = append(r.train, plotter.XY{X: float64(*m.Step), Y: *m.Loss})
+		x := float64(*m.Step)
+		if n := len(r.train); n > 0 && x <= r.train[n-1].X {
+			// A run resumed from an earlier checkpoint (after a crash)
+			// appends steps the file already has: the later records are
+			// the run's history from there on.
+			r.train = cut(r.train, x)
+			r.val = cut(r.val, x)
+			r.restarts++
+		}
+		r.train = append(r.train, plotter.XY{X: x, Y: *m.Loss})
 		if m.ValLoss != nil {
 			r.val = append(r.val, plotter.XY{X: float64(*m.Step), Y: *m.ValLoss})
 		}
@@ -113,8 +133,9 @@ func readMetrics(path string) (lossRun, error) {
 	return r, nil
 }
 
-// plotRun charts the runs of o.Files into o.Out and says where it wrote.
-func plotRun(o *plotOptions, stdout io.Writer) error {
+// plotRun charts the runs of o.Files into o.Out and says where it wrote
+// (notes about the files go to stderr).
+func plotRun(o *plotOptions, stdout, stderr io.Writer) error {
 	if len(o.Labels) > 0 && len(o.Labels) != len(o.Files) {
 		return fmt.Errorf("--label gives %d labels for %d files", len(o.Labels), len(o.Files))
 	}
@@ -126,7 +147,7 @@ func plotRun(o *plotOptions, stdout io.Writer) error {
 	p.X.Label.Text = "step"
 	p.Y.Label.Text = "loss (nats/token)"
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
+	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, path := range o.Files {
 		r, err := readMetrics(path)
 		if err != nil {
@@ -135,6 +156,14 @@ func plotRun(o *plotOptions, stdout io.Writer) error {
 		r.label = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		if len(o.Labels) > 0 {
 			r.label = o.Labels[i]
+		}
+		if r.restarts > 0 {
+			fmt.Fprintf(stderr, "note: %s: the steps go back %d time(s) (a resume from an earlier checkpoint); the later records replace the earlier ones from there on\n", path, r.restarts)
+		}
+		for _, xys := range []plotter.XYs{r.train, r.val} {
+			for _, xy := range xys {
+				lo, hi = math.Min(lo, xy.Y), math.Max(hi, xy.Y)
+			}
 		}
 		c := chart.Palette[i]
 		l, err := plotter.NewLine(r.train)
@@ -156,13 +185,12 @@ func plotRun(o *plotOptions, stdout io.Writer) error {
 		}
 	}
 	p.X.Max += 0.02 * (p.X.Max - p.X.Min) // the last points clear of the frame
+	if pad := 0.03 * (hi - lo); pad > 0 {
+		p.Y.Min, p.Y.Max = lo-pad, hi+pad // the first and lowest points clear of it too
+	}
+	// The legend beside the chart: over it, it hides the start of the curves.
 	err := chart.WriteFile(o.Out, func(w io.Writer, format string) error {
-		wt, err := p.WriterTo(8*vg.Inch, 5*vg.Inch, format)
-		if err != nil {
-			return err
-		}
-		_, err = wt.WriteTo(w)
-		return err
+		return chart.WriteOne(w, format, p, 9*vg.Inch, 5*vg.Inch)
 	})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"github.com/tformer/tformer/cost"
 	"github.com/tformer/tformer/generate"
 	"github.com/tformer/tformer/internal/atomicfile"
+	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
@@ -288,17 +289,6 @@ func memoryLimit() int64 {
 	return limit
 }
 
-// humanBytes formats a byte count with a binary unit.
-func humanBytes(n float64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"}
-	i := 0
-	for n >= 1024 && i < len(units)-1 {
-		n /= 1024
-		i++
-	}
-	return fmt.Sprintf("%.1f %s", n, units[i])
-}
-
 // checkTrainMemory estimates a training step's memory (parameters,
 // gradients, AdamW moments, activations) before anything is allocated, and
 // refuses what the machine cannot hold.
@@ -310,7 +300,7 @@ func checkTrainMemory(c model.Config, seq, batch int, limit int64) error {
 	m := s.Memory(seq, batch)
 	if limit > 0 && m.Total > limit {
 		return fmt.Errorf("training this model at --batch %d --seq %d needs about %s (%s for weights, gradients and AdamW moments, %s of activations), more than this machine's %s",
-			batch, seq, humanBytes(float64(m.Total)), humanBytes(float64(m.Params+m.Grads+m.AdamW)), humanBytes(float64(m.Activations+m.AttentionLSE)), humanBytes(float64(limit)))
+			batch, seq, textfmt.Bytes(m.Total, 1), textfmt.Bytes(m.Params+m.Grads+m.AdamW, 1), textfmt.Bytes(m.Activations+m.AttentionLSE, 1), textfmt.Bytes(limit, 1))
 	}
 	return nil
 }
