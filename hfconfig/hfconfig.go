@@ -138,6 +138,9 @@ func Parse(data []byte) (Config, error) {
 		return Config{}, fmt.Errorf("parse config.json: %w", err)
 	}
 	mt := strings.ToLower(f.str("model_type"))
+	if f.err != nil {
+		return Config{}, f.err
+	}
 	if mt == "" {
 		switch {
 		case f.raw["n_embd"] != nil:
