@@ -5,6 +5,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -336,5 +338,141 @@ func TestIsLlamaFamily(t *testing.T) {
 	os.WriteFile(filepath.Join(d, ConfigFile), []byte(`{"model_type":"gpt2"}`), 0o644)
 	if IsLlamaFamily(d) || IsLlamaFamily(filepath.Join(d, "missing")) {
 		t.Error("a GPT-2 or missing directory was taken as Llama-family")
+	}
+}
+
+// TestWriteRoundTrip reads each independently written directory, writes it
+// back with Save and reads that: every parameter comes back bit for bit
+// (F16/BF16 fixtures are written as F32, which holds their values exactly),
+// the written directory has exactly the fixture's tensor names (an
+// untied-equal lm_head aside) and shapes, and the config decodes to the same
+// model config.
+func TestWriteRoundTrip(t *testing.T) {
+	dirs, _ := filepath.Glob(filepath.Join(fixtureDir, "*", "config.json"))
+	for _, cj := range dirs {
+		src := filepath.Dir(cj)
+		t.Run(filepath.Base(src), func(t *testing.T) {
+			a, err := Load(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			if _, err := Save(out, a.Model, nil, Options{}); err != nil {
+				t.Fatal(err)
+			}
+			b, err := Load(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(a.Model.Config, b.Model.Config) || b.Config.ModelType != a.Config.ModelType || b.DType != safetensors.F32 {
+				t.Fatalf("config changed:\n%+v %s\n%+v %s", a.Model.Config, a.Config.ModelType, b.Model.Config, b.Config.ModelType)
+			}
+			for i := range a.Model.Params {
+				if math.Float32bits(a.Model.Params[i]) != math.Float32bits(b.Model.Params[i]) {
+					t.Fatalf("parameter %d: %g became %g", i, a.Model.Params[i], b.Model.Params[i])
+				}
+			}
+			orig, err := openWeights(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			written, err := openWeights(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a.Model.Config.Tie {
+				delete(orig, "lm_head.weight") // the fixture of a tied model may store it
+				if _, ok := written["lm_head.weight"]; ok {
+					t.Error("a tied model was written with lm_head.weight")
+				}
+			}
+			if len(orig) != len(written) {
+				t.Errorf("%d tensors written, the fixture has %d", len(written), len(orig))
+			}
+			for n, tn := range orig {
+				if w, ok := written[n]; !ok || !slices.Equal(w.Shape, tn.Shape) {
+					t.Errorf("%s [%v] written as %v (present %v)", n, tn.Shape, w.Shape, ok)
+				}
+			}
+		})
+	}
+}
+
+// TestWriteShared writes a model with cross-layer sharing, expanded into
+// per-layer copies (refused without ExpandShared), and checks that the
+// directory read back gives the shared model's logits bit for bit.
+func TestWriteShared(t *testing.T) {
+	for _, fam := range []string{"llama", "qwen2", "gemma"} {
+		c, _ := model.Config{Vocab: 30, DModel: 16, Layers: 4, Heads: 4, DFF: 24, MaxSeq: 8, Tie: fam != "llama", Share: model.ShareAttention, Groups: 2}.Family(fam)
+		c.KVHeads = 2
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(7)
+		for i := range m.Params { // non-trivial norm gains and biases too
+			m.Params[i] += float32(i%13) * 1e-3
+		}
+		dir := filepath.Join(t.TempDir(), fam)
+		if _, err := Save(dir, m, nil, Options{}); err == nil || !strings.Contains(err.Error(), "cannot express cross-layer sharing") {
+			t.Fatalf("%s: shared model written without ExpandShared: %v", fam, err)
+		}
+		notes, err := Save(dir, m, nil, Options{ExpandShared: true})
+		if err != nil || len(notes) == 0 || !strings.Contains(notes[0], "expanded") {
+			t.Fatalf("%s: %v %v", fam, err, notes)
+		}
+		l, err := Load(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l.Config.ModelType != fam {
+			t.Errorf("written as %s, want %s", l.Config.ModelType, fam)
+		}
+		toks := []int32{1, 5, 29, 3, 3, 0, 17, 8}
+		if _, err := m.Forward(toks, nil, 1, 8); err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Clone(m.Logits())
+		if _, err := l.Model.Forward(toks, nil, 1, 8); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(want, l.Model.Logits()) {
+			t.Errorf("%s: logits of the expanded model differ", fam)
+		}
+	}
+}
+
+// TestModelType checks which configs have a Llama-family layout.
+func TestModelType(t *testing.T) {
+	llama := model.TinyLlama()
+	gemma, _ := llama.Family("gemma")
+	qwen, _ := llama.Family("qwen2")
+	all := llama
+	all.Bias = model.BiasAll
+	erf := gemma
+	erf.Activation = model.GELUErf
+	half := gemma
+	half.EmbedScale = false
+	fact := llama
+	fact.EmbedDim = 64
+	learned := llama
+	learned.Positions, learned.RopeTheta = "", 0
+	ungated := llama
+	ungated.MLP = ""
+	for _, tc := range []struct {
+		c    model.Config
+		want string
+	}{
+		{llama, "llama"}, {all, "llama"}, {qwen, "qwen2"}, {gemma, "gemma"},
+		{model.Tiny(), "error: norm layernorm"}, {erf, "error: geglu with the erf GELU"}, {half, "error: norm-offset true, embed-scale false"},
+		{fact, "error: embed-dim 64"}, {learned, "error: learned positions"}, {ungated, "error: mlp gelu"},
+	} {
+		got, err := ModelType(tc.c)
+		if err != nil {
+			got = "error: " + err.Error()
+		}
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("got %q, want %q", got, tc.want)
+		}
 	}
 }
