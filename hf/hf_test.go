@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
 )
@@ -341,8 +342,9 @@ func TestIsLlamaFamily(t *testing.T) {
 	}
 }
 
-// TestWriteRoundTrip reads each independently written directory, writes it
-// back with Save and reads that: every parameter comes back bit for bit
+// TestWriteRoundTrip reads each independently written directory, saves it
+// as a tformer checkpoint, loads that, writes it back with Save and reads
+// that (HF -> tformer -> HF, as convert does): every parameter comes back bit for bit
 // (F16/BF16 fixtures are written as F32, which holds their values exactly),
 // the written directory has exactly the fixture's tensor names (an
 // untied-equal lm_head aside) and shapes, and the config decodes to the same
@@ -356,8 +358,18 @@ func TestWriteRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			out := filepath.Join(t.TempDir(), "out")
-			if _, err := Save(out, a.Model, nil, Options{}); err != nil {
+			// Through a tformer checkpoint, as convert does it.
+			tmp := t.TempDir()
+			ckPath := filepath.Join(tmp, "m.safetensors")
+			if err := checkpoint.Save(ckPath, &checkpoint.Checkpoint{Model: a.Model}); err != nil {
+				t.Fatal(err)
+			}
+			ck, err := checkpoint.Load(ckPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := filepath.Join(tmp, "out")
+			if _, err := Save(out, ck.Model, nil, Options{}); err != nil {
 				t.Fatal(err)
 			}
 			b, err := Load(out)
@@ -371,6 +383,14 @@ func TestWriteRoundTrip(t *testing.T) {
 				if math.Float32bits(a.Model.Params[i]) != math.Float32bits(b.Model.Params[i]) {
 					t.Fatalf("parameter %d: %g became %g", i, a.Model.Params[i], b.Model.Params[i])
 				}
+			}
+			// And the logits are still the reference's.
+			e := readExpected(t, src)
+			if _, err := b.Model.Forward(e.Tokens, nil, e.Batch, e.Seq); err != nil {
+				t.Fatal(err)
+			}
+			if r := maxRelErr(b.Model.Logits(), e.Logits); r > 1e-4 {
+				t.Errorf("logits after the round trip: relative error %.3g", r)
 			}
 			orig, err := openWeights(src)
 			if err != nil {
