@@ -19,6 +19,7 @@ func TestParseFamilies(t *testing.T) {
 	qwen := func(m model.Config) model.Config { m, _ = m.Family("qwen2"); return m }
 	gemma := func(m model.Config) model.Config { m, _ = m.Family("gemma"); return m }
 	none := func(m model.Config) model.Config { m.Share, m.Groups = model.ShareNone, 1; return m }
+	eps := func(m model.Config, e float64) model.Config { m.LayerNormEps = e; return m }
 	cases := []struct {
 		name, json string
 		want       Config
@@ -83,17 +84,19 @@ func TestParseFamilies(t *testing.T) {
 				return m
 			}())}},
 		{"gpt2", `{"model_type":"gpt2","vocab_size":50257,"n_embd":768,"n_layer":12,"n_head":12,"n_positions":1024,"n_inner":null}`,
-			Config{ModelType: "gpt2", Name: "gpt2 config", Model: none(model.GPT2Small())}},
+			Config{ModelType: "gpt2", Name: "gpt2 config", Model: eps(none(model.GPT2Small()), 1e-5)}},
 		{"gpt2 without model_type", `{"vocab_size":50257,"n_embd":768,"n_layer":12,"n_head":12,"n_ctx":1024}`,
-			Config{ModelType: "gpt2", Name: "gpt2 config", Model: none(model.GPT2Small())}},
+			Config{ModelType: "gpt2", Name: "gpt2 config", Model: eps(none(model.GPT2Small()), 1e-5)}},
+		{"gpt2 defaults", `{"model_type":"gpt2","n_embd":768}`,
+			Config{ModelType: "gpt2", Name: "gpt2 config", Defaulted: []string{"n_positions", "vocab_size", "n_layer", "n_head"}, Model: eps(none(model.GPT2Small()), 1e-5)}},
 		{"bert-base", `{"model_type":"bert","vocab_size":30522,"hidden_size":768,"num_hidden_layers":12,"num_attention_heads":12,
 			"intermediate_size":3072,"max_position_embeddings":512,"type_vocab_size":2,"hidden_act":"gelu"}`,
 			Config{ModelType: "bert", Name: "bert config", TypeVocab: 2, Pooler: true, Model: none(model.Config{Arch: model.ArchEncoder,
-				Vocab: 30522, DModel: 768, Layers: 12, Heads: 12, DFF: 3072, MaxSeq: 512, Tie: true, Activation: model.GELUErf})}},
+				Vocab: 30522, DModel: 768, Layers: 12, Heads: 12, DFF: 3072, MaxSeq: 512, Tie: true, Activation: model.GELUErf, LayerNormEps: 1e-12})}},
 		{"albert-base-v2", `{"model_type":"albert","vocab_size":30000,"embedding_size":128,"hidden_size":768,"num_hidden_layers":12,
 			"num_attention_heads":12,"intermediate_size":3072,"max_position_embeddings":512,"num_hidden_groups":1,"inner_group_num":1,"hidden_act":"gelu_new"}`,
 			Config{ModelType: "albert", Name: "albert config", EmbedDim: 128, TypeVocab: 2, Pooler: true, Model: model.Config{Arch: model.ArchEncoder,
-				Vocab: 30000, DModel: 768, Layers: 12, Heads: 12, DFF: 3072, MaxSeq: 512, Tie: true, Share: model.ShareAll, Groups: 1}}},
+				Vocab: 30000, DModel: 768, Layers: 12, Heads: 12, DFF: 3072, MaxSeq: 512, Tie: true, Share: model.ShareAll, Groups: 1, LayerNormEps: 1e-12}}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -136,6 +139,12 @@ func TestParseRefusals(t *testing.T) {
 		{`{"model_type":"llama",` + base + `,"attention_bias":true}`, "attention_bias true with mlp_bias false is not supported"},
 		{`{"model_type":"mistral",` + base + `,"sliding_window":-1}`, "sliding_window must not be negative"},
 		{`{"model_type":"qwen2",` + base + `,"use_sliding_window":true,"sliding_window":2,"max_window_layers":3}`, "max_window_layers 3 is not supported"},
+		{`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4,"activation_function":"relu"}`, `activation_function "relu" is not supported`},
+		{`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4,"scale_attn_weights":false}`, "scale_attn_weights false is not supported"},
+		{`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4,"scale_attn_by_inverse_layer_idx":true}`, "scale_attn_by_inverse_layer_idx is not supported"},
+		{`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4,"add_cross_attention":true}`, "add_cross_attention is not supported"},
+		{`{"model_type":"bert",` + base + `,"hidden_act":"relu"}`, `hidden_act "relu" is not supported`},
+		{`{"model_type":"bert",` + base + `,"position_embedding_type":"relative_key"}`, `position_embedding_type "relative_key" is not supported`},
 		{`{"model_type":"albert","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":16,"inner_group_num":2}`, "inner_group_num 2 is not supported"},
 	}
 	for _, tc := range cases {
@@ -160,5 +169,24 @@ func TestLoad(t *testing.T) {
 	os.WriteFile(p, []byte(`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4}`), 0o644)
 	if c, err := Load(p); err != nil || c.Model.DModel != 8 || c.Model.DFF != 32 {
 		t.Errorf("gpt2: %+v %v", c, err)
+	}
+}
+
+// TestModelTypeOf checks the family a loader sees before decoding, and
+// ParseAs's fallback for a file that names none.
+func TestModelTypeOf(t *testing.T) {
+	for in, want := range map[string]string{`{"model_type":"LLaMA"}`: "llama", `{"n_embd":8}`: "gpt2", `{"embedding_size":8}`: "albert", `{"hidden_size":8}`: "bert", `{}`: ""} {
+		if got, err := ModelTypeOf([]byte(in)); err != nil || got != want {
+			t.Errorf("%s: %q, %v; want %q", in, got, err, want)
+		}
+	}
+	if _, err := ModelTypeOf([]byte(`{"model_type":1}`)); err == nil {
+		t.Error("a numeric model_type was accepted")
+	}
+	if c, err := ParseAs([]byte(`{}`), "gpt2"); err != nil || c.Model.DModel != 768 || len(c.Defaulted) != 5 {
+		t.Errorf("ParseAs({}, gpt2): %+v, %v", c, err)
+	}
+	if _, err := Parse([]byte(`{}`)); err == nil {
+		t.Error("Parse({}) guessed a family")
 	}
 }
