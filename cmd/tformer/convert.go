@@ -208,12 +208,17 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 		if c.Share != model.ShareNone && outFmt != fmtTformer {
 			share = fmt.Sprintf("none (expanded from %s)", c.Share)
 		}
+		dst := outFmt
+		if llamaOut {
+			mt, _ := hf.ModelType(c)
+			dst += ", " + mt
+		}
 		tn := am.TokenizerName
 		if tn == "" {
 			tn = "unknown"
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "converted %s (%s) -> %s (%s): d=%d layers=%d heads=%d d_ff=%d context=%d vocab=%d tie=%v share=%s, tokenizer %s\n",
-			in, src, out, outFmt, c.DModel, c.Layers, c.Heads, c.DFF, c.MaxSeq, c.Vocab, c.Tie, share, tn)
+		fmt.Fprintf(cmd.OutOrStdout(), "converted %s (%s) -> %s (%s): d=%d layers=%d heads=%d%s d_ff=%d context=%d vocab=%d tie=%v share=%s, tokenizer %s\n",
+			in, src, out, dst, c.DModel, c.Layers, c.Heads, c.FamilyString(), c.DFF, c.MaxSeq, c.Vocab, c.Tie, share, tn)
 		return nil
 	}
 	return cmd

@@ -79,7 +79,9 @@ func TestHFLlamaDirectoryCommands(t *testing.T) {
 				t.Error("the tformer checkpoint's logits differ from the directory's")
 			}
 			back := filepath.Join(dir, fam+"-back")
-			mustRun(t, "convert", ck, back)
+			if out, _ = mustRun(t, "convert", ck, back); !strings.Contains(out, "(hf, "+fam+"): d=16 layers=2 heads=4 kv_heads=2") {
+				t.Errorf("convert to hf: %s", out)
+			}
 			b, err := hf.Load(back)
 			if err != nil {
 				t.Fatal(err)
