@@ -496,3 +496,48 @@ func TestModelType(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLoad loads the sharded fixture with a fuzzed config.json and index:
+// an error or a model, never a panic, and a model only with a config the
+// shards' tensors fit.
+func FuzzLoad(f *testing.F) {
+	src := filepath.Join(fixtureDir, "llama3_bf16_sharded")
+	cfg, err := os.ReadFile(filepath.Join(src, ConfigFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	idx, err := os.ReadFile(filepath.Join(src, IndexFile))
+	if err != nil {
+		f.Fatal(err)
+	}
+	shards := map[string][]byte{}
+	names, _ := filepath.Glob(filepath.Join(src, "model-*.safetensors"))
+	for _, n := range names {
+		b, err := os.ReadFile(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		shards[filepath.Base(n)] = b
+	}
+	f.Add(cfg, idx)
+	f.Add([]byte(strings.Replace(string(cfg), `"vocab_size": 23`, `"vocab_size": 1e12`, 1)), idx)
+	f.Add(cfg, []byte(`{"weight_map":{"model.norm.weight":"model-00003-of-00003.safetensors"}}`))
+	f.Add([]byte(strings.Replace(string(cfg), `"num_hidden_layers": 2`, `"num_hidden_layers": 3`, 1)), idx)
+	f.Fuzz(func(t *testing.T, config, index []byte) {
+		dir := t.TempDir()
+		for n, b := range shards {
+			if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		os.WriteFile(filepath.Join(dir, ConfigFile), config, 0o644)
+		os.WriteFile(filepath.Join(dir, IndexFile), index, 0o644)
+		l, err := Load(dir)
+		if err != nil {
+			return
+		}
+		if n := l.Model.Layout.Total; n > 23*16+2*4096 {
+			t.Errorf("loaded %d parameters from shards holding far fewer", n)
+		}
+	})
+}

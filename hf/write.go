@@ -177,37 +177,61 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 
 // tokenizerFiles returns the files that carry tok into a model directory,
 // by name: a tokenizer.json tokenizer's own tokenizer.json (and its
-// tokenizer_config.json), read from where it was loaded; nil for the
-// others, with a note.
+// tokenizer_config.json), read from where it was loaded; a byte-level BPE's
+// (GPT-2's) vocab.json and merges.txt; nil for the byte tokenizer, with a
+// note.
 func tokenizerFiles(tok tokenizer.Tokenizer) (map[string][]byte, string, error) {
-	h, ok := tok.(*tokenizer.HF)
-	if !ok {
-		if tok == nil {
-			return nil, "the model names no tokenizer, so the directory has no tokenizer files", nil
+	switch t := tok.(type) {
+	case nil:
+		return nil, "the model names no tokenizer, so the directory has no tokenizer files", nil
+	case *tokenizer.GPT2:
+		tmp, err := os.MkdirTemp("", "tformer-bpe")
+		if err != nil {
+			return nil, "", err
 		}
-		return nil, fmt.Sprintf("the directory has no tokenizer files: the %q tokenizer has no tokenizer.json (tformer reads a directory of vocabulary 256 back with the byte tokenizer, and of 50257 with GPT-2's)", tok.Name()), nil
+		defer os.RemoveAll(tmp)
+		if err := t.WriteDir(tmp); err != nil {
+			return nil, "", err
+		}
+		files := map[string][]byte{}
+		for _, n := range []string{"vocab.json", "merges.txt"} {
+			b, err := os.ReadFile(filepath.Join(tmp, n))
+			if err != nil {
+				return nil, "", err
+			}
+			files[n] = b
+		}
+		return files, "", nil
+	case *tokenizer.HF:
+		src := t.Name()
+		if st, err := os.Stat(src); err == nil && st.IsDir() {
+			src = filepath.Join(src, "tokenizer.json")
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return nil, "", fmt.Errorf("copy the tokenizer: %w", err)
+		}
+		if _, err := tokenizer.ParseHF(b, nil); err != nil {
+			return nil, "", fmt.Errorf("copy the tokenizer from %s: %w", src, err)
+		}
+		files := map[string][]byte{"tokenizer.json": b}
+		if c, err := os.ReadFile(filepath.Join(filepath.Dir(src), "tokenizer_config.json")); err == nil {
+			files["tokenizer_config.json"] = c
+		}
+		return files, "", nil
 	}
-	src := h.Name()
-	if st, err := os.Stat(src); err == nil && st.IsDir() {
-		src = filepath.Join(src, "tokenizer.json")
-	}
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return nil, "", fmt.Errorf("copy the tokenizer: %w", err)
-	}
-	if _, err := tokenizer.ParseHF(b, nil); err != nil {
-		return nil, "", fmt.Errorf("copy the tokenizer from %s: %w", src, err)
-	}
-	files := map[string][]byte{"tokenizer.json": b}
-	if c, err := os.ReadFile(filepath.Join(filepath.Dir(src), "tokenizer_config.json")); err == nil {
-		files["tokenizer_config.json"] = c
-	}
-	return files, "", nil
+	return nil, fmt.Sprintf("the directory has no tokenizer files: the %q tokenizer has none (tformer reads a directory of vocabulary 256 back with the byte tokenizer)", tok.Name()), nil
 }
 
+// tokenizerNames are the tokenizer files Save writes or, when the model's
+// tokenizer has none of them, removes (a file left from an earlier model
+// would be read as this model's).
+var tokenizerNames = []string{"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt"}
+
 // Save writes m into dir (created if needed) as config.json,
-// model.safetensors (F32) and, when tok was read from a tokenizer.json,
-// that tokenizer.json and its tokenizer_config.json. Everything is checked
+// model.safetensors (F32) and the tokenizer's files: when tok was read from
+// a tokenizer.json, that tokenizer.json and its tokenizer_config.json; for
+// GPT-2's BPE, vocab.json and merges.txt. Everything is checked
 // and encoded before anything is written, and each file is written
 // atomically. It returns notes for the user (for example that sharing was
 // expanded).
@@ -266,7 +290,7 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), cj, 0o644); err != nil {
 		return nil, err
 	}
-	for _, name := range []string{"tokenizer.json", "tokenizer_config.json"} {
+	for _, name := range tokenizerNames {
 		p := filepath.Join(dir, name)
 		if b, ok := files[name]; ok {
 			if err := atomicfile.WriteFile(p, b, 0o644); err != nil {

@@ -190,3 +190,26 @@ func TestModelTypeOf(t *testing.T) {
 		t.Error("Parse({}) guessed a family")
 	}
 }
+
+// FuzzParse: any bytes give a Config or an error, never a panic, and a
+// decoded Llama-family config the engine accepts has the fields it was
+// given back.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{
+		`{"model_type":"llama","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,"intermediate_size":16,"max_position_embeddings":4}`,
+		`{"model_type":"gemma2","vocab_size":10,"hidden_size":8,"num_hidden_layers":2,"num_attention_heads":2,"head_dim":4,"intermediate_size":16,"max_position_embeddings":4,"attn_logit_softcapping":50}`,
+		`{"model_type":"qwen2","rope_scaling":{"rope_type":"llama3","factor":8,"low_freq_factor":1,"high_freq_factor":4,"original_max_position_embeddings":8}}`,
+		`{"n_embd":8,"n_layer":-1}`, `{"embedding_size":1e300}`, `{"model_type":null}`, `[]`, `{"hidden_size":{"a":1}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil || c.ModelType != "llama" || c.Model.Validate() != nil {
+			return
+		}
+		if c.Model.Vocab <= 0 || c.Model.KV() <= 0 || c.Model.Heads%c.Model.KV() != 0 {
+			t.Errorf("a valid llama config with vocab %d, kv heads %d of %d", c.Model.Vocab, c.Model.KV(), c.Model.Heads)
+		}
+	})
+}

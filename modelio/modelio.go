@@ -64,6 +64,9 @@ func Detect(path string) (string, error) {
 	if format, err := detectHead(head, path); format != "" || err != nil {
 		return format, err
 	}
+	if filepath.Base(path) == hf.IndexFile {
+		return HF, nil // a sharded directory's index
+	}
 	if filepath.Base(path) == hfgpt2.WeightsFile {
 		// Hugging Face's name: its model, unless the file's header says it
 		// is a tformer checkpoint that happens to sit next to a config.json.

@@ -122,7 +122,27 @@ func TestOpenLlamaDirectory(t *testing.T) {
 			t.Errorf("tokenizer encodes %v, want %v", got, want)
 		}
 	}
+	// GPT-2's BPE travels as vocab.json and merges.txt.
+	gpt2, err := tokenizer.NewGPT2()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Vocab = gpt2.VocabSize()
+	g, err := model.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gdir := filepath.Join(t.TempDir(), "llama-gpt2")
+	if _, err := hf.Save(gdir, g, gpt2, hf.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := Load(gdir); err != nil || l.TokenizerName != "gpt2" {
+		t.Errorf("Llama directory with GPT-2's tokenizer: %v, %+v", err, l)
+	}
 	fx := "../testdata/hf/llama/llama3_bf16_sharded"
+	if f, err := Detect(filepath.Join(fx, hf.IndexFile)); err != nil || f != HF {
+		t.Errorf("Detect(index) = %q, %v", f, err)
+	}
 	l, err := Open(fx)
 	if err != nil || l.Detail != "llama, BF16" || l.Tokenizer != nil {
 		t.Fatalf("Open(%s): %+v, %v", fx, l, err)

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/hf"
@@ -95,6 +96,11 @@ func TestHFLlamaDirectoryCommands(t *testing.T) {
 				if err != nil || string(x) != string(y) {
 					t.Errorf("%s not carried over: %v", f, err)
 				}
+			}
+
+			// serve loads it (and stops at its tokenizer.json's EOS).
+			if out, err := runTformerFor([]string{"serve", "--model", src, "--addr", "127.0.0.1:0"}, 300*time.Millisecond); err != nil || !strings.Contains(out, "context 32") {
+				t.Errorf("serve: %v\n%s", err, out)
 			}
 
 			// Fine-tuning from the directory.
