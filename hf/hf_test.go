@@ -295,6 +295,9 @@ func TestLoadBadInput(t *testing.T) {
 		{"absurd layer count", single, func(t *testing.T, d string) {
 			editJSON(t, filepath.Join(d, ConfigFile), func(v map[string]any) { v["num_hidden_layers"] = 1 << 15 })
 		}, []string{"num_hidden_layers 32768 implies at least", "the weights hold 20"}},
+		{"absurd context", single, func(t *testing.T, d string) {
+			editJSON(t, filepath.Join(d, ConfigFile), func(v map[string]any) { v["max_position_embeddings"] = 200_000_000 })
+		}, []string{"max_position_embeddings is 200000000, more than the limit of 1048576"}},
 		{"layers beyond the limit", single, func(t *testing.T, d string) {
 			editJSON(t, filepath.Join(d, ConfigFile), func(v map[string]any) { v["num_hidden_layers"] = 1e9 })
 		}, []string{"num_hidden_layers is 1000000000, more than the limit of 65536"}},
