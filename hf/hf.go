@@ -43,13 +43,6 @@ const (
 // tformer checkpoint's.
 const MaxLayers = 1 << 16
 
-// MaxPositions bounds max_position_embeddings (after a sliding window's
-// limit). No tensor holds the rotary positions, so nothing in the files
-// bounds the tables of cos and sin the engine allocates for them
-// (positions × head_dim floats); 1,048,576 covers every published
-// Llama-family context (Llama 3.1's 131,072, Qwen2.5-1M's 1,010,000).
-const MaxPositions = 1 << 20
-
 // maxIndexBytes bounds model.safetensors.index.json (real ones are tens of
 // kilobytes).
 const maxIndexBytes = 64 << 20
@@ -315,8 +308,8 @@ func FromTensors(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*Loa
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
-	if c.MaxSeq > MaxPositions {
-		return nil, fmt.Errorf("config.json: max_position_embeddings is %d, more than the limit of %d (the rotary tables would hold %d floats)", c.MaxSeq, MaxPositions, int64(c.MaxSeq)*int64(c.HeadDim()))
+	if c.MaxSeq > model.MaxRotaryPositions {
+		return nil, fmt.Errorf("config.json: max_position_embeddings is %d, more than the limit of %d (the rotary tables would hold %d floats)", c.MaxSeq, model.MaxRotaryPositions, int64(c.MaxSeq)*int64(c.HeadDim()))
 	}
 	if c.Layers > MaxLayers {
 		return nil, fmt.Errorf("config.json: num_hidden_layers is %d, more than the limit of %d", c.Layers, MaxLayers)
