@@ -68,7 +68,7 @@ func CheckWritable(m *model.Model, opts Options) error {
 		return err
 	}
 	if c := m.Config; c.Share != model.ShareNone && !opts.ExpandShared {
-		return fmt.Errorf("Hugging Face's Llama family cannot express cross-layer sharing (this model shares %s in %d group(s)); Options.ExpandShared writes one copy of each shared block per layer (same outputs, %d instead of %d stored parameters)",
+		return fmt.Errorf("the Llama family's Hugging Face layout cannot express cross-layer sharing (this model shares %s in %d group(s)); Options.ExpandShared writes one copy of each shared block per layer (same outputs, %d instead of %d stored parameters)",
 			c.Share, c.Groups, expandedParams(c), c.UniqueParams())
 	}
 	return nil
