@@ -102,6 +102,7 @@ with --share is refused unless --expand-shared asks for the equivalent unshared
 model (each shared block copied into every layer that uses it: the same outputs,
 more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 		Example: `  tformer convert ./gpt2 gpt2.safetensors            # Hugging Face directory -> tformer
+  tformer convert ./SmolLM2-135M smollm2.safetensors  # a Llama-family directory -> tformer
   tformer convert gpt2_124M.bin ./gpt2-hf             # llm.c -> Hugging Face
   tformer convert tformer-model.safetensors model.bin # tformer -> llm.c
   tformer convert tformer-model.safetensors out --to hf --expand-shared`,
