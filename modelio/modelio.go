@@ -166,7 +166,7 @@ func Open(path string) (*Loaded, error) {
 			f, err = safetensors.Read(path)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin checkpoint): %w", path, err)
+			return nil, fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 or Llama-family directory or an llm.c .bin checkpoint): %w", path, err)
 		}
 		ck, err := checkpoint.FromFile(f)
 		if err != nil {
