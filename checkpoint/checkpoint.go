@@ -139,6 +139,11 @@ func CheckConfig(cfg model.Config, f *safetensors.File, train bool) error {
 	if cfg.Layers > MaxLayers {
 		return fmt.Errorf("the config applies %d layers, more than the limit of %d", cfg.Layers, MaxLayers)
 	}
+	if cfg.Rotary() && cfg.MaxSeq > model.MaxRotaryPositions {
+		// No tensor holds rotary positions, so the file does not bound
+		// the tables allocated for them.
+		return fmt.Errorf("the config has %d rotary positions, more than the limit of %d", cfg.MaxSeq, model.MaxRotaryPositions)
+	}
 	// Each stored attention or FFN block has at least 2 tensors (its two
 	// projections, whatever the family's norms and biases; per copy: weights,
 	// and with a training state two moments); bound the block count by the

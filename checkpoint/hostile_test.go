@@ -244,3 +244,36 @@ func FuzzLoadCheckpoint(f *testing.F) {
 		}
 	})
 }
+
+// TestRotaryPositionsBounded: a rotary model stores no position tensor, so
+// a checkpoint with every tensor present may still claim an absurd context;
+// it is refused before the rotary tables are allocated.
+func TestRotaryPositionsBounded(t *testing.T) {
+	c := model.TinyLlama()
+	c.DModel, c.Layers, c.DFF, c.MaxSeq = 16, 1, 24, 16
+	m, err := model.New(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &safetensors.File{Metadata: map[string]string{"format": Format, "tokenizer": "byte"}}
+	for _, ti := range m.Layout.Tensors {
+		f.Tensors = append(f.Tensors, safetensors.FromFloat32(ti.Name, ti.Shape, m.Params[ti.Offset:ti.Offset+ti.Size]))
+	}
+	for _, seq := range []int{16, 200_000_000} {
+		c.MaxSeq = seq
+		f.Metadata["config"] = c.JSON()
+		b, err := safetensors.Encode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := loadBytes(b)
+		switch {
+		case seq == 16 && err != nil:
+			t.Fatalf("max_seq 16: %v", err)
+		case seq != 16 && (err == nil || !strings.Contains(err.Error(), "rotary positions, more than the limit")):
+			t.Errorf("max_seq %d: %v", seq, err)
+		case n > budget(len(b)):
+			t.Errorf("max_seq %d: allocated %d bytes loading a %d-byte file", seq, n, len(b))
+		}
+	}
+}

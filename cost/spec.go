@@ -304,6 +304,9 @@ func ParseHFConfig(data []byte) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
+	if len(h.Defaulted) > 0 {
+		return Spec{}, fmt.Errorf("config.json: missing %s (the cost model needs every shape field, not transformers' defaults)", strings.Join(h.Defaulted, ", "))
+	}
 	s := FromHF(h)
 	if err := s.Validate(); err != nil {
 		return Spec{}, err

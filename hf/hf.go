@@ -1,19 +1,29 @@
-// Package hf reads Hugging Face model directories into tformer models. It
-// is meant to hold every family behind one config decoder (package
-// hfconfig) and one name table per family; today it reads the Llama family
-// — LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and
-// GemmaForCausalLM — from config.json plus model.safetensors or a sharded
-// model.safetensors.index.json, in F32, F16 or BF16, tied (no lm_head.weight,
-// or one equal to the embedding) or untied. (GPT-2 and BERT/ALBERT are still
-// read by packages hfgpt2 and hfbert.)
+// Package hf reads and writes Hugging Face model directories of the Llama
+// family — LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM and
+// GemmaForCausalLM — as tformer models: config.json (decoded by package
+// hfconfig, the one decoder for every family) plus model.safetensors or a
+// sharded model.safetensors.index.json, in F32, F16 or BF16, tied (no
+// lm_head.weight, or one equal to the embedding) or untied. The four
+// families share one name table (model.layers.N.self_attn.q_proj.weight,
+// ...). (GPT-2 and BERT/ALBERT directories are read by packages hfgpt2 and
+// hfbert, which decode their config.json with hfconfig too.)
+//
+// Reading checks the whole directory before allocating the model: every
+// tensor the config implies must be present, in the shard the index names,
+// with the shape the config implies and a floating-point dtype, and no
+// other tensor may be there; so the allocation is backed by data actually
+// in the files. Non-finite weights are refused.
 package hf
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -29,18 +39,29 @@ const (
 	IndexFile   = "model.safetensors.index.json"
 )
 
+// MaxLayers bounds num_hidden_layers, as checkpoint.MaxLayers does a
+// tformer checkpoint's.
+const MaxLayers = 1 << 16
+
+// maxIndexBytes bounds model.safetensors.index.json (real ones are tens of
+// kilobytes).
+const maxIndexBytes = 64 << 20
+
 // Loaded is a model read from a directory.
 type Loaded struct {
 	Model  *model.Model
 	Config hfconfig.Config
-	DType  safetensors.DType // the weights' stored type (of the embedding)
+	DType  safetensors.DType // the weights' stored type: F32, F16, BF16, or "mixed"
 	Notes  []string          // what the reading changed or assumed
 }
+
+// llamaTypes are the model_type values this package reads.
+var llamaTypes = []string{"llama", "mistral", "qwen2", "gemma"}
 
 // IsLlamaFamily reports whether dir's config.json names a model_type this
 // package reads.
 func IsLlamaFamily(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	b, err := readLimited(filepath.Join(dir, ConfigFile), maxIndexBytes)
 	if err != nil {
 		return false
 	}
@@ -50,227 +71,346 @@ func IsLlamaFamily(dir string) bool {
 	if json.Unmarshal(b, &v) != nil {
 		return false
 	}
-	switch v.ModelType {
-	case "llama", "mistral", "qwen2", "gemma":
-		return true
-	}
-	return false
+	return slices.Contains(llamaTypes, strings.ToLower(v.ModelType))
 }
 
-// Load reads the Llama-family model in dir.
+// Load reads the Llama-family model in dir (or in the directory of dir, when
+// dir names its config.json or model.safetensors).
 func Load(dir string) (*Loaded, error) {
-	h, err := hfconfig.Load(filepath.Join(dir, ConfigFile))
-	if err != nil {
-		return nil, err
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		dir = filepath.Dir(dir)
 	}
-	get, err := openWeights(dir)
+	l, err := load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
-	}
-	l, err := FromTensors(h, get)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, fmt.Errorf("load Hugging Face model %s: %w", dir, err)
 	}
 	return l, nil
 }
 
-// openWeights returns a lookup over dir's model.safetensors, or over the
-// shards its index names (each shard read once; every tensor the index lists
-// must be in its shard).
-func openWeights(dir string) (func(string) (safetensors.Tensor, bool), error) {
+func load(dir string) (*Loaded, error) {
+	cj, err := readLimited(filepath.Join(dir, ConfigFile), maxIndexBytes)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no %s in the directory", ConfigFile)
+		}
+		return nil, err
+	}
+	h, err := hfconfig.Parse(cj)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFamily(h); err != nil {
+		return nil, err
+	}
+	tensors, err := openWeights(dir)
+	if err != nil {
+		return nil, err
+	}
+	return FromTensors(h, tensors)
+}
+
+// checkFamily refuses the model types and options this package does not run.
+func checkFamily(h hfconfig.Config) error {
+	switch {
+	case h.ModelType == "gemma2" || h.PostNorms || h.AttnSoftcap != 0 || h.FinalSoftcap != 0:
+		return errors.New("config.json: model_type gemma2 (soft-capping, post-norms, local/global layers) is counted by tformer cost but not run by the engine")
+	case !slices.Contains(llamaTypes, h.ModelType):
+		return fmt.Errorf("config.json: model_type %s is not a Llama-family model (want %s; GPT-2 and BERT directories are read by their own loaders)", h.ModelType, strings.Join(llamaTypes, ", "))
+	case h.SlidingEvery != 0:
+		return errors.New("config.json: alternating sliding-window layers are not run by the engine")
+	}
+	return nil
+}
+
+// readLimited reads a small file, refusing one larger than limit.
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is more than the %d bytes accepted", filepath.Base(path), limit)
+	}
+	return b, nil
+}
+
+// openWeights reads dir's model.safetensors, or the shards its
+// model.safetensors.index.json names, and returns every tensor by name. The
+// index and the shards must agree: each tensor the index lists is in the
+// shard it names, and each shard holds only tensors the index places there.
+func openWeights(dir string) (map[string]safetensors.Tensor, error) {
+	out := map[string]safetensors.Tensor{}
 	if p := filepath.Join(dir, WeightsFile); exists(p) {
 		f, err := safetensors.Read(p)
 		if err != nil {
 			return nil, err
 		}
-		return f.Get, nil
+		for _, t := range f.Tensors {
+			out[t.Name] = t
+		}
+		return out, nil
 	}
 	ip := filepath.Join(dir, IndexFile)
-	b, err := os.ReadFile(ip)
-	if err != nil {
+	if !exists(ip) {
+		if exists(filepath.Join(dir, "pytorch_model.bin")) {
+			return nil, errors.New("only safetensors weights are read, and this directory has pytorch_model.bin (PyTorch's pickle format); re-save it with save_pretrained(dir, safe_serialization=True)")
+		}
 		return nil, fmt.Errorf("no %s or %s in the directory", WeightsFile, IndexFile)
+	}
+	b, err := readLimited(ip, maxIndexBytes)
+	if err != nil {
+		return nil, err
 	}
 	var idx struct {
 		WeightMap map[string]string `json:"weight_map"`
 	}
 	if err := json.Unmarshal(b, &idx); err != nil {
-		return nil, fmt.Errorf("%s: %w", IndexFile, err)
+		return nil, fmt.Errorf("%s is not valid JSON with a weight_map object: %w", IndexFile, err)
 	}
 	if len(idx.WeightMap) == 0 {
-		return nil, fmt.Errorf("%s: empty weight_map", IndexFile)
+		return nil, fmt.Errorf("%s has no weight_map entries", IndexFile)
 	}
-	shards := map[string]*safetensors.File{}
-	names := make([]string, 0, len(idx.WeightMap))
-	for n := range idx.WeightMap {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		s := idx.WeightMap[n]
+	byShard := map[string][]string{}
+	for n, s := range idx.WeightMap {
 		if s == "" || s != filepath.Base(s) || strings.HasPrefix(s, ".") {
-			return nil, fmt.Errorf("%s: tensor %s is in shard %q, which is not a file name in the directory", IndexFile, n, s)
+			return nil, fmt.Errorf("%s places %s in %q, which is not a file name in the directory", IndexFile, n, s)
 		}
-		f, ok := shards[s]
-		if !ok {
-			p := filepath.Join(dir, s)
-			if !exists(p) {
-				return nil, fmt.Errorf("%s names shard %s (for %s), which is missing", IndexFile, s, n)
-			}
-			if f, err = safetensors.Read(p); err != nil {
-				return nil, fmt.Errorf("shard %s: %w", s, err)
-			}
-			shards[s] = f
-		}
-		if _, ok := f.Get(n); !ok {
-			return nil, fmt.Errorf("shard %s lacks %s, which %s places there", s, n, IndexFile)
+		byShard[s] = append(byShard[s], n)
+	}
+	shards := make([]string, 0, len(byShard))
+	for s := range byShard {
+		shards = append(shards, s)
+	}
+	sort.Strings(shards)
+	for _, s := range shards { // all present before any is read
+		if p := filepath.Join(dir, s); !exists(p) {
+			names := byShard[s]
+			sort.Strings(names)
+			return nil, fmt.Errorf("shard %s, which %s names (for %s and %d more), is missing", s, IndexFile, names[0], len(names)-1)
 		}
 	}
-	return func(n string) (safetensors.Tensor, bool) {
-		s, ok := idx.WeightMap[n]
-		if !ok {
-			return safetensors.Tensor{}, false
+	for _, s := range shards {
+		f, err := safetensors.Read(filepath.Join(dir, s))
+		if err != nil {
+			return nil, err
 		}
-		return shards[s].Get(n)
-	}, nil
+		for _, t := range f.Tensors {
+			if want, ok := idx.WeightMap[t.Name]; !ok || want != s {
+				where := "does not list it"
+				if ok {
+					where = "places it in " + want
+				}
+				return nil, fmt.Errorf("shard %s holds %s, but %s %s", s, t.Name, IndexFile, where)
+			}
+			out[t.Name] = t
+		}
+		for _, n := range byShard[s] {
+			if _, ok := f.Get(n); !ok {
+				return nil, fmt.Errorf("shard %s lacks %s, which %s places there", s, n, IndexFile)
+			}
+		}
+	}
+	return out, nil
 }
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
-// FromTensors builds the model of h from its Hugging Face tensors.
-func FromTensors(h hfconfig.Config, get func(string) (safetensors.Tensor, bool)) (*Loaded, error) {
+// entry is one Hugging Face tensor and where its values go in tformer's
+// layout: elements [off, off+size) of tensor tf.
+type entry struct {
+	hf    string
+	tf    string
+	off   int
+	shape []int
+}
+
+// tensorsPerLayer is the number of Hugging Face tensors of one layer of c.
+func tensorsPerLayer(c model.Config) int {
+	n := 2 + 4 + 3 // two norms, q k v o, gate up down
+	if c.QKVBias() {
+		n += 3
+	}
+	if c.LinearBias() {
+		n += 4
+	}
+	return n
+}
+
+// names lists the Hugging Face tensors of a Llama-family model of config c,
+// layer by layer (a shared block appears once per layer that uses it), and
+// where each goes in tformer's layout. c must be valid.
+func names(c model.Config) []entry {
+	d, f := c.DModel, c.DFF
+	qd, kd := c.QDim(), c.KVDim()
+	es := []entry{{"model.embed_tokens.weight", "wte", 0, []int{c.Vocab, d}}}
+	for l := 0; l < c.Layers; l++ {
+		p := fmt.Sprintf("model.layers.%d.", l)
+		a := fmt.Sprintf("attn.%d.", c.AttnIndex(l))
+		m := fmt.Sprintf("ffn.%d.", c.FFNIndex(l))
+		es = append(es,
+			entry{p + "input_layernorm.weight", a + "ln.w", 0, []int{d}},
+			entry{p + "self_attn.q_proj.weight", a + "qkv.w", 0, []int{qd, d}},
+			entry{p + "self_attn.k_proj.weight", a + "qkv.w", qd * d, []int{kd, d}},
+			entry{p + "self_attn.v_proj.weight", a + "qkv.w", (qd + kd) * d, []int{kd, d}})
+		if c.QKVBias() {
+			es = append(es,
+				entry{p + "self_attn.q_proj.bias", a + "qkv.b", 0, []int{qd}},
+				entry{p + "self_attn.k_proj.bias", a + "qkv.b", qd, []int{kd}},
+				entry{p + "self_attn.v_proj.bias", a + "qkv.b", qd + kd, []int{kd}})
+		}
+		es = append(es, entry{p + "self_attn.o_proj.weight", a + "proj.w", 0, []int{d, qd}})
+		if c.LinearBias() {
+			es = append(es, entry{p + "self_attn.o_proj.bias", a + "proj.b", 0, []int{d}})
+		}
+		es = append(es,
+			entry{p + "post_attention_layernorm.weight", m + "ln.w", 0, []int{d}},
+			entry{p + "mlp.gate_proj.weight", m + "gate.w", 0, []int{f, d}},
+			entry{p + "mlp.up_proj.weight", m + "up.w", 0, []int{f, d}},
+			entry{p + "mlp.down_proj.weight", m + "down.w", 0, []int{d, f}})
+		if c.LinearBias() {
+			es = append(es,
+				entry{p + "mlp.gate_proj.bias", m + "gate.b", 0, []int{f}},
+				entry{p + "mlp.up_proj.bias", m + "up.b", 0, []int{f}},
+				entry{p + "mlp.down_proj.bias", m + "down.b", 0, []int{d}})
+		}
+	}
+	es = append(es, entry{"model.norm.weight", "lnf.w", 0, []int{d}})
+	if !c.Tie {
+		es = append(es, entry{"lm_head.weight", "lm_head", 0, []int{c.Vocab, d}})
+	}
+	return es
+}
+
+// isBuffer reports whether name is a non-parameter buffer some exporters
+// save (RoPE's inverse frequencies), which is recomputed rather than read.
+func isBuffer(name string) bool {
+	return strings.HasPrefix(name, "model.layers.") && strings.HasSuffix(name, ".self_attn.rotary_emb.inv_freq")
+}
+
+// FromTensors builds the model of the decoded config h from its Hugging
+// Face tensors (by name, as openWeights returns them). Everything is
+// checked before the model is allocated.
+func FromTensors(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*Loaded, error) {
+	if err := checkFamily(h); err != nil {
+		return nil, err
+	}
 	c := h.Model
 	l := &Loaded{Config: h}
-	switch {
-	case h.ModelType == "gemma2" || h.PostNorms || h.AttnSoftcap != 0 || h.FinalSoftcap != 0:
-		return nil, errors.New("config.json: model_type gemma2 (soft-capping, post-norms, local/global layers) is counted by tformer cost but not run by the engine")
-	case h.SlidingWindow > 0 && h.SlidingWindow < c.MaxSeq:
+	if h.SlidingWindow > 0 && h.SlidingWindow < c.MaxSeq {
 		l.Notes = append(l.Notes, fmt.Sprintf("sliding_window %d: the context is limited to %d positions, within which full attention is the same", h.SlidingWindow, h.SlidingWindow))
 		c.MaxSeq = h.SlidingWindow
 	}
-	if c.IsEncoder() || h.ModelType == "gpt2" {
-		return nil, fmt.Errorf("config.json: model_type %s is read by hfgpt2 or hfbert, not this loader", h.ModelType)
+	if err := c.Validate(); err != nil {
+		return nil, fmt.Errorf("config.json: %w", err)
 	}
+	if c.MaxSeq > model.MaxRotaryPositions {
+		return nil, fmt.Errorf("config.json: max_position_embeddings is %d, more than the limit of %d (the rotary tables would hold %d floats)", c.MaxSeq, model.MaxRotaryPositions, int64(c.MaxSeq)*int64(c.HeadDim()))
+	}
+	if c.Layers > MaxLayers {
+		return nil, fmt.Errorf("config.json: num_hidden_layers is %d, more than the limit of %d", c.Layers, MaxLayers)
+	}
+	// The names to expect are listed per layer: first bound the layer count
+	// by the tensors actually present, so the list costs nothing absurd.
+	if need := int64(c.Layers) * int64(tensorsPerLayer(c)); need > int64(len(tensors)) {
+		return nil, fmt.Errorf("config.json's num_hidden_layers %d implies at least %d tensors, and the weights hold %d", c.Layers, need, len(tensors))
+	}
+	// A tied config may still store lm_head.weight; it must equal the
+	// embedding.
+	head, hasHead := tensors["lm_head.weight"]
+	es := names(c)
+	want := make(map[string]bool, len(es))
+	dtype := safetensors.DType("")
+	for _, e := range es {
+		want[e.hf] = true
+		t, ok := tensors[e.hf]
+		if !ok {
+			if e.hf == "lm_head.weight" {
+				return nil, errors.New("config.json sets tie_word_embeddings false but the weights have no lm_head.weight")
+			}
+			return nil, fmt.Errorf("the weights have no %s, which config.json implies", e.hf)
+		}
+		if !slices.Equal(t.Shape, e.shape) {
+			return nil, fmt.Errorf("%s has shape [%s], config.json implies [%s]", e.hf, model.ShapeString(t.Shape), model.ShapeString(e.shape))
+		}
+		switch t.DType {
+		case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
+		default:
+			return nil, fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", e.hf, t.DType)
+		}
+		switch {
+		case dtype == "":
+			dtype = t.DType
+		case dtype != t.DType:
+			dtype = "mixed"
+		}
+	}
+	var extra []string
+	for n := range tensors {
+		if !want[n] && !isBuffer(n) && !(c.Tie && n == "lm_head.weight") {
+			extra = append(extra, n)
+		}
+	}
+	if len(extra) > 0 {
+		sort.Strings(extra)
+		more := ""
+		if len(extra) > 3 {
+			more = fmt.Sprintf(" and %d more", len(extra)-3)
+			extra = extra[:3]
+		}
+		return nil, fmt.Errorf("the weights have tensors a %s of this config.json does not: %s%s (num_hidden_layers %d)", h.ModelType, strings.Join(extra, ", "), more, c.Layers)
+	}
+	if c.Tie && hasHead && !slices.Equal(head.Shape, []int{c.Vocab, c.DModel}) {
+		return nil, fmt.Errorf("lm_head.weight has shape [%s], config.json implies [%dx%d]", model.ShapeString(head.Shape), c.Vocab, c.DModel)
+	}
+
 	m, err := model.New(c)
 	if err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
 	}
-	used := map[string]bool{}
-	load := func(hfName string, shape []int) ([]float32, error) {
-		t, ok := get(hfName)
-		if !ok {
-			return nil, fmt.Errorf("missing tensor %s", hfName)
-		}
-		if model.ShapeString(t.Shape) != model.ShapeString(shape) {
-			return nil, fmt.Errorf("%s has shape %s, the config needs %s", hfName, model.ShapeString(t.Shape), model.ShapeString(shape))
-		}
-		v, err := t.Float32s()
+	for _, e := range es {
+		v, err := tensors[e.hf].Float32s()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", hfName, err)
+			return nil, fmt.Errorf("%s: %w", e.hf, err)
 		}
-		used[hfName] = true
-		return v, nil
-	}
-	put := func(tf, hfName string) error {
-		ti, _ := m.Layout.Lookup(tf)
-		v, err := load(hfName, ti.Shape)
-		if err != nil {
-			return err
-		}
-		copy(m.Param(tf), v)
-		return nil
-	}
-	d := c.DModel
-	qd, kd := c.QDim(), c.KVDim()
-	if err := put("wte", "model.embed_tokens.weight"); err != nil {
-		return nil, err
-	}
-	if t, ok := get("model.embed_tokens.weight"); ok {
-		l.DType = t.DType
-	}
-	for i := 0; i < c.AttnBlocks(); i++ {
-		p := fmt.Sprintf("model.layers.%d.", i)
-		if err := put(fmt.Sprintf("attn.%d.ln.w", i), p+"input_layernorm.weight"); err != nil {
+		if err := checkFinite(e.hf, v); err != nil {
 			return nil, err
 		}
-		qkv := m.Param(fmt.Sprintf("attn.%d.qkv.w", i))
-		off := 0
-		for _, part := range []struct {
-			name string
-			rows int
-		}{{"q_proj", qd}, {"k_proj", kd}, {"v_proj", kd}} {
-			v, err := load(p+"self_attn."+part.name+".weight", []int{part.rows, d})
-			if err != nil {
-				return nil, err
-			}
-			copy(qkv[off:], v)
-			off += len(v)
-		}
-		if c.QKVBias() {
-			b := m.Param(fmt.Sprintf("attn.%d.qkv.b", i))
-			off = 0
-			for _, part := range []struct {
-				name string
-				rows int
-			}{{"q_proj", qd}, {"k_proj", kd}, {"v_proj", kd}} {
-				v, err := load(p+"self_attn."+part.name+".bias", []int{part.rows})
-				if err != nil {
-					return nil, err
-				}
-				copy(b[off:], v)
-				off += len(v)
-			}
-		}
-		if err := put(fmt.Sprintf("attn.%d.proj.w", i), p+"self_attn.o_proj.weight"); err != nil {
-			return nil, err
-		}
-		if c.LinearBias() {
-			if err := put(fmt.Sprintf("attn.%d.proj.b", i), p+"self_attn.o_proj.bias"); err != nil {
-				return nil, err
-			}
-		}
+		copy(m.Param(e.tf)[e.off:], v)
 	}
-	for i := 0; i < c.FFNBlocks(); i++ {
-		p := fmt.Sprintf("model.layers.%d.", i)
-		pairs := [][2]string{{"ln.w", "post_attention_layernorm.weight"}, {"gate.w", "mlp.gate_proj.weight"}, {"up.w", "mlp.up_proj.weight"}, {"down.w", "mlp.down_proj.weight"}}
-		if c.LinearBias() {
-			pairs = append(pairs, [2]string{"gate.b", "mlp.gate_proj.bias"}, [2]string{"up.b", "mlp.up_proj.bias"}, [2]string{"down.b", "mlp.down_proj.bias"})
+	if c.Tie && hasHead {
+		v, err := head.Float32s()
+		if err != nil {
+			return nil, fmt.Errorf("lm_head.weight: %w", err)
 		}
-		for _, pr := range pairs {
-			if err := put(fmt.Sprintf("ffn.%d.%s", i, pr[0]), p+pr[1]); err != nil {
-				return nil, err
+		for j, x := range m.Param("wte") {
+			if math.Float32bits(x) != math.Float32bits(v[j]) {
+				return nil, fmt.Errorf("tie_word_embeddings is true but lm_head.weight differs from model.embed_tokens.weight (first at element %d: %g against %g); set tie_word_embeddings false to read it as an untied model", j, v[j], x)
 			}
 		}
+		l.Notes = append(l.Notes, "lm_head.weight equals the embedding: read as tied")
 	}
-	if err := put("lnf.w", "model.norm.weight"); err != nil {
-		return nil, err
+	switch dtype {
+	case safetensors.F32:
+	case safetensors.F16, safetensors.BF16:
+		l.Notes = append(l.Notes, fmt.Sprintf("weights are stored as %s and were widened to float32 (exactly)", dtype))
+	default:
+		l.Notes = append(l.Notes, fmt.Sprintf("weights are stored as %s and were converted to float32", dtype))
 	}
-	if c.Tie {
-		if t, ok := get("lm_head.weight"); ok {
-			v, err := load("lm_head.weight", []int{c.Vocab, d})
-			if err != nil {
-				return nil, err
-			}
-			for j, x := range v {
-				if x != m.Params[j] { // wte is first in the slab
-					return nil, fmt.Errorf("tie_word_embeddings is true but lm_head.weight differs from model.embed_tokens.weight (%s)", t.DType)
-				}
-			}
-			l.Notes = append(l.Notes, "lm_head.weight equals the embedding: read as tied")
-		}
-	} else if err := put("lm_head", "lm_head.weight"); err != nil {
-		return nil, err
-	}
-	// Every stored block must be one the config reaches, and nothing else
-	// may be in the files (besides the buffers some exporters save).
-	if i := c.AttnBlocks(); hasTensor(get, fmt.Sprintf("model.layers.%d.input_layernorm.weight", i)) {
-		return nil, fmt.Errorf("the weights have layer %d, but num_hidden_layers is %d", i, c.Layers)
-	}
-	l.Model = m
+	l.Model, l.DType = m, dtype
 	return l, nil
 }
 
-// hasTensor reports whether get finds a tensor called name.
-func hasTensor(get func(string) (safetensors.Tensor, bool), name string) bool {
-	_, ok := get(name)
-	return ok
+// checkFinite refuses NaN and ±Inf.
+func checkFinite(name string, v []float32) error {
+	for i, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return fmt.Errorf("%s holds a non-finite value (%g at element %d)", name, x, i)
+		}
+	}
+	return nil
 }

@@ -36,6 +36,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tformer/tformer/hfconfig"
 	"github.com/tformer/tformer/internal/hfdir"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
@@ -58,91 +59,26 @@ type Loaded struct {
 	Notes []string
 }
 
-// hfConfig holds the config.json fields the loader reads.
-type hfConfig struct {
-	ModelType             string   `json:"model_type"`
-	Architectures         []string `json:"architectures"`
-	VocabSize             *int     `json:"vocab_size"`
-	HiddenSize            *int     `json:"hidden_size"`
-	NumHiddenLayers       *int     `json:"num_hidden_layers"`
-	NumAttentionHeads     *int     `json:"num_attention_heads"`
-	IntermediateSize      *int     `json:"intermediate_size"`
-	MaxPositionEmbeddings *int     `json:"max_position_embeddings"`
-	TypeVocabSize         *int     `json:"type_vocab_size"`
-	EmbeddingSize         *int     `json:"embedding_size"`
-	NumHiddenGroups       *int     `json:"num_hidden_groups"`
-	InnerGroupNum         *int     `json:"inner_group_num"`
-	HiddenAct             string   `json:"hidden_act"`
-	LayerNormEps          *float64 `json:"layer_norm_eps"`
-	PositionEmbeddingType string   `json:"position_embedding_type"`
-	TieWordEmbeddings     *bool    `json:"tie_word_embeddings"`
-}
-
 // ParseConfig reads a BERT or ALBERT config.json into the encoder config
-// tformer builds for it, with the notes the config alone implies.
+// tformer builds for it, with the notes the config alone implies. The
+// fields are decoded by package hfconfig (the one config.json decoder);
+// what is checked here is what tformer's encoder layout can hold.
 func ParseConfig(data []byte) (model.Config, string, []string, error) {
-	var h hfConfig
-	if err := json.Unmarshal(data, &h); err != nil {
-		return model.Config{}, "", nil, fmt.Errorf("parse config.json: %w", err)
+	mt, err := hfconfig.ModelTypeOf(data)
+	if err != nil {
+		return model.Config{}, "", nil, err
 	}
-	typ := strings.ToLower(h.ModelType)
-	if typ == "" {
-		switch {
-		case h.EmbeddingSize != nil:
-			typ = "albert"
-		case h.HiddenSize != nil:
-			typ = "bert"
-		}
+	if mt != "bert" && mt != "albert" {
+		return model.Config{}, "", nil, fmt.Errorf("config.json: model_type %q is not BERT or ALBERT", mt)
 	}
-	if typ != "bert" && typ != "albert" {
-		return model.Config{}, "", nil, fmt.Errorf("config.json: model_type %q is not BERT or ALBERT", h.ModelType)
+	h, err := hfconfig.Parse(data)
+	if err != nil {
+		return model.Config{}, "", nil, err
 	}
-	var firstErr error
-	req := func(name string, p *int) int {
-		if p == nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("config.json: missing %s", name)
-			}
-			return 0
-		}
-		return *p
-	}
-	or := func(p *int, def int) int {
-		if p == nil {
-			return def
-		}
-		return *p
-	}
-	c := model.Config{Arch: model.ArchEncoder, Vocab: req("vocab_size", h.VocabSize), DModel: req("hidden_size", h.HiddenSize),
-		Layers: req("num_hidden_layers", h.NumHiddenLayers), Heads: req("num_attention_heads", h.NumAttentionHeads),
-		DFF: req("intermediate_size", h.IntermediateSize), MaxSeq: or(h.MaxPositionEmbeddings, 512),
-		TypeVocab: or(h.TypeVocabSize, 2), Tie: h.TieWordEmbeddings == nil || *h.TieWordEmbeddings,
-		Share: model.ShareNone, Groups: 1}
-	if firstErr != nil {
-		return model.Config{}, "", nil, firstErr
-	}
-	var notes []string
-	if p := h.PositionEmbeddingType; p != "" && p != "absolute" {
-		return model.Config{}, "", nil, fmt.Errorf("config.json: position_embedding_type %q is not supported (tformer has absolute learned positions only)", p)
-	}
-	act := h.HiddenAct
-	if act == "" {
-		act = map[string]string{"bert": "gelu", "albert": "gelu_new"}[typ]
-	}
-	switch act {
-	case "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
-		c.Activation = model.GELUTanh
-	case "gelu":
-		c.Activation = model.GELUErf
-	default:
-		return model.Config{}, "", nil, fmt.Errorf("config.json: hidden_act %q is not supported (tformer's activation is GELU)", act)
-	}
-	if typ == "albert" {
-		if g := or(h.InnerGroupNum, 1); g != 1 {
-			return model.Config{}, "", nil, fmt.Errorf("config.json: inner_group_num %d is not supported: tformer's sharing has one layer per group (inner_group_num 1, as every released ALBERT has)", g)
-		}
-		c.EmbedDim = or(h.EmbeddingSize, 128)
-		c.Share, c.Groups = model.ShareAll, or(h.NumHiddenGroups, 1)
+	c := h.Model
+	c.TypeVocab = h.TypeVocab
+	if mt == "albert" {
+		c.EmbedDim = h.EmbedDim
 		if c.EmbedDim == c.DModel {
 			return model.Config{}, "", nil, fmt.Errorf("config.json: embedding_size equals hidden_size (%d): ALBERT's embedding_hidden_mapping_in is then a %d x %d matrix that tformer's layout (a projection only when E < d) cannot hold", c.DModel, c.DModel, c.DModel)
 		}
@@ -150,14 +86,10 @@ func ParseConfig(data []byte) (model.Config, string, []string, error) {
 			return model.Config{}, "", nil, fmt.Errorf("config.json: num_hidden_groups %d does not divide num_hidden_layers %d", c.Groups, c.Layers)
 		}
 	}
-	c.LayerNormEps = 1e-12
-	if h.LayerNormEps != nil {
-		c.LayerNormEps = *h.LayerNormEps
-	}
 	if err := c.Validate(); err != nil {
 		return model.Config{}, "", nil, fmt.Errorf("config.json: %w", err)
 	}
-	return c.Canonical(), typ, notes, nil
+	return c.Canonical(), mt, nil, nil
 }
 
 // Load reads the model in dir (config.json and model.safetensors).

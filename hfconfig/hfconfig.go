@@ -38,6 +38,12 @@ type Config struct {
 	AttnSoftcap   float64 // Gemma 2's attn_logit_softcapping (0: none)
 	FinalSoftcap  float64 // Gemma 2's final_logit_softcapping (0: none)
 	PostNorms     bool    // Gemma 2's post-attention and post-feedforward norms
+
+	// Defaulted lists the shape fields that were absent and took
+	// transformers' defaults (GPT2Config's GPT-2 small shape; only gpt2
+	// has such defaults). A loader checks them against the tensors; the
+	// cost model, which has none, refuses them.
+	Defaulted []string
 }
 
 // ModelTypes lists the supported model_type values.
@@ -128,16 +134,23 @@ func (f *fields) boolean(k string, def bool) bool {
 	return v
 }
 
-// Parse decodes the JSON of a config.json. model_type selects the field
-// names; without it the family is guessed from the fields present (gpt2,
-// albert or bert). An unsupported model_type or option is an error naming
-// the field.
-func Parse(data []byte) (Config, error) {
+// ModelTypeOf returns the model_type of a config.json (lower-cased), or,
+// without one, the family guessed from the fields present (gpt2, albert or
+// bert; "" when none fits) — the first step of Parse, for loaders that
+// refuse other families before decoding their fields.
+func ModelTypeOf(data []byte) (string, error) {
 	f := &fields{}
 	if err := json.Unmarshal(data, &f.raw); err != nil {
-		return Config{}, fmt.Errorf("parse config.json: %w", err)
+		return "", fmt.Errorf("parse config.json: %w", err)
 	}
+	return f.modelType()
+}
+
+func (f *fields) modelType() (string, error) {
 	mt := strings.ToLower(f.str("model_type"))
+	if f.err != nil {
+		return "", f.err
+	}
 	if mt == "" {
 		switch {
 		case f.raw["n_embd"] != nil:
@@ -148,29 +161,87 @@ func Parse(data []byte) (Config, error) {
 			mt = "bert"
 		}
 	}
+	return mt, nil
+}
+
+// Parse decodes the JSON of a config.json. model_type selects the field
+// names; without it the family is guessed from the fields present (gpt2,
+// albert or bert). An unsupported model_type or option is an error naming
+// the field. GPT-2's absent shape fields take GPT2Config's defaults (listed
+// in Defaulted); the other families' are required. Options that change what a GPT-2 or BERT computes in ways no
+// tformer model does (attention scaling switched off or by layer index,
+// cross-attention, relative positions, a non-GELU activation) are refused.
+func Parse(data []byte) (Config, error) { return ParseAs(data, "") }
+
+// ParseAs is Parse for a loader that knows the family it reads: a
+// config.json with neither a model_type nor fields to guess one from is
+// read as modelType (hfgpt2 reads "{}" as GPT-2 small, as transformers'
+// GPT2Config does).
+func ParseAs(data []byte, modelType string) (Config, error) {
+	f := &fields{}
+	if err := json.Unmarshal(data, &f.raw); err != nil {
+		return Config{}, fmt.Errorf("parse config.json: %w", err)
+	}
+	mt, err := f.modelType()
+	if err != nil {
+		return Config{}, err
+	}
+	if mt == "" {
+		mt = modelType
+	}
 	var c Config
 	switch mt {
 	case "gpt2":
-		d := f.integer("n_embd", 0, true)
-		pos := f.integer("n_positions", 0, false)
-		if pos == 0 {
-			pos = f.integer("n_ctx", 0, true)
+		// GPT2Config's defaults (GPT-2 small) for absent shape fields, as
+		// transformers reads such a file; Defaulted names them.
+		def := func(k string, v int) int {
+			if !f.has(k) {
+				c.Defaulted = append(c.Defaulted, k)
+			}
+			return f.integer(k, v, false)
 		}
-		c.Model = model.Config{Vocab: f.integer("vocab_size", 0, true), DModel: d, Layers: f.integer("n_layer", 0, true),
-			Heads: f.integer("n_head", 0, true), DFF: f.integer("n_inner", 4*d, false), MaxSeq: pos,
-			Tie: f.boolean("tie_word_embeddings", true)}
+		d := def("n_embd", 768)
+		var pos int
+		if f.has("n_positions") || !f.has("n_ctx") {
+			pos = def("n_positions", 1024)
+		} else {
+			pos = f.integer("n_ctx", 1024, false)
+		}
+		c.Model = model.Config{Vocab: def("vocab_size", 50257), DModel: d, Layers: def("n_layer", 12),
+			Heads: def("n_head", 12), DFF: f.integer("n_inner", 4*d, false), MaxSeq: pos,
+			Tie: f.boolean("tie_word_embeddings", true), LayerNormEps: f.number("layer_norm_epsilon", 1e-5)}
+		switch act := f.str("activation_function"); act {
+		case "", "gelu_new", "gelu_pytorch_tanh", "gelu_fast":
+		case "gelu":
+			c.Model.Activation = model.GELUErf
+		default:
+			f.fail("activation_function %q is not supported (want gelu_new, gelu_pytorch_tanh or gelu)", act)
+		}
+		if !f.boolean("scale_attn_weights", true) {
+			f.fail("scale_attn_weights false is not supported (attention scores are always scaled by 1/sqrt(head size))")
+		}
+		if f.boolean("scale_attn_by_inverse_layer_idx", false) {
+			f.fail("scale_attn_by_inverse_layer_idx is not supported")
+		}
+		if f.boolean("add_cross_attention", false) {
+			f.fail("add_cross_attention is not supported (GPT-2 models are decoder-only here)")
+		}
 	case "bert", "albert":
 		c.Model = model.Config{Arch: model.ArchEncoder, Vocab: f.integer("vocab_size", 0, true), DModel: f.integer("hidden_size", 0, true),
 			Layers: f.integer("num_hidden_layers", 0, true), Heads: f.integer("num_attention_heads", 0, true),
 			DFF: f.integer("intermediate_size", 0, true), MaxSeq: f.integer("max_position_embeddings", 512, false),
 			Tie: f.boolean("tie_word_embeddings", true)}
 		c.TypeVocab, c.Pooler = f.integer("type_vocab_size", 2, false), true
-		act := f.str("hidden_act")
-		if act == "" && mt == "bert" {
-			act = "gelu"
-		}
-		if act == "gelu" {
+		c.Model.LayerNormEps = f.number("layer_norm_eps", 1e-12)
+		switch act := f.str("hidden_act"); {
+		case act == "gelu" || act == "" && mt == "bert":
 			c.Model.Activation = model.GELUErf // BERT's exact GELU
+		case act == "" || act == "gelu_new" || act == "gelu_pytorch_tanh" || act == "gelu_fast":
+		default:
+			f.fail("hidden_act %q is not supported (tformer's encoder activation is GELU: gelu, gelu_new or gelu_pytorch_tanh)", act)
+		}
+		if p := f.str("position_embedding_type"); p != "" && p != "absolute" {
+			f.fail("position_embedding_type %q is not supported (only absolute learned positions)", p)
 		}
 		if mt == "albert" {
 			c.EmbedDim = f.integer("embedding_size", 128, false)

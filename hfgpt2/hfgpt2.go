@@ -30,6 +30,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/tformer/tformer/hfconfig"
 	"github.com/tformer/tformer/internal/atomicfile"
 	"github.com/tformer/tformer/internal/gpt2arch"
 	"github.com/tformer/tformer/internal/hfdir"
@@ -58,73 +59,33 @@ type Loaded struct {
 	Notes []string
 }
 
-// config is the part of config.json that GPT-2 models use. Pointer fields
-// are nil when absent and then take Hugging Face's GPT2Config defaults.
-type config struct {
-	ModelType                  *string  `json:"model_type"`
-	VocabSize                  *int     `json:"vocab_size"`
-	NPositions                 *int     `json:"n_positions"`
-	NEmbd                      *int     `json:"n_embd"`
-	NLayer                     *int     `json:"n_layer"`
-	NHead                      *int     `json:"n_head"`
-	NInner                     *int     `json:"n_inner"`
-	LayerNormEpsilon           *float64 `json:"layer_norm_epsilon"`
-	ActivationFunction         *string  `json:"activation_function"`
-	TieWordEmbeddings          *bool    `json:"tie_word_embeddings"`
-	ScaleAttnWeights           *bool    `json:"scale_attn_weights"`
-	ScaleAttnByInverseLayerIdx *bool    `json:"scale_attn_by_inverse_layer_idx"`
-	AddCrossAttention          *bool    `json:"add_cross_attention"`
-}
-
-func intOr(p *int, def int) int {
-	if p == nil {
-		return def
-	}
-	return *p
-}
-
-// ParseConfig reads a GPT-2 config.json into a tformer Config. Absent fields
-// take Hugging Face's defaults (GPT-2 small's shape); n_inner null means
-// 4·n_embd. Settings tformer's model does not compute are errors: a
-// layer_norm_epsilon other than 1e-5, an activation other than the tanh GELU
-// (gelu_new, gelu_pytorch_tanh), attention scaling switched off or by layer
-// index, cross-attention.
+// ParseConfig reads a GPT-2 config.json into a tformer Config, decoded by
+// package hfconfig (the one config.json decoder): absent fields take
+// transformers' GPT2Config defaults (GPT-2 small's shape, which the tensors
+// must then have); n_inner absent or null means 4·n_embd. Settings tformer's GPT-2 does not compute are errors:
+// a layer_norm_epsilon other than 1e-5, an activation other than the tanh
+// GELU (gelu_new, gelu_pytorch_tanh), attention scaling switched off or by
+// layer index, cross-attention.
 func ParseConfig(b []byte) (model.Config, error) {
-	var hc config
-	dec := json.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&hc); err != nil {
-		return model.Config{}, fmt.Errorf("config.json: %w", err)
+	mt, err := hfconfig.ModelTypeOf(b)
+	if err != nil {
+		return model.Config{}, err
 	}
-	if hc.ModelType != nil && *hc.ModelType != "gpt2" {
-		return model.Config{}, fmt.Errorf("config.json: model_type is %q; only GPT-2 (\"gpt2\") models can be read", *hc.ModelType)
+	if mt != "gpt2" && mt != "" {
+		return model.Config{}, fmt.Errorf("config.json: model_type is %q; only GPT-2 (\"gpt2\") models can be read", mt)
 	}
-	d := intOr(hc.NEmbd, 768)
-	c := model.Config{
-		Vocab:  intOr(hc.VocabSize, 50257),
-		DModel: d,
-		Layers: intOr(hc.NLayer, 12),
-		Heads:  intOr(hc.NHead, 12),
-		DFF:    intOr(hc.NInner, 4*d),
-		MaxSeq: intOr(hc.NPositions, 1024),
-		Tie:    hc.TieWordEmbeddings == nil || *hc.TieWordEmbeddings,
-		Share:  model.ShareNone,
-		Groups: 1,
+	h, err := hfconfig.ParseAs(b, "gpt2")
+	if err != nil {
+		return model.Config{}, err
 	}
-	if eps := hc.LayerNormEpsilon; eps != nil && math.Abs(*eps-1e-5) > 1e-12 {
-		return c, fmt.Errorf("config.json: layer_norm_epsilon is %g; tformer's LayerNorm uses 1e-5", *eps)
+	c := h.Model
+	if eps := c.LayerNormEps; math.Abs(eps-1e-5) > 1e-12 {
+		return c, fmt.Errorf("config.json: layer_norm_epsilon is %g; tformer's GPT-2 LayerNorm uses 1e-5", eps)
 	}
-	if act := hc.ActivationFunction; act != nil && *act != "gelu_new" && *act != "gelu_pytorch_tanh" {
-		return c, fmt.Errorf("config.json: activation_function %q is not supported; tformer computes the tanh GELU (gelu_new, gelu_pytorch_tanh)", *act)
+	if c.ErfGELU() {
+		return c, errors.New("config.json: activation_function \"gelu\" (the exact erf form) is not supported; tformer's GPT-2 computes the tanh GELU (gelu_new, gelu_pytorch_tanh)")
 	}
-	if p := hc.ScaleAttnWeights; p != nil && !*p {
-		return c, errors.New("config.json: scale_attn_weights is false; tformer always scales attention scores by 1/sqrt(head size)")
-	}
-	if p := hc.ScaleAttnByInverseLayerIdx; p != nil && *p {
-		return c, errors.New("config.json: scale_attn_by_inverse_layer_idx is not supported")
-	}
-	if p := hc.AddCrossAttention; p != nil && *p {
-		return c, errors.New("config.json: add_cross_attention is not supported (tformer models are decoder-only)")
-	}
+	c.LayerNormEps = 0 // the default, 1e-5
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("config.json: %w", err)
 	}

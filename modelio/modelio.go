@@ -1,7 +1,8 @@
 // Package modelio opens a model stored in any format tformer reads — a
-// tformer checkpoint (.safetensors), a Hugging Face GPT-2 directory or an
-// llm.c checkpoint (.bin) — telling the format from the path and the file's
-// first bytes, and finds the tokenizer that goes with it.
+// tformer checkpoint (.safetensors), a Hugging Face GPT-2 or Llama-family
+// (Llama, Mistral, Qwen2, Gemma) directory or an llm.c checkpoint (.bin) —
+// telling the format from the path and the file's first bytes, and finds
+// the tokenizer that goes with it.
 package modelio
 
 import (
@@ -13,6 +14,7 @@ import (
 	"path/filepath"
 
 	"github.com/tformer/tformer/checkpoint"
+	"github.com/tformer/tformer/hf"
 	"github.com/tformer/tformer/hfgpt2"
 	"github.com/tformer/tformer/llmc"
 	"github.com/tformer/tformer/model"
@@ -23,7 +25,7 @@ import (
 // Model file formats.
 const (
 	Tformer = "tformer" // tformer checkpoint: one .safetensors file
-	HF      = "hf"      // Hugging Face GPT-2 directory
+	HF      = "hf"      // Hugging Face directory (GPT-2 or Llama family)
 	LLMC    = "llmc"    // llm.c .bin checkpoint
 )
 
@@ -35,7 +37,7 @@ var ErrNoTokenizer = errors.New("no known tokenizer")
 type Loaded struct {
 	Model         *model.Model
 	Format        string              // Tformer, HF or LLMC
-	Detail        string              // e.g. the stored dtype; may be ""
+	Detail        string              // e.g. the stored dtype and model_type; may be ""
 	Tokenizer     tokenizer.Tokenizer // nil when unknown
 	TokenizerName string              // "" when unknown
 	Notes         []string            // what the reader assumed or changed
@@ -61,6 +63,9 @@ func Detect(path string) (string, error) {
 	}
 	if format, err := detectHead(head, path); format != "" || err != nil {
 		return format, err
+	}
+	if filepath.Base(path) == hf.IndexFile {
+		return HF, nil // a sharded directory's index
 	}
 	if filepath.Base(path) == hfgpt2.WeightsFile {
 		// Hugging Face's name: its model, unless the file's header says it
@@ -129,8 +134,8 @@ func guessTokenizer(l *Loaded, where string) {
 	l.Tokenizer, _ = tokenizer.New(l.TokenizerName)
 }
 
-// Open reads a tformer checkpoint, a Hugging Face GPT-2 directory or an
-// llm.c checkpoint, telling which from the path and the file's first bytes.
+// Open reads a tformer checkpoint, a Hugging Face GPT-2 or Llama-family
+// directory or an llm.c checkpoint, telling which from the path and the file's first bytes.
 // The tokenizer may be unknown (nil); Load requires one.
 func Open(path string) (*Loaded, error) {
 	// A pipe or device (--model /dev/stdin) is read once into memory and
@@ -161,7 +166,7 @@ func Open(path string) (*Loaded, error) {
 			f, err = safetensors.Read(path)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin checkpoint): %w", path, err)
+			return nil, fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 or Llama-family directory or an llm.c .bin checkpoint): %w", path, err)
 		}
 		ck, err := checkpoint.FromFile(f)
 		if err != nil {
@@ -172,6 +177,12 @@ func Open(path string) (*Loaded, error) {
 			l.Tokenizer = t
 		}
 	case HF:
+		if dir := hfDir(path); hf.IsLlamaFamily(dir) {
+			if err := openLlama(l, dir); err != nil {
+				return nil, err
+			}
+			break
+		}
 		h, err := hfgpt2.Load(path)
 		if err != nil {
 			return nil, err
@@ -211,6 +222,50 @@ func Open(path string) (*Loaded, error) {
 	}
 	return l, nil
 }
+
+// hfDir is the directory of a Hugging Face model given as the directory or
+// as a file in it.
+func hfDir(path string) string {
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		return filepath.Dir(path)
+	}
+	return path
+}
+
+// openLlama reads a Llama-family directory into l, with the directory's
+// tokenizer.json (or GPT-2-style vocab.json and merges.txt) when it has one.
+func openLlama(l *Loaded, dir string) error {
+	h, err := hf.Load(dir)
+	if err != nil {
+		return err
+	}
+	l.Model, l.Notes, l.Detail = h.Model, h.Notes, h.Config.ModelType+", "+string(h.DType)
+	var tok tokenizer.Tokenizer
+	switch {
+	case exists(filepath.Join(dir, "tokenizer.json")):
+		t, err := tokenizer.LoadHF(dir)
+		if err != nil {
+			return err
+		}
+		tok = t
+	case exists(filepath.Join(dir, "vocab.json")) && exists(filepath.Join(dir, "merges.txt")):
+		t, err := tokenizer.LoadGPT2Dir(dir)
+		if err != nil {
+			return err
+		}
+		tok = t
+	default:
+		guessTokenizer(l, "the directory")
+		return nil
+	}
+	if tok.VocabSize() > l.Model.Config.Vocab {
+		return fmt.Errorf("%s: the tokenizer has %d tokens but the model only %d", dir, tok.VocabSize(), l.Model.Config.Vocab)
+	}
+	l.Tokenizer, l.TokenizerName = tok, tok.Name()
+	return nil
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
 // Load is Open for a model that is to be used on text: it fails, with an
 // error wrapping ErrNoTokenizer, when the model's tokenizer is unknown.

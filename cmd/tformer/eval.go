@@ -94,7 +94,7 @@ on --batch.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&o.Model, "model", "", "model to evaluate: a tformer checkpoint, a Hugging Face GPT-2, BERT or ALBERT directory, or an llm.c .bin (required)")
+	fs.StringVar(&o.Model, "model", "", "model to evaluate: a tformer checkpoint, a Hugging Face GPT-2, BERT, ALBERT or Llama-family directory, or an llm.c .bin (required)")
 	fs.StringVar(&o.Data, "data", "", "text or llm.c token file to score (default: the built-in corpus's held-out split)")
 	fs.StringVar(&o.Split, "split", "", "val: the last 10% (train's validation split); all: the whole text (default: val for the built-in corpus, all for --data)")
 	fs.IntVar(&o.Seq, "seq", 0, "window length in tokens (0: the model's context)")

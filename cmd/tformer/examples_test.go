@@ -24,6 +24,7 @@ import (
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/corpus"
+	"github.com/tformer/tformer/hf"
 	"github.com/tformer/tformer/hfgpt2"
 	"github.com/tformer/tformer/llmc"
 	"github.com/tformer/tformer/model"
@@ -261,6 +262,11 @@ func makeExampleFiles(t *testing.T, dir string) {
 			}
 		}
 	}
+	// ./SmolLM2-135M and ./Qwen2.5-0.5B stand for the Hugging Face
+	// downloads the README's Llama section names: tiny models of those
+	// families, written by hf.Save with the SmolLM2- and Qwen2-style
+	// tokenizer.json fixtures.
+	makeLlamaStandIns(t, dir)
 	// The README's pictures are written into docs/.
 	if err := os.MkdirAll(filepath.Join(dir, "docs"), 0o755); err != nil {
 		t.Fatal(err)
@@ -301,6 +307,26 @@ func makeExampleFiles(t *testing.T, dir string) {
 	}
 	if _, err := checkpoint.Load(filepath.Join(dir, "tformer-model.safetensors")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// makeLlamaStandIns writes the stand-in Llama-family directories.
+func makeLlamaStandIns(t *testing.T, dir string) {
+	t.Helper()
+	for name, fam := range map[string]string{"SmolLM2-135M": "llama", "Qwen2.5-0.5B": "qwen2"} {
+		tok, err := tokenizer.LoadHF(filepath.Join("../../tokenizer/testdata/hf", map[string]string{"llama": "smollm2", "qwen2": "qwen2"}[fam]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := model.Config{Vocab: tok.VocabSize(), DModel: 16, Layers: 2, Heads: 4, KVHeads: 2, DFF: 32, MaxSeq: 256, Tie: true, Share: model.ShareNone, Groups: 1}.Family(fam)
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(2)
+		if _, err := hf.Save(filepath.Join(dir, name), m, tok, hf.Options{}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -55,7 +55,7 @@ Tokens per second are printed on stderr at the end.`,
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&o.Model, "model", "", "model to sample from: a tformer checkpoint, a Hugging Face GPT-2 directory or an llm.c .bin (required)")
+	fs.StringVar(&o.Model, "model", "", "model to sample from: a tformer checkpoint, a Hugging Face GPT-2 or Llama-family directory or an llm.c .bin (required)")
 	fs.StringVar(&o.Prompt, "prompt", "", `text to continue ("-": read it from standard input)`)
 	fs.StringVar(&o.PromptFile, "prompt-file", "", "file holding the text to continue")
 	fs.BoolVar(&o.SpecialText, "special-as-text", false, "encode special tokens' text in the prompt (GPT-2's <|endoftext|>) as ordinary text")

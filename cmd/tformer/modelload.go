@@ -11,7 +11,7 @@ import (
 )
 
 // loadModel reads a model for use — a tformer checkpoint, a Hugging Face
-// GPT-2 directory or an llm.c checkpoint — with its tokenizer, printing any
+// GPT-2 or Llama-family directory or an llm.c checkpoint — with its tokenizer, printing any
 // notes about the conversion to w.
 func loadModel(path string, w io.Writer) (*model.Model, tokenizer.Tokenizer, error) {
 	l, err := modelio.Load(path)

@@ -113,8 +113,8 @@ func serveRun(ctx context.Context, o *ServeOptions, stderr io.Writer) error {
 			return err
 		}
 		cfg.Model, cfg.Tokenizer = m, tok
-		if tok.Name() == "gpt2" {
-			cfg.StopTokens = []int32{tokenizer.GPT2EndOfText}
+		if eos, ok := tokenizer.EndOfText(tok); ok { // GPT-2's <|endoftext|>, a tokenizer.json's EOS
+			cfg.StopTokens = []int32{eos}
 		}
 		tpl := o.ChatTemplate
 		if tpl == "" {

@@ -130,7 +130,7 @@ cores in use; null when unknown)}.`,
 	fs.StringVar(&opts.Metrics, "metrics", "", "write per-step telemetry to this JSONL file")
 	fs.IntVar(&opts.CkptEvery, "ckpt-every", 0, "also checkpoint every N steps (0: only at the end and on interrupt)")
 	fs.StringVar(&opts.Resume, "resume", "", "continue the run saved in this checkpoint")
-	fs.StringVar(&opts.Init, "init", "", "fine-tune: start from this model's weights (tformer checkpoint, Hugging Face GPT-2 directory or llm.c .bin) with a fresh optimizer")
+	fs.StringVar(&opts.Init, "init", "", "fine-tune: start from this model's weights (tformer checkpoint, Hugging Face GPT-2 or Llama-family directory, or llm.c .bin) with a fresh optimizer")
 	fs.IntVar(&opts.Sample, "sample", 200, "after training, print a sample of this many tokens (0: none)")
 	fs.StringVar(&opts.Prompt, "prompt", "The ", "prompt of the sample printed after training")
 	applyThreads := addThreadsFlag(cmd)
