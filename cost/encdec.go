@@ -21,6 +21,9 @@ const (
 	TieAll     EncDecTie = "all"     // source = target = output: one matrix, three uses
 	TieDecoder EncDecTie = "decoder" // target = output; a separate source table
 	TieNone    EncDecTie = "none"    // three matrices
+	// TieEmbeddings is source = target with a separate output matrix (T5
+	// v1.1, or BART with tie_word_embeddings false): two matrices.
+	TieEmbeddings EncDecTie = "embeddings"
 )
 
 // Positions is how an encoder–decoder encodes token positions.
@@ -54,6 +57,7 @@ type EncDecSpec struct {
 	LNEmbedding  bool // a norm after the embeddings in each stack (BART's layernorm_embedding)
 	FinalLogits  bool // final_logits_bias: a K-vector buffer (not a parameter) added to the logits
 	ScaleEmbed   bool // embeddings multiplied by √d
+	ScaleOutput  bool // decoder output multiplied by d^-0.5 before the logits (tied T5)
 	Tie          EncDecTie
 }
 
@@ -68,9 +72,9 @@ func (s EncDecSpec) Validate() error {
 		return fmt.Errorf("encdec %s: d_model %d is not a multiple of heads %d", s.Name, s.DModel, s.Heads)
 	}
 	switch s.Tie {
-	case TieAll, TieDecoder, TieNone:
+	case TieAll, TieDecoder, TieNone, TieEmbeddings:
 	default:
-		return fmt.Errorf("encdec %s: tie %q (want all, decoder or none)", s.Name, s.Tie)
+		return fmt.Errorf("encdec %s: tie %q (want all, decoder, embeddings or none)", s.Name, s.Tie)
 	}
 	switch s.Positions {
 	case PosSinusoidal:
@@ -148,7 +152,7 @@ func (p EncDecParams) Unique() int64 {
 func (s EncDecSpec) Params() EncDecParams {
 	K, d := int64(s.Vocab), int64(s.DModel)
 	var p EncDecParams
-	tables := map[EncDecTie]int64{TieAll: 1, TieDecoder: 2, TieNone: 3}[s.Tie]
+	tables := map[EncDecTie]int64{TieAll: 1, TieDecoder: 2, TieEmbeddings: 2, TieNone: 3}[s.Tie]
 	p.Embedding = tables * K * d
 	switch s.Positions {
 	case PosLearned:
@@ -285,6 +289,9 @@ func (s EncDecSpec) FLOPs(ns, nt int) (EncDecFLOPs, error) {
 		o.PosBias = Le*encPairs*H + Ld*decPairs*H
 	}
 	o.Logits = T * 2 * d * int64(s.Vocab)
+	if s.ScaleOutput {
+		o.Logits += T * d
+	}
 	if s.FinalLogits {
 		o.Logits += T * int64(s.Vocab)
 	}
@@ -357,9 +364,9 @@ var encdecPresets = map[string]EncDecSpec{
 	"bart-large": {Name: "bart-large", Vocab: 50265, DModel: 1024, EncLayers: 12, DecLayers: 12, Heads: 16, DFF: 4096,
 		Bias: true, Positions: PosLearned, MaxPositions: 1024, PosOffset: 2, LNEmbedding: true, FinalLogits: true, Tie: TieAll},
 	"t5-small": {Name: "t5-small", Vocab: 32128, DModel: 512, EncLayers: 6, DecLayers: 6, Heads: 8, HeadDim: 64, DFF: 2048,
-		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, Tie: TieAll},
+		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, ScaleOutput: true, Tie: TieAll},
 	"t5-base": {Name: "t5-base", Vocab: 32128, DModel: 768, EncLayers: 12, DecLayers: 12, Heads: 12, HeadDim: 64, DFF: 3072,
-		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, Tie: TieAll},
+		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, ScaleOutput: true, Tie: TieAll},
 	"marian": {Name: "marian", Vocab: 58101, DModel: 512, EncLayers: 6, DecLayers: 6, Heads: 8, DFF: 2048,
 		Bias: true, Positions: PosSinusoidal, ScaleEmbed: true, FinalLogits: true, Tie: TieAll},
 }
