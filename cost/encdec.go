@@ -227,6 +227,12 @@ func (s EncDecSpec) FLOPs(ns, nt int) (EncDecFLOPs, error) {
 	if s.Positions == PosLearned && (ns > s.MaxPositions || nt > s.MaxPositions) {
 		return EncDecFLOPs{}, fmt.Errorf("encdec %s: source %d or target %d longer than max_positions %d", s.Name, ns, nt, s.MaxPositions)
 	}
+	return s.flops(ns, nt), nil
+}
+
+// flops is FLOPs without the checks (a valid spec, positive lengths; any
+// length, as if a learned table were long enough).
+func (s EncDecSpec) flops(ns, nt int) EncDecFLOPs {
 	d, in, f, H := int64(s.DModel), s.inner(), int64(s.DFF), int64(s.Heads)
 	dh := in / H
 	S, T := int64(ns), int64(nt)
@@ -296,7 +302,7 @@ func (s EncDecSpec) FLOPs(ns, nt int) (EncDecFLOPs, error) {
 		o.Logits += T * int64(s.Vocab)
 	}
 	o.Training = 3 * o.Total()
-	return o, nil
+	return o
 }
 
 // Weight and activation memory of a training step, bytes (float32).

@@ -58,10 +58,11 @@ Presets:
   tformer cost --d-model 512 --layers 6 --heads 8 --vocab 37000 --share all --per-layer`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if srcSeq != "" || tgtSeq != "" {
-				return costEncDecRun(cmd.OutOrStdout(), preset, srcSeq, tgtSeq)
-			}
 			fs := cmd.Flags()
+			if srcSeq != "" || tgtSeq != "" || isEncDecModel(preset, config) {
+				return costEncDecRun(cmd.OutOrStdout(), costEncDecOptions{Preset: preset, Config: config, Src: srcSeq, Tgt: tgtSeq,
+					Seqs: seqs, Batch: batch, Format: format, PerLayer: perLayer, Other: otherFlags(fs)})
+			}
 			var s cost.Spec
 			switch {
 			case preset != "" && config != "":
@@ -155,8 +156,8 @@ Presets:
 	fs.BoolVar(&pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
 	fs.BoolVar(&mlm, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")
 	fs.BoolVar(&mlmMasked, "mlm-masked", false, "run the masked-LM head and loss on the masked 15% of positions only, as tformer trains (default with --arch encoder and model flags)")
-	fs.StringVar(&srcSeq, "src-seq", "", "encoder-decoder source lengths (with --tgt-seq; --preset then names an encoder-decoder: "+strings.Join(cost.EncDecPresets(), ", ")+")")
-	fs.StringVar(&tgtSeq, "tgt-seq", "", "encoder-decoder target lengths (with --src-seq)")
+	fs.StringVar(&srcSeq, "src-seq", "", "encoder-decoder source lengths n_s, comma-separated (default 128,512; encoder-decoder presets: "+strings.Join(cost.EncDecPresets(), ", ")+")")
+	fs.StringVar(&tgtSeq, "tgt-seq", "", "encoder-decoder target lengths n_t; every (n_s, n_t) pair is reported (default 128,512)")
 	fs.StringVar(&seqs, "seq", "128,256,512,1024,2048,4096,8192", "comma-separated sequence lengths n")
 	fs.IntVar(&batch, "batch", 1, "sequences per batch B")
 	fs.BoolVar(&train, "train", false, "also report backward FLOPs, training totals and training crossovers")
