@@ -30,7 +30,7 @@ func TestParseEncDec(t *testing.T) {
 			Bias: true, NormEps: 1e-5, Positions: "sinusoidal", MaxPositions: 512, ScaleEmbed: true, FinalLogitsBias: true,
 			Tie: "all", PadID: 58100, BOSID: -1, EOSID: 0, DecoderStartID: 58100}},
 	} {
-		h, err := Load(filepath.Join("testdata", c.file))
+		h, err := Load(filepath.Join("..", "testdata", "encdec", c.file))
 		if err != nil {
 			t.Fatalf("%s: %v", c.file, err)
 		}
@@ -49,7 +49,7 @@ func TestParseEncDec(t *testing.T) {
 // Options the models cannot represent, and broken shapes, are refused with
 // one line that names the field.
 func TestParseEncDecRefusals(t *testing.T) {
-	base, err := os.ReadFile(filepath.Join("testdata", "bart-tiny.json"))
+	base, err := os.ReadFile(filepath.Join("..", "testdata", "encdec", "bart-tiny.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

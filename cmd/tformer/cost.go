@@ -47,9 +47,18 @@ configs describe Hugging Face's BertModel/AlbertModel (with the pooler, no MLM h
 the masked-LM head on the 15% masked positions only), whose FLOPs equal the engine's.
 --embed-dim E < d factorizes the embedding (ALBERT) for either architecture.
 
+Encoder-decoders (presets transformer-base, transformer-big — the 6+6 models of
+Vaswani et al. 2017 —, bart-base, bart-large, t5-small, t5-base, marian, or a
+config.json of model_type bart, marian or t5) get their own report: encoder
+self-attention, decoder self-attention, cross-attention and FFN per layer, FLOPs
+per (source, target) length pair from --src-seq and --tgt-seq, training FLOPs,
+memory and crossovers. transformer-base-decoder is one decoder stack of the
+base model's width.
+
 Presets:
 ` + cost.PresetHelp(),
 		Example: `  tformer cost --preset transformer-base
+  tformer cost --preset bart-base --src-seq 512,1024 --tgt-seq 128 --format json
   tformer cost --arch encoder --vocab 257 --share all --embed-dim 32 --seq 128 --train
   tformer cost --preset albert-base --mlm-head --pooler=false
   tformer cost --preset gpt2 --seq 1024 --batch 8 --train

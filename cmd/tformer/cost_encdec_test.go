@@ -59,7 +59,7 @@ func TestCostEncDec(t *testing.T) {
 	}
 }
 
-// --config reads bart, marian and t5 config.json files (the hfconfig test
+// --config reads bart, marian and t5 config.json files (the encoder-decoder test
 // files) and reproduces the published totals.
 func TestCostEncDecConfig(t *testing.T) {
 	for file, want := range map[string]string{
@@ -67,7 +67,7 @@ func TestCostEncDecConfig(t *testing.T) {
 		// 2·32128·512 tables + 8 gated encoder and 8 decoder layers + 2·(6·32 bias + 512 norm)
 		"t5-v1_1-small.json": "76,961,152",
 	} {
-		out, err := runCost(t, "--config", filepath.Join("..", "..", "hfconfig", "testdata", file), "--src-seq", "64", "--tgt-seq", "64")
+		out, err := runCost(t, "--config", filepath.Join("..", "..", "testdata", "encdec", file), "--src-seq", "64", "--tgt-seq", "64")
 		if err != nil || !strings.Contains(out, want) {
 			t.Errorf("%s: %v, want %s in\n%s", file, err, want, out)
 		}
@@ -79,5 +79,33 @@ func TestCostEncDecConfig(t *testing.T) {
 	_, err := runCost(t, "--config", dir)
 	if err == nil || !strings.Contains(err.Error(), "normalize_before true is not supported") || strings.Contains(err.Error(), "\n") {
 		t.Errorf("pre-LN BART: %v", err)
+	}
+}
+
+// The README's d = 512 table is the command's output, line for line.
+func TestREADMEEncDecTable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cmd = "    tformer cost --preset transformer-base --per-layer\n"
+	i := strings.Index(string(readme), cmd)
+	if i < 0 {
+		t.Fatal("the README lacks the command")
+	}
+	out, err := runCost(t, "--preset", "transformer-base", "--per-layer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var want []string
+	for _, l := range lines[4:] { // after the model line, the two convention lines and a blank
+		if l != "" {
+			want = append(want, l)
+		}
+	}
+	block := "```\n" + strings.Join(want, "\n") + "\n```"
+	if !strings.Contains(string(readme[i:]), block) {
+		t.Errorf("the README's table after %q is not the output:\n%s", cmd, block)
 	}
 }
