@@ -220,3 +220,27 @@ func TestVaswaniTable3(t *testing.T) {
 		}
 	}
 }
+
+func TestEncDecPlot(t *testing.T) {
+	s, _ := EncDecPreset("t5-small")
+	r, err := NewEncDecReport(s, EncDecOptions{Seqs: []int{64, 256, 1024, 4096}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"svg", "png"} {
+		var b bytes.Buffer
+		if err := r.Plot(&b, f); err != nil {
+			t.Fatal(err)
+		}
+		if head := b.String()[:min(b.Len(), 200)]; f == "svg" && !strings.Contains(head, "<svg") || f == "png" && !strings.HasPrefix(head, "\x89PNG") {
+			t.Errorf("%s: starts %q", f, head[:min(len(head), 20)])
+		}
+		if f == "svg" && (!strings.Contains(b.String(), "cross-attention") || !strings.Contains(b.String(), "decoder self = FFN at n ≈ 2010")) {
+			t.Error("svg lacks the series or the crossover label")
+		}
+	}
+	r1, _ := NewEncDecReport(s, EncDecOptions{Seqs: []int{64}})
+	if err := r1.Plot(&bytes.Buffer{}, "svg"); err == nil || !strings.Contains(err.Error(), "two or more") {
+		t.Errorf("one length: %v", err)
+	}
+}

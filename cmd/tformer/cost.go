@@ -69,8 +69,8 @@ Presets:
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fs := cmd.Flags()
 			if srcSeq != "" || tgtSeq != "" || isEncDecModel(preset, config) {
-				return costEncDecRun(cmd.OutOrStdout(), costEncDecOptions{Preset: preset, Config: config, Src: srcSeq, Tgt: tgtSeq,
-					Seqs: seqs, Batch: batch, Format: format, PerLayer: perLayer, Other: otherFlags(fs)})
+				return costEncDecRun(cmd.OutOrStdout(), cmd.ErrOrStderr(), costEncDecOptions{Preset: preset, Config: config, Src: srcSeq, Tgt: tgtSeq,
+					Seqs: seqs, Batch: batch, Format: format, PerLayer: perLayer, Plot: plotPath, Other: otherFlags(fs)})
 			}
 			var s cost.Spec
 			switch {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -22,12 +23,13 @@ type costEncDecOptions struct {
 	Batch          int
 	Format         string
 	PerLayer       bool
+	Plot           string   // chart file (.svg or .png), or ""
 	Other          []string // flags given that do not apply to an encoder-decoder
 }
 
 // costEncDecFlags are the cost flags an encoder-decoder report uses.
 var costEncDecFlags = map[string]bool{"preset": true, "config": true, "src-seq": true, "tgt-seq": true, "seq": true,
-	"batch": true, "format": true, "per-layer": true, "train": true}
+	"batch": true, "format": true, "per-layer": true, "train": true, "plot": true}
 
 // isEncDecModel reports whether --preset or --config names an
 // encoder-decoder.
@@ -59,7 +61,7 @@ func otherFlags(fs *pflag.FlagSet) []string {
 // costEncDecRun prints an encoder-decoder's parameters, its per-layer
 // self-, cross-attention and FFN FLOPs, the forward and training FLOPs per
 // component at each (source, target) length pair, memory and crossovers.
-func costEncDecRun(w io.Writer, o costEncDecOptions) error {
+func costEncDecRun(w, stderr io.Writer, o costEncDecOptions) error {
 	var s cost.EncDecSpec
 	var err error
 	switch {
@@ -77,7 +79,7 @@ func costEncDecRun(w io.Writer, o costEncDecOptions) error {
 		return errors.New("--src-seq/--tgt-seq need --preset (one of " + strings.Join(cost.EncDecPresets(), ", ") + ") or --config (model_type bart, marian or t5)")
 	}
 	if len(o.Other) > 0 {
-		return fmt.Errorf("%s: not used for an encoder-decoder (%s); it takes --src-seq, --tgt-seq, --seq, --batch, --format and --per-layer", strings.Join(o.Other, ", "), s.Name)
+		return fmt.Errorf("%s: not used for an encoder-decoder (%s); it takes --src-seq, --tgt-seq, --seq, --batch, --format, --per-layer and --plot", strings.Join(o.Other, ", "), s.Name)
 	}
 	var opts cost.EncDecOptions
 	if o.Src != "" {
@@ -101,5 +103,17 @@ func costEncDecRun(w io.Writer, o costEncDecOptions) error {
 	if err != nil {
 		return fmt.Errorf("--src-seq/--tgt-seq: %w", err)
 	}
-	return r.Write(w, o.Format, o.PerLayer)
+	if ext := strings.ToLower(filepath.Ext(o.Plot)); o.Plot != "" && ext != ".svg" && ext != ".png" {
+		return fmt.Errorf("--plot %s: the file must end in .svg or .png", o.Plot)
+	}
+	if err := r.Write(w, o.Format, o.PerLayer); err != nil {
+		return err
+	}
+	if o.Plot != "" {
+		if err := r.PlotFile(o.Plot); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+		fmt.Fprintf(stderr, "wrote %s\n", o.Plot)
+	}
+	return nil
 }

@@ -48,7 +48,8 @@ func TestCostEncDec(t *testing.T) {
 		{[]string{"--preset", "t5-small", "--src-seq", "5", "--tgt-seq", "x"}, "--tgt-seq"},
 		{[]string{"--preset", "gpt2", "--src-seq", "5"}, "--preset"},
 		{[]string{"--src-seq", "5"}, "need --preset"},
-		{[]string{"--preset", "t5-small", "--layers", "3", "--plot", "x.svg"}, "--layers, --plot: not used for an encoder-decoder"},
+		{[]string{"--preset", "t5-small", "--layers", "3", "--causal"}, "--causal, --layers: not used for an encoder-decoder"},
+		{[]string{"--preset", "t5-small", "--plot", "x.pdf"}, "--plot x.pdf"},
 		{[]string{"--preset", "t5-small", "--batch", "0"}, "--batch"},
 		{[]string{"--preset", "t5-small", "--format", "xml"}, "unknown format"},
 	} {
