@@ -450,3 +450,24 @@ func TestSamplerAndSplit(t *testing.T) {
 		t.Error("fraction 1 accepted")
 	}
 }
+
+func TestWriteTSVRoundTrip(t *testing.T) {
+	train, _, _ := Task("facts", 2)
+	var b strings.Builder
+	if err := WriteTSV(&b, train); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadTSV(strings.NewReader(b.String()), byteVocab, Limits{64, 64})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := Encode(byteVocab, train, Limits{64, 64})
+	if !reflect.DeepEqual(got, want) {
+		t.Error("WriteTSV then ReadTSV changes the pairs")
+	}
+	for _, e := range []Example{{"a\tb", "c"}, {"a", "b\nc"}, {"", "x"}} {
+		if err := WriteTSV(&b, []Example{e}); err == nil || !strings.Contains(err.Error(), "example 1") {
+			t.Errorf("%q: %v", e, err)
+		}
+	}
+}

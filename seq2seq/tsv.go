@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 )
 
 // MaxLineBytes is the longest TSV line ReadTSV accepts (before any
@@ -68,4 +69,23 @@ func LoadTSV(path string, v Vocab, lim Limits) ([]Pair, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return ps, nil
+}
+
+// WriteTSV writes examples as source<TAB>target lines, which ReadTSV reads
+// back; a tab, newline or carriage return inside a field is an error
+// naming the example (1-based), as is an empty field.
+func WriteTSV(w io.Writer, examples []Example) error {
+	bw := bufio.NewWriter(w)
+	for i, e := range examples {
+		for _, f := range []string{e.Source, e.Target} {
+			if f == "" || strings.ContainsAny(f, "\t\n\r") {
+				return fmt.Errorf("example %d: %.40q is empty or holds a tab or line break", i+1, f)
+			}
+		}
+		bw.WriteString(e.Source)
+		bw.WriteByte('\t')
+		bw.WriteString(e.Target)
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
 }
