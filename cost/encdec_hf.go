@@ -28,9 +28,6 @@ func EncDecFromHF(h hfconfig.Config) (EncDecSpec, error) {
 	if s.Positions == PosLearned {
 		s.MaxPositions = e.MaxPositions
 	}
-	if s.HeadDim*s.Heads == s.DModel {
-		s.HeadDim = 0
-	}
 	if err := s.Validate(); err != nil {
 		return EncDecSpec{}, fmt.Errorf("config.json: %w", err)
 	}

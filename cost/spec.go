@@ -254,7 +254,7 @@ func Preset(name string) (Spec, error) {
 		}
 	}
 	if _, ok := encdecPresets[name]; ok {
-		return Spec{}, fmt.Errorf("preset %q is %w (EncDecPreset describes it)", name, ErrEncoderDecoder)
+		return Spec{}, fmt.Errorf("preset %q is %w", name, ErrEncoderDecoder)
 	}
 	return Spec{}, fmt.Errorf("unknown preset %q (want one of %s)", name, strings.Join(Presets(), ", "))
 }
@@ -303,7 +303,7 @@ func ParseHFConfig(data []byte) (Spec, error) {
 		return Spec{}, err
 	}
 	if h.EncDec != nil {
-		return Spec{}, fmt.Errorf("config.json: model_type %s is %w (ParseHFEncDec reads it)", h.ModelType, ErrEncoderDecoder)
+		return Spec{}, fmt.Errorf("config.json: model_type %s is %w", h.ModelType, ErrEncoderDecoder)
 	}
 	s := FromHF(h)
 	if err := s.Validate(); err != nil {
