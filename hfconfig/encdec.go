@@ -41,17 +41,8 @@ type EncDec struct {
 	PadID, BOSID, EOSID, DecoderStartID int // special token ids (-1 when the config has none)
 }
 
-// EncDecTypes are the encoder–decoder model_type values.
+// encdecTypes are the encoder–decoder model_type values.
 var encdecTypes = []string{"bart", "marian", "t5"}
-
-func isEncDec(mt string) bool {
-	for _, t := range encdecTypes {
-		if t == mt {
-			return true
-		}
-	}
-	return false
-}
 
 // rejectTrue fails when the boolean option k is set to true: the models
 // tformer describes cannot represent it (why says what it is).
