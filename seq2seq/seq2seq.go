@@ -107,6 +107,18 @@ func (l Limits) check(p Pair) error {
 	return nil
 }
 
+// FitLimits returns the smallest limits that hold every pair given, with
+// their special tokens.
+func FitLimits(sets ...[]Pair) Limits {
+	l := Limits{MaxSrc: 2, MaxTgt: 2}
+	for _, ps := range sets {
+		for _, p := range ps {
+			l.MaxSrc, l.MaxTgt = max(l.MaxSrc, len(p.Src)+1), max(l.MaxTgt, len(p.Tgt)+1)
+		}
+	}
+	return l
+}
+
 // Encode tokenizes examples into pairs; an example that does not fit lim
 // is an error naming it (1-based).
 func Encode(v Vocab, examples []Example, lim Limits) ([]Pair, error) {

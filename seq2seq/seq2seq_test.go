@@ -471,3 +471,23 @@ func TestWriteTSVRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+func TestFitLimits(t *testing.T) {
+	for _, task := range Tasks() {
+		tr, ho, _ := Task(task, 1)
+		big := Limits{MaxSrc: 1000, MaxTgt: 1000}
+		a, _ := Encode(byteVocab, tr, big)
+		b, _ := Encode(byteVocab, ho, big)
+		l := FitLimits(a, b)
+		want := map[string]Limits{"facts": {38, 33}, "reverse": {61, 61}}[task]
+		if l != want {
+			t.Errorf("%s: %+v, want %+v", task, l, want)
+		}
+		if err := CheckPairs(append(a, b...), byteVocab, l); err != nil {
+			t.Error(err)
+		}
+		if err := CheckPairs(a, byteVocab, Limits{l.MaxSrc - 1, l.MaxTgt}); err == nil && FitLimits(a).MaxSrc == l.MaxSrc {
+			t.Errorf("%s: a limit one shorter still fits", task)
+		}
+	}
+}

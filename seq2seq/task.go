@@ -25,7 +25,9 @@ func Tasks() []string { return []string{"facts", "reverse"} }
 //     → the same words in reverse order ("The cat is grey." → "grey. is
 //     cat The"): 4,000 distinct sentences drawn by seed, a tenth held out.
 //
-// The two splits never share a source.
+// The two splits never share a source. In bytes, facts' sources are at most
+// 37 long and its targets 32; reverse's 60 and 60 (FitLimits gives the
+// limits that hold a set of pairs).
 func Task(name string, seed uint64) (train, heldOut []Example, err error) {
 	switch name {
 	case "facts":
