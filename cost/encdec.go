@@ -89,7 +89,10 @@ func (s EncDecSpec) Validate() error {
 	default:
 		return fmt.Errorf("encdec %s: positions %q (want sinusoidal, learned or relative)", s.Name, s.Positions)
 	}
-	return nil
+	if s.RelBuckets < 0 || s.MaxPositions < 0 {
+		return fmt.Errorf("encdec %s: buckets and max_positions must not be negative", s.Name)
+	}
+	return s.checkCountable(0, 0, 1)
 }
 
 func (s EncDecSpec) inner() int64 {
@@ -226,6 +229,9 @@ func (s EncDecSpec) FLOPs(ns, nt int) (EncDecFLOPs, error) {
 	}
 	if s.Positions == PosLearned && (ns > s.MaxPositions || nt > s.MaxPositions) {
 		return EncDecFLOPs{}, fmt.Errorf("encdec %s: source %d or target %d longer than max_positions %d", s.Name, ns, nt, s.MaxPositions)
+	}
+	if err := s.checkCountable(ns, nt, 1); err != nil {
+		return EncDecFLOPs{}, err
 	}
 	return s.flops(ns, nt), nil
 }
@@ -394,4 +400,26 @@ func EncDecPresets() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// bound is an upper bound, in float64 (which cannot overflow), of the
+// largest count the encoder–decoder model computes at (ns, nt, batch):
+// parameters, FLOPs of a training step, bytes of its memory.
+func (s EncDecSpec) bound(ns, nt, batch int) float64 {
+	d, in, f, K, H := float64(s.DModel), float64(s.inner()), float64(s.DFF), float64(s.Vocab), float64(s.Heads)
+	L := float64(s.EncLayers) + float64(s.DecLayers)
+	params := 3*K*d + 2*(float64(s.MaxPositions)+float64(s.PosOffset))*d + 2*float64(s.RelBuckets)*H + L*(8*d*in+3*d*f+4*in+2*f+10*d)
+	N, B := float64(ns)+float64(nt), float64(max(batch, 1))
+	flops := 3 * B * (2*N*params + L*H*N*N*(4*in/H+10) + 10*N*L*(f+d) + 3*float64(nt)*K)
+	mem := 16*params + 4*B*(L*N*(10*d+6*in+2*f+2*H)+float64(nt)*K)
+	return math.Max(params, math.Max(flops, mem))
+}
+
+// checkCountable reports counts at (ns, nt, batch) that would overflow
+// 64-bit integers.
+func (s EncDecSpec) checkCountable(ns, nt, batch int) error {
+	if b := s.bound(ns, nt, batch); !(b < countLimit) {
+		return fmt.Errorf("encdec %s: at source %d, target %d and batch %d its counts (about %.3g) overflow 64-bit integers", s.Name, ns, nt, batch, b)
+	}
+	return nil
 }

@@ -221,6 +221,16 @@ func NewEncDecReport(s EncDecSpec, o EncDecOptions) (*EncDecReport, error) {
 		if n <= 0 {
 			return nil, fmt.Errorf("encdec %s: length %d: %w", s.Name, n, errLength)
 		}
+		if err := s.checkCountable(n, n, 1); err != nil {
+			return nil, err
+		}
+	}
+	for _, ns := range o.Src {
+		for _, nt := range o.Tgt {
+			if err := s.checkCountable(ns, nt, o.Batch); err != nil {
+				return nil, err
+			}
+		}
 	}
 	B := int64(o.Batch)
 	p := s.Params()

@@ -244,3 +244,25 @@ func TestEncDecPlot(t *testing.T) {
 		t.Errorf("one length: %v", err)
 	}
 }
+
+// Absurd sizes are refused before any int64 arithmetic could overflow.
+func TestEncDecOverflow(t *testing.T) {
+	s, _ := EncDecPreset("t5-small")
+	huge := s
+	huge.DModel, huge.DFF = 1<<40, 1<<40
+	huge.HeadDim = 1 << 37
+	if err := huge.Validate(); err == nil || !strings.Contains(err.Error(), "overflow") {
+		t.Errorf("huge model: %v", err)
+	}
+	if _, err := s.FLOPs(1<<40, 1<<40); err == nil || !strings.Contains(err.Error(), "overflow") {
+		t.Errorf("huge lengths: %v", err)
+	}
+	for _, o := range []EncDecOptions{{Seqs: []int{1 << 40}}, {Src: []int{1 << 20}, Batch: 1 << 40}} {
+		if _, err := NewEncDecReport(s, o); err == nil || !strings.Contains(err.Error(), "overflow") {
+			t.Errorf("%+v: %v", o, err)
+		}
+	}
+	if _, err := NewEncDecReport(s, EncDecOptions{Seqs: []int{1 << 16}, Src: []int{1 << 16}, Tgt: []int{1 << 16}, Batch: 1 << 10}); err != nil {
+		t.Errorf("large but countable: %v", err)
+	}
+}

@@ -29,8 +29,8 @@ func NewBatch(size int, lim Limits) (*Batch, error) {
 	if err := lim.Validate(); err != nil {
 		return nil, err
 	}
-	if size <= 0 || size > 1<<16 || lim.MaxSrc > 1<<20 || lim.MaxTgt > 1<<20 {
-		return nil, fmt.Errorf("batch of %d rows of %d and %d tokens: want 1 to 65536 rows of at most 1048576 tokens", size, lim.MaxSrc, lim.MaxTgt)
+	if size <= 0 || lim.MaxSrc > 1<<26 || lim.MaxTgt > 1<<26 || size > (1<<26)/max(lim.MaxSrc, lim.MaxTgt) {
+		return nil, fmt.Errorf("batch of %d rows of %d and %d tokens: want 1 or more rows and at most %d tokens per tensor", size, lim.MaxSrc, lim.MaxTgt, 1<<26)
 	}
 	return &Batch{Size: size, SrcLen: lim.MaxSrc, TgtLen: lim.MaxTgt,
 		Src: make([]int32, size*lim.MaxSrc), SrcLens: make([]int, size),
