@@ -15,6 +15,7 @@ matrix for the source embedding, the target embedding and the output
 exact-match accuracy on the training and held-out pairs before and after.
 """
 import math
+import os
 import random
 import sys
 import time
@@ -98,7 +99,7 @@ def loss_of(model, pairs):
 def main():
     torch.manual_seed(0)
     random.seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(int(os.environ.get("THREADS", "2")))
     train, held = read(sys.argv[1]), read(sys.argv[2])
     steps = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
     model = Model()
