@@ -21,6 +21,9 @@ const (
 	TieAll     EncDecTie = "all"     // source = target = output: one matrix, three uses
 	TieDecoder EncDecTie = "decoder" // target = output; a separate source table
 	TieNone    EncDecTie = "none"    // three matrices
+	// TieEmbeddings is source = target with a separate output matrix (T5
+	// v1.1, or BART with tie_word_embeddings false): two matrices.
+	TieEmbeddings EncDecTie = "embeddings"
 )
 
 // Positions is how an encoder–decoder encodes token positions.
@@ -54,6 +57,7 @@ type EncDecSpec struct {
 	LNEmbedding  bool // a norm after the embeddings in each stack (BART's layernorm_embedding)
 	FinalLogits  bool // final_logits_bias: a K-vector buffer (not a parameter) added to the logits
 	ScaleEmbed   bool // embeddings multiplied by √d
+	ScaleOutput  bool // decoder output multiplied by d^-0.5 before the logits (tied T5)
 	Tie          EncDecTie
 }
 
@@ -68,9 +72,9 @@ func (s EncDecSpec) Validate() error {
 		return fmt.Errorf("encdec %s: d_model %d is not a multiple of heads %d", s.Name, s.DModel, s.Heads)
 	}
 	switch s.Tie {
-	case TieAll, TieDecoder, TieNone:
+	case TieAll, TieDecoder, TieNone, TieEmbeddings:
 	default:
-		return fmt.Errorf("encdec %s: tie %q (want all, decoder or none)", s.Name, s.Tie)
+		return fmt.Errorf("encdec %s: tie %q (want all, decoder, embeddings or none)", s.Name, s.Tie)
 	}
 	switch s.Positions {
 	case PosSinusoidal:
@@ -85,7 +89,10 @@ func (s EncDecSpec) Validate() error {
 	default:
 		return fmt.Errorf("encdec %s: positions %q (want sinusoidal, learned or relative)", s.Name, s.Positions)
 	}
-	return nil
+	if s.RelBuckets < 0 || s.MaxPositions < 0 {
+		return fmt.Errorf("encdec %s: buckets and max_positions must not be negative", s.Name)
+	}
+	return s.checkCountable(0, 0, 1)
 }
 
 func (s EncDecSpec) inner() int64 {
@@ -148,7 +155,7 @@ func (p EncDecParams) Unique() int64 {
 func (s EncDecSpec) Params() EncDecParams {
 	K, d := int64(s.Vocab), int64(s.DModel)
 	var p EncDecParams
-	tables := map[EncDecTie]int64{TieAll: 1, TieDecoder: 2, TieNone: 3}[s.Tie]
+	tables := map[EncDecTie]int64{TieAll: 1, TieDecoder: 2, TieEmbeddings: 2, TieNone: 3}[s.Tie]
 	p.Embedding = tables * K * d
 	switch s.Positions {
 	case PosLearned:
@@ -223,6 +230,15 @@ func (s EncDecSpec) FLOPs(ns, nt int) (EncDecFLOPs, error) {
 	if s.Positions == PosLearned && (ns > s.MaxPositions || nt > s.MaxPositions) {
 		return EncDecFLOPs{}, fmt.Errorf("encdec %s: source %d or target %d longer than max_positions %d", s.Name, ns, nt, s.MaxPositions)
 	}
+	if err := s.checkCountable(ns, nt, 1); err != nil {
+		return EncDecFLOPs{}, err
+	}
+	return s.flops(ns, nt), nil
+}
+
+// flops is FLOPs without the checks (a valid spec, positive lengths; any
+// length, as if a learned table were long enough).
+func (s EncDecSpec) flops(ns, nt int) EncDecFLOPs {
 	d, in, f, H := int64(s.DModel), s.inner(), int64(s.DFF), int64(s.Heads)
 	dh := in / H
 	S, T := int64(ns), int64(nt)
@@ -285,11 +301,14 @@ func (s EncDecSpec) FLOPs(ns, nt int) (EncDecFLOPs, error) {
 		o.PosBias = Le*encPairs*H + Ld*decPairs*H
 	}
 	o.Logits = T * 2 * d * int64(s.Vocab)
+	if s.ScaleOutput {
+		o.Logits += T * d
+	}
 	if s.FinalLogits {
 		o.Logits += T * int64(s.Vocab)
 	}
 	o.Training = 3 * o.Total()
-	return o, nil
+	return o
 }
 
 // Weight and activation memory of a training step, bytes (float32).
@@ -357,9 +376,9 @@ var encdecPresets = map[string]EncDecSpec{
 	"bart-large": {Name: "bart-large", Vocab: 50265, DModel: 1024, EncLayers: 12, DecLayers: 12, Heads: 16, DFF: 4096,
 		Bias: true, Positions: PosLearned, MaxPositions: 1024, PosOffset: 2, LNEmbedding: true, FinalLogits: true, Tie: TieAll},
 	"t5-small": {Name: "t5-small", Vocab: 32128, DModel: 512, EncLayers: 6, DecLayers: 6, Heads: 8, HeadDim: 64, DFF: 2048,
-		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, Tie: TieAll},
+		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, ScaleOutput: true, Tie: TieAll},
 	"t5-base": {Name: "t5-base", Vocab: 32128, DModel: 768, EncLayers: 12, DecLayers: 12, Heads: 12, HeadDim: 64, DFF: 3072,
-		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, Tie: TieAll},
+		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, ScaleOutput: true, Tie: TieAll},
 	"marian": {Name: "marian", Vocab: 58101, DModel: 512, EncLayers: 6, DecLayers: 6, Heads: 8, DFF: 2048,
 		Bias: true, Positions: PosSinusoidal, ScaleEmbed: true, FinalLogits: true, Tie: TieAll},
 }
@@ -381,4 +400,26 @@ func EncDecPresets() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// bound is an upper bound, in float64 (which cannot overflow), of the
+// largest count the encoder–decoder model computes at (ns, nt, batch):
+// parameters, FLOPs of a training step, bytes of its memory.
+func (s EncDecSpec) bound(ns, nt, batch int) float64 {
+	d, in, f, K, H := float64(s.DModel), float64(s.inner()), float64(s.DFF), float64(s.Vocab), float64(s.Heads)
+	L := float64(s.EncLayers) + float64(s.DecLayers)
+	params := 3*K*d + 2*(float64(s.MaxPositions)+float64(s.PosOffset))*d + 2*float64(s.RelBuckets)*H + L*(8*d*in+3*d*f+4*in+2*f+10*d)
+	N, B := float64(ns)+float64(nt), float64(max(batch, 1))
+	flops := 3 * B * (2*N*params + L*H*N*N*(4*in/H+10) + 10*N*L*(f+d) + 3*float64(nt)*K)
+	mem := 16*params + 4*B*(L*N*(10*d+6*in+2*f+2*H)+float64(nt)*K)
+	return math.Max(params, math.Max(flops, mem))
+}
+
+// checkCountable reports counts at (ns, nt, batch) that would overflow
+// 64-bit integers.
+func (s EncDecSpec) checkCountable(ns, nt, batch int) error {
+	if b := s.bound(ns, nt, batch); !(b < countLimit) {
+		return fmt.Errorf("encdec %s: at source %d, target %d and batch %d its counts (about %.3g) overflow 64-bit integers", s.Name, ns, nt, batch, b)
+	}
+	return nil
 }

@@ -1,6 +1,8 @@
 package cost
 
 import (
+	"errors"
+	"os"
 	"strings"
 	"testing"
 )
@@ -141,5 +143,42 @@ func TestEncDecBadInput(t *testing.T) {
 	m, err := s.Memory(8, 8)
 	if err != nil || m.Weights != 4*(139420416+50265) || m.TrainState != 16*139420416 {
 		t.Errorf("memory %+v, %v", m, err)
+	}
+}
+
+// transformer-base is the encoder-decoder: the decoder-only presets and
+// config readers say so rather than count something else, and the
+// configs of bart, marian and t5 give the presets' counts.
+func TestEncDecNotADecoder(t *testing.T) {
+	if _, err := Preset("transformer-base"); !errors.Is(err, ErrEncoderDecoder) {
+		t.Errorf("Preset(transformer-base): %v", err)
+	}
+	if s, err := Preset("transformer-base-decoder"); err != nil || s.Parameters().Total.Unique != 42053632 {
+		t.Errorf("transformer-base-decoder: %v", err)
+	}
+	bart, err := os.ReadFile("../testdata/encdec/bart-base.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseHFConfig(bart); !errors.Is(err, ErrEncoderDecoder) || !strings.Contains(err.Error(), "model_type bart") {
+		t.Errorf("ParseHFConfig(bart): %v", err)
+	}
+	if _, err := ParseHFEncDec([]byte(`{"model_type": "gpt2", "n_embd": 8, "n_layer": 1, "n_head": 2, "n_positions": 8, "vocab_size": 10}`)); err == nil ||
+		!strings.Contains(err.Error(), "not an encoder-decoder") {
+		t.Errorf("gpt2 as an encoder-decoder: %v", err)
+	}
+	for file, preset := range map[string]string{"bart-base.json": "bart-base", "t5-small.json": "t5-small", "marian-en-de.json": "marian"} {
+		s, err := LoadHFEncDec("../testdata/encdec/" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := EncDecPreset(preset)
+		s.Name = p.Name
+		if s != p {
+			t.Errorf("%s:\n got %+v\nwant %+v", file, s, p)
+		}
+	}
+	if _, err := LoadHFEncDec("../testdata/encdec/none.json"); err == nil || !strings.Contains(err.Error(), "none.json") {
+		t.Errorf("missing file: %v", err)
 	}
 }

@@ -15,7 +15,7 @@ func ExampleSpec_Parameters() {
 }
 
 func ExampleSpec_MatmulCrossovers() {
-	s, _ := cost.Preset("transformer-base")
+	s, _ := cost.Preset("transformer-base-decoder")
 	x := s.MatmulCrossovers()
 	fmt.Println(*x.MHAEqualsFFN, *x.CoreEqualsFFN)
 	// Output: 1024 2048

@@ -12,7 +12,7 @@ import (
 
 // The mission's table: d = 512, 4x FFN, matmul FLOPs only, bidirectional.
 func TestMatmulCrossoversTransformerBase(t *testing.T) {
-	s, _ := Preset("transformer-base")
+	s, _ := Preset("transformer-base-decoder")
 	x := s.MatmulCrossovers()
 	if x.MHAEqualsFFN == nil || *x.MHAEqualsFFN != 1024 || x.CoreEqualsFFN == nil || *x.CoreEqualsFFN != 2048 {
 		t.Fatalf("matmul crossovers %v %v, want 1024 and 2048", x.MHAEqualsFFN, x.CoreEqualsFFN)
@@ -30,14 +30,14 @@ func TestMatmulCrossoversTransformerBase(t *testing.T) {
 	}
 }
 
-// The engine's exact crossovers for transformer-base, by hand: per layer and
+// The engine's exact crossovers for transformer-base-decoder, by hand: per layer and
 // sequence, MHA − FFN = P(n)·(4d + 5H) + d·R(n) − n·(4·d·f + 10f − 8d² − 4d),
 // where R(n) counts the fused attention's rescales (one per query row and
 // key tile of kernels.AttentionTile keys after the first), and core − FFN = 4d·P(n) − n·(4·d·f + 10f + 2d).
 // R is a step function, so the MHA crossover is the zero of the straight
 // line between the two integers where the difference changes sign.
 func TestEngineCrossoversTransformerBase(t *testing.T) {
-	s, _ := Preset("transformer-base")
+	s, _ := Preset("transformer-base-decoder")
 	d, f, H := 512.0, 2048.0, 8.0
 	mhaAt := func(n int, causal bool) float64 {
 		var p, r float64
@@ -75,7 +75,7 @@ func TestEngineCrossoversTransformerBase(t *testing.T) {
 // integer counts change sign.
 func TestCrossoversBracketExactCounts(t *testing.T) {
 	var specs []Spec
-	for _, name := range []string{"gpt2", "gpt2-xl", "transformer-base", "bert-base", "albert-xxlarge"} {
+	for _, name := range []string{"gpt2", "gpt2-xl", "transformer-base-decoder", "bert-base", "albert-xxlarge"} {
 		s, _ := Preset(name)
 		specs = append(specs, s)
 	}
@@ -168,7 +168,7 @@ func TestClosedForms(t *testing.T) {
 }
 
 func TestReportJSONSchema(t *testing.T) {
-	s, _ := Preset("transformer-base")
+	s, _ := Preset("transformer-base-decoder")
 	r, err := NewReport(s, Options{Causal: true, Train: true, Batch: 2, Seqs: []int{128, 1024}})
 	if err != nil {
 		t.Fatal(err)

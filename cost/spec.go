@@ -3,8 +3,6 @@ package cost
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/tformer/tformer/hfconfig"
@@ -244,8 +242,8 @@ var presets = []struct {
 	{"mistral-7b", "Mistral-7B v0.1 (GQA 32/8, sliding window 4096, untied), 7.24B", withWindow(llamaLike("mistral-7b", "mistral", 32000, 4096, 32, 32, 8, 128, 14336, 32768, false, 10000), 4096, 0)},
 	{"llama-3-8b", "Llama-3-8B (GQA 32/8, untied), 8.03B", llamaLike("llama-3-8b", "llama", 128256, 4096, 32, 32, 8, 128, 14336, 8192, false, 500000)},
 	{"gemma-2-2b", "Gemma-2-2B (GQA 8/4, head_dim 256, GeGLU, local/global layers, soft-capping, tied), 2.61B", gemma2(llamaLike("gemma-2-2b", "gemma", 256000, 2304, 26, 8, 4, 256, 9216, 8192, true, 10000))},
-	{"transformer-base", "the width of Vaswani et al. 2017's base model as one decoder stack (d 512, 8 heads, FFN 2048, 6 layers, vocab 37000, tied; learned positions up to 8192)",
-		decoder("transformer-base", 37000, 512, 6, 8, 2048, 8192)},
+	{"transformer-base-decoder", "one decoder stack at the width of Vaswani et al. 2017's base model (d 512, 8 heads, FFN 2048, 6 layers, vocab 37000, tied; learned positions up to 8192); the paper's 6+6 encoder-decoder is transformer-base",
+		decoder("transformer-base-decoder", 37000, 512, 6, 8, 2048, 8192)},
 }
 
 // Preset returns the named preset (see Presets).
@@ -254,6 +252,9 @@ func Preset(name string) (Spec, error) {
 		if p.name == name {
 			return p.spec, nil
 		}
+	}
+	if _, ok := encdecPresets[name]; ok {
+		return Spec{}, fmt.Errorf("preset %q is %w", name, ErrEncoderDecoder)
 	}
 	return Spec{}, fmt.Errorf("unknown preset %q (want one of %s)", name, strings.Join(Presets(), ", "))
 }
@@ -279,12 +280,9 @@ func PresetHelp() string {
 // LoadHFConfig reads a Hugging Face config.json (see ParseHFConfig), or
 // the config.json inside path when path is a directory.
 func LoadHFConfig(path string) (Spec, error) {
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		path = filepath.Join(path, "config.json") // a model directory, as every other command takes
-	}
-	data, err := os.ReadFile(path)
+	data, path, err := readConfig(path)
 	if err != nil {
-		return Spec{}, fmt.Errorf("read config: %w", err)
+		return Spec{}, err
 	}
 	s, err := ParseHFConfig(data)
 	if err != nil {
@@ -303,6 +301,9 @@ func ParseHFConfig(data []byte) (Spec, error) {
 	h, err := hfconfig.Parse(data)
 	if err != nil {
 		return Spec{}, err
+	}
+	if h.EncDec != nil {
+		return Spec{}, fmt.Errorf("config.json: model_type %s is %w", h.ModelType, ErrEncoderDecoder)
 	}
 	if len(h.Defaulted) > 0 {
 		return Spec{}, fmt.Errorf("config.json: missing %s (the cost model needs every shape field, not transformers' defaults)", strings.Join(h.Defaulted, ", "))

@@ -1,8 +1,9 @@
 // Package hfconfig decodes a Hugging Face config.json into tformer's model
 // description for every family tformer knows: gpt2, bert, albert (the
-// families of the original engine) and llama, mistral, qwen2, gemma, gemma2
+// families of the original engine), llama, mistral, qwen2, gemma, gemma2
 // (the Llama family's choices: RMSNorm, rotary positions, gated FFNs,
-// grouped-query attention). One decoder, so that the cost model and the
+// grouped-query attention) and the encoder–decoders bart, marian and t5
+// (Config.EncDec). One decoder, so that the cost model and the
 // loaders read a config the same way.
 //
 // What the engine's model.Config cannot express — a BERT pooler, Mistral's
@@ -44,11 +45,16 @@ type Config struct {
 	// has such defaults). A loader checks them against the tensors; the
 	// cost model, which has none, refuses them.
 	Defaulted []string
+
+	// EncDec is the shape of an encoder–decoder (bart, marian, t5); Model
+	// is then the zero Config (the engine's decoder and encoder do not
+	// describe it).
+	EncDec *EncDec
 }
 
 // ModelTypes lists the supported model_type values.
 func ModelTypes() []string {
-	return []string{"gpt2", "bert", "albert", "llama", "mistral", "qwen2", "gemma", "gemma2"}
+	return append([]string{"gpt2", "bert", "albert", "llama", "mistral", "qwen2", "gemma", "gemma2"}, encdecTypes...)
 }
 
 // Load reads and decodes a config.json.
@@ -253,6 +259,8 @@ func ParseAs(data []byte, modelType string) (Config, error) {
 		}
 	case "llama", "mistral", "qwen2", "gemma", "gemma2":
 		c.Model = llamaFamily(f, mt, &c)
+	case "bart", "marian", "t5":
+		c.EncDec = encdec(f, mt)
 	case "":
 		return Config{}, errors.New("config.json: no model_type and no GPT-2, BERT or ALBERT fields")
 	default:
@@ -261,10 +269,10 @@ func ParseAs(data []byte, modelType string) (Config, error) {
 	if f.err != nil {
 		return Config{}, f.err
 	}
-	if c.Model.Share == "" {
+	if c.EncDec == nil && c.Model.Share == "" {
 		c.Model.Share = model.ShareNone
 	}
-	if c.Model.Groups == 0 {
+	if c.EncDec == nil && c.Model.Groups == 0 {
 		c.Model.Groups = 1
 	}
 	c.ModelType = mt

@@ -29,6 +29,8 @@ type costOptions struct {
 	Format         string
 	Plot           string // chart file (.svg or .png), "" none
 	SrcSeq, TgtSeq string // encoder-decoder presets (cost_encdec.go)
+	// Other lists the flags given that an encoder-decoder report does not use.
+	Other []string
 	// Changed reports whether a flag was set on the command line (nil: none).
 	Changed func(flag string) bool
 }
@@ -61,9 +63,18 @@ configs describe Hugging Face's BertModel/AlbertModel (with the pooler, no MLM h
 the masked-LM head on the 15% masked positions only), whose FLOPs equal the engine's.
 --embed-dim E < d factorizes the embedding (ALBERT) for either architecture.
 
+Encoder-decoders (presets transformer-base, transformer-big — the 6+6 models of
+Vaswani et al. 2017 —, bart-base, bart-large, t5-small, t5-base, marian, or a
+config.json of model_type bart, marian or t5) get their own report: encoder
+self-attention, decoder self-attention, cross-attention and FFN per layer, FLOPs
+per (source, target) length pair from --src-seq and --tgt-seq, training FLOPs,
+memory and crossovers. transformer-base-decoder is one decoder stack of the
+base model's width.
+
 Presets:
 ` + cost.PresetHelp(),
 		Example: `  tformer cost --preset transformer-base
+  tformer cost --preset bart-base --src-seq 512,1024 --tgt-seq 128 --format json
   tformer cost --arch encoder --vocab 257 --share all --embed-dim 32 --seq 128 --train
   tformer cost --preset albert-base --mlm-head --pooler=false
   tformer cost --preset gpt2 --seq 1024 --batch 8 --train
@@ -73,6 +84,7 @@ Presets:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Changed = cmd.Flags().Changed
+			o.Other = otherFlags(cmd.Flags())
 			if runF != nil {
 				return runF(o)
 			}
@@ -86,8 +98,8 @@ Presets:
 	fs.BoolVar(&o.Pooler, "pooler", false, "encoder pooler dense layer (BERT/ALBERT presets have it)")
 	fs.BoolVar(&o.MLMHead, "mlm-head", false, "encoder masked-LM head (dense, LayerNorm, logits through the embedding)")
 	fs.BoolVar(&o.MLMMasked, "mlm-masked", false, "run the masked-LM head and loss on the masked 15% of positions only, as tformer trains (default with --arch encoder and model flags)")
-	fs.StringVar(&o.SrcSeq, "src-seq", "", "encoder-decoder source lengths (with --tgt-seq; --preset then names an encoder-decoder: "+strings.Join(cost.EncDecPresets(), ", ")+")")
-	fs.StringVar(&o.TgtSeq, "tgt-seq", "", "encoder-decoder target lengths (with --src-seq)")
+	fs.StringVar(&o.SrcSeq, "src-seq", "", "encoder-decoder source lengths n_s, comma-separated (default 128,512; encoder-decoder presets: "+strings.Join(cost.EncDecPresets(), ", ")+")")
+	fs.StringVar(&o.TgtSeq, "tgt-seq", "", "encoder-decoder target lengths n_t; every (n_s, n_t) pair is reported (default 128,512)")
 	fs.StringVar(&o.Seqs, "seq", "128,256,512,1024,2048,4096,8192", "comma-separated sequence lengths n")
 	fs.IntVar(&o.Batch, "batch", o.Batch, "sequences per batch B")
 	fs.BoolVar(&o.Train, "train", false, "also report backward FLOPs, training totals and training crossovers")
@@ -162,8 +174,9 @@ func costSpec(o *costOptions) (cost.Spec, error) {
 // costRun prints the cost report o asks for to stdout (and writes its
 // chart, saying where on stderr).
 func costRun(o *costOptions, stdout, stderr io.Writer) error {
-	if o.SrcSeq != "" || o.TgtSeq != "" {
-		return costEncDecRun(stdout, o.Preset, o.SrcSeq, o.TgtSeq)
+	if o.SrcSeq != "" || o.TgtSeq != "" || isEncDecModel(o.Preset, o.Config) {
+		return costEncDecRun(stdout, stderr, costEncDecOptions{Preset: o.Preset, Config: o.Config, Src: o.SrcSeq, Tgt: o.TgtSeq,
+			Seqs: o.Seqs, Batch: o.Batch, Format: o.Format, PerLayer: o.PerLayer, Plot: o.Plot, Other: o.Other})
 	}
 	s, err := costSpec(o)
 	if err != nil {

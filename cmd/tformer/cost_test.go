@@ -23,8 +23,8 @@ func runCost(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
-func TestCostTransformerBase(t *testing.T) {
-	out, err := runCost(t, "--preset", "transformer-base")
+func TestCostTransformerBaseDecoder(t *testing.T) {
+	out, err := runCost(t, "--preset", "transformer-base-decoder")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +112,7 @@ func TestCostFormatsAndFlags(t *testing.T) {
 	if err != nil || !strings.Contains(out, "| component |") || !strings.Contains(out, "bidirectional") || !strings.Contains(out, "109,482,240") {
 		t.Errorf("md: %v\n%s", err, out)
 	}
-	out, err = runCost(t, "--preset", "transformer-base", "--per-layer", "--format", "csv")
+	out, err = runCost(t, "--preset", "transformer-base-decoder", "--per-layer", "--format", "csv")
 	if err != nil || !strings.HasPrefix(out, "seq,qkv,scores,av,out_proj,mha,ffn") || !strings.Contains(out, "\n1024,1610612736,1073741824,1073741824,536870912,4294967296,4294967296,0.5,0.5,1\n") {
 		t.Errorf("per-layer csv: %v\n%s", err, out)
 	}
