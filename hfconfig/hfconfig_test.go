@@ -122,7 +122,7 @@ func TestParseRefusals(t *testing.T) {
 		{`not json`, "parse config.json"},
 		{`[1,2]`, "parse config.json"},
 		{`{}`, "no model_type and no GPT-2, BERT or ALBERT fields"},
-		{`{"model_type":"mixtral",` + base + `}`, `model_type "mixtral" is not supported (want gpt2, bert, albert, llama, mistral, qwen2, gemma, gemma2)`},
+		{`{"model_type":"mixtral",` + base + `}`, `model_type "mixtral" is not supported (want gpt2, bert, albert, llama, mistral, qwen2, gemma, gemma2, bart, marian, t5)`},
 		{`{"model_type":7}`, "model_type must be a string"},
 		{`{"model_type":"llama","hidden_size":8}`, "missing vocab_size"},
 		{`{"model_type":"llama",` + base + `,"hidden_size":8.5}`, "hidden_size must be an integer, got 8.5"},
@@ -162,8 +162,8 @@ func TestLoad(t *testing.T) {
 	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), "read config") {
 		t.Errorf("missing file: %v", err)
 	}
-	os.WriteFile(p, []byte(`{"model_type":"t5"}`), 0o644)
-	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), `"t5"`) {
+	os.WriteFile(p, []byte(`{"model_type":"mixtral"}`), 0o644)
+	if _, err := Load(p); err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), `"mixtral"`) {
 		t.Errorf("unsupported type: %v", err)
 	}
 	os.WriteFile(p, []byte(`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4}`), 0o644)

@@ -19,7 +19,7 @@ func TestREADMECrossoverStory(t *testing.T) {
 		t.Fatal(err)
 	}
 	readme := string(b)
-	s, err := cost.Preset("transformer-base")
+	s, err := cost.Preset("transformer-base-decoder")
 	if err != nil {
 		t.Fatal(err)
 	}
