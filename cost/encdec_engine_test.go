@@ -18,14 +18,8 @@ import (
 
 // encdecSpecOf is the analytical spec of an engine config.
 func encdecSpecOf(c model.Config) EncDecSpec {
-	s := EncDecSpec{Name: "engine", Vocab: c.Vocab, DModel: c.DModel, EncLayers: c.EncLayers, DecLayers: c.Layers, Heads: c.Heads,
-		DFF: c.DFF, Gated: c.Gated(), Bias: c.LinearBias(), RMSNorm: c.RMS(), PreLN: !c.PostLN, ScaleEmbed: c.EmbedScale,
-		Tie: EncDecTie(c.TyingMode()), LNEmbedding: c.EmbedNorm}
-	if c.Sinusoidal() {
-		s.Positions = PosSinusoidal
-	} else {
-		s.Positions, s.MaxPositions, s.PosOffset = PosLearned, c.MaxSeq, c.PosOffset
-	}
+	s := encdecSpec(c) // sharing: the unshared model's spec (the test adjusts it)
+	s.Name = "engine"
 	return s
 }
 
@@ -425,6 +419,26 @@ func TestEncDecEngineDecodeFLOPs(t *testing.T) {
 					t.Errorf("%s: step %d %v = %d, derived %d", name, p, comp, got, w[comp])
 				}
 			}
+		}
+	}
+}
+
+func TestEncDecForModel(t *testing.T) {
+	for name, c := range engineConfigs() {
+		s, err := EncDecForModel(c)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if got, want := s.Params().Unique(), c.UniqueParams(); got != want {
+			t.Errorf("%s: unique %d, engine %d", name, got, want)
+		}
+	}
+	c := engineConfigs()["pre-LN, learned, GELU, tie none"]
+	shared := c
+	shared.Share, shared.EncLayers, shared.Layers = model.ShareAll, 2, 2
+	for _, bad := range []model.Config{model.Tiny(), shared} {
+		if _, err := EncDecForModel(bad); err == nil {
+			t.Errorf("%+v: no error", bad)
 		}
 	}
 }

@@ -12,11 +12,8 @@ import (
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/seq2seq"
 )
-
-// Pair is one sequence-to-sequence example: a source and its target, as
-// token ids without start, end or padding ids.
-type Pair struct{ Src, Tgt []int32 }
 
 // Special are the ids an encoder–decoder's batches use around the tokens:
 // the start id the decoder is fed first, the end id it must predict after
@@ -24,19 +21,21 @@ type Pair struct{ Src, Tgt []int32 }
 // a source key, never predicted).
 type Special struct{ BOS, EOS, Pad int32 }
 
-// Seq2SeqBatch builds the teacher-forced batch of pairs: sources padded to
+// Seq2SeqBatch builds the teacher-forced batch of pairs (seq2seq.Pair, the
+// data package's type; the source is fed as given, so a caller wanting an
+// end id after it, as seq2seq.Batch adds, appends it): sources padded to
 // the longest, decoder inputs [BOS, target...] and targets [target..., EOS]
 // padded to the longest target plus one. Every source must be non-empty and
 // fit the model's context, as must every target plus its end id; ids must
 // be in the vocabulary.
-func Seq2SeqBatch(c model.Config, pairs []Pair, sp Special) (model.Seq2SeqBatch, error) {
+func Seq2SeqBatch(c model.Config, pairs []seq2seq.Pair, sp Special) (model.Seq2SeqBatch, error) {
 	var x model.Seq2SeqBatch
 	return x, seq2seqBatchInto(&x, c, pairs, sp, 0, 0)
 }
 
 // seq2seqBatchInto is Seq2SeqBatch into x's buffers (reused when large
 // enough), padding to at least ts source and tt target positions.
-func seq2seqBatchInto(x *model.Seq2SeqBatch, c model.Config, pairs []Pair, sp Special, ts, tt int) error {
+func seq2seqBatchInto(x *model.Seq2SeqBatch, c model.Config, pairs []seq2seq.Pair, sp Special, ts, tt int) error {
 	if len(pairs) == 0 {
 		return errors.New("seq2seq batch: no pairs")
 	}
@@ -88,13 +87,13 @@ func seq2seqBatchInto(x *model.Seq2SeqBatch, c model.Config, pairs []Pair, sp Sp
 // buffers keep one shape and a step allocates nothing new).
 type Seq2SeqTrainer struct {
 	Model   *model.Model
-	Pairs   []Pair
+	Pairs   []seq2seq.Pair
 	Special Special
 	Opts    Options
 	Opt     *AdamW
 	Step    int // optimizer steps completed
 
-	batch  []Pair
+	batch  []seq2seq.Pair
 	x      model.Seq2SeqBatch
 	pcg    *rand.PCG
 	rng    *rand.Rand
@@ -103,7 +102,7 @@ type Seq2SeqTrainer struct {
 
 // PairsFingerprint is the FNV-1a hash of pairs (each pair's lengths and
 // ids), which a resumed run must match.
-func PairsFingerprint(pairs []Pair) uint64 {
+func PairsFingerprint(pairs []seq2seq.Pair) uint64 {
 	h := fnv.New64a()
 	var buf [4]byte
 	put := func(v int32) {
@@ -125,7 +124,7 @@ func PairsFingerprint(pairs []Pair) uint64 {
 
 // NewSeq2Seq starts a run of the encoder–decoder m (initialised by the
 // caller) on pairs. o.DataHash is set to the pairs' fingerprint.
-func NewSeq2Seq(m *model.Model, pairs []Pair, sp Special, o Options) (*Seq2SeqTrainer, error) {
+func NewSeq2Seq(m *model.Model, pairs []seq2seq.Pair, sp Special, o Options) (*Seq2SeqTrainer, error) {
 	if !m.Config.IsEncDec() {
 		return nil, errors.New("seq2seq training needs an encoder-decoder (arch encdec)")
 	}
@@ -139,7 +138,7 @@ func NewSeq2Seq(m *model.Model, pairs []Pair, sp Special, o Options) (*Seq2SeqTr
 	}
 	o.DataHash = PairsFingerprint(pairs)
 	t := &Seq2SeqTrainer{Model: m, Pairs: pairs, Special: sp, Opts: o,
-		Opt: NewAdamW(m, o.Beta1, o.Beta2, o.Eps, o.WeightDecay), batch: make([]Pair, o.Batch), pcg: rand.NewPCG(0, 0)}
+		Opt: NewAdamW(m, o.Beta1, o.Beta2, o.Eps, o.WeightDecay), batch: make([]seq2seq.Pair, o.Batch), pcg: rand.NewPCG(0, 0)}
 	t.rng = rand.New(t.pcg)
 	var x model.Seq2SeqBatch
 	for i := range pairs {
@@ -217,7 +216,7 @@ func (t *Seq2SeqTrainer) Save(path, tokenizer string) error {
 // ResumeSeq2SeqFrom continues the run saved in a loaded training
 // checkpoint of an encoder–decoder on the same pairs (their fingerprint
 // must match), so that it takes the steps the uninterrupted run would have.
-func ResumeSeq2SeqFrom(ck *checkpoint.Checkpoint, pairs []Pair, sp Special) (*Seq2SeqTrainer, error) {
+func ResumeSeq2SeqFrom(ck *checkpoint.Checkpoint, pairs []seq2seq.Pair, sp Special) (*Seq2SeqTrainer, error) {
 	st := ck.Train
 	if st == nil {
 		return nil, errors.New("the checkpoint holds weights only, no training state")
@@ -255,7 +254,7 @@ type Seq2SeqEval struct {
 // token accuracy in batches of batch pairs, and the exact-match accuracy of
 // greedy decoding (up to the target's length plus its end id, at most the
 // context).
-func EvaluateSeq2Seq(m *model.Model, pairs []Pair, sp Special, batch int) (Seq2SeqEval, error) {
+func EvaluateSeq2Seq(m *model.Model, pairs []seq2seq.Pair, sp Special, batch int) (Seq2SeqEval, error) {
 	if batch <= 0 {
 		return Seq2SeqEval{}, fmt.Errorf("evaluate: batch must be positive, got %d", batch)
 	}

@@ -8,13 +8,14 @@ import (
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/seq2seq"
 )
 
 // reversePairs are n pairs of 2..6 symbols from [0, 8) whose target is the
 // source reversed.
-func reversePairs(n int, seed uint64) []Pair {
+func reversePairs(n int, seed uint64) []seq2seq.Pair {
 	rng := rand.New(rand.NewPCG(seed, 1))
-	out := make([]Pair, n)
+	out := make([]seq2seq.Pair, n)
 	for i := range out {
 		src := make([]int32, 2+rng.IntN(5))
 		for j := range src {
@@ -24,7 +25,7 @@ func reversePairs(n int, seed uint64) []Pair {
 		for j, v := range src {
 			tgt[len(src)-1-j] = v
 		}
-		out[i] = Pair{Src: src, Tgt: tgt}
+		out[i] = seq2seq.Pair{Src: src, Tgt: tgt}
 	}
 	return out
 }
@@ -78,7 +79,7 @@ func TestSeq2SeqLearnsReverse(t *testing.T) {
 
 func TestSeq2SeqBatch(t *testing.T) {
 	c := model.Config{Arch: model.ArchEncDec, Vocab: 11, DModel: 8, EncLayers: 1, Layers: 1, Heads: 2, DFF: 8, MaxSeq: 4, Share: model.ShareNone, Groups: 1}
-	x, err := Seq2SeqBatch(c, []Pair{{Src: []int32{1, 2, 3}, Tgt: []int32{4}}, {Src: []int32{5}, Tgt: []int32{6, 7}}}, revSpecial)
+	x, err := Seq2SeqBatch(c, []seq2seq.Pair{{Src: []int32{1, 2, 3}, Tgt: []int32{4}}, {Src: []int32{5}, Tgt: []int32{6, 7}}}, revSpecial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,24 +90,24 @@ func TestSeq2SeqBatch(t *testing.T) {
 		t.Errorf("batch %+v, want %+v", x, want)
 	}
 	for _, tc := range []struct {
-		pairs []Pair
+		pairs []seq2seq.Pair
 		sp    Special
 		want  string
 	}{
 		{nil, revSpecial, "no pairs"},
-		{[]Pair{{Src: nil, Tgt: []int32{1}}}, revSpecial, "empty source"},
-		{[]Pair{{Src: []int32{1, 2, 3, 4, 5}, Tgt: []int32{1}}}, revSpecial, "does not fit the context of 4"},
-		{[]Pair{{Src: []int32{1}, Tgt: []int32{1, 2, 3, 4}}}, revSpecial, "does not fit"},
-		{[]Pair{{Src: []int32{1}, Tgt: []int32{1}}}, Special{BOS: 11, EOS: 1, Pad: 2}, "special id 11"},
+		{[]seq2seq.Pair{{Src: nil, Tgt: []int32{1}}}, revSpecial, "empty source"},
+		{[]seq2seq.Pair{{Src: []int32{1, 2, 3, 4, 5}, Tgt: []int32{1}}}, revSpecial, "does not fit the context of 4"},
+		{[]seq2seq.Pair{{Src: []int32{1}, Tgt: []int32{1, 2, 3, 4}}}, revSpecial, "does not fit"},
+		{[]seq2seq.Pair{{Src: []int32{1}, Tgt: []int32{1}}}, Special{BOS: 11, EOS: 1, Pad: 2}, "special id 11"},
 	} {
 		if _, err := Seq2SeqBatch(c, tc.pairs, tc.sp); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: error %v, want %q", tc.pairs, err, tc.want)
 		}
 	}
 	m, _ := model.New(c)
-	if _, err := NewSeq2Seq(m, []Pair{{Src: []int32{12}, Tgt: []int32{1}}}, revSpecial, DefaultOptions()); err == nil {
+	if _, err := NewSeq2Seq(m, []seq2seq.Pair{{Src: []int32{12}, Tgt: []int32{1}}}, revSpecial, DefaultOptions()); err == nil {
 		// the out-of-vocabulary id is found by the forward pass, not the batch
-		x, _ := Seq2SeqBatch(c, []Pair{{Src: []int32{12}, Tgt: []int32{1}}}, revSpecial)
+		x, _ := Seq2SeqBatch(c, []seq2seq.Pair{{Src: []int32{12}, Tgt: []int32{1}}}, revSpecial)
 		if _, err := m.ForwardSeq2Seq(x); err == nil {
 			t.Error("an out-of-vocabulary source id passed")
 		}
@@ -140,7 +141,7 @@ func TestEncDecCheckpointRoundTrip(t *testing.T) {
 		if ck.Model.Config != m.Config || !equalFloats(ck.Model.Params, m.Params) {
 			t.Fatalf("tying %s: loaded config %+v, want %+v (or other weights)", tie, ck.Model.Config, m.Config)
 		}
-		x, err := Seq2SeqBatch(c, []Pair{{Src: []int32{1, 2, 3}, Tgt: []int32{4, 5}}}, Special{BOS: 256, EOS: 257, Pad: 258})
+		x, err := Seq2SeqBatch(c, []seq2seq.Pair{{Src: []int32{1, 2, 3}, Tgt: []int32{4, 5}}}, Special{BOS: 256, EOS: 257, Pad: 258})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,44 @@
+package cost
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tformer/tformer/model"
+)
+
+// EncDecForModel is the cost model of the encoder–decoder the engine builds
+// from c (Arch "encdec"): the same shapes, norms, positions, FFN form and
+// three-way tying, so that its parameters and FLOPs equal what the engine
+// stores and counts. Cross-layer sharing (Share, Groups, ShareStacks) is
+// not part of EncDecSpec and is refused rather than miscounted.
+func EncDecForModel(c model.Config) (EncDecSpec, error) {
+	if !c.IsEncDec() {
+		return EncDecSpec{}, fmt.Errorf("the model is a %s, not an encoder-decoder", c.Arch)
+	}
+	if err := c.Validate(); err != nil {
+		return EncDecSpec{}, err
+	}
+	if c.Share != model.ShareNone && c.Share != "" || c.Groups > 1 || c.ShareStacks {
+		return EncDecSpec{}, errors.New("the encoder-decoder cost model counts unshared stacks only (share none, groups 1, no share-stacks)")
+	}
+	s := encdecSpec(c)
+	return s, s.Validate()
+}
+
+// encdecSpec is c's spec ignoring cross-layer sharing (which changes what
+// is stored, not what is computed).
+func encdecSpec(c model.Config) EncDecSpec {
+	s := EncDecSpec{Name: "model", Vocab: c.Vocab, DModel: c.DModel, EncLayers: c.EncLayers, DecLayers: c.Layers, Heads: c.Heads,
+		DFF: c.DFF, Gated: c.Gated(), Bias: c.LinearBias(), RMSNorm: c.RMS(), PreLN: !c.PostLN, ScaleEmbed: c.EmbedScale,
+		Tie: EncDecTie(c.TyingMode()), LNEmbedding: c.EmbedNorm}
+	if c.DHead != 0 && c.DHead*c.Heads != c.DModel {
+		s.HeadDim = c.DHead
+	}
+	if c.Sinusoidal() {
+		s.Positions = PosSinusoidal
+	} else {
+		s.Positions, s.MaxPositions, s.PosOffset = PosLearned, c.MaxSeq, c.PosOffset
+	}
+	return s
+}
