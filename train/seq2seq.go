@@ -302,3 +302,14 @@ func equalTokens(a, b []int32) bool {
 	}
 	return true
 }
+
+// DefaultSeq2SeqOptions are the settings of `tformer train --arch encdec`
+// for the small post-LN encoder–decoders it trains on a CPU (measured on
+// the built-in "facts" task with model.TinyEncDec: see the README).
+func DefaultSeq2SeqOptions() Options {
+	o := DefaultOptions()
+	o.Steps, o.Batch, o.LR, o.Warmup = 2000, 16, 1e-3, 100
+	o.MinLR = DefaultMinLR(o.LR)
+	o.EvalEvery, o.EvalWindows = 200, 64
+	return o
+}

@@ -32,6 +32,9 @@ type Options struct {
 	EvalWindows int     `json:"eval_windows"` // validation windows per evaluation (0: all)
 	Tokenizer   string  `json:"tokenizer"`
 	DataHash    uint64  `json:"data_hash"` // fingerprint of the tokens trained on
+	// Task is the built-in sequence-to-sequence task an encoder–decoder
+	// run trained on (seq2seq.Task; "" for other data and for decoders).
+	Task string `json:"task,omitempty"`
 }
 
 // DefaultOptions are sensible settings for the small (pre-LN) decoders

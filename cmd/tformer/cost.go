@@ -29,6 +29,7 @@ type costOptions struct {
 	Format         string
 	Plot           string // chart file (.svg or .png), "" none
 	SrcSeq, TgtSeq string // encoder-decoder presets (cost_encdec.go)
+	File           string // a tformer encoder-decoder checkpoint (--model; seq2seq.go)
 	// Other lists the flags given that an encoder-decoder report does not use.
 	Other []string
 	// Changed reports whether a flag was set on the command line (nil: none).
@@ -106,6 +107,7 @@ Presets:
 	fs.BoolVar(&o.Causal, "causal", true, "causal attention, n(n+1)/2 pairs per head (default: true for decoders, false for encoders)")
 	fs.BoolVar(&o.PerLayer, "per-layer", false, "print only the per-layer MHA vs FFN table (matmul FLOPs) and the crossovers")
 	fs.StringVar(&o.Format, "format", "table", "output format: "+strings.Join(cost.Formats(), ", "))
+	addCostModelFlag(fs, o)
 	fs.StringVar(&o.Plot, "plot", "", "also chart FLOPs per component against n (log axes, crossovers marked) and the parameters into FILE (.svg or .png)")
 	return cmd
 }
@@ -174,6 +176,14 @@ func costSpec(o *costOptions) (cost.Spec, error) {
 // costRun prints the cost report o asks for to stdout (and writes its
 // chart, saying where on stderr).
 func costRun(o *costOptions, stdout, stderr io.Writer) error {
+	if o.File != "" || o.Model.arch == string(model.ArchEncDec) {
+		s, err := costEncDecSpecOf(o)
+		if err != nil {
+			return err
+		}
+		return costEncDecRun(stdout, stderr, costEncDecOptions{Spec: &s, Src: o.SrcSeq, Tgt: o.TgtSeq,
+			Seqs: o.Seqs, Batch: o.Batch, Format: o.Format, PerLayer: o.PerLayer, Plot: o.Plot, Other: withoutModelFlags(o.Other)})
+	}
 	if o.SrcSeq != "" || o.TgtSeq != "" || isEncDecModel(o.Preset, o.Config) {
 		return costEncDecRun(stdout, stderr, costEncDecOptions{Preset: o.Preset, Config: o.Config, Src: o.SrcSeq, Tgt: o.TgtSeq,
 			Seqs: o.Seqs, Batch: o.Batch, Format: o.Format, PerLayer: o.PerLayer, Plot: o.Plot, Other: o.Other})

@@ -23,8 +23,9 @@ type costEncDecOptions struct {
 	Batch          int
 	Format         string
 	PerLayer       bool
-	Plot           string   // chart file (.svg or .png), or ""
-	Other          []string // flags given that do not apply to an encoder-decoder
+	Plot           string           // chart file (.svg or .png), or ""
+	Other          []string         // flags given that do not apply to an encoder-decoder
+	Spec           *cost.EncDecSpec // the model, when neither Preset nor Config names it
 }
 
 // costEncDecFlags are the cost flags an encoder-decoder report uses.
@@ -67,6 +68,8 @@ func costEncDecRun(w, stderr io.Writer, o costEncDecOptions) error {
 	switch {
 	case o.Preset != "" && o.Config != "":
 		return errors.New("give --preset or --config, not both")
+	case o.Spec != nil:
+		s = *o.Spec
 	case o.Preset != "":
 		if s, err = cost.EncDecPreset(o.Preset); err != nil {
 			return fmt.Errorf("--preset: %w", err)

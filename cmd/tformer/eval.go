@@ -41,8 +41,9 @@ type evalOptions struct {
 	JSON        bool
 	MaskSeed    uint64
 	Threads     int
-	SpecialText bool   // special tokens' text (<|endoftext|>) as text, not their ids
-	Tokenizer   string // Hugging Face masked LMs: tokenizer.json or its directory ("": the model's)
+	SpecialText bool             // special tokens' text (<|endoftext|>) as text, not their ids
+	Tokenizer   string           // Hugging Face masked LMs: tokenizer.json or its directory ("": the model's)
+	S2S         seq2seqEvalFlags // encoder-decoders (seq2seq.go)
 }
 
 // newEvalCmd returns `tformer eval`; runF, when not nil, replaces evalRun
@@ -105,6 +106,7 @@ on --batch.`,
 	fs.BoolVar(&o.SpecialText, "special-as-text", false, "encode special tokens' text (GPT-2's <|endoftext|>) as ordinary text instead of their one id")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
 	fs.StringVar(&o.Tokenizer, "tokenizer", "", "Hugging Face BERT/ALBERT directories: tokenizer.json, or a directory with it, spiece.model or vocab.txt (default: the one in --model)")
+	addSeq2SeqEvalFlags(fs, &o.S2S)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -146,6 +148,12 @@ func evalRun(o *evalOptions, stdout, stderr io.Writer) error {
 	m, tok, err := loadModel(o.Model, stderr)
 	if err != nil {
 		return err
+	}
+	if m.Config.IsEncDec() {
+		return evalSeq2Seq(o, m, tok, split, stdout, stderr)
+	}
+	if o.S2S.given() > 0 {
+		return fmt.Errorf("--task and --denoise apply to encoder-decoders; %s is a %s", o.Model, archName(m.Config))
 	}
 	seq := o.Seq
 	if seq == 0 {

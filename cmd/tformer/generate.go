@@ -23,6 +23,7 @@ type generateOptions struct {
 	NoStop      bool // keep generating past the end-of-text token
 	Threads     int
 	Gen         generate.Options
+	S2S         seq2seqGenFlags // encoder-decoders: --source, --beam (seq2seq.go)
 }
 
 // newGenerateCmd returns `tformer generate`; runF, when not nil, replaces
@@ -66,6 +67,7 @@ Tokens per second are printed on stderr at the end.`,
 	fs.Float64Var(&o.Gen.TopP, "top-p", 0, "nucleus sampling: smallest set of tokens with this total probability (0: off)")
 	fs.Uint64Var(&o.Gen.Seed, "seed", o.Gen.Seed, "random seed")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
+	addSeq2SeqGenerateFlags(fs, &o.S2S)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -105,6 +107,13 @@ func generateRun(o *generateOptions, stdin io.Reader, stdout, stderr io.Writer) 
 	if err := o.Gen.Validate(); err != nil {
 		return err
 	}
+	if o.S2S.Source != "" {
+		m, tok, err := loadModel(o.Model, stderr)
+		if err != nil {
+			return err
+		}
+		return generateSeq2Seq(o, m, tok, stdout, stderr)
+	}
 	prompt, err := readPrompt(o, stdin)
 	if err != nil {
 		return err
@@ -114,6 +123,12 @@ func generateRun(o *generateOptions, stdin io.Reader, stdout, stderr io.Writer) 
 	}
 	m, tok, err := loadModel(o.Model, stderr)
 	if err != nil {
+		return err
+	}
+	if m.Config.IsEncDec() {
+		return generateSeq2Seq(o, m, tok, stdout, stderr)
+	}
+	if err := o.S2S.checkDecoder(o.Model); err != nil {
 		return err
 	}
 	ids := encodeText(tok, []byte(prompt), o.SpecialText)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/pflag"
@@ -21,12 +22,20 @@ type modelFlags struct {
 	norm, positions, mlp, bias, ropeScaling string
 	normOffset, embedScale                  bool
 	ropeTheta, normEps                      float64
+	// encoder–decoder choices (--arch encdec)
+	encLayers                      int
+	postLN, shareStacks, embedNorm bool
+	tying, activation              string
 }
 
 // modelFlagNames are the names of every model flag (train --init refuses
 // them: the model file fixes the shape).
 var modelFlagNames = []string{"vocab", "d-model", "layers", "heads", "d-ff", "max-seq", "tie", "no-tie", "share", "groups", "arch", "embed-dim", "type-vocab",
-	"norm", "norm-eps", "norm-offset", "positions", "rope-theta", "rope-scaling", "mlp", "kv-heads", "head-dim", "bias", "embed-scale"}
+	"norm", "norm-eps", "norm-offset", "positions", "rope-theta", "rope-scaling", "mlp", "kv-heads", "head-dim", "bias", "embed-scale",
+	"enc-layers", "post-ln", "tying", "share-stacks", "activation", "embed-norm"}
+
+// encdecFlagNames are the model flags that only an encoder-decoder takes.
+var encdecFlagNames = []string{"enc-layers", "post-ln", "tying", "share-stacks", "activation", "embed-norm"}
 
 // addModelFlags declares the model flags on fs with def's values as the
 // defaults (d-ff 0 means 4·d-model). withVocab adds --vocab (train takes the
@@ -45,11 +54,11 @@ func addModelFlags(fs *pflag.FlagSet, def model.Config, withVocab bool) *modelFl
 	fs.BoolVar(&mf.noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
 	fs.StringVar(&mf.share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
 	fs.IntVar(&mf.c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
-	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss), encoder (BERT/ALBERT style, masked-LM), or a decoder family: gpt2, llama, mistral (RMSNorm, rotary, SwiGLU, no biases), qwen2 (llama with q/k/v biases), gemma (1+w RMSNorm, GeGLU, √d embedding scale); the family flags below override its choices")
+	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss), encoder (BERT/ALBERT style, masked-LM), encdec (encoder-decoder, Vaswani et al.: source -> target), or a decoder family: gpt2, llama, mistral (RMSNorm, rotary, SwiGLU, no biases), qwen2 (llama with q/k/v biases), gemma (1+w RMSNorm, GeGLU, √d embedding scale); the family flags below override its choices")
 	fs.StringVar(&mf.norm, "norm", "layernorm", "norm: layernorm or rmsnorm")
 	fs.Float64Var(&mf.normEps, "norm-eps", 0, "every norm's epsilon (0: 1e-5)")
 	fs.BoolVar(&mf.normOffset, "norm-offset", false, "RMSNorm gain 1 + w (Gemma)")
-	fs.StringVar(&mf.positions, "positions", "learned", "positions: learned (a table) or rope (rotary, HF half-split)")
+	fs.StringVar(&mf.positions, "positions", "learned", "positions: learned (a table), rope (rotary, HF half-split) or sinusoidal (--arch encdec, its default)")
 	fs.Float64Var(&mf.ropeTheta, "rope-theta", 0, "rotary base θ (0: 10000)")
 	fs.StringVar(&mf.ropeScaling, "rope-scaling", "", "Llama 3 rotary rescaling as factor,low_freq_factor,high_freq_factor,original_context (e.g. 32,1,4,8192)")
 	fs.StringVar(&mf.mlp, "mlp", "gelu", "FFN: gelu (up, GELU, down), swiglu or geglu (gate, up, act(gate)·up, down)")
@@ -59,7 +68,90 @@ func addModelFlags(fs *pflag.FlagSet, def model.Config, withVocab bool) *modelFl
 	fs.BoolVar(&mf.embedScale, "embed-scale", false, "multiply the token embedding by √d-model (Gemma)")
 	fs.IntVar(&mf.c.EmbedDim, "embed-dim", 0, "factorized embedding width E < d-model (ALBERT): K×E tables, an E->d projection, output through E (0: d-model)")
 	fs.IntVar(&mf.c.TypeVocab, "type-vocab", 0, "encoder token types (0: 2, as BERT and ALBERT; the built-in data uses type 0)")
+	fs.IntVar(&mf.encLayers, "enc-layers", 0, "--arch encdec: encoder layers (0: as --layers, the decoder's; default 2 and 2)")
+	fs.BoolVar(&mf.postLN, "post-ln", true, "--arch encdec: post-LN blocks, x = LN(x + f(x)) (the Transformer, BART); false: pre-LN with a final norm per stack")
+	fs.StringVar(&mf.tying, "tying", "all", "--arch encdec: three-way tying: all (source = target embedding = output matrix), decoder (target = output, own source table) or none")
+	fs.BoolVar(&mf.shareStacks, "share-stacks", false, "--arch encdec: the decoder's self-attention and FFN blocks are the encoder's (same stored block count needed)")
+	fs.StringVar(&mf.activation, "activation", "relu", "--arch encdec: FFN activation relu (the Transformer), gelu_tanh or gelu_erf (BART)")
+	fs.BoolVar(&mf.embedNorm, "embed-norm", false, "--arch encdec: a LayerNorm after each stack's embedding (BART's layernorm_embedding)")
 	return mf
+}
+
+// checkArchFlags refuses encoder-decoder flags on another architecture
+// and decoder-only tying flags on an encoder-decoder.
+func (mf *modelFlags) checkArchFlags(encdec bool) error {
+	if !encdec {
+		for _, f := range encdecFlagNames {
+			if mf.changed(f) {
+				return fmt.Errorf("--%s applies to encoder-decoders (--arch encdec) only", f)
+			}
+		}
+		if mf.changed("positions") && mf.positions == string(model.SinusoidalPositions) {
+			return errors.New("--positions sinusoidal applies to encoder-decoders (--arch encdec) only")
+		}
+		return nil
+	}
+	for _, f := range []string{"tie", "no-tie"} {
+		if mf.changed(f) {
+			return fmt.Errorf("--%s: an encoder-decoder ties three ways: use --tying all, decoder or none", f)
+		}
+	}
+	for _, f := range []string{"embed-dim", "kv-heads", "type-vocab", "rope-theta", "rope-scaling", "norm-offset"} {
+		if mf.changed(f) {
+			return fmt.Errorf("--%s does not apply to an encoder-decoder (--arch encdec)", f)
+		}
+	}
+	return nil
+}
+
+// encdecConfig builds an encoder-decoder config: model.TinyEncDec (the
+// paper's choices at toy size) with vocab ids and every model flag given
+// applied over it. --enc-layers defaults to --layers when only that is given.
+func (mf *modelFlags) encdecConfig(vocab int) (model.Config, error) {
+	if err := mf.checkArchFlags(true); err != nil {
+		return model.Config{}, err
+	}
+	c := model.TinyEncDec()
+	c.Vocab = vocab
+	if err := mf.override(&c); err != nil {
+		return c, err
+	}
+	switch {
+	case mf.changed("enc-layers"):
+		c.EncLayers = mf.encLayers
+	case mf.changed("layers"):
+		c.EncLayers = c.Layers
+	}
+	if mf.changed("post-ln") {
+		c.PostLN = mf.postLN
+	}
+	if mf.changed("tying") {
+		t, err := model.ParseTying(mf.tying)
+		if err != nil {
+			return c, fmt.Errorf("--tying: %w", err)
+		}
+		c.Tying = t
+	}
+	c.Tie = c.Tying != model.TieNone
+	if mf.changed("share-stacks") {
+		c.ShareStacks = mf.shareStacks
+	}
+	if mf.changed("embed-norm") {
+		c.EmbedNorm = mf.embedNorm
+	}
+	if mf.changed("activation") {
+		switch a := model.Activation(mf.activation); a {
+		case model.ReLU, model.GELUTanh, model.GELUErf:
+			c.Activation = a
+		default:
+			return c, fmt.Errorf("--activation %q: want relu, gelu_tanh or gelu_erf", mf.activation)
+		}
+	}
+	c = c.Canonical()
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("the encoder-decoder flags: %w", err)
+	}
+	return c, nil
 }
 
 // family returns the --arch value as an architecture and a decoder family
@@ -71,7 +163,7 @@ func (mf *modelFlags) family() (model.Arch, string, error) {
 	}
 	a, err := model.ParseArch(mf.arch)
 	if err != nil {
-		return "", "", fmt.Errorf("--arch: unknown architecture %q (want decoder, encoder, gpt2, llama, mistral, qwen2 or gemma)", mf.arch)
+		return "", "", fmt.Errorf("--arch: unknown architecture %q (want decoder, encoder, encdec, gpt2, llama, mistral, qwen2 or gemma)", mf.arch)
 	}
 	return a, "", nil
 }
@@ -198,6 +290,12 @@ func (mf *modelFlags) config(vocab int) (model.Config, error) {
 	c.KVHeads, c.DHead = 0, 0 // applyFamily sets them when given
 	arch, fam, err := mf.family()
 	if err != nil {
+		return c, err
+	}
+	if arch == model.ArchEncDec {
+		return mf.encdecConfig(vocab)
+	}
+	if err := mf.checkArchFlags(false); err != nil {
 		return c, err
 	}
 	c.Arch = arch

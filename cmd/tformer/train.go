@@ -32,6 +32,9 @@ func describeModel(w io.Writer, c model.Config) {
 	if c.IsEncoder() {
 		arch = "encoder"
 	}
+	if c.IsEncDec() {
+		arch = "encoder-decoder"
+	}
 	emb := ""
 	if c.Factorized() {
 		emb = fmt.Sprintf(" embed_dim=%d", c.E())
@@ -60,7 +63,8 @@ type trainOptions struct {
 	Metrics   string // JSONL telemetry file ("" none)
 	CkptEvery int
 	Sample    int
-	Force     bool // replace an existing --out that is another model or the input
+	Force     bool      // replace an existing --out that is another model or the input
+	S2S       s2sSource // --arch encdec: --task or --denoise (--data is its TSV)
 	// Changed reports whether a flag was set on the command line (nil: none).
 	Changed func(flag string) bool
 }
@@ -133,6 +137,7 @@ cores in use; null when unknown)}.`,
 	fs.StringVar(&opts.Init, "init", "", "fine-tune: start from this model's weights (tformer checkpoint, Hugging Face GPT-2 or Llama-family directory, or llm.c .bin) with a fresh optimizer")
 	fs.IntVar(&opts.Sample, "sample", 200, "after training, print a sample of this many tokens (0: none)")
 	fs.StringVar(&opts.Prompt, "prompt", "The ", "prompt of the sample printed after training")
+	addSeq2SeqDataFlags(fs, &opts.S2S)
 	applyThreads := addThreadsFlag(cmd)
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -333,12 +338,23 @@ func (opts *trainOptions) setupResume(stderr io.Writer) (*train.Trainer, error) 
 	if err != nil {
 		return nil, fmt.Errorf("resume %s with %s: %w", opts.Resume, name, err)
 	}
-	was := tr.Opts
-	n := &tr.Opts
-	if opts.changed("steps") {
-		if err := tr.SetSteps(opts.Train.Steps); err != nil {
-			return nil, err
+	if err := opts.applyResumeChanges(&tr.Opts, tr.Step, tr.Model.Config.MaxSeq, stderr); err != nil {
+		return nil, err
+	}
+	tr.Opt.WeightDecay = tr.Opts.WeightDecay
+	return tr, nil
+}
+
+// applyResumeChanges applies to n, the options of a run resumed at step,
+// the settings that may change on --resume (steps, learning rates, warmup,
+// decay, clipping, evaluation), printing each change.
+func (opts *trainOptions) applyResumeChanges(n *train.Options, step, maxSeq int, stderr io.Writer) error {
+	was := *n
+	if opts.changed("steps") && opts.Train.Steps > 0 {
+		if step > opts.Train.Steps {
+			return fmt.Errorf("the run is at step %d, beyond --steps %d", step, opts.Train.Steps)
 		}
+		n.Steps = opts.Train.Steps
 	}
 	if opts.changed("lr") {
 		n.LR = opts.Train.LR
@@ -364,10 +380,9 @@ func (opts *trainOptions) setupResume(stderr io.Writer) (*train.Trainer, error) 
 	if opts.changed("grad-clip") {
 		n.GradClip = opts.Train.GradClip
 	}
-	if err := n.Validate(tr.Model.Config.MaxSeq); err != nil {
-		return nil, err
+	if err := n.Validate(maxSeq); err != nil {
+		return err
 	}
-	tr.Opt.WeightDecay = n.WeightDecay
 	var changes []string
 	add := func(name string, a, b any) {
 		if fmt.Sprint(a) != fmt.Sprint(b) {
@@ -382,11 +397,11 @@ func (opts *trainOptions) setupResume(stderr io.Writer) (*train.Trainer, error) 
 	add("grad-clip", was.GradClip, n.GradClip)
 	add("eval-every", was.EvalEvery, n.EvalEvery)
 	add("eval-windows", was.EvalWindows, n.EvalWindows)
-	fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", opts.Resume, tr.Step, n.Steps)
+	fmt.Fprintf(stderr, "resuming %s at step %d of %d\n", opts.Resume, step, n.Steps)
 	if len(changes) > 0 {
 		fmt.Fprintf(stderr, "changed on resume: %s\n", strings.Join(changes, ", "))
 	}
-	return tr, nil
+	return nil
 }
 
 // setupFresh builds a new run: a new model from the flags, or the --init
@@ -571,6 +586,12 @@ func trainRun(ctx context.Context, opts *trainOptions, stdout, stderr io.Writer)
 		return err
 	}
 	defer lock.Unlock()
+	if opts.Resume != "" && isEncDecCheckpoint(opts.Resume) || opts.Resume == "" && opts.Model.arch == string(model.ArchEncDec) {
+		return seq2seqTrainRun(ctx, opts, out, stdout, stderr)
+	}
+	if opts.S2S.given() > 0 {
+		return errors.New("--task and --denoise apply to encoder-decoders (--arch encdec)")
+	}
 	var tr *train.Trainer
 	if opts.Resume != "" {
 		tr, err = opts.setupResume(stderr)
