@@ -244,6 +244,9 @@ func (mf *modelFlags) changed(name string) bool { return mf.fs != nil && mf.fs.C
 // --d-ff resets d-ff to 4·d-model; a zero d-ff becomes 4·d-model. --arch is
 // left to the caller (cost and the engine name architectures differently).
 func (mf *modelFlags) override(c *model.Config) error {
+	if err := mf.checkArchFlags(c.IsEncDec()); err != nil {
+		return err
+	}
 	set := func(name string, dst *int, v int) {
 		if mf.changed(name) {
 			*dst = v
