@@ -107,7 +107,7 @@ Presets:
 	fs.BoolVar(&o.Causal, "causal", true, "causal attention, n(n+1)/2 pairs per head (default: true for decoders, false for encoders)")
 	fs.BoolVar(&o.PerLayer, "per-layer", false, "print only the per-layer MHA vs FFN table (matmul FLOPs) and the crossovers")
 	fs.StringVar(&o.Format, "format", "table", "output format: "+strings.Join(cost.Formats(), ", "))
-	addCostModelFlag(fs, o)
+	addCostModelFlag(cmd, o)
 	fs.StringVar(&o.Plot, "plot", "", "also chart FLOPs per component against n (log axes, crossovers marked) and the parameters into FILE (.svg or .png)")
 	return cmd
 }

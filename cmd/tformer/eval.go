@@ -106,7 +106,7 @@ on --batch.`,
 	fs.BoolVar(&o.SpecialText, "special-as-text", false, "encode special tokens' text (GPT-2's <|endoftext|>) as ordinary text instead of their one id")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
 	fs.StringVar(&o.Tokenizer, "tokenizer", "", "Hugging Face BERT/ALBERT directories: tokenizer.json, or a directory with it, spiece.model or vocab.txt (default: the one in --model)")
-	addSeq2SeqEvalFlags(fs, &o.S2S)
+	addSeq2SeqEvalFlags(cmd, &o.S2S)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }

@@ -40,6 +40,7 @@ var exampleOverrides = []struct {
 	pattern string
 	flags   string
 }{
+	{`^train .*--arch encdec`, "--steps 2 --d-model 16 --heads 2 --d-ff 32 --batch 2 --eval-windows 2 --sample 1"},
 	{`^train .*--resume`, "--steps 4 --eval-windows 2 --sample 8"},
 	{`^train .*--init`, "--steps 2 --batch 1 --seq 16 --eval-windows 2 --sample 8"},
 	{`^train`, "--steps 2 --d-model 16 --layers 2 --heads 2 --d-ff 64 --max-seq 16 --seq 16 --batch 2 --eval-windows 2 --sample 8 --embed-dim 0"},
@@ -304,6 +305,14 @@ func makeExampleFiles(t *testing.T, dir string) {
 	}
 	if out, err := runTformer(strings.Fields("tokenize --tokenizer gpt2 corpus.txt corpus.bin"), ""); err != nil {
 		t.Fatalf("make corpus.bin: %v\n%s", err, out)
+	}
+	// The README's encoder-decoder and its pairs, for the eval, generate
+	// and cost examples that follow its training.
+	if err := os.WriteFile(filepath.Join(dir, "pairs.tsv"), []byte("What colour is the cat?\tThe cat is grey.\nabc\tcba\nhello world\tworld hello\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := runTformer(strings.Fields("train --arch encdec --steps 2 --d-model 16 --heads 2 --d-ff 32 --batch 2 --eval-windows 2 --sample 0 --out s2s.safetensors"), ""); err != nil {
+		t.Fatalf("make s2s.safetensors: %v\n%s", err, out)
 	}
 	if _, err := checkpoint.Load(filepath.Join(dir, "tformer-model.safetensors")); err != nil {
 		t.Fatal(err)

@@ -67,7 +67,7 @@ Tokens per second are printed on stderr at the end.`,
 	fs.Float64Var(&o.Gen.TopP, "top-p", 0, "nucleus sampling: smallest set of tokens with this total probability (0: off)")
 	fs.Uint64Var(&o.Gen.Seed, "seed", o.Gen.Seed, "random seed")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
-	addSeq2SeqGenerateFlags(fs, &o.S2S)
+	addSeq2SeqGenerateFlags(cmd, &o.S2S)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/tformer/tformer/checkpoint"
@@ -403,9 +404,33 @@ func checkSeq2SeqMemory(c model.Config, batch int, limit int64) error {
 	return nil
 }
 
-// addSeq2SeqDataFlags declares --task and --denoise on fs (--data, shared
-// with the decoder, is the TSV file).
-func addSeq2SeqDataFlags(fs *pflag.FlagSet, s *s2sSource) {
+// addSeq2SeqDataFlags declares train's --task and --denoise (--data,
+// shared with the decoder, is the TSV file) and documents --arch encdec.
+func addSeq2SeqDataFlags(cmd *cobra.Command, s *s2sSource) {
+	fs := cmd.Flags()
+	cmd.Long += `
+
+--arch encdec trains an encoder-decoder (Vaswani et al. 2017: a bidirectional
+encoder over the source, a decoder with causal self-attention and cross-attention
+over the encoder's output) by teacher-forced cross-entropy on the target and its
+end id. Its defaults are the Transformer's choices at toy size: 2 + 2 post-LN
+layers of width 128, sinusoidal positions, a ReLU FFN, the embedding scaled by √d
+and one matrix tied three ways (--tying all: source embedding = target embedding =
+output projection; decoder: a separate source table; none: three matrices), 64
+positions per stack, a batch of 16 pairs, lr 1e-3 (warmup 100) for 2000 steps.
+The pairs come from a task built into the binary (--task facts: questions about
+the built-in corpus's world, answered with its sentences; reverse: a sentence's
+words reversed), a --data file of source<TAB>target lines or --denoise FILE
+(BART's text infilling: 30% of the tokens masked in Poisson(3) spans, the model
+restores the text). A task brings its held-out split (new wordings of known
+facts); of a file, 10% of the pairs are held out by --seed. Validation reports
+the loss, token accuracy and the exact match of the greedy decode; after training
+--sample N held-out sources are decoded (default 3). The vocabulary is the
+tokenizer's plus pad, start, end and mask ids.`
+	cmd.Example += `
+  tformer train --arch encdec --task facts --out s2s.safetensors
+  tformer train --arch encdec --tying none --enc-layers 3 --layers 1 --data pairs.tsv --out pairs.safetensors
+  tformer train --arch encdec --denoise notes.txt --positions learned --out bart-like.safetensors`
 	fs.StringVar(&s.Task, "task", "", "--arch encdec: built-in task, "+strings.Join(seq2seq.Tasks(), " or ")+" (the default: facts; with --data, source<TAB>target lines)")
 	fs.StringVar(&s.Denoise, "denoise", "", "--arch encdec: train BART-style on this text file (30% of tokens masked in Poisson(3) spans -> the original)")
 }
@@ -416,8 +441,19 @@ type seq2seqEvalFlags struct {
 	fs *pflag.FlagSet
 }
 
-func addSeq2SeqEvalFlags(fs *pflag.FlagSet, e *seq2seqEvalFlags) {
+func addSeq2SeqEvalFlags(cmd *cobra.Command, e *seq2seqEvalFlags) {
+	fs := cmd.Flags()
 	e.fs = fs
+	cmd.Long += `
+
+An encoder-decoder (train --arch encdec) is scored on (source, target) pairs: the
+held-out split of the task it trained on (or --task), or a --data TSV file or
+--denoise text scored whole (--split val: its held-out 10%). Reported: the
+teacher-forced loss per target token (end id included), perplexity, token
+accuracy, and the exact match of the greedy decode against the target.`
+	cmd.Example += `
+  tformer eval --model s2s.safetensors
+  tformer eval --model s2s.safetensors --data pairs.tsv --json`
 	fs.StringVar(&e.Task, "task", "", "encoder-decoders: built-in task to score (default: the one it trained on)")
 	fs.StringVar(&e.Denoise, "denoise", "", "encoder-decoders: score BART-style denoising of this text file")
 }
@@ -510,8 +546,17 @@ type seq2seqGenFlags struct {
 	fs            *pflag.FlagSet
 }
 
-func addSeq2SeqGenerateFlags(fs *pflag.FlagSet, g *seq2seqGenFlags) {
+func addSeq2SeqGenerateFlags(cmd *cobra.Command, g *seq2seqGenFlags) {
+	fs := cmd.Flags()
 	g.fs, g.Beam = fs, 1
+	cmd.Long += `
+
+An encoder-decoder decodes the target of --source TEXT: greedily, or by beam
+search (--beam N, ranking finished hypotheses by log p / length^α with
+--length-penalty α), up to --tokens ids or the decoder's context, and prints it.`
+	cmd.Example += `
+  tformer generate --model s2s.safetensors --source "What colour is the cat?"
+  tformer generate --model s2s.safetensors --source "What colour is the cat?" --beam 4 --length-penalty 1`
 	fs.StringVar(&g.Source, "source", "", "encoder-decoders: the source text to decode a target for")
 	fs.IntVar(&g.Beam, "beam", g.Beam, "encoder-decoders: beam width (1: greedy)")
 	fs.Float64Var(&g.LengthPenalty, "length-penalty", 0, "encoder-decoders: rank finished beams by log p / length^α (0: by log p)")
@@ -659,7 +704,16 @@ func costEncDecSpecOf(o *costOptions) (cost.EncDecSpec, error) {
 }
 
 // addCostModelFlag declares cost's --model.
-func addCostModelFlag(fs *pflag.FlagSet, o *costOptions) {
+func addCostModelFlag(cmd *cobra.Command, o *costOptions) {
+	fs := cmd.Flags()
+	cmd.Long += `
+
+--arch encdec with the model flags (--enc-layers, --tying, --post-ln, --positions,
+--activation, ...) describes the encoder-decoder train --arch encdec builds, and
+--model FILE a trained one; both report as the encoder-decoder presets do.`
+	cmd.Example += `
+  tformer cost --arch encdec --tying decoder --src-seq 32,64 --tgt-seq 32
+  tformer cost --model s2s.safetensors`
 	fs.StringVar(&o.File, "model", "", "a tformer encoder-decoder checkpoint to analyse (its config)")
 }
 

@@ -137,7 +137,7 @@ cores in use; null when unknown)}.`,
 	fs.StringVar(&opts.Init, "init", "", "fine-tune: start from this model's weights (tformer checkpoint, Hugging Face GPT-2 or Llama-family directory, or llm.c .bin) with a fresh optimizer")
 	fs.IntVar(&opts.Sample, "sample", 200, "after training, print a sample of this many tokens (0: none)")
 	fs.StringVar(&opts.Prompt, "prompt", "The ", "prompt of the sample printed after training")
-	addSeq2SeqDataFlags(fs, &opts.S2S)
+	addSeq2SeqDataFlags(cmd, &opts.S2S)
 	applyThreads := addThreadsFlag(cmd)
 
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
