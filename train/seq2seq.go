@@ -308,7 +308,7 @@ func equalTokens(a, b []int32) bool {
 // the built-in "facts" task with model.TinyEncDec: see the README).
 func DefaultSeq2SeqOptions() Options {
 	o := DefaultOptions()
-	o.Steps, o.Batch, o.LR, o.Warmup = 2000, 16, 1e-3, 100
+	o.Steps, o.Batch, o.LR, o.Warmup = 1500, 16, 1e-3, 300
 	o.MinLR = DefaultMinLR(o.LR)
 	o.EvalEvery, o.EvalWindows = 200, 64
 	return o

@@ -137,6 +137,9 @@ func profileConfig(o *profileOptions, seqs []int) (model.Config, error) {
 		if err != nil {
 			return cfg, err
 		}
+		if a == model.ArchEncDec {
+			return cfg, fmt.Errorf("--arch encdec: profile times decoders and encoders; tformer cost --arch encdec gives an encoder-decoder's exact FLOPs")
+		}
 		cfg.Arch = a
 	}
 	cfg.MaxSeq = max(cfg.MaxSeq, slices.Max(seqs))

@@ -417,7 +417,7 @@ end id. Its defaults are the Transformer's choices at toy size: 2 + 2 post-LN
 layers of width 128, sinusoidal positions, a ReLU FFN, the embedding scaled by √d
 and one matrix tied three ways (--tying all: source embedding = target embedding =
 output projection; decoder: a separate source table; none: three matrices), 64
-positions per stack, a batch of 16 pairs, lr 1e-3 (warmup 100) for 2000 steps.
+positions per stack, a batch of 16 pairs, lr 1e-3 (warmup 300) for 1500 steps.
 The pairs come from a task built into the binary (--task facts: questions about
 the built-in corpus's world, answered with its sentences; reverse: a sentence's
 words reversed), a --data file of source<TAB>target lines or --denoise FILE
