@@ -55,6 +55,15 @@ const PosOffset = 2
 // MaxLayers bounds encoder_layers and decoder_layers.
 const MaxLayers = 1 << 16
 
+// Bounds on config.json's sizes (far above any published BART's: 50,265
+// tokens, 1,024 positions, width 1,024 and FFN 4,096), so that the sizes'
+// products stay far from overflow before the tensors are checked.
+const (
+	maxVocab     = 1 << 24
+	maxPositions = 1 << 20
+	maxWidth     = 1 << 18
+)
+
 // maxConfigBytes bounds config.json (real ones are a few kilobytes).
 const maxConfigBytes = 64 << 20
 
@@ -176,6 +185,12 @@ func ConfigOf(e *hfconfig.EncDec) (model.Config, error) {
 		return model.Config{}, errors.New("config.json: a gated FFN, RMSNorm, missing biases or a head width other than d_model / heads are not BART's")
 	case e.EncLayers > MaxLayers || e.DecLayers > MaxLayers:
 		return model.Config{}, fmt.Errorf("config.json: encoder_layers %d and decoder_layers %d must be at most %d", e.EncLayers, e.DecLayers, MaxLayers)
+	case e.Vocab > maxVocab:
+		return model.Config{}, fmt.Errorf("config.json: vocab_size %d is more than the limit of %d", e.Vocab, maxVocab)
+	case e.MaxPositions > maxPositions:
+		return model.Config{}, fmt.Errorf("config.json: max_position_embeddings %d is more than the limit of %d", e.MaxPositions, maxPositions)
+	case e.DModel > maxWidth || e.DFF > maxWidth:
+		return model.Config{}, fmt.Errorf("config.json: d_model %d and the FFN width %d must be at most %d", e.DModel, e.DFF, maxWidth)
 	}
 	if err := c.Validate(); err != nil {
 		return model.Config{}, fmt.Errorf("config.json: %w", err)
