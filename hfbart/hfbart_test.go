@@ -121,7 +121,9 @@ func TestBadTensors(t *testing.T) {
 		}
 		return ts
 	}
-	f32 := func(name string, shape []int, v []float32) safetensors.Tensor { return safetensors.FromFloat32(name, shape, v) }
+	f32 := func(name string, shape []int, v []float32) safetensors.Tensor {
+		return safetensors.FromFloat32(name, shape, v)
+	}
 	const q = "model.decoder.layers.1.encoder_attn.k_proj.weight"
 	for _, tc := range []struct {
 		name string
@@ -135,7 +137,9 @@ func TestBadTensors(t *testing.T) {
 			n := "model.encoder.embed_positions.weight"
 			m[n] = f32(n, []int{12, 16}, make([]float32, 192))
 		}, "implies [14x16]"},
-		{"dtype", func(m map[string]safetensors.Tensor) { m[q] = safetensors.FromInt32(q, []int{16, 16}, make([]int32, 256)) }, "dtype I32"},
+		{"dtype", func(m map[string]safetensors.Tensor) {
+			m[q] = safetensors.FromInt32(q, []int{16, 16}, make([]int32, 256))
+		}, "dtype I32"},
 		{"extra", func(m map[string]safetensors.Tensor) {
 			n := "model.decoder.layers.2.fc1.bias"
 			m[n] = f32(n, []int{40}, make([]float32, 40))
