@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,6 +20,7 @@ type expected struct {
 	Tgt         [][]int32 `json:"tgt"`
 	LogitsShape []int     `json:"logits_shape"`
 	Logits      []float64 `json:"logits"`
+	Greedy      []int32   `json:"greedy"`
 }
 
 func readExpected(t *testing.T, path string) expected {
@@ -55,7 +57,8 @@ func seq2seqLogits(t *testing.T, m *model.Model, e expected) []float32 {
 // copies and a zero final_logits_bias stored, F16 with scale_embedding and
 // gelu_new, BF16 untied with ReLU — and compares the logits of two pairs
 // (the second source padded) with the script's own BART forward in float64:
-// max|got-want| <= 1e-4 · max|want|.
+// max|got-want| <= 1e-4 · max|want|; and the greedy decode of the first
+// source (through the engine's KV cache) with the script's.
 func TestGoldenPyTorchBART(t *testing.T) {
 	exps, _ := filepath.Glob("../testdata/bart/*.expected.json")
 	if len(exps) != 3 {
@@ -80,6 +83,15 @@ func TestGoldenPyTorchBART(t *testing.T) {
 			}
 			if worst > 1e-4*scale {
 				t.Fatalf("max |logit diff| %.3g > 1e-4 · %.3g", worst, scale)
+			}
+			// The cached decoder's greedy decode of the first source
+			// equals the reference's (full forward per step).
+			h, err := l.Model.Greedy(e.Src[0], model.GenerateOptions{BOS: 2, EOS: 2, MaxLen: 8})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(h.Tokens, e.Greedy) {
+				t.Fatalf("greedy %v, want %v", h.Tokens, e.Greedy)
 			}
 			t.Logf("%s (%s): max |diff| %.2g of max |logit| %.3g; notes %q", name, l.DType, worst, scale, l.Notes)
 		})

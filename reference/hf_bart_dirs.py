@@ -286,7 +286,21 @@ def main():
                 f.write(v)
             with open(os.path.join(d, "merges.txt"), "wb") as f:
                 f.write(m)
-        exp = {"src": src.tolist(), "src_lens": src_lens, "tgt": tgt.tolist(),
+        # Greedy decoding of the first source from the decoder start id
+        # (</s>), each step the full forward over the prefix, up to 8 ids
+        # or </s>; the margin between the best two logits is kept so that a
+        # near-tie cannot make the comparison fragile.
+        dec, margin = [EOS], float("inf")
+        for _ in range(8):
+            row = forward(W, src[:1], src_mask[:1], torch.tensor([dec]), scale, actname, heads, tied)[0, -1]
+            top = torch.topk(row, 2).values
+            margin = min(margin, float(top[0] - top[1]))
+            nxt = int(row.argmax())
+            if nxt == EOS:
+                break
+            dec.append(nxt)
+        assert margin > 1e-3, f"greedy near-tie {margin}"
+        exp = {"src": src.tolist(), "src_lens": src_lens, "tgt": tgt.tolist(), "greedy": dec[1:], "greedy_margin": round(margin, 6),
                "logits_shape": list(logits.shape), "logits": [round(float(x), 9) for x in logits.flatten()]}
         with open(os.path.join(args.out, name + ".expected.json"), "w") as f:
             json.dump(exp, f)
