@@ -55,7 +55,7 @@ func TestConvertBART(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	so, se, code = run(t, "convert", bad, filepath.Join(t.TempDir(), "x"))
+	_, se, code = run(t, "convert", bad, filepath.Join(t.TempDir(), "x"))
 	if code == 0 || strings.Count(strings.TrimSpace(se), "\n") != 0 || !strings.Contains(se, "normalize_before true") {
 		t.Fatalf("unsupported option: exit %d, stderr %q", code, se)
 	}
