@@ -392,7 +392,7 @@ func (s EncDecSpec) pass(ns, nt int, backward bool) EncDecFLOPs {
 type EncDecMemory struct {
 	Weights     int64 // unique parameters plus buffers, 4 bytes each
 	TrainState  int64 // weights + gradients + AdamW's two moments: 16 bytes per parameter
-	Activations int64 // saved forward activations of one pair, 4 bytes each (see ActivationFloats)
+	Activations int64 // the engine's activation buffers for a training step on one pair, 4 bytes each (model.(*Model).ActivationFloats)
 }
 
 // Memory returns the memory for one (source, target) pair; ns and nt as FLOPs.
@@ -403,14 +403,38 @@ func (s EncDecSpec) Memory(ns, nt int) (EncDecMemory, error) {
 	p := s.Params()
 	d, in, f, H := int64(s.DModel), s.inner(), int64(s.DFF), int64(s.Heads)
 	S, T := int64(ns), int64(nt)
-	// Per encoder layer and row: block input, Q K V, attention output, out
-	// projection, two norm outputs, FFN hidden (and its activation), FFN
-	// output; the fused attention keeps a softmax statistic per row and head.
-	enc := S*(d+3*in+in+d+2*d+2*f+d) + S*H
-	dec := T*(d+3*in+in+d) + T*H + // self
-		T*(in+in+d) + S*2*in + T*H + // cross: Q, context, out; K, V on source rows
-		T*(3*d+2*f+d)
-	act := int64(s.EncLayers)*enc + int64(s.DecLayers)*dec + T*int64(s.Vocab)
+	// The buffers the engine allocates for a training step (forward and
+	// backward; model.(*Model).ActivationFloats), per stack of n rows.
+	normStats := int64(2) // mean and rstd per row (LayerNorm); RMSNorm keeps rstd only
+	if s.RMSNorm {
+		normStats = 1
+	}
+	stack := func(n, layers, subs int64) int64 {
+		perSub := 2*n*d + normStats*n // norm output, residual sum, statistics
+		perLayer := subs*perSub + n*3*in + H*n + n*in + 2*n*f
+		if s.Gated {
+			perLayer += n * f // the gate's output
+		}
+		x := layers*perLayer + n*d + // the embedding sum
+			n*d + n*d + n*in + n*3*in + 2*n*f // backward scratch: residual, norm, attention output, Q K V, FFN
+		if s.Gated {
+			x += n * f
+			if s.Act == "gelu" || s.Act == "gelu_new" {
+				x += n * f // GeGLU's scratch
+			}
+		}
+		if s.LNEmbedding {
+			x += n*d + normStats*n
+		}
+		if s.PreLN {
+			x += n*d + normStats*n // the final norm
+		}
+		return x
+	}
+	act := stack(S, int64(s.EncLayers), 2) + stack(T, int64(s.DecLayers), 3) +
+		int64(s.DecLayers)*(T*in+S*2*in+H*T+T*in) + // cross-attention: Q, K V, softmax statistics, output
+		T*in + S*2*in + S*d + // cross-attention's backward scratch
+		2*T*d + 2*T*int64(s.Vocab) + T // output rows and their gradient, logits, probabilities, losses
 	return EncDecMemory{
 		Weights:     4 * (p.Unique() + p.Buffers),
 		TrainState:  16 * p.Unique(),

@@ -449,3 +449,29 @@ func TestEncDecEngineDecodeFLOPs(t *testing.T) {
 		}
 	}
 }
+
+// TestEncDecEngineMemory: the analytical activation memory is the floats
+// the engine allocates for a training step on one pair.
+func TestEncDecEngineMemory(t *testing.T) {
+	for name, c := range engineConfigs() {
+		spec := encdecSpecOf(c)
+		for _, l := range [][2]int{{1, 1}, {7, 3}, {40, 97}} {
+			m, err := model.New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Init(1)
+			ns, nt := l[0], l[1]
+			if _, err := m.ForwardSeq2Seq(model.Seq2SeqBatch{B: 1, SrcT: ns, TgtT: nt, Src: make([]int32, ns), Tgt: make([]int32, nt), Targets: make([]int32, nt)}); err != nil {
+				t.Fatal(err)
+			}
+			mem, err := spec.Memory(ns, nt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := mem.Activations/4, m.ActivationFloats(); got != want {
+				t.Errorf("%s, source %d, target %d: analytical %d floats, engine %d", name, ns, nt, got, want)
+			}
+		}
+	}
+}
