@@ -6,12 +6,14 @@ import (
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/tformer/tformer/kernels"
 )
 
 // Encoder–decoder (Vaswani et al. 2017, BART, T5, Marian) in the analytical
 // cost model: parameters (unique and applied) and per-component FLOPs at a
-// source length n_s and a target length n_t. The engine does not build these
-// models; the counts follow the published architectures.
+// source length n_s and a target length n_t, counted as the engine executes
+// them (the engine builds the Transformer's and BART's shapes, arch encdec).
 
 // EncDecTie is the three-way embedding tying choice of an encoder–decoder.
 type EncDecTie string
@@ -58,7 +60,11 @@ type EncDecSpec struct {
 	FinalLogits  bool // final_logits_bias: a K-vector buffer (not a parameter) added to the logits
 	ScaleEmbed   bool // embeddings multiplied by √d
 	ScaleOutput  bool // decoder output multiplied by d^-0.5 before the logits (tied T5)
-	Tie          EncDecTie
+	// Act is the FFN activation as Hugging Face names it: "" or "relu"
+	// (the Transformer, T5), "gelu" (erf: BART), "gelu_new" (tanh), "silu"
+	// or "swish" (Marian); with Gated, the gate's.
+	Act string
+	Tie EncDecTie
 }
 
 // Validate reports the first problem with the spec, in terms of its fields.
@@ -181,25 +187,36 @@ func (s EncDecSpec) Params() EncDecParams {
 	return p
 }
 
-// EncDecFLOPs are the forward FLOPs of one (source, target) pair by part,
-// 2 FLOPs per multiply-add and 1 per bias add, as cost/flops.go counts them.
+// EncDecFLOPs are the FLOPs of one pass over one (source, target) pair by
+// part, counted as the engine's kernels count them (kernels.Flops*: 2 per
+// multiply-add, 1 per bias add, the residual add in the output projection
+// and the FFN's down projection, the fused attention's softmax with its row
+// normalisation and running-output rescales, LayerNorm 8 per element), so
+// that for every model the engine builds (arch encdec) they equal its
+// counters exactly (cost/encdec_engine_test.go). T5's relative-position
+// bias, head_dim ≠ d/heads, its output scaling and final_logits_bias are
+// counted as they would execute; the engine does not build them.
 type EncDecFLOPs struct {
 	EncSelf AttnFLOPs // encoder self-attention, all layers (bidirectional, n_s² pairs)
 	DecSelf AttnFLOPs // decoder self-attention, all layers (causal, n_t(n_t+1)/2 pairs)
 	Cross   AttnFLOPs // cross-attention, all layers (n_t×n_s pairs; K/V on source rows)
-	EncFFN  int64
+	EncFFN  int64     // encoder FFN, all layers: matmuls, biases, activation, residual add
 	DecFFN  int64
 	Norms   int64
-	Embed   int64 // position additions and √d scaling
+	Embed   int64 // √d scaling and position additions (backward: the scatter into the tables)
 	Logits  int64 // output projection over the target rows
+	Loss    int64 // softmax cross-entropy over the target rows
 	PosBias int64 // T5's relative-position bias added to every score
-	// Training is forward + backward as 3× forward: cost/flops.go counts a
-	// matmul backward (dinp + dW) as 2× its forward; elementwise terms
-	// (softmax, norms) are approximated by the same factor here.
+	// Training is this pair's forward plus backward FLOPs (the Backward
+	// field's total plus this pass's).
 	Training int64
+	// Backward is the backward pass by part (its own Backward and
+	// Training are zero).
+	Backward *EncDecFLOPs `json:",omitempty"`
 }
 
-// AttnFLOPs are one attention kind's FLOPs over all layers.
+// AttnFLOPs are one attention kind's FLOPs over all layers; Out includes
+// the residual add in the forward pass.
 type AttnFLOPs struct {
 	QKV, Scores, Softmax, AV, Out int64
 }
@@ -207,19 +224,17 @@ type AttnFLOPs struct {
 // Total sums the attention FLOPs.
 func (a AttnFLOPs) Total() int64 { return a.QKV + a.Scores + a.Softmax + a.AV + a.Out }
 
-// Total sums the forward FLOPs.
+// Total sums the pass's FLOPs (not the backward's).
 func (f EncDecFLOPs) Total() int64 {
-	return f.EncSelf.Total() + f.DecSelf.Total() + f.Cross.Total() + f.EncFFN + f.DecFFN + f.Norms + f.Embed + f.Logits + f.PosBias
+	return f.EncSelf.Total() + f.DecSelf.Total() + f.Cross.Total() + f.EncFFN + f.DecFFN + f.Norms + f.Embed + f.Logits + f.Loss + f.PosBias
 }
-
-// Softmax FLOPs per (query, key) pair, as the decoder model counts them.
-const encdecSoftmaxPerPair = 5
 
 // errLength reports a bad length.
 var errLength = errors.New("lengths must be positive")
 
-// FLOPs returns the forward FLOPs for a source of ns and a target of nt
-// tokens. Learned-position models reject lengths above MaxPositions.
+// FLOPs returns the forward FLOPs (with the loss) for a source of ns and a
+// target of nt tokens, the backward pass in Backward and their sum in
+// Training. Learned-position models reject lengths above MaxPositions.
 func (s EncDecSpec) FLOPs(ns, nt int) (EncDecFLOPs, error) {
 	if err := s.Validate(); err != nil {
 		return EncDecFLOPs{}, err
@@ -236,78 +251,140 @@ func (s EncDecSpec) FLOPs(ns, nt int) (EncDecFLOPs, error) {
 	return s.flops(ns, nt), nil
 }
 
+// ActFlops is the FFN activation's per-element FLOPs, forward and backward,
+// as the kernels count them: ReLU, GELU (erf: "gelu"; tanh: "gelu_new"),
+// SiLU; gated, the activation of the gate times the up projection (SwiGLU,
+// GeGLU, ReGLU). "" is ReLU, the Transformer's.
+func (s EncDecSpec) ActFlops() (fwd, bwd int64) {
+	switch s.Act {
+	case "", "relu":
+		if s.Gated {
+			return kernels.FlopsReLUFwd + 1, kernels.FlopsReLUFwd + 3 + kernels.FlopsReLUBwd // as kernels.GeGLUFlops
+		}
+		return kernels.FlopsReLUFwd, kernels.FlopsReLUBwd
+	case "gelu", "gelu_new":
+		erf := s.Act == "gelu"
+		if s.Gated {
+			return kernels.GeGLUFlops(false, erf), kernels.GeGLUFlops(true, erf)
+		}
+		if erf {
+			return kernels.FlopsGELUErfFwd, kernels.FlopsGELUErfBwd
+		}
+		return kernels.FlopsGELUFwd, kernels.FlopsGELUBwd
+	}
+	// silu / swish
+	if s.Gated {
+		return kernels.FlopsSwiGLUFwd, kernels.FlopsSwiGLUBwd
+	}
+	return kernels.FlopsSwiGLUFwd - 1, kernels.FlopsSwiGLUBwd - 3 // SwiGLU without the product (the engine has no ungated SiLU)
+}
+
 // flops is FLOPs without the checks (a valid spec, positive lengths; any
 // length, as if a learned table were long enough).
 func (s EncDecSpec) flops(ns, nt int) EncDecFLOPs {
+	f := s.pass(ns, nt, false)
+	b := s.pass(ns, nt, true)
+	f.Training = f.Total() + b.Total()
+	f.Backward = &b
+	return f
+}
+
+// pass counts one pass, forward or backward, as the engine does (see the
+// derivation in cost/encdec_engine_test.go's engineEncDec).
+func (s EncDecSpec) pass(ns, nt int, backward bool) EncDecFLOPs {
 	d, in, f, H := int64(s.DModel), s.inner(), int64(s.DFF), int64(s.Heads)
 	dh := in / H
-	S, T := int64(ns), int64(nt)
-	b := int64(0)
+	S, T, K := int64(ns), int64(nt), int64(s.Vocab)
+	bias := int64(0)
 	if s.Bias {
-		b = 1
+		bias = 1
 	}
+	mat, res := int64(2), int64(kernels.FlopsResidual) // per multiply-add; the residual add
+	if backward {
+		mat, res = 4, 0 // dinp + dW; the residual's gradient is a copy
+	}
+	lin := func(n, k, m int64, residual bool) int64 {
+		c := mat*n*k*m + bias*n*m
+		if residual {
+			c += res * n * m
+		}
+		return c
+	}
+	// One head's fused attention over prs (query, key) pairs, rows query
+	// rows and resc running-output rescales (forward).
+	attn := func(prs, rows, resc int64) (sc, sm, av int64) {
+		prs, rows, resc = prs*H, rows*H, resc*H
+		if backward {
+			return 6 * dh * prs, kernels.FlopsAttnSoftmaxBwd*prs + 2*dh*rows, 4 * dh * prs
+		}
+		return 2 * dh * prs, kernels.FlopsAttnSoftmaxFwd*prs + (rows+resc)*dh, 2 * dh * prs
+	}
+	tiles := func(nk int64) int64 { return (nk+kernels.AttentionTile-1)/kernels.AttentionTile - 1 }
 	Le, Ld := int64(s.EncLayers), int64(s.DecLayers)
 	var o EncDecFLOPs
-	encPairs, decPairs, crossPairs := S*S, T*(T+1)/2, T*S
-	o.EncSelf = AttnFLOPs{
-		QKV:     Le * S * (2*d*3*in + b*3*in),
-		Scores:  Le * encPairs * H * 2 * dh,
-		Softmax: Le * encPairs * H * encdecSoftmaxPerPair,
-		AV:      Le * encPairs * H * 2 * dh,
-		Out:     Le * S * (2*in*d + b*d),
-	}
-	o.DecSelf = AttnFLOPs{
-		QKV:     Ld * T * (2*d*3*in + b*3*in),
-		Scores:  Ld * decPairs * H * 2 * dh,
-		Softmax: Ld * decPairs * H * encdecSoftmaxPerPair,
-		AV:      Ld * decPairs * H * 2 * dh,
-		Out:     Ld * T * (2*in*d + b*d),
-	}
+	esc, esm, eav := attn(S*S, S, kernels.AttentionRescales(ns, false))
+	o.EncSelf = AttnFLOPs{QKV: Le * lin(S, d, 3*in, false), Scores: Le * esc, Softmax: Le * esm, AV: Le * eav, Out: Le * lin(S, in, d, true)}
+	dsc, dsm, dav := attn(T*(T+1)/2, T, kernels.AttentionRescales(nt, true))
+	o.DecSelf = AttnFLOPs{QKV: Ld * lin(T, d, 3*in, false), Scores: Ld * dsc, Softmax: Ld * dsm, AV: Ld * dav, Out: Ld * lin(T, in, d, true)}
+	csc, csm, cav := attn(T*S, T, T*tiles(S))
 	o.Cross = AttnFLOPs{
 		// Q on target rows, K and V once per source (on source rows).
-		QKV:     Ld * (T*(2*d*in+b*in) + S*(2*d*2*in+b*2*in)),
-		Scores:  Ld * crossPairs * H * 2 * dh,
-		Softmax: Ld * crossPairs * H * encdecSoftmaxPerPair,
-		AV:      Ld * crossPairs * H * 2 * dh,
-		Out:     Ld * T * (2*in*d + b*d),
+		QKV:    Ld * (lin(T, d, in, false) + lin(S, d, 2*in, false)),
+		Scores: Ld * csc, Softmax: Ld * csm, AV: Ld * cav,
+		Out: Ld * lin(T, in, d, true),
 	}
 	up := int64(1)
-	act := f // ReLU: one per element; gated: activation plus the product
 	if s.Gated {
-		up, act = 2, 2*f
+		up = 2
 	}
-	perRow := up*2*d*f + b*up*f + act + 2*f*d + b*d
-	o.EncFFN, o.DecFFN = Le*S*perRow, Ld*T*perRow
-	// Residual adds: one per sub-block (d per row), counted with the norms.
-	normF := int64(5) // LayerNorm: mean, var, normalize, scale, shift per element
+	actF, actB := s.ActFlops()
+	act := actF
+	if backward {
+		act = actB
+	}
+	perRow := func(n int64) int64 { return up*lin(n, d, f, false) + n*f*act + lin(n, f, d, true) }
+	o.EncFFN, o.DecFFN = Le*perRow(S), Ld*perRow(T)
+	normF := int64(kernels.FlopsLayerNormFwd)
 	if s.RMSNorm {
-		normF = 4
+		normF = kernels.FlopsRMSNormFwd
 	}
-	norms := Le*S*2 + Ld*T*3
+	if backward {
+		normF = kernels.FlopsLayerNormBwd
+		if s.RMSNorm {
+			normF = kernels.FlopsRMSNormBwd
+		}
+	}
+	rows := Le*S*2 + Ld*T*3
 	if s.PreLN {
-		norms += S + T
+		rows += S + T
 	}
 	if s.LNEmbedding {
-		norms += S + T
+		rows += S + T
 	}
-	o.Norms = norms*d*normF + (Le*S*2+Ld*T*3)*d
+	o.Norms = rows * d * normF
 	if s.Positions != PosRelative {
-		o.Embed += (S + T) * d
+		o.Embed += (S + T) * d // add the position row (backward: scatter into the token row)
 	}
 	if s.ScaleEmbed {
 		o.Embed += (S + T) * d
 	}
-	if s.Positions == PosRelative {
-		o.PosBias = Le*encPairs*H + Ld*decPairs*H
+	if backward && s.Positions == PosLearned {
+		o.Embed += (S + T) * d // scatter into the position row
 	}
-	o.Logits = T * 2 * d * int64(s.Vocab)
+	if s.Positions == PosRelative {
+		o.PosBias = Le*S*S*H + Ld*T*(T+1)/2*H // forward: the add; backward: the sum into the bucket
+	}
+	o.Logits = mat * T * d * K
 	if s.ScaleOutput {
 		o.Logits += T * d
 	}
 	if s.FinalLogits {
-		o.Logits += T * int64(s.Vocab)
+		o.Logits += T * K
 	}
-	o.Training = 3 * o.Total()
+	o.Loss = T * K * kernels.FlopsLossFwd
+	if backward {
+		o.Loss = T*K*kernels.FlopsLossBwd + T
+	}
 	return o
 }
 
@@ -315,7 +392,7 @@ func (s EncDecSpec) flops(ns, nt int) EncDecFLOPs {
 type EncDecMemory struct {
 	Weights     int64 // unique parameters plus buffers, 4 bytes each
 	TrainState  int64 // weights + gradients + AdamW's two moments: 16 bytes per parameter
-	Activations int64 // saved forward activations of one pair, 4 bytes each (see ActivationFloats)
+	Activations int64 // the engine's activation buffers for a training step on one pair, 4 bytes each (model.(*Model).ActivationFloats)
 }
 
 // Memory returns the memory for one (source, target) pair; ns and nt as FLOPs.
@@ -326,14 +403,38 @@ func (s EncDecSpec) Memory(ns, nt int) (EncDecMemory, error) {
 	p := s.Params()
 	d, in, f, H := int64(s.DModel), s.inner(), int64(s.DFF), int64(s.Heads)
 	S, T := int64(ns), int64(nt)
-	// Per encoder layer and row: block input, Q K V, attention output, out
-	// projection, two norm outputs, FFN hidden (and its activation), FFN
-	// output; the fused attention keeps a softmax statistic per row and head.
-	enc := S*(d+3*in+in+d+2*d+2*f+d) + S*H
-	dec := T*(d+3*in+in+d) + T*H + // self
-		T*(in+in+d) + S*2*in + T*H + // cross: Q, context, out; K, V on source rows
-		T*(3*d+2*f+d)
-	act := int64(s.EncLayers)*enc + int64(s.DecLayers)*dec + T*int64(s.Vocab)
+	// The buffers the engine allocates for a training step (forward and
+	// backward; model.(*Model).ActivationFloats), per stack of n rows.
+	normStats := int64(2) // mean and rstd per row (LayerNorm); RMSNorm keeps rstd only
+	if s.RMSNorm {
+		normStats = 1
+	}
+	stack := func(n, layers, subs int64) int64 {
+		perSub := 2*n*d + normStats*n // norm output, residual sum, statistics
+		perLayer := subs*perSub + n*3*in + H*n + n*in + 2*n*f
+		if s.Gated {
+			perLayer += n * f // the gate's output
+		}
+		x := layers*perLayer + n*d + // the embedding sum
+			n*d + n*d + n*in + n*3*in + 2*n*f // backward scratch: residual, norm, attention output, Q K V, FFN
+		if s.Gated {
+			x += n * f
+			if s.Act == "gelu" || s.Act == "gelu_new" {
+				x += n * f // GeGLU's scratch
+			}
+		}
+		if s.LNEmbedding {
+			x += n*d + normStats*n
+		}
+		if s.PreLN {
+			x += n*d + normStats*n // the final norm
+		}
+		return x
+	}
+	act := stack(S, int64(s.EncLayers), 2) + stack(T, int64(s.DecLayers), 3) +
+		int64(s.DecLayers)*(T*in+S*2*in+H*T+T*in) + // cross-attention: Q, K V, softmax statistics, output
+		T*in + S*2*in + S*d + // cross-attention's backward scratch
+		2*T*d + 2*T*int64(s.Vocab) + T // output rows and their gradient, logits, probabilities, losses
 	return EncDecMemory{
 		Weights:     4 * (p.Unique() + p.Buffers),
 		TrainState:  16 * p.Unique(),
@@ -368,19 +469,19 @@ func (s EncDecSpec) CrossoverEncSelf() float64 {
 
 var encdecPresets = map[string]EncDecSpec{
 	"transformer-base": {Name: "transformer-base", Vocab: 37000, DModel: 512, EncLayers: 6, DecLayers: 6, Heads: 8, DFF: 2048,
-		Bias: true, Positions: PosSinusoidal, ScaleEmbed: true, Tie: TieAll},
+		Bias: true, Positions: PosSinusoidal, ScaleEmbed: true, Act: "relu", Tie: TieAll},
 	"transformer-big": {Name: "transformer-big", Vocab: 37000, DModel: 1024, EncLayers: 6, DecLayers: 6, Heads: 16, DFF: 4096,
-		Bias: true, Positions: PosSinusoidal, ScaleEmbed: true, Tie: TieAll},
+		Bias: true, Positions: PosSinusoidal, ScaleEmbed: true, Act: "relu", Tie: TieAll},
 	"bart-base": {Name: "bart-base", Vocab: 50265, DModel: 768, EncLayers: 6, DecLayers: 6, Heads: 12, DFF: 3072,
-		Bias: true, Positions: PosLearned, MaxPositions: 1024, PosOffset: 2, LNEmbedding: true, FinalLogits: true, Tie: TieAll},
+		Bias: true, Positions: PosLearned, MaxPositions: 1024, PosOffset: 2, LNEmbedding: true, FinalLogits: true, Act: "gelu", Tie: TieAll},
 	"bart-large": {Name: "bart-large", Vocab: 50265, DModel: 1024, EncLayers: 12, DecLayers: 12, Heads: 16, DFF: 4096,
-		Bias: true, Positions: PosLearned, MaxPositions: 1024, PosOffset: 2, LNEmbedding: true, FinalLogits: true, Tie: TieAll},
+		Bias: true, Positions: PosLearned, MaxPositions: 1024, PosOffset: 2, LNEmbedding: true, FinalLogits: true, Act: "gelu", Tie: TieAll},
 	"t5-small": {Name: "t5-small", Vocab: 32128, DModel: 512, EncLayers: 6, DecLayers: 6, Heads: 8, HeadDim: 64, DFF: 2048,
-		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, ScaleOutput: true, Tie: TieAll},
+		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, ScaleOutput: true, Act: "relu", Tie: TieAll},
 	"t5-base": {Name: "t5-base", Vocab: 32128, DModel: 768, EncLayers: 12, DecLayers: 12, Heads: 12, HeadDim: 64, DFF: 3072,
-		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, ScaleOutput: true, Tie: TieAll},
+		RMSNorm: true, PreLN: true, Positions: PosRelative, RelBuckets: 32, ScaleOutput: true, Act: "relu", Tie: TieAll},
 	"marian": {Name: "marian", Vocab: 58101, DModel: 512, EncLayers: 6, DecLayers: 6, Heads: 8, DFF: 2048,
-		Bias: true, Positions: PosSinusoidal, ScaleEmbed: true, FinalLogits: true, Tie: TieAll},
+		Bias: true, Positions: PosSinusoidal, ScaleEmbed: true, FinalLogits: true, Act: "swish", Tie: TieAll},
 }
 
 // EncDecPreset returns the named encoder–decoder preset.

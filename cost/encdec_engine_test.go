@@ -278,44 +278,55 @@ func TestEncDecEngineFLOPs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			F := kernels.Forward
-			e := func(comp kernels.Component) int64 { return ce.Get(F, comp) }
-			dc := func(comp kernels.Component) int64 { return cd.Get(F, comp) }
-			Le, Ld, d := int64(c.EncLayers), int64(c.Layers), int64(c.DModel)
-			S, T := int64(ns), int64(nt)
-			same := []struct {
-				what      string
-				got, want int64
-			}{
-				{"enc self qkv", e(kernels.QKV), an.EncSelf.QKV},
-				{"enc self scores", e(kernels.Scores), an.EncSelf.Scores},
-				{"enc self av", e(kernels.AV), an.EncSelf.AV},
-				{"enc self out (without the residual add)", e(kernels.AttnOut) - Le*S*d, an.EncSelf.Out},
-				{"dec self qkv", dc(kernels.QKV), an.DecSelf.QKV},
-				{"dec self scores", dc(kernels.Scores), an.DecSelf.Scores},
-				{"dec self av", dc(kernels.AV), an.DecSelf.AV},
-				{"dec self out (without the residual add)", dc(kernels.AttnOut) - Ld*T*d, an.DecSelf.Out},
-				{"cross qkv", dc(kernels.CrossQKV), an.Cross.QKV},
-				{"cross scores", dc(kernels.CrossScores), an.Cross.Scores},
-				{"cross av", dc(kernels.CrossAV), an.Cross.AV},
-				{"cross out (without the residual add)", dc(kernels.CrossOut) - Ld*T*d, an.Cross.Out},
-				{"embedding", e(kernels.Embedding) + dc(kernels.Embedding), an.Embed},
-				{"logits", dc(kernels.Logits), an.Logits},
-			}
-			if c.Activation == model.ReLU {
-				same = append(same,
-					struct {
-						what      string
-						got, want int64
-					}{"enc ffn (without the residual add)", e(kernels.FFNUp) + e(kernels.GELU) + e(kernels.FFNDown) - Le*S*d, an.EncFFN},
-					struct {
-						what      string
-						got, want int64
-					}{"dec ffn (without the residual add)", dc(kernels.FFNUp) + dc(kernels.GELU) + dc(kernels.FFNDown) - Ld*T*d, an.DecFFN})
-			}
-			for _, x := range same {
-				if x.got != x.want {
-					t.Errorf("%s: %s: engine %d, EncDecSpec %d", what, x.what, x.got, x.want)
+			for _, p := range []kernels.Pass{kernels.Forward, kernels.Backward} {
+				f := an
+				if p == kernels.Backward {
+					f = *an.Backward
+				}
+				e := func(comps ...kernels.Component) (n int64) {
+					for _, c := range comps {
+						n += ce.Get(p, c)
+					}
+					return n
+				}
+				dc := func(comps ...kernels.Component) (n int64) {
+					for _, c := range comps {
+						n += cd.Get(p, c)
+					}
+					return n
+				}
+				ffn := []kernels.Component{kernels.FFNGate, kernels.FFNUp, kernels.GELU, kernels.GLU, kernels.FFNDown}
+				same := []struct {
+					what      string
+					got, want int64
+				}{
+					{"enc self qkv", e(kernels.QKV), f.EncSelf.QKV},
+					{"enc self scores", e(kernels.Scores), f.EncSelf.Scores},
+					{"enc self softmax", e(kernels.Softmax), f.EncSelf.Softmax},
+					{"enc self av", e(kernels.AV), f.EncSelf.AV},
+					{"enc self out", e(kernels.AttnOut), f.EncSelf.Out},
+					{"dec self qkv", dc(kernels.QKV), f.DecSelf.QKV},
+					{"dec self scores", dc(kernels.Scores), f.DecSelf.Scores},
+					{"dec self softmax", dc(kernels.Softmax), f.DecSelf.Softmax},
+					{"dec self av", dc(kernels.AV), f.DecSelf.AV},
+					{"dec self out", dc(kernels.AttnOut), f.DecSelf.Out},
+					{"cross qkv", dc(kernels.CrossQKV), f.Cross.QKV},
+					{"cross scores", dc(kernels.CrossScores), f.Cross.Scores},
+					{"cross softmax", dc(kernels.CrossSoftmax), f.Cross.Softmax},
+					{"cross av", dc(kernels.CrossAV), f.Cross.AV},
+					{"cross out", dc(kernels.CrossOut), f.Cross.Out},
+					{"enc ffn", e(ffn...), f.EncFFN},
+					{"dec ffn", dc(ffn...), f.DecFFN},
+					{"norms", e(kernels.LayerNorm) + dc(kernels.LayerNorm), f.Norms},
+					{"embedding", e(kernels.Embedding) + dc(kernels.Embedding), f.Embed},
+					{"logits", dc(kernels.Logits), f.Logits},
+					{"loss", dc(kernels.Loss), f.Loss},
+					{"total", e(kernels.AllComponents()...) + dc(kernels.AllComponents()...), f.Total()},
+				}
+				for _, x := range same {
+					if x.got != x.want {
+						t.Errorf("%s: %v %s: engine %d, EncDecSpec %d", what, p, x.what, x.got, x.want)
+					}
 				}
 			}
 		}
@@ -439,6 +450,32 @@ func TestEncDecForModel(t *testing.T) {
 	for _, bad := range []model.Config{model.Tiny(), shared} {
 		if _, err := EncDecForModel(bad); err == nil {
 			t.Errorf("%+v: no error", bad)
+		}
+	}
+}
+
+// TestEncDecEngineMemory: the analytical activation memory is the floats
+// the engine allocates for a training step on one pair.
+func TestEncDecEngineMemory(t *testing.T) {
+	for name, c := range engineConfigs() {
+		spec := encdecSpecOf(c)
+		for _, l := range [][2]int{{1, 1}, {7, 3}, {40, 97}} {
+			m, err := model.New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Init(1)
+			ns, nt := l[0], l[1]
+			if _, err := m.ForwardSeq2Seq(model.Seq2SeqBatch{B: 1, SrcT: ns, TgtT: nt, Src: make([]int32, ns), Tgt: make([]int32, nt), Targets: make([]int32, nt)}); err != nil {
+				t.Fatal(err)
+			}
+			mem, err := spec.Memory(ns, nt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := mem.Activations/4, m.ActivationFloats(); got != want {
+				t.Errorf("%s, source %d, target %d: analytical %d floats, engine %d", name, ns, nt, got, want)
+			}
 		}
 	}
 }

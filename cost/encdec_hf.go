@@ -24,7 +24,7 @@ func EncDecFromHF(h hfconfig.Config) (EncDecSpec, error) {
 		Heads: e.Heads, HeadDim: e.HeadDim, DFF: e.DFF, Gated: e.Gated, Bias: e.Bias, RMSNorm: e.RMSNorm, PreLN: e.PreLN,
 		Positions: Positions(e.Positions), PosOffset: e.PosOffset, RelBuckets: e.RelBuckets,
 		LNEmbedding: e.LNEmbedding, FinalLogits: e.FinalLogitsBias, ScaleEmbed: e.ScaleEmbed, ScaleOutput: e.ScaleOutput,
-		Tie: EncDecTie(e.Tie)}
+		Act: e.Activation, Tie: EncDecTie(e.Tie)}
 	if s.Positions == PosLearned {
 		s.MaxPositions = e.MaxPositions
 	}

@@ -32,6 +32,16 @@ func encdecSpec(c model.Config) EncDecSpec {
 	s := EncDecSpec{Name: "model", Vocab: c.Vocab, DModel: c.DModel, EncLayers: c.EncLayers, DecLayers: c.Layers, Heads: c.Heads,
 		DFF: c.DFF, Gated: c.Gated(), Bias: c.LinearBias(), RMSNorm: c.RMS(), PreLN: !c.PostLN, ScaleEmbed: c.EmbedScale,
 		Tie: EncDecTie(c.TyingMode()), LNEmbedding: c.EmbedNorm}
+	switch {
+	case c.MLP == model.SwiGLU:
+		s.Act = "silu"
+	case c.Activation == model.ReLU:
+		s.Act = "relu"
+	case c.Activation == model.GELUErf:
+		s.Act = "gelu"
+	default:
+		s.Act = "gelu_new"
+	}
 	if c.DHead != 0 && c.DHead*c.Heads != c.DModel {
 		s.HeadDim = c.DHead
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tformer/tformer/internal/textfmt"
+	"github.com/tformer/tformer/kernels"
 )
 
 // EncDecOptions select what an EncDecReport covers.
@@ -177,21 +178,36 @@ func (s EncDecSpec) components(f EncDecFLOPs) []namedCount {
 	if s.Positions == PosRelative {
 		out = append(out, namedCount{"pos_bias", f.PosBias})
 	}
-	return append(out, namedCount{"logits", f.Logits})
+	return append(out, namedCount{"logits", f.Logits}, namedCount{"loss", f.Loss})
 }
 
-// crossAt solves a·n² + b·n = c·n for n > 0, where attn and ffn are
-// per-layer counts that are quadratic and linear in n with no constant term
-// (both are read off at n = 1 and n = 2).
+// crossAt finds the n at which the per-layer counts attn(n) and ffn(n)
+// (at n_s = n_t = n) are equal: attention grows as n² (plus the fused
+// softmax's rescales, a step function of n), the FFN as n. It brackets the
+// sign change of attn − ffn between two integers by doubling and
+// bisection, and interpolates between them; nil when attention is not
+// below the FFN at n = 1 or has not caught up by n = 2^20.
 func crossAt(attn, ffn func(n int) int64) *float64 {
-	a1, a2 := float64(attn(1)), float64(attn(2))
-	a := (a2 - 2*a1) / 2
-	b := a1 - a
-	c := float64(ffn(1))
-	if a <= 0 || c <= b {
+	g := func(n int) int64 { return attn(n) - ffn(n) }
+	if g(1) >= 0 {
 		return nil
 	}
-	x := (c - b) / a
+	lo, hi := 1, 2
+	for g(hi) < 0 {
+		if hi >= 1<<20 {
+			return nil
+		}
+		lo, hi = hi, 2*hi
+	}
+	for hi-lo > 1 {
+		if m := (lo + hi) / 2; g(m) < 0 {
+			lo = m
+		} else {
+			hi = m
+		}
+	}
+	a, b := float64(g(lo)), float64(g(hi))
+	x := float64(lo) + a/(a-b)
 	return &x
 }
 
@@ -235,6 +251,7 @@ func NewEncDecReport(s EncDecSpec, o EncDecOptions) (*EncDecReport, error) {
 	B := int64(o.Batch)
 	p := s.Params()
 	K, d := int64(s.Vocab), int64(s.DModel)
+	actF, _ := s.ActFlops()
 	norm := "layernorm"
 	if s.RMSNorm {
 		norm = "rmsnorm"
@@ -244,12 +261,13 @@ func NewEncDecReport(s EncDecSpec, o EncDecOptions) (*EncDecReport, error) {
 			Heads: s.Heads, HeadDim: int(s.inner()) / s.Heads, DFF: s.DFF, Gated: s.Gated, Bias: s.Bias, Norm: norm, PreLN: s.PreLN,
 			Positions: s.Positions, MaxPositions: s.MaxPositions, Tie: s.Tie},
 		Conventions: EncDecConventions{Batch: o.Batch, BytesPerValue: 4,
-			Matmul:        "2·m·k·n per (m x k)·(k x n) product",
-			Elementwise:   fmt.Sprintf("per element: bias 1, residual 1, softmax %d per (query, key) pair, layernorm 5 (rmsnorm 4), ReLU/GELU 1 (gated: 2), position add 1, √d scale 1", encdecSoftmaxPerPair),
+			Matmul: "2·m·k·n per (m x k)·(k x n) product",
+			Elementwise: fmt.Sprintf("as the engine's kernels count them, forward: bias 1, residual 1 (in the output and FFN down projections), softmax %d per (query, key) pair plus d_head per query row and per running-output rescale (one per %d-key tile after the first), layernorm %d (rmsnorm %d), FFN activation %d, position add 1, √d scale 1, loss %d per logit",
+				kernels.FlopsAttnSoftmaxFwd, kernels.AttentionTile, kernels.FlopsLayerNormFwd, kernels.FlopsRMSNormFwd, actF, kernels.FlopsLossFwd),
 			EncAttention:  "bidirectional: n_s² (query, key) pairs per head",
 			DecAttention:  "causal: n_t(n_t+1)/2 pairs per head",
 			CrossAtention: "n_t·n_s pairs per head; Q and output projection on target rows, K and V once on source rows",
-			Train:         "forward + backward = 3 x forward"},
+			Train:         "forward + backward, the backward as the engine counts it (matmuls 4 per multiply-add, the fused attention recomputing QKᵀ)"},
 		Params: EncDecParamsInfo{Unique: p.Unique(), Applied: p.Applied, Untied: p.Unique() - p.Embedding + 3*K*d,
 			Buffers: p.Buffers, Components: map[string]Count{
 				"embeddings":      {Unique: p.Embedding, Applied: 3 * K * d},

@@ -21,8 +21,8 @@ func TestEncDecReportJSONKeySet(t *testing.T) {
 		preset string
 		parts  []string
 	}{
-		{"transformer-base", append(slices.Clone(base), "logits")},
-		{"t5-small", append(slices.Clone(base), "pos_bias", "logits")},
+		{"transformer-base", append(slices.Clone(base), "logits", "loss")},
+		{"t5-small", append(slices.Clone(base), "pos_bias", "logits", "loss")},
 	} {
 		s, _ := EncDecPreset(c.preset)
 		r, err := NewEncDecReport(s, EncDecOptions{Src: []int{64, 128}, Tgt: []int{32}, Seqs: []int{128, 1024}, Batch: 2})
@@ -235,7 +235,7 @@ func TestEncDecPlot(t *testing.T) {
 		if head := b.String()[:min(b.Len(), 200)]; f == "svg" && !strings.Contains(head, "<svg") || f == "png" && !strings.HasPrefix(head, "\x89PNG") {
 			t.Errorf("%s: starts %q", f, head[:min(len(head), 20)])
 		}
-		if f == "svg" && (!strings.Contains(b.String(), "cross-attention") || !strings.Contains(b.String(), "decoder self = FFN at n ≈ 2010")) {
+		if f == "svg" && (!strings.Contains(b.String(), "cross-attention") || !strings.Contains(b.String(), "decoder self = FFN at n ≈ 2004")) {
 			t.Error("svg lacks the series or the crossover label")
 		}
 	}

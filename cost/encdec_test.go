@@ -67,9 +67,13 @@ func TestEncDecTieModes(t *testing.T) {
 }
 
 // Per-component FLOPs of transformer-base by hand (d 512, 8 heads of 64,
-// d_ff 2048, 6+6 layers, biases), at several (n_s, n_t).
+// d_ff 2048, 6+6 layers, biases, post-LN, ReLU), at several (n_s, n_t), in
+// the engine's conventions: the fused softmax's 5 per pair plus d_head per
+// query row and per rescale (one per 96-key tile after the first), the
+// residual add in the output and FFN down projections, LayerNorm 8.
 func TestEncDecFLOPsByHand(t *testing.T) {
 	s, _ := EncDecPreset("transformer-base")
+	tiles := func(n int64) int64 { return (n+95)/96 - 1 }
 	for _, n := range [][2]int64{{1, 1}, {64, 512}, {512, 64}, {300, 7}, {1024, 1024}} {
 		S, T := n[0], n[1]
 		f, err := s.FLOPs(int(S), int(T))
@@ -84,22 +88,25 @@ func TestEncDecFLOPsByHand(t *testing.T) {
 		}
 		check("enc QKV", f.EncSelf.QKV, 6*S*(2*512*1536+1536))
 		check("enc scores", f.EncSelf.Scores, 6*S*S*8*128)
-		check("enc softmax", f.EncSelf.Softmax, 6*S*S*8*5)
+		check("enc softmax", f.EncSelf.Softmax, 6*(S*S*8*5+(S*8+8*S*tiles(S))*64))
 		check("enc AV", f.EncSelf.AV, 6*S*S*1024)
-		check("enc out", f.EncSelf.Out, 6*S*(2*512*512+512))
+		check("enc out", f.EncSelf.Out, 6*S*(2*512*512+512+512))
 		check("dec scores", f.DecSelf.Scores, 6*T*(T+1)/2*1024)
 		check("dec QKV", f.DecSelf.QKV, 6*T*(2*512*1536+1536))
 		check("cross QKV", f.Cross.QKV, 6*(T*(2*512*512+512)+S*(2*512*1024+1024)))
 		check("cross scores", f.Cross.Scores, 6*T*S*1024)
 		check("cross AV", f.Cross.AV, 6*T*S*1024)
-		check("cross softmax", f.Cross.Softmax, 6*T*S*40)
-		check("cross out", f.Cross.Out, 6*T*(2*512*512+512))
-		ffn := int64(2*512*2048 + 2048 + 2048 + 2*2048*512 + 512)
+		check("cross softmax", f.Cross.Softmax, 6*(T*S*40+(T*8+8*T*tiles(S))*64))
+		check("cross out", f.Cross.Out, 6*T*(2*512*512+512+512))
+		ffn := int64(2*512*2048 + 2048 + 2048 + 2*2048*512 + 512 + 512)
 		check("enc FFN", f.EncFFN, 6*S*ffn)
 		check("dec FFN", f.DecFFN, 6*T*ffn)
+		check("norms", f.Norms, (6*S*2+6*T*3)*512*8)
 		check("logits", f.Logits, T*2*512*37000)
+		check("loss", f.Loss, T*37000*5)
 		check("embed", f.Embed, 2*(S+T)*512)
-		check("training", f.Training, 3*f.Total())
+		check("training", f.Training, f.Total()+f.Backward.Total())
+		check("backward logits", f.Backward.Logits, T*4*512*37000)
 	}
 }
 

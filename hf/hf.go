@@ -414,3 +414,9 @@ func checkFinite(name string, v []float32) error {
 	}
 	return nil
 }
+
+// ReadWeights reads dir's model.safetensors, or the shards its
+// model.safetensors.index.json names (checked against each other as Load
+// checks them), and returns every tensor by name. Package hfbart reads
+// BART directories with it.
+func ReadWeights(dir string) (map[string]safetensors.Tensor, error) { return openWeights(dir) }

@@ -1,6 +1,7 @@
 // Package modelio opens a model stored in any format tformer reads — a
-// tformer checkpoint (.safetensors), a Hugging Face GPT-2 or Llama-family
-// (Llama, Mistral, Qwen2, Gemma) directory or an llm.c checkpoint (.bin) —
+// tformer checkpoint (.safetensors), a Hugging Face GPT-2, Llama-family
+// (Llama, Mistral, Qwen2, Gemma) or BART (BartForConditionalGeneration,
+// an encoder–decoder) directory or an llm.c checkpoint (.bin) —
 // telling the format from the path and the file's first bytes, and finds
 // the tokenizer that goes with it.
 package modelio
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/hf"
+	"github.com/tformer/tformer/hfbart"
 	"github.com/tformer/tformer/hfgpt2"
 	"github.com/tformer/tformer/llmc"
 	"github.com/tformer/tformer/model"
@@ -25,7 +27,7 @@ import (
 // Model file formats.
 const (
 	Tformer = "tformer" // tformer checkpoint: one .safetensors file
-	HF      = "hf"      // Hugging Face directory (GPT-2 or Llama family)
+	HF      = "hf"      // Hugging Face directory (GPT-2, Llama family or BART)
 	LLMC    = "llmc"    // llm.c .bin checkpoint
 )
 
@@ -41,6 +43,9 @@ type Loaded struct {
 	Tokenizer     tokenizer.Tokenizer // nil when unknown
 	TokenizerName string              // "" when unknown
 	Notes         []string            // what the reader assumed or changed
+	// Seq2SeqIDs are a BART directory's pad, bos, eos and decoder start
+	// ids (nil for other models, or when its config.json lacks them).
+	Seq2SeqIDs *hfbart.SpecialIDs
 }
 
 // Detect tells the format of an existing model file or directory.
@@ -134,8 +139,8 @@ func guessTokenizer(l *Loaded, where string) {
 	l.Tokenizer, _ = tokenizer.New(l.TokenizerName)
 }
 
-// Open reads a tformer checkpoint, a Hugging Face GPT-2 or Llama-family
-// directory or an llm.c checkpoint, telling which from the path and the file's first bytes.
+// Open reads a tformer checkpoint, a Hugging Face GPT-2, Llama-family or
+// BART directory or an llm.c checkpoint, telling which from the path and the file's first bytes.
 // The tokenizer may be unknown (nil); Load requires one.
 func Open(path string) (*Loaded, error) {
 	// A pipe or device (--model /dev/stdin) is read once into memory and
@@ -177,6 +182,12 @@ func Open(path string) (*Loaded, error) {
 			l.Tokenizer = t
 		}
 	case HF:
+		if dir := hfDir(path); hfbart.IsBART(dir) {
+			if err := openBART(l, dir); err != nil {
+				return nil, err
+			}
+			break
+		}
 		if dir := hfDir(path); hf.IsLlamaFamily(dir) {
 			if err := openLlama(l, dir); err != nil {
 				return nil, err
@@ -240,6 +251,28 @@ func openLlama(l *Loaded, dir string) error {
 		return err
 	}
 	l.Model, l.Notes, l.Detail = h.Model, h.Notes, h.Config.ModelType+", "+string(h.DType)
+	return dirTokenizer(l, dir)
+}
+
+// openBART reads a BartForConditionalGeneration directory into l, with its
+// special ids and the directory's vocab.json and merges.txt (or
+// tokenizer.json) when it has them.
+func openBART(l *Loaded, dir string) error {
+	h, err := hfbart.Load(dir)
+	if err != nil {
+		return err
+	}
+	l.Model, l.Notes, l.Detail = h.Model, h.Notes, "bart, "+string(h.DType)
+	if ids, ok := h.IDs(); ok {
+		l.Seq2SeqIDs = &ids
+	}
+	return dirTokenizer(l, dir)
+}
+
+// dirTokenizer sets l's tokenizer from dir's tokenizer.json, or its
+// GPT-2-style vocab.json and merges.txt, or (when it has neither) guesses
+// it from the vocabulary size.
+func dirTokenizer(l *Loaded, dir string) error {
 	var tok tokenizer.Tokenizer
 	switch {
 	case exists(filepath.Join(dir, "tokenizer.json")):

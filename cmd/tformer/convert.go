@@ -11,6 +11,7 @@ import (
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/hf"
+	"github.com/tformer/tformer/hfbart"
 	"github.com/tformer/tformer/hfgpt2"
 	"github.com/tformer/tformer/llmc"
 	"github.com/tformer/tformer/model"
@@ -144,13 +145,16 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 			_, err := hf.ModelType(m.Config)
 			llamaOut = err == nil
 		}
-		if m.Config.Share != model.ShareNone && outFmt != fmtTformer && !expandShared {
+		if (m.Config.Share != model.ShareNone || m.Config.ShareStacks) && outFmt != fmtTformer && !expandShared {
 			c := m.Config
 			u := c
-			u.Share, u.Groups = model.ShareNone, 1
+			u.Share, u.Groups, u.ShareStacks = model.ShareNone, 1, false
 			what := map[string]string{fmtHF: "Hugging Face's GPT-2", fmtLLMC: "llm.c"}[outFmt]
 			if llamaOut {
 				what = "Hugging Face's Llama family"
+			}
+			if c.IsEncDec() {
+				what = "Hugging Face's BART"
 			}
 			return fmt.Errorf("%s cannot express cross-layer sharing (this model shares %s in %d group(s)); pass --expand-shared to write one copy of each shared block per layer (same outputs, %s instead of %s stored parameters)",
 				what, c.Share, c.Groups, commas(u.UniqueParams()), commas(c.UniqueParams()))
@@ -177,6 +181,10 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 			}
 			err = checkpoint.Save(out, &checkpoint.Checkpoint{Model: m, Tokenizer: name})
 		case fmtHF:
+			if m.Config.IsEncDec() { // BartForConditionalGeneration
+				notes, err = hfbart.Save(out, m, am.Tokenizer, hfbart.Options{ExpandShared: expandShared, IDs: am.Seq2SeqIDs})
+				break
+			}
 			if llamaOut {
 				notes, err = hf.Save(out, m, am.Tokenizer, hf.Options{ExpandShared: expandShared})
 				break
@@ -213,6 +221,9 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 		if llamaOut {
 			mt, _ := hf.ModelType(c)
 			dst += ", " + mt
+		}
+		if c.IsEncDec() && outFmt == fmtHF {
+			dst += ", bart"
 		}
 		tn := am.TokenizerName
 		if tn == "" {

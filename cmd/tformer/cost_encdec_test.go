@@ -21,7 +21,7 @@ func TestCostEncDec(t *testing.T) {
 	// transformer-base is the paper's 6+6 model without --src-seq; the
 	// per-layer table shows the three attentions beside the FFN.
 	out, err = runCost(t, "--preset", "transformer-base", "--per-layer")
-	if err != nil || !strings.Contains(out, "encoder-decoder") || !strings.Contains(out, "encoder self-attn = FFN at n ≈ 1006") ||
+	if err != nil || !strings.Contains(out, "encoder-decoder") || !strings.Contains(out, "encoder self-attn = FFN at n ≈ 1003") ||
 		strings.Contains(out, "Parameters") {
 		t.Errorf("per-layer: %v\n%s", err, out)
 	}
