@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/cost"
+	"github.com/tformer/tformer/hfbart"
 	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
@@ -62,12 +65,16 @@ type s2sData struct {
 // loadSeq2SeqData builds the pairs src names (the built-in facts task when
 // it names none) for a model of maxSeq positions per stack. seed picks the
 // held-out split (and the denoising noise).
-func loadSeq2SeqData(src s2sSource, v seq2seq.Vocab, maxSeq int, seed uint64) (s2sData, error) {
+func loadSeq2SeqData(src s2sSource, ids s2sIDs, maxSeq int, seed uint64) (s2sData, error) {
 	var d s2sData
 	if src.given() > 1 {
 		return d, errors.New("give one of --task, --data (a source<TAB>target file) and --denoise (a text file), not several")
 	}
+	v := ids.Vocab
 	lim := seq2seq.Limits{MaxSrc: maxSeq, MaxTgt: maxSeq}
+	if ids.Prefix >= 0 {
+		lim = seq2seq.Limits{MaxSrc: maxSeq - 1, MaxTgt: maxSeq - 1}
+	}
 	var all []seq2seq.Pair
 	switch {
 	case src.TSV != "":
@@ -112,30 +119,84 @@ func loadSeq2SeqData(src s2sSource, v seq2seq.Vocab, maxSeq int, seed uint64) (s
 			return d, err
 		}
 	}
-	d.Train, d.HeldOut = withEOS(d.Train, v.EOS), withEOS(d.HeldOut, v.EOS)
+	d.Train, d.HeldOut = ids.frame(d.Train), ids.frame(d.HeldOut)
 	return d, nil
 }
 
-// withEOS returns pairs with eos after each source.
-func withEOS(pairs []seq2seq.Pair, eos int32) []seq2seq.Pair {
+// s2sIDs are how an encoder-decoder's pairs meet its vocabulary: tformer's
+// layout (the tokenizer's ids, then pad, start, end and mask; a source
+// ends with the end id, the decoder starts from the start id) or BART's
+// (<s>, <pad>, </s> among the tokenizer's ids; a source is <s> … </s>, a
+// target <s> …, the decoder starts from decoder_start_token_id).
+type s2sIDs struct {
+	seq2seq.Vocab       // Encode and Text; EOS ends sources and targets
+	Start         int32 // the decoder's first input
+	Prefix        int32 // the id before every source and target (BART's <s>), or -1
+}
+
+// special are the trainer's and evaluator's ids.
+func (ids s2sIDs) special() train.Special {
+	return train.Special{BOS: ids.Start, EOS: ids.EOS, Pad: ids.Pad}
+}
+
+// source frames a source's token ids for the encoder.
+func (ids s2sIDs) source(toks []int32) []int32 {
+	out := make([]int32, 0, len(toks)+2)
+	if ids.Prefix >= 0 {
+		out = append(out, ids.Prefix)
+	}
+	return append(append(out, toks...), ids.EOS)
+}
+
+// frame returns pairs with their sources and targets framed.
+func (ids s2sIDs) frame(pairs []seq2seq.Pair) []seq2seq.Pair {
 	out := make([]seq2seq.Pair, len(pairs))
 	for i, p := range pairs {
-		src := make([]int32, len(p.Src)+1)
-		copy(src, p.Src)
-		src[len(p.Src)] = eos
-		out[i] = seq2seq.Pair{Src: src, Tgt: p.Tgt}
+		tgt := p.Tgt
+		if ids.Prefix >= 0 {
+			tgt = append([]int32{ids.Prefix}, p.Tgt...)
+		}
+		out[i] = seq2seq.Pair{Src: ids.source(p.Src), Tgt: tgt}
 	}
 	return out
 }
 
-// s2sVocab is the vocabulary of an encoder-decoder over tok: its ids and
-// the four special ids after them, which must be the model's vocabulary.
-func s2sVocab(tok tokenizer.Tokenizer, c model.Config, what string) (seq2seq.Vocab, train.Special, error) {
+// tformerIDs are tformer's layout over tok.
+func tformerIDs(tok tokenizer.Tokenizer) s2sIDs {
 	v := seq2seq.NewVocab(tok)
-	if c.Vocab != v.N {
-		return v, train.Special{}, fmt.Errorf("%s has a vocabulary of %d, not the %s tokenizer's %d ids and 4 special ids (%d) that tformer's encoder-decoders use", what, c.Vocab, tok.Name(), tok.VocabSize(), v.N)
+	return s2sIDs{Vocab: v, Start: v.BOS, Prefix: -1}
+}
+
+// s2sVocab returns the ids of the encoder-decoder at path over tok: BART's
+// when path is a Hugging Face BART directory, else tformer's layout, which
+// must be the model's vocabulary.
+func s2sVocab(path string, tok tokenizer.Tokenizer, c model.Config) (s2sIDs, error) {
+	if b, ok := bartIDs(path); ok {
+		v := seq2seq.Vocab{Tok: tok, Pad: b.Pad, BOS: b.BOS, EOS: b.EOS, Mask: -1, N: c.Vocab}
+		return s2sIDs{Vocab: v, Start: b.DecoderStart, Prefix: b.BOS}, nil
 	}
-	return v, train.Special{BOS: v.BOS, EOS: v.EOS, Pad: v.Pad}, nil
+	ids := tformerIDs(tok)
+	if c.Vocab != ids.N {
+		return ids, fmt.Errorf("%s has a vocabulary of %d, not the %s tokenizer's %d ids and 4 special ids (%d) that tformer's encoder-decoders use", path, c.Vocab, tok.Name(), tok.VocabSize(), ids.N)
+	}
+	return ids, nil
+}
+
+// bartIDs are the special ids in the config.json of the BART directory at
+// path (ok false for anything else).
+func bartIDs(path string) (hfbart.SpecialIDs, bool) {
+	if st, err := os.Stat(path); err != nil || !st.IsDir() || !hfbart.IsBART(path) {
+		return hfbart.SpecialIDs{}, false
+	}
+	b, err := os.ReadFile(filepath.Join(path, "config.json"))
+	if err != nil {
+		return hfbart.SpecialIDs{}, false
+	}
+	h, err := hfbart.Parse(b)
+	if err != nil {
+		return hfbart.SpecialIDs{}, false
+	}
+	return (&hfbart.Loaded{Config: h}).IDs()
 }
 
 // isEncDecCheckpoint reports whether the tformer checkpoint at path holds
@@ -177,7 +238,7 @@ func seq2seqTrainRun(ctx context.Context, opts *trainOptions, out string, stdout
 		tr  *train.Seq2SeqTrainer
 		d   s2sData
 		tok tokenizer.Tokenizer
-		v   seq2seq.Vocab
+		ids s2sIDs
 		sp  train.Special
 		err error
 	)
@@ -196,9 +257,10 @@ func seq2seqTrainRun(ctx context.Context, opts *trainOptions, out string, stdout
 		if tok, err = tokenizer.New(ck.Tokenizer); err != nil {
 			return err
 		}
-		if v, sp, err = s2sVocab(tok, ck.Model.Config, opts.Resume); err != nil {
+		if ids, err = s2sVocab(opts.Resume, tok, ck.Model.Config); err != nil {
 			return err
 		}
+		sp = ids.special()
 		switch {
 		case src.given() == 0 && so.Task == "":
 			return fmt.Errorf("--resume %s: the run trained on user pairs; give its --data or --denoise file again", opts.Resume)
@@ -207,7 +269,7 @@ func seq2seqTrainRun(ctx context.Context, opts *trainOptions, out string, stdout
 		case src.given() == 0:
 			src.Task = so.Task
 		}
-		if d, err = loadSeq2SeqData(src, v, ck.Model.Config.MaxSeq, so.Seed); err != nil {
+		if d, err = loadSeq2SeqData(src, ids, ck.Model.Config.MaxSeq, so.Seed); err != nil {
 			return err
 		}
 		if tr, err = train.ResumeSeq2SeqFrom(ck, d.Train, sp); err != nil {
@@ -238,15 +300,15 @@ func seq2seqTrainRun(ctx context.Context, opts *trainOptions, out string, stdout
 		if tok, err = tokenizer.New(opts.Tokenizer); err != nil {
 			return err
 		}
-		v = seq2seq.NewVocab(tok)
-		cfg, err := opts.Model.config(v.N)
+		ids = tformerIDs(tok)
+		cfg, err := opts.Model.config(ids.N)
 		if err != nil {
 			return err
 		}
 		if err := checkSeq2SeqMemory(cfg, o.Batch, memoryLimit()); err != nil {
 			return err
 		}
-		if d, err = loadSeq2SeqData(src, v, cfg.MaxSeq, o.Seed); err != nil {
+		if d, err = loadSeq2SeqData(src, ids, cfg.MaxSeq, o.Seed); err != nil {
 			return err
 		}
 		m, err := model.New(cfg)
@@ -255,7 +317,7 @@ func seq2seqTrainRun(ctx context.Context, opts *trainOptions, out string, stdout
 		}
 		m.Init(o.Seed)
 		o.Tokenizer, o.Task, o.Seq = tok.Name(), d.Task, cfg.MaxSeq
-		sp = train.Special{BOS: v.BOS, EOS: v.EOS, Pad: v.Pad}
+		sp = ids.special()
 		if tr, err = train.NewSeq2Seq(m, d.Train, sp, o); err != nil {
 			return err
 		}
@@ -270,7 +332,7 @@ func seq2seqTrainRun(ctx context.Context, opts *trainOptions, out string, stdout
 	c := tr.Model.Config
 	describeModel(stderr, c)
 	fmt.Fprintf(stderr, "data: %s, %s training pairs, %s held out; special ids pad %d, start %d, end %d\n",
-		d.Name, commas(int64(len(d.Train))), commas(int64(len(d.HeldOut))), v.Pad, v.BOS, v.EOS)
+		d.Name, commas(int64(len(d.Train))), commas(int64(len(d.HeldOut))), ids.Pad, ids.Start, ids.EOS)
 	to := tr.Opts
 	fmt.Fprintf(stderr, "training: %d steps of %d pairs, lr %g (warmup %d, cosine to %g), weight decay %g, clip %g, seed %d\n",
 		to.Steps, to.Batch, to.LR, to.Warmup, to.MinLR, to.WeightDecay, to.GradClip, to.Seed)
@@ -361,14 +423,14 @@ func seq2seqTrainRun(ctx context.Context, opts *trainOptions, out string, stdout
 		n = 3
 	}
 	tr.Model.Flops = nil
-	return printDecodes(stdout, tr.Model, v, d.HeldOut[:min(n, len(d.HeldOut))])
+	return printDecodes(stdout, tr.Model, ids, d.HeldOut[:min(n, len(d.HeldOut))])
 }
 
 // printDecodes prints each pair's source, the model's greedy decode and,
 // when it differs, the expected target.
-func printDecodes(w io.Writer, m *model.Model, v seq2seq.Vocab, pairs []seq2seq.Pair) error {
+func printDecodes(w io.Writer, m *model.Model, v s2sIDs, pairs []seq2seq.Pair) error {
 	for _, p := range pairs {
-		h, err := m.Greedy(p.Src, model.GenerateOptions{BOS: v.BOS, EOS: v.EOS, MaxLen: m.Config.MaxSeq})
+		h, err := m.Greedy(p.Src, model.GenerateOptions{BOS: v.Start, EOS: v.EOS, MaxLen: m.Config.MaxSeq})
 		if err != nil {
 			return fmt.Errorf("decode: %w", err)
 		}
@@ -493,10 +555,11 @@ func evalSeq2Seq(o *evalOptions, m *model.Model, tok tokenizer.Tokenizer, split 
 	if o.Stride != 0 || o.Seq != 0 {
 		return errors.New("--seq and --stride apply to decoders and encoders; an encoder-decoder scores whole pairs")
 	}
-	v, sp, err := s2sVocab(tok, m.Config, o.Model)
+	ids, err := s2sVocab(o.Model, tok, m.Config)
 	if err != nil {
 		return err
 	}
+	sp := ids.special()
 	src := o.S2S.s2sSource
 	src.TSV = o.Data
 	if o.Split == "" && src.Task == "" && (src.TSV != "" || src.Denoise != "") {
@@ -514,7 +577,7 @@ func evalSeq2Seq(o *evalOptions, m *model.Model, tok tokenizer.Tokenizer, split 
 		}
 		src.Task = task
 	}
-	d, err := loadSeq2SeqData(src, v, m.Config.MaxSeq, seed)
+	d, err := loadSeq2SeqData(src, ids, m.Config.MaxSeq, seed)
 	if err != nil {
 		return err
 	}
@@ -603,15 +666,15 @@ func generateSeq2Seq(o *generateOptions, m *model.Model, tok tokenizer.Tokenizer
 	if math.IsNaN(g.LengthPenalty) || g.LengthPenalty < 0 || g.LengthPenalty > 10 {
 		return fmt.Errorf("--length-penalty must be in [0, 10], got %g", g.LengthPenalty)
 	}
-	v, _, err := s2sVocab(tok, m.Config, o.Model)
+	v, err := s2sVocab(o.Model, tok, m.Config)
 	if err != nil {
 		return err
 	}
-	src := v.Encode(g.Source)
-	if n, c := len(src)+1, m.Config.MaxSeq; n > c {
-		return fmt.Errorf("--source is %s tokens, longer than the encoder's context of %s (with its end id: at most %s tokens)", commas(int64(len(src))), commas(int64(c)), commas(int64(c-1)))
+	toks := v.Encode(g.Source)
+	src := v.source(toks)
+	if extra, c := len(src)-len(toks), m.Config.MaxSeq; len(src) > c {
+		return fmt.Errorf("--source is %s tokens, longer than the encoder's context of %s (with its special ids: at most %s tokens)", commas(int64(len(toks))), commas(int64(c)), commas(int64(c-extra)))
 	}
-	src = append(src, v.EOS)
 	maxLen := m.Config.MaxSeq
 	if g.changed("tokens") {
 		if o.Gen.Tokens < 1 || o.Gen.Tokens > maxLen {
@@ -619,7 +682,7 @@ func generateSeq2Seq(o *generateOptions, m *model.Model, tok tokenizer.Tokenizer
 		}
 		maxLen = o.Gen.Tokens
 	}
-	opt := model.GenerateOptions{BOS: v.BOS, EOS: v.EOS, MaxLen: maxLen, Beam: g.Beam, LengthPenalty: g.LengthPenalty}
+	opt := model.GenerateOptions{BOS: v.Start, EOS: v.EOS, MaxLen: maxLen, Beam: g.Beam, LengthPenalty: g.LengthPenalty}
 	start := time.Now()
 	var h model.Hypothesis
 	if g.Beam == 1 {

@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/tformer/tformer/checkpoint"
+	"github.com/tformer/tformer/modelio"
 
-	"github.com/tformer/tformer/seq2seq"
 	"github.com/tformer/tformer/tokenizer"
 	"github.com/tformer/tformer/train"
 )
@@ -179,7 +180,7 @@ func TestSeq2SeqDivergenceRefused(t *testing.T) {
 
 func TestLoadSeq2SeqData(t *testing.T) {
 	tok, _ := tokenizer.New("byte")
-	v := seq2seq.NewVocab(tok)
+	v := tformerIDs(tok)
 	dir := t.TempDir()
 	var lines strings.Builder
 	for i := range 20 {
@@ -249,5 +250,40 @@ func TestSeq2SeqLearnsFacts(t *testing.T) {
 	}
 	if !(first > 5 && last < 2.5) {
 		t.Errorf("held-out loss %.3f -> %.3f after 150 steps; want from about ln 260 to below 2.5", first, last)
+	}
+}
+
+// generate --source on a Hugging Face BART directory frames the source as
+// BART does (<s> … </s>, the decoder started from </s>) and prints the
+// greedy decode of the independent PyTorch reference
+// (reference/hf_bart_dirs.py, testdata/bart/bart_f32.expected.json).
+func TestSeq2SeqGenerateBARTMatchesReference(t *testing.T) {
+	dir := "../../testdata/bart/bart_f32"
+	b, err := os.ReadFile("../../testdata/bart/bart_f32.expected.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e struct {
+		Src    [][]int32 `json:"src"`
+		Greedy []int32   `json:"greedy"`
+	}
+	if err := json.Unmarshal(b, &e); err != nil {
+		t.Fatal(err)
+	}
+	l, err := modelio.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := e.Src[0]
+	if src[0] != 0 || src[len(src)-1] != 2 {
+		t.Fatalf("reference source %v is not <s> … </s>", src)
+	}
+	text := string(l.Tokenizer.Decode(src[1 : len(src)-1]))
+	if got := l.Tokenizer.Encode([]byte(text)); !slices.Equal(got, src[1:len(src)-1]) {
+		t.Fatalf("the reference source's text %q encodes to %v, not %v", text, got, src[1:len(src)-1])
+	}
+	so, se, code := run(t, "generate", "--model", dir, "--source", text, "--tokens", fmt.Sprint(len(e.Greedy)))
+	if want := string(l.Tokenizer.Decode(e.Greedy)) + "\n"; code != 0 || so != want {
+		t.Fatalf("exit %d, stdout %q, want %q\n%s", code, so, want, se)
 	}
 }
