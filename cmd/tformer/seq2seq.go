@@ -381,7 +381,7 @@ func seq2seqTrainRun(ctx context.Context, opts *trainOptions, out string, stdout
 	for err == nil && tr.Step < tr.Opts.Steps {
 		if ctx.Err() != nil {
 			if err = save(); err == nil {
-				err = ctx.Err()
+				err = context.Canceled // a signal or a deadline: interrupted either way
 			}
 			break
 		}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tformer/tformer/checkpoint"
 	"github.com/tformer/tformer/modelio"
@@ -285,5 +287,26 @@ func TestSeq2SeqGenerateBARTMatchesReference(t *testing.T) {
 	so, se, code := run(t, "generate", "--model", dir, "--source", text, "--tokens", fmt.Sprint(len(e.Greedy)))
 	if want := string(l.Tokenizer.Decode(e.Greedy)) + "\n"; code != 0 || so != want {
 		t.Fatalf("exit %d, stdout %q, want %q\n%s", code, so, want, se)
+	}
+}
+
+// An interrupted encoder-decoder run saves its checkpoint, which --resume
+// continues.
+func TestSeq2SeqInterruptSaves(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	out, err := runTformerFor(append([]string{"train", "--steps", "100000", "--out", "int.safetensors"}, tinyEncDec...), 1500*time.Millisecond)
+	var ee exitError
+	if !errors.As(err, &ee) || ee.code != 130 || !strings.Contains(err.Error(), "checkpoint saved to int.safetensors") {
+		t.Fatalf("err %v (%T)\n%s", err, err, out)
+	}
+	ck, lerr := checkpoint.Load("int.safetensors")
+	if lerr != nil || ck.Train == nil || ck.Train.Step == 0 {
+		t.Fatalf("checkpoint after the interrupt: %v", lerr)
+	}
+	step := ck.Train.Step
+	out, err = runTformer([]string{"train", "--resume", "int.safetensors", "--steps", fmt.Sprint(step + 2), "--sample", "0"}, "")
+	if err != nil || !strings.Contains(out, fmt.Sprintf("(%d -> %d)", step, step+2)) {
+		t.Fatalf("resume: %v\n%s", err, out)
 	}
 }
