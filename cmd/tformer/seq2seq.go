@@ -161,6 +161,22 @@ func (ids s2sIDs) frame(pairs []seq2seq.Pair) []seq2seq.Pair {
 	return out
 }
 
+// encodeMasked tokenizes text with each "<mask>" as the mask id (as Text
+// writes it), when the vocabulary has one.
+func (ids s2sIDs) encodeMasked(text string) []int32 {
+	if ids.Mask < 0 {
+		return ids.Encode(text)
+	}
+	var out []int32
+	for i, part := range strings.Split(text, "<mask>") {
+		if i > 0 {
+			out = append(out, ids.Mask)
+		}
+		out = append(out, ids.Encode(part)...)
+	}
+	return out
+}
+
 // tformerIDs are tformer's layout over tok.
 func tformerIDs(tok tokenizer.Tokenizer) s2sIDs {
 	v := seq2seq.NewVocab(tok)
@@ -620,7 +636,7 @@ search (--beam N, ranking finished hypotheses by log p / length^α with
 	cmd.Example += `
   tformer generate --model s2s.safetensors --source "What colour is the cat?"
   tformer generate --model s2s.safetensors --source "What colour is the cat?" --beam 4 --length-penalty 1`
-	fs.StringVar(&g.Source, "source", "", "encoder-decoders: the source text to decode a target for")
+	fs.StringVar(&g.Source, "source", "", `encoder-decoders: the source text to decode a target for ("<mask>" in it is the mask id of a --denoise model)`)
 	fs.IntVar(&g.Beam, "beam", g.Beam, "encoder-decoders: beam width (1: greedy)")
 	fs.Float64Var(&g.LengthPenalty, "length-penalty", 0, "encoder-decoders: rank finished beams by log p / length^α (0: by log p)")
 }
@@ -670,7 +686,7 @@ func generateSeq2Seq(o *generateOptions, m *model.Model, tok tokenizer.Tokenizer
 	if err != nil {
 		return err
 	}
-	toks := v.Encode(g.Source)
+	toks := v.encodeMasked(g.Source)
 	src := v.source(toks)
 	if extra, c := len(src)-len(toks), m.Config.MaxSeq; len(src) > c {
 		return fmt.Errorf("--source is %s tokens, longer than the encoder's context of %s (with its special ids: at most %s tokens)", commas(int64(len(toks))), commas(int64(c)), commas(int64(c-extra)))

@@ -201,6 +201,9 @@ func TestLoadSeq2SeqData(t *testing.T) {
 			t.Fatalf("pair %v: want the source's bytes and the end id", p)
 		}
 	}
+	if got := v.encodeMasked("a<mask>b<mask>"); !slices.Equal(got, []int32{'a', v.Mask, 'b', v.Mask}) {
+		t.Errorf("encodeMasked: %v", got)
+	}
 	d2, _ := loadSeq2SeqData(s2sSource{TSV: tsv}, v, 64, 1)
 	if train.PairsFingerprint(d2.Train) != train.PairsFingerprint(d.Train) {
 		t.Error("the same seed gave another split")
