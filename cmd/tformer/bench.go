@@ -64,6 +64,7 @@ func benchOnly(s string) (map[string]bool, error) {
 func newBenchCmd() *cobra.Command {
 	var (
 		only, sizes, seqs, modelName string
+		dtypes                       string
 		asJSON, gpt2Shapes           bool
 		minTime, fmaTime             time.Duration
 		steps, batch, seq, genTokens int
@@ -85,7 +86,8 @@ func newBenchCmd() *cobra.Command {
   train      one training step (forward, backward, clip to norm 1, AdamW) of the GPT-2 small shape
              (vocab 50257, 12 layers, d 768, tied) at B=4, T=64: median of --steps after a warmup
   generate   greedy generation with the KV cache after a 1-token prompt, random weights,
-             on the GPT-2 small shape and on the tiny default model
+             on the GPT-2 small shape and on the tiny default model, with the weights
+             in each --dtype (f32, bf16, int8) side by side
 
 Weights and tokens are random, so the numbers measure speed only. Progress goes to stderr;
 --json prints one object instead of the tables. The GPT-2 small training step needs about
@@ -107,6 +109,7 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 	fs.IntVar(&batch, "batch", 4, "training batch B")
 	fs.IntVar(&seq, "seq", 64, "training sequence length T")
 	fs.IntVar(&genTokens, "gen-tokens", 32, "tokens to generate")
+	fs.StringVar(&dtypes, "dtype", "f32,bf16,int8", "comma-separated weight types the generate part runs: f32, bf16, int8")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	fs.StringVar(&modelName, "model", "gpt2", "model shape for train and generate: gpt2 (GPT-2 small) or tiny")
 	fs.DurationVar(&fmaTime, "fma-time", 300*time.Millisecond, "how long the FMA loop runs (per vector width)")
@@ -126,6 +129,14 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 		sq, err := parseInts("attn-seq", seqs)
 		if err != nil {
 			return err
+		}
+		var dts []model.DType
+		for _, f := range strings.Split(dtypes, ",") {
+			dt, err := model.ParseDType(f)
+			if err != nil {
+				return fmt.Errorf("--dtype: %w", err)
+			}
+			dts = append(dts, dt)
 		}
 		var cfg model.Config
 		switch modelName {
@@ -223,19 +234,21 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 				if name == "gpt2" {
 					c = model.GPT2Small()
 				}
-				progress("generate %d tokens, %s shape", genTokens, name)
-				g, err := speed.Generate(c, genTokens, threads)
-				if err != nil {
-					return err
-				}
-				g.Model = name
-				r.Generate = append(r.Generate, g)
-				v := g.TokensPerS
-				if name == modelName {
-					r.GenerateTokensPerS = &v
-				}
-				if name == "tiny" {
-					r.GenerateTinyTokensPerS = &v
+				for _, dt := range dts {
+					progress("generate %d tokens, %s shape, %s weights", genTokens, name, dt)
+					g, err := speed.Generate(c, dt, genTokens, threads)
+					if err != nil {
+						return err
+					}
+					g.Model = name
+					r.Generate = append(r.Generate, g)
+					v := g.TokensPerS
+					if name == modelName && (dt == model.F32 || r.GenerateTokensPerS == nil) {
+						r.GenerateTokensPerS = &v
+					}
+					if name == "tiny" && (dt == model.F32 || r.GenerateTinyTokensPerS == nil) {
+						r.GenerateTinyTokensPerS = &v
+					}
 				}
 			}
 		}
@@ -365,9 +378,9 @@ func printBench(w io.Writer, r *benchReport) {
 	if len(r.Generate) > 0 {
 		fmt.Fprintln(w, "\nGeneration (KV cache, greedy, 1-token prompt)")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "model\tparams\ttokens\tthreads\tseconds\ttokens/s\t")
+		fmt.Fprintln(tw, "model\tparams\tdtype\tweights\tkernels\ttokens\tthreads\tseconds\ttokens/s\t")
 		for _, g := range r.Generate {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.3f\t%.1f\t\n", g.Model, humanCount(g.Params), g.Tokens, g.Threads, g.Seconds, g.TokensPerS)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.3f\t%.1f\t\n", g.Model, humanCount(g.Params), g.DType, humanBytes(float64(g.WeightBytes)), g.ISA, g.Tokens, g.Threads, g.Seconds, g.TokensPerS)
 		}
 		tw.Flush()
 	}

@@ -40,7 +40,8 @@ type evalOptions struct {
 	JSON        bool
 	MaskSeed    uint64
 	Threads     int
-	SpecialText bool // special tokens' text (<|endoftext|>) as text, not their ids
+	SpecialText bool   // special tokens' text (<|endoftext|>) as text, not their ids
+	DType       string // --dtype: f32, bf16 or int8
 }
 
 // newEvalCmd returns `tformer eval`; runF, when not nil, replaces evalRun
@@ -96,6 +97,7 @@ on --batch.`,
 	fs.Uint64Var(&o.MaskSeed, "mask-seed", o.MaskSeed, "encoders: seed of the masks (training's validation uses the default)")
 	fs.BoolVar(&o.SpecialText, "special-as-text", false, "encode special tokens' text (GPT-2's <|endoftext|>) as ordinary text instead of their one id")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
+	addDTypeFlag(fs, &o.DType)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -128,7 +130,11 @@ func evalRun(o *evalOptions, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("--split %q: want val or all", o.Split)
 	}
-	m, tok, err := loadModel(o.Model, stderr)
+	dt, err := parseDTypeFlag(o.DType)
+	if err != nil {
+		return err
+	}
+	m, tok, err := loadModelAs(o.Model, dt, stderr)
 	if err != nil {
 		return err
 	}

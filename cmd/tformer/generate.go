@@ -22,6 +22,7 @@ type generateOptions struct {
 	SpecialText bool // special tokens' text in the prompt as text
 	NoStop      bool // keep generating past the end-of-text token
 	Threads     int
+	DType       string // --dtype: f32, bf16 or int8
 	Gen         generate.Options
 }
 
@@ -66,6 +67,7 @@ Tokens per second are printed on stderr at the end.`,
 	fs.Float64Var(&o.Gen.TopP, "top-p", 0, "nucleus sampling: smallest set of tokens with this total probability (0: off)")
 	fs.Uint64Var(&o.Gen.Seed, "seed", o.Gen.Seed, "random seed")
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
+	addDTypeFlag(fs, &o.DType)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -105,6 +107,10 @@ func generateRun(o *generateOptions, stdin io.Reader, stdout, stderr io.Writer) 
 	if err := o.Gen.Validate(); err != nil {
 		return err
 	}
+	dt, err := parseDTypeFlag(o.DType)
+	if err != nil {
+		return err
+	}
 	prompt, err := readPrompt(o, stdin)
 	if err != nil {
 		return err
@@ -112,7 +118,7 @@ func generateRun(o *generateOptions, stdin io.Reader, stdout, stderr io.Writer) 
 	if prompt == "" {
 		return errors.New("the prompt is empty")
 	}
-	m, tok, err := loadModel(o.Model, stderr)
+	m, tok, err := loadModelAs(o.Model, dt, stderr)
 	if err != nil {
 		return err
 	}
