@@ -58,25 +58,34 @@ func Narrowed(t TensorInfo) bool {
 // Quantize lays them out: narrowed tensors at 4, 2 or 1 bytes a value plus,
 // for int8, one float32 scale per row; the other tensors at 4 bytes a value.
 func WeightBytes(c Config, dt DType) int64 {
-	var n int64
-	for _, t := range NewLayout(c.Canonical()).Tensors {
-		n += tensorBytes(t, dt)
-	}
-	return n
+	return NarrowBytes(int64(NewLayout(c.Canonical()).Total), c, dt)
 }
 
-func tensorBytes(t TensorInfo, dt DType) int64 {
-	size := int64(t.Size)
-	if !Narrowed(t) {
-		return 4 * size
+// NarrowedValues returns how many of c's stored parameters are in narrowed
+// tensors (see Narrowed) and how many rows those tensors have (one int8
+// scale each).
+func NarrowedValues(c Config) (values, rows int64) {
+	for _, t := range NewLayout(c.Canonical()).Tensors {
+		if Narrowed(t) {
+			values += int64(t.Size)
+			rows += int64(t.Shape[0])
+		}
 	}
+	return values, rows
+}
+
+// NarrowBytes is the weight memory in dtype dt of a model of config c
+// storing total parameters (c's own, or a count that includes tensors
+// the engine does not hold, which stay float32).
+func NarrowBytes(total int64, c Config, dt DType) int64 {
+	vals, rows := NarrowedValues(c)
 	switch dt {
 	case BF16:
-		return 2 * size
+		return 4*total - 2*vals
 	case Int8:
-		return size + 4*int64(t.Shape[0])
+		return 4*total - 3*vals + 4*rows
 	}
-	return 4 * size
+	return 4 * total
 }
 
 // lowMat is one narrowed weight matrix [rows × cols], row-major: bf16
