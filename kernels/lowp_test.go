@@ -176,3 +176,25 @@ func TestDequantizeInt8Rows(t *testing.T) {
 		}
 	}
 }
+
+// TestBF16RoundTrip: a bf16 value widened to float32 and rounded back is
+// itself (NaN payloads aside), so a bf16 checkpoint widened on load and
+// converted with --dtype bf16 keeps its weights bit for bit.
+func TestBF16RoundTrip(t *testing.T) {
+	src := make([]uint16, 0, 1<<16)
+	for h := 0; h < 1<<16; h++ {
+		if h&0x7f80 == 0x7f80 && h&0x7f != 0 {
+			continue // NaN
+		}
+		src = append(src, uint16(h))
+	}
+	wide := make([]float32, len(src))
+	FromBF16(wide, src)
+	back := make([]uint16, len(src))
+	ToBF16(back, wide)
+	for i := range src {
+		if back[i] != src[i] {
+			t.Fatalf("%#04x -> %g -> %#04x", src[i], wide[i], back[i])
+		}
+	}
+}

@@ -77,7 +77,8 @@ masked-token accuracy are reported instead: each window is masked as in training
 on --batch.`,
 		Example: `  tformer eval --model tformer-model.safetensors
   tformer eval --model tformer-model.safetensors --stride 32
-  tformer eval --model tformer-model.safetensors --data notes.txt --json`,
+  tformer eval --model tformer-model.safetensors --data notes.txt --json
+  tformer eval --model tformer-model.safetensors --dtype bf16`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {

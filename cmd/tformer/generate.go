@@ -43,9 +43,15 @@ The prompt comes from --prompt, from standard input with --prompt -, or from
 are their one id unless --special-as-text; generation stops when the model emits
 the end-of-text token (--no-stop keeps going). A prompt longer than the model's
 context is cut from the left, keeping its last tokens, with a warning on stderr.
-Tokens per second are printed on stderr at the end.`,
+Tokens per second are printed on stderr at the end.
+
+--dtype bf16 or int8 keeps the weight matrices in that type (int8 with one scale per
+row, quantised at load) instead of float32: half or a quarter of the memory, and
+faster generation, which streams every weight once per token. Activations and sums
+stay float32; eval --dtype shows what the rounding costs in loss.`,
 		Example: `  tformer generate --model tformer-model.safetensors --prompt "The "
   tformer generate --model tformer-model.safetensors --prompt "12 + 5 =" --temperature 0
+  tformer generate --model tformer-model.safetensors --prompt "The " --dtype int8
   echo "Once upon a time" | tformer generate --model tformer-model.safetensors --prompt - --tokens 50`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
