@@ -68,6 +68,7 @@ func newBenchCmd() *cobra.Command {
 		asJSON, gpt2Shapes           bool
 		minTime, fmaTime             time.Duration
 		steps, batch, seq, genTokens int
+		genRounds                    int
 		attnD, attnHeads             int
 	)
 	cmd := &cobra.Command{
@@ -87,7 +88,8 @@ func newBenchCmd() *cobra.Command {
              (vocab 50257, 12 layers, d 768, tied) at B=4, T=64: median of --steps after a warmup
   generate   greedy generation with the KV cache after a 1-token prompt, random weights,
              on the GPT-2 small shape and on the tiny default model, with the weights
-             in each --dtype (f32, bf16, int8) side by side
+             in each --dtype (f32, bf16, int8) side by side: --gen-rounds rounds
+             over the dtypes in turn, the best round of each reported
 
 Weights and tokens are random, so the numbers measure speed only. Progress goes to stderr;
 --json prints one object instead of the tables. The GPT-2 small training step needs about
@@ -110,6 +112,7 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 	fs.IntVar(&seq, "seq", 64, "training sequence length T")
 	fs.IntVar(&genTokens, "gen-tokens", 32, "tokens to generate")
 	fs.StringVar(&dtypes, "dtype", "f32,bf16,int8", "comma-separated weight types the generate part runs: f32, bf16, int8")
+	fs.IntVar(&genRounds, "gen-rounds", 3, "generate: rounds over the dtypes in turn (the best round of each is reported)")
 	fs.BoolVar(&asJSON, "json", false, "print one JSON object instead of tables")
 	fs.StringVar(&modelName, "model", "gpt2", "model shape for train and generate: gpt2 (GPT-2 small) or tiny")
 	fs.DurationVar(&fmaTime, "fma-time", 300*time.Millisecond, "how long the FMA loop runs (per vector width)")
@@ -150,13 +153,16 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 		for _, p := range []struct {
 			name string
 			v    int
-		}{{"steps", steps}, {"batch", batch}, {"seq", seq}, {"gen-tokens", genTokens}, {"attn-d", attnD}, {"attn-heads", attnHeads}} {
+		}{{"steps", steps}, {"batch", batch}, {"seq", seq}, {"gen-tokens", genTokens}, {"gen-rounds", genRounds}, {"attn-d", attnD}, {"attn-heads", attnHeads}} {
 			if p.v <= 0 {
 				return fmt.Errorf("--%s must be positive, got %d", p.name, p.v)
 			}
 		}
 		if attnD%attnHeads != 0 {
 			return fmt.Errorf("--attn-heads %d must divide --attn-d %d", attnHeads, attnD)
+		}
+		if genRounds > maxBenchSteps {
+			return fmt.Errorf("--gen-rounds must be at most %d, got %d", maxBenchSteps, genRounds)
 		}
 		if minTime <= 0 {
 			return fmt.Errorf("--min-time must be positive, got %v", minTime)
@@ -234,12 +240,13 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 				if name == "gpt2" {
 					c = model.GPT2Small()
 				}
-				for _, dt := range dts {
-					progress("generate %d tokens, %s shape, %s weights", genTokens, name, dt)
-					g, err := speed.Generate(c, dt, genTokens, threads)
-					if err != nil {
-						return err
-					}
+				progress("generate %d tokens, %s shape, %s weights side by side, best of %d rounds", genTokens, name, dtypes, genRounds)
+				gs, err := speed.GenerateDTypes(c, dts, genTokens, threads, genRounds)
+				if err != nil {
+					return err
+				}
+				for i, g := range gs {
+					dt := dts[i]
 					g.Model = name
 					r.Generate = append(r.Generate, g)
 					v := g.TokensPerS
@@ -312,7 +319,10 @@ func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg mode
 				return fmt.Errorf("--gen-tokens %d: %w", genTokens, err)
 			}
 			kv := 2 * float64(c.Layers) * float64(genTokens) * float64(c.DModel) * 4
-			if err := tooBig(fmt.Sprintf("--gen-tokens %d", genTokens), float64(s.Memory(1, 1).Params)+kv); err != nil {
+			// One model per dtype side by side (float32, bf16 and int8 weights
+			// together hold 1.75× the float32 bytes), plus the parameters and
+			// gradients of the one being converted: at most 3× in all.
+			if err := tooBig(fmt.Sprintf("--gen-tokens %d", genTokens), 3*float64(s.Memory(1, 1).Params)+3*kv); err != nil {
 				return err
 			}
 		}
