@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime/debug"
 
 	"github.com/spf13/pflag"
 
@@ -34,7 +35,7 @@ func parseDTypeFlag(s string) (model.DType, error) {
 // loadModelAs is loadModel followed by the conversion of the model's
 // weights to dtype (--dtype, already parsed) for inference: the float32
 // weight matrices are replaced by bf16 or int8 ones and the gradients
-// released. For a narrow dtype a note on w gives the weights' memory.
+// released (and returned to the OS). For a narrow dtype a note on w gives the weights' memory.
 func loadModelAs(path string, dt model.DType, w io.Writer) (*model.Model, tokenizer.Tokenizer, error) {
 	m, tok, err := loadModel(path, w)
 	if err != nil {
@@ -44,6 +45,10 @@ func loadModelAs(path string, dt model.DType, w io.Writer) (*model.Model, tokeni
 	if err := m.Quantize(dt); err != nil {
 		return nil, nil, fmt.Errorf("--dtype %s: %w", dt, err)
 	}
+	// The float32 weights (narrow dtypes) and the gradients are garbage
+	// now: collect them and give the memory back before serving tokens,
+	// rather than have the collector do it during generation.
+	debug.FreeOSMemory()
 	if dt != model.F32 {
 		fmt.Fprintf(w, "note: weights in %s: %s (f32: %s)\n", dt, humanBytes(float64(m.WeightBytes())), humanBytes(float64(f32)))
 	}
