@@ -2,10 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"math"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestEvalDTypeLoss trains a small GPT-2-style and a small Llama-style
@@ -75,5 +79,41 @@ func TestDTypeFlag(t *testing.T) {
 	err := evalRun(&evalOptions{Model: ek, Batch: 4, DType: "int8"}, &out, &errw)
 	if err == nil || !strings.Contains(err.Error(), "--dtype int8") || !strings.Contains(err.Error(), "encoder") {
 		t.Errorf("int8 encoder: %v", err)
+	}
+}
+
+// TestServeDType: serve --dtype int8 loads the model narrowed and answers a
+// completion (in process, on 127.0.0.1).
+func TestServeDType(t *testing.T) {
+	ck := tinyCheckpoint(t, tinyByteConfig)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	addr := make(chan string, 1)
+	var logw bytes.Buffer
+	done := make(chan error, 1)
+	o := &ServeOptions{Model: ck, DType: "int8", Name: "tformer", Addr: "127.0.0.1:0", Concurrency: 1, Queue: 2, MaxTokens: 16,
+		MaxBody: 1 << 20, Shutdown: time.Second, Quiet: true, ready: func(a string) { addr <- a }}
+	go func() { done <- serveRun(ctx, o, &logw) }()
+	var a string
+	select {
+	case a = <-addr:
+	case err := <-done:
+		t.Fatalf("serve: %v", err)
+	}
+	resp, err := http.Post("http://"+a+"/v1/completions", "application/json", strings.NewReader(`{"model":"tformer","prompt":"ab","max_tokens":4,"temperature":0}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"completion_tokens":4`) {
+		t.Errorf("POST /v1/completions: %d %s", resp.StatusCode, body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serve: %v", err)
+	}
+	if !strings.Contains(logw.String(), "note: weights in int8") {
+		t.Errorf("no note of the int8 weights: %s", logw.String())
 	}
 }
