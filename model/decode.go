@@ -8,7 +8,9 @@ import (
 
 // Decoder runs the model one token at a time with a key/value cache, so each
 // new token costs one position's work instead of re-running the prefix.
-// A Decoder allocates its buffers once; Step allocates nothing.
+// A Decoder allocates its buffers once; Step allocates nothing. After
+// Model.Quantize to bf16 or int8, Step's products read the narrow weights
+// (kernels.MatVecBF16, kernels.MatVecInt8).
 type Decoder struct {
 	m   *Model
 	pos int
