@@ -9,7 +9,7 @@ import "sync"
 // the narrow weights directly (MatVecBF16, MatVecInt8): generation is bound
 // by the bytes it streams, so half or a quarter of the bytes is the speed-up.
 // Several rows (a prompt or an evaluation batch) are a GEMM: the weight
-// matrix is widened to float32 a block of lowpBlockRows rows at a time into
+// matrix is widened to float32 a block of rows at a time (lowpBlockRows) into
 // a scratch buffer and multiplied with the float32 GEMM, so the widening
 // costs O(o·in) against the product's O(n·o·in) and the matrix is never
 // widened whole.
@@ -18,9 +18,15 @@ import "sync"
 // GEMM path; fewer rows are one matrix-vector product each.
 const lowpGEMMRows = 4
 
-// lowpBlockRows is the number of weight rows widened at a time on the GEMM
-// path (a multiple of every micro-kernel's width).
-const lowpBlockRows = 96
+// lowpBlockFloats bounds the widened block of the GEMM path (1 MiB of
+// float32): as many weight rows as fit, a multiple of 32, at least 96.
+// Fewer, larger blocks repack the input rows fewer times.
+const lowpBlockFloats = 1 << 18
+
+// lowpBlockRows is the number of weight rows of width in widened at a time.
+func lowpBlockRows(in int) int {
+	return max(96, lowpBlockFloats/max(in, 1)/32*32)
+}
 
 // lowpScratch holds the GEMM path's widened weight block and its output
 // block between calls, so a batched forward pass allocates once.
@@ -79,7 +85,7 @@ func linearLowp(cnt *Counter, comp Component, out, inp, bias, res []float32, n, 
 		}
 	default:
 		sc := lowpScratchPool.Get().(*lowpScratch)
-		bl := min(lowpBlockRows, o)
+		bl := min(lowpBlockRows(in), o)
 		sc.w, sc.c = grow(sc.w, bl*in), grow(sc.c, n*bl)
 		for j0 := 0; j0 < o; j0 += bl {
 			j1 := min(j0+bl, o)

@@ -89,8 +89,9 @@ func (c *lowpCase) runInt8(cnt *Counter) []float32 {
 
 // lowpShapes are awkward (rows n, in, out) shapes: both paths (n < 4 is
 // matrix-vector, more rows the widening GEMM), widths around the vector
-// lengths and a block size that does not divide the output.
-var lowpShapes = [][3]int{{1, 1, 1}, {1, 7, 5}, {2, 15, 9}, {3, 33, 17}, {4, 16, 3}, {5, 31, 97}, {7, 65, 193}, {9, 1, 200}, {17, 129, 96}, {33, 70, 250}}
+// lengths, and (in 2900: blocks of 96 rows) a block size that does not
+// divide the output.
+var lowpShapes = [][3]int{{1, 1, 1}, {1, 7, 5}, {2, 15, 9}, {3, 33, 17}, {4, 16, 3}, {5, 31, 97}, {7, 65, 193}, {9, 1, 200}, {17, 129, 96}, {33, 70, 250}, {6, 2900, 200}}
 
 // TestLinearForwardLowp: both narrow dtypes on both paths, with and without
 // bias and residual, with the assembly kernels and with the pure-Go twins,
@@ -137,8 +138,9 @@ func TestLinearForwardLowp(t *testing.T) {
 // count on both paths, and no allocation per call once the GEMM path's
 // scratch exists.
 func TestLinearForwardLowpThreads(t *testing.T) {
-	for _, n := range []int{1, 3, 24} {
-		c := newLowpCase(t, 9, n, 300, 257, true, true)
+	for _, sh := range [][2]int{{1, 300}, {3, 300}, {24, 300}, {8, 3000}} {
+		n := sh[0]
+		c := newLowpCase(t, 9, n, sh[1], 257, true, true)
 		var first [2][]float32
 		for _, th := range []int{1, 2, 3, 8} {
 			withThreads(t, th)
