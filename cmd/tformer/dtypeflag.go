@@ -42,6 +42,11 @@ func loadModelAs(path string, dt model.DType, w io.Writer) (*model.Model, tokeni
 		return nil, nil, err
 	}
 	f32 := m.WeightBytes()
+	if dt != model.F32 {
+		// Let the loader's garbage (the file's bytes) go first, so the
+		// narrow copy reuses that memory instead of raising the peak.
+		debug.FreeOSMemory()
+	}
 	if err := m.Quantize(dt); err != nil {
 		return nil, nil, fmt.Errorf("--dtype %s: %w", dt, err)
 	}
