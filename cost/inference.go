@@ -6,14 +6,17 @@ import (
 	"github.com/tformer/tformer/internal/textfmt"
 
 	"github.com/tformer/tformer/kernels"
+	"github.com/tformer/tformer/model"
 )
 
 // DTypes are the storage types inference memory is reported in, with their
-// bytes per value.
+// bytes per value (of the key/value cache, and of the weight matrices) and
+// the engine's weight type (model.Model.Quantize, `--dtype`).
 var DTypes = []struct {
-	Name  string
-	Bytes int64
-}{{"fp32", 4}, {"bf16", 2}, {"int8", 1}}
+	Name   string
+	Bytes  int64
+	Engine model.DType
+}{{"fp32", 4, model.F32}, {"bf16", 2, model.BF16}, {"int8", 1, model.Int8}}
 
 // Inference is the cost of generating with a key/value cache at a context
 // of Seq tokens (one sequence), for a decoder.
@@ -35,7 +38,12 @@ type Inference struct {
 
 // InferenceInfo is the inference section of a report.
 type InferenceInfo struct {
-	// WeightBytes is the stored (unique) parameters per dtype.
+	// WeightBytes is the stored (unique) parameters per dtype as the engine
+	// keeps them with --dtype (model.NarrowBytes): the weight matrices and
+	// the token table at the dtype's bytes per value plus, for int8, a
+	// float32 scale per row; norms, biases and the position table float32
+	// (as are parameters the cost model counts but the engine does not run,
+	// such as Gemma 2's extra norms).
 	WeightBytes map[string]int64 `json:"weight_bytes"`
 	// KVBytesPerToken is the cache per token of context per dtype (every
 	// layer holding it).
@@ -109,7 +117,7 @@ func (s Spec) inferenceInfo(seqs []int) *InferenceInfo {
 	info := &InferenceInfo{WeightBytes: map[string]int64{}, KVBytesPerToken: map[string]int64{}}
 	p := s.Parameters().Total.Unique
 	for _, dt := range DTypes {
-		info.WeightBytes[dt.Name] = p * dt.Bytes
+		info.WeightBytes[dt.Name] = model.NarrowBytes(p, s.Config, dt.Engine)
 		info.KVBytesPerToken[dt.Name] = s.KVValuesPerToken() * dt.Bytes
 	}
 	for _, n := range seqs {
@@ -127,9 +135,11 @@ func (r *Report) inferenceTable() *table {
 		t.rows = append(t.rows, []string{fmt.Sprint(e.Seq), textfmt.Bytes(e.KVCacheBytes["fp32"], 2), textfmt.Bytes(e.KVCacheBytes["bf16"], 2), textfmt.Bytes(e.KVCacheBytes["int8"], 2),
 			si(float64(e.DecodeFlops)), si(float64(e.PrefillFlops)), si(float64(e.DecodeAllFlops))})
 	}
+	perParam := func(k string) float64 { return float64(in.WeightBytes[k]) / float64(r.Params.Unique) }
 	t.notes = append(t.notes,
-		fmt.Sprintf("weights: %s fp32, %s bf16, %s int8; KV cache per token: %s fp32, %s bf16 (2·layers·kv_heads·head_dim values)",
-			textfmt.Bytes(in.WeightBytes["fp32"], 2), textfmt.Bytes(in.WeightBytes["bf16"], 2), textfmt.Bytes(in.WeightBytes["int8"], 2),
+		fmt.Sprintf("weights (--dtype): %s fp32, %s bf16 (%.3f bytes/param), %s int8 (%.3f bytes/param: a float32 scale per matrix row; norms and biases stay fp32)",
+			textfmt.Bytes(in.WeightBytes["fp32"], 2), textfmt.Bytes(in.WeightBytes["bf16"], 2), perParam("bf16"), textfmt.Bytes(in.WeightBytes["int8"], 2), perParam("int8")),
+		fmt.Sprintf("KV cache per token: %s fp32, %s bf16 (2·layers·kv_heads·head_dim values; the engine's cache is fp32)",
 			textfmt.Bytes(in.KVBytesPerToken["fp32"], 2), textfmt.Bytes(in.KVBytesPerToken["bf16"], 2)),
 		"prefill runs the fused attention over the prompt at once; decoding the same tokens one at a time does the same matmuls but its own one-row softmax per key")
 	return t

@@ -173,7 +173,10 @@ func TestInference(t *testing.T) {
 	if got := in.PerSeq[0].KVCacheBytes["fp32"]; got != 8192*2*16*8*64*4 {
 		t.Errorf("KV cache at 8192 (fp32) %d", got)
 	}
-	if in.WeightBytes["bf16"] != 2*1235814400 || in.WeightBytes["int8"] != 1235814400 {
+	// By hand: 67,584 norm values stay fp32 (16 layers · 2 · 2048 + 2048),
+	// the other 1,235,746,816 are matrices with 505,088 rows (wte's 128,256
+	// and 16 · (qkv 3072 + o 2048 + gate 8192 + up 8192 + down 2048)).
+	if in.WeightBytes["fp32"] != 4*1235814400 || in.WeightBytes["bf16"] != 2*1235746816+4*67584 || in.WeightBytes["int8"] != 1235746816+4*505088+4*67584 {
 		t.Errorf("weights %v", in.WeightBytes)
 	}
 	m, _ := Preset("mistral-7b")

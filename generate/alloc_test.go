@@ -41,9 +41,20 @@ var samplings = []Options{
 
 // TestTokenNoAllocs: generating a token — sampling it from the logits and
 // feeding it to the KV-cache decoder — allocates nothing, with every
-// sampling option, on one thread or two.
+// sampling option, on one thread or two, with float32, bf16 or int8
+// weights.
 func TestTokenNoAllocs(t *testing.T) {
-	m := allocModel(t, true)
+	for _, dt := range []model.DType{model.F32, model.BF16, model.Int8} {
+		m := allocModel(t, true)
+		if err := m.Quantize(dt); err != nil {
+			t.Fatal(err)
+		}
+		t.Run(dt.String(), func(t *testing.T) { tokenNoAllocs(t, m) })
+	}
+}
+
+// tokenNoAllocs is TestTokenNoAllocs on one model.
+func tokenNoAllocs(t *testing.T, m *model.Model) {
 	old := kernels.Threads()
 	defer kernels.SetThreads(old)
 	dec := m.NewDecoder()

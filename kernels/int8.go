@@ -23,30 +23,45 @@ func QuantizeInt8Rows(q []int8, scale, w []float32, rows, cols int) error {
 		return fmt.Errorf("quantize: %d×%d needs %d weights and values and %d scales, got %d, %d and %d", rows, cols, n, rows, len(w), len(q), len(scale))
 	}
 	for i, v := range w[:n] {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+		if math.Float32bits(v)&0x7f800000 == 0x7f800000 { // Inf or NaN
 			return fmt.Errorf("quantize: weight %d (row %d) is %v", i, i/max(cols, 1), v)
 		}
 	}
-	for r := 0; r < rows; r++ {
-		row := w[r*cols : (r+1)*cols]
-		var m float32
-		for _, v := range row {
-			m = max(m, float32(math.Abs(float64(v))))
+	// Rows are independent: split them across threads (the result does not
+	// depend on how).
+	RunFunc(&quantizeJobs, rows, int64(n)*4, quantizeArgs{q, scale, w, cols}, func(a *quantizeArgs, lo, hi int) {
+		q, scale, w, cols := a.q, a.scale, a.w, a.cols
+		for r := lo; r < hi; r++ {
+			row := w[r*cols : (r+1)*cols]
+			var m float32
+			for _, v := range row {
+				m = max(m, math.Float32frombits(math.Float32bits(v)&0x7fffffff))
+			}
+			s := m / 127
+			scale[r] = s
+			qr := q[r*cols : (r+1)*cols]
+			if s == 0 {
+				clear(qr)
+				continue
+			}
+			ds := float64(s)
+			for j, v := range row {
+				x := math.Round(float64(v) / ds)
+				qr[j] = int8(max(-127, min(127, x)))
+			}
 		}
-		s := m / 127
-		scale[r] = s
-		qr := q[r*cols : (r+1)*cols]
-		if s == 0 {
-			clear(qr)
-			continue
-		}
-		for j, v := range row {
-			x := math.Round(float64(v) / float64(s))
-			qr[j] = int8(max(-127, min(127, x)))
-		}
-	}
+	})
 	return nil
 }
+
+// quantizeArgs are one QuantizeInt8Rows call's arguments.
+type quantizeArgs struct {
+	q        []int8
+	scale, w []float32
+	cols     int
+}
+
+var quantizeJobs JobPool[FuncJob[quantizeArgs]]
 
 // MatVecInt8 computes y[rows] = W·x for an int8 matrix q[rows×cols] with
 // per-row scales: y[i] = scale[i] · Σ_j q[i,j]·x[j], the sum one float32

@@ -12,18 +12,26 @@ import (
 )
 
 // TestDecoderStepNoAllocs: after the first token, a KV-cache decoding step
-// allocates nothing, plain or with a factorized embedding and head, on one
-// thread or two, with products big enough for the parallel paths.
+// allocates nothing, plain or with a factorized embedding and head, with
+// float32, bf16 or int8 weights, on one thread or two, with products big
+// enough for the parallel paths.
 func TestDecoderStepNoAllocs(t *testing.T) {
 	old := kernels.Threads()
 	defer kernels.SetThreads(old)
-	for _, e := range []int{0, 64} {
+	for _, run := range []struct {
+		e  int
+		dt DType
+	}{{0, F32}, {64, F32}, {0, BF16}, {64, BF16}, {0, Int8}, {64, Int8}} {
+		e := run.e
 		c := Config{Vocab: 4096, DModel: 256, Layers: 2, Heads: 4, DFF: 1024, MaxSeq: 64, Tie: true, Share: ShareNone, Groups: 1, EmbedDim: e}
 		m, err := New(c)
 		if err != nil {
 			t.Fatal(err)
 		}
 		m.Init(1)
+		if err := m.Quantize(run.dt); err != nil {
+			t.Fatal(err)
+		}
 		dec := m.NewDecoder()
 		for _, th := range []int{1, 2} {
 			kernels.SetThreads(th)
@@ -39,7 +47,7 @@ func TestDecoderStepNoAllocs(t *testing.T) {
 			}
 			step()
 			if n := testing.AllocsPerRun(40, step); n != 0 {
-				t.Errorf("embed %d, threads %d: %v allocations per token", e, th, n)
+				t.Errorf("embed %d, %s, threads %d: %v allocations per token", e, run.dt, th, n)
 			}
 		}
 	}

@@ -8,7 +8,9 @@ import (
 
 // Decoder runs the model one token at a time with a key/value cache, so each
 // new token costs one position's work instead of re-running the prefix.
-// A Decoder allocates its buffers once; Step allocates nothing.
+// A Decoder allocates its buffers once; Step allocates nothing. After
+// Model.Quantize to bf16 or int8, Step's products read the narrow weights
+// (kernels.MatVecBF16, kernels.MatVecInt8).
 type Decoder struct {
 	m   *Model
 	pos int
@@ -80,12 +82,12 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, at.lnw, at.lnb, 1, d)
-		kernels.LinearForward(cnt, kernels.QKV, dec.qkv, dec.ln, at.qkvw, at.qkvb, nil, 1, d, c.QKVDim())
+		linear(cnt, kernels.QKV, dec.qkv, dec.ln, at.qkvw, at.qkvq, at.qkvb, nil, 1, d, c.QKVDim())
 		m.rope(dec.qkv, 1, 1, p)
 		copy(dec.kc[l][p*kd:(p+1)*kd], dec.qkv[qd:qd+kd])
 		copy(dec.vc[l][p*kd:(p+1)*kd], dec.qkv[qd+kd:])
 		kernels.AttentionDecodeGQA(cnt, dec.atty, dec.qkv[:qd], dec.kc[l], dec.vc[l], dec.scratch, p+1, c.Heads, c.KV(), c.HeadDim())
-		kernels.LinearForward(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projb, dec.x, 1, qd, d)
+		linear(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projq, at.projb, dec.x, 1, qd, d)
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
 		m.ffnForward(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, 1)
 	}

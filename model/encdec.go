@@ -53,11 +53,12 @@ func (m *Model) edViews(slab []float32) edViews {
 		}
 		for i := 0; i < sc.AttnBlocks(); i++ {
 			p := fmt.Sprintf("%sattn.%d.", prefix, i)
-			v.attn = append(v.attn, attnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "qkv.w"), s(p + "qkv.b"), s(p + "proj.w"), s(p + "proj.b")})
+			v.attn = append(v.attn, attnView{lnw: s(p + "ln.w"), lnb: s(p + "ln.b"), qkvw: s(p + "qkv.w"), qkvb: s(p + "qkv.b"), projw: s(p + "proj.w"), projb: s(p + "proj.b")})
 		}
 		for i := 0; i < sc.FFNBlocks(); i++ {
 			p := fmt.Sprintf("%sffn.%d.", prefix, i)
-			v.ffn = append(v.ffn, ffnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "up.w"), s(p + "up.b"), s(p + "down.w"), s(p + "down.b"), s(p + "gate.w"), s(p + "gate.b")})
+			v.ffn = append(v.ffn, ffnView{lnw: s(p + "ln.w"), lnb: s(p + "ln.b"), upw: s(p + "up.w"), upb: s(p + "up.b"), downw: s(p + "down.w"), downb: s(p + "down.b"),
+				gatew: s(p + "gate.w"), gateb: s(p + "gate.b")})
 		}
 		return v
 	}

@@ -32,10 +32,22 @@ type Model struct {
 	// rotary positions: cos and sin tables [MaxSeq × dh/2] (nil otherwise)
 	ropeCos, ropeSin []float32
 	ed               *edState // encoder–decoders only
+	// inference (Quantize): the weight dtype; for bf16/int8 the narrow
+	// matrices by tensor name and the float32 tensors' own slab
+	dtype     DType
+	inference bool
+	low       map[string]*lowMat
+	small     []float32
 }
 
-type attnView struct{ lnw, lnb, qkvw, qkvb, projw, projb []float32 }
-type ffnView struct{ lnw, lnb, upw, upb, downw, downb, gatew, gateb []float32 }
+type attnView struct {
+	lnw, lnb, qkvw, qkvb, projw, projb []float32
+	qkvq, projq                        *lowMat // narrow weights (Quantize), nil for float32
+}
+type ffnView struct {
+	lnw, lnb, upw, upb, downw, downb, gatew, gateb []float32
+	upq, downq, gateq                              *lowMat // narrow weights (Quantize), nil for float32
+}
 
 // views are the named tensors of one slab, with the output head resolved to
 // wte when tied. Tensors a config does not have are nil.
@@ -46,6 +58,9 @@ type views struct {
 	// encoder embeddings, factorized projection, output head through E
 	wtt, elnw, elnb, projw, projb []float32
 	hdw, hdb, hlnw, hlnb, hbias   []float32
+	// narrow weights after Quantize (nil for float32): wte, the output
+	// head (wteq when tied), embed_proj.w, head.dense.w
+	wteq, headq, eprojq, hdq *lowMat
 }
 
 // New allocates a model for a valid config, with zero parameters (see Init).
@@ -69,12 +84,17 @@ func New(c Config) (*Model, error) {
 }
 
 func (m *Model) views(slab []float32) views {
-	s := func(name string) []float32 {
+	return m.viewsBy(func(name string) []float32 {
 		if _, ok := m.Layout.Lookup(name); !ok {
 			return nil // a tensor this config does not have (a bias, wpe, ...)
 		}
 		return m.Layout.Slice(slab, name)
-	}
+	})
+}
+
+// viewsBy builds the views from s, which returns a tensor by name (nil for
+// one the config does not have or that is not float32).
+func (m *Model) viewsBy(s func(name string) []float32) views {
 	c := m.Config
 	v := views{wte: s("wte"), wpe: s("wpe")}
 	if !c.IsEncoder() {
@@ -95,20 +115,32 @@ func (m *Model) views(slab []float32) views {
 	}
 	for i := 0; i < m.Config.AttnBlocks(); i++ {
 		p := fmt.Sprintf("attn.%d.", i)
-		v.attn = append(v.attn, attnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "qkv.w"), s(p + "qkv.b"), s(p + "proj.w"), s(p + "proj.b")})
+		v.attn = append(v.attn, attnView{lnw: s(p + "ln.w"), lnb: s(p + "ln.b"), qkvw: s(p + "qkv.w"), qkvb: s(p + "qkv.b"), projw: s(p + "proj.w"), projb: s(p + "proj.b")})
 	}
 	for i := 0; i < m.Config.FFNBlocks(); i++ {
 		p := fmt.Sprintf("ffn.%d.", i)
-		v.ffn = append(v.ffn, ffnView{s(p + "ln.w"), s(p + "ln.b"), s(p + "up.w"), s(p + "up.b"), s(p + "down.w"), s(p + "down.b"), s(p + "gate.w"), s(p + "gate.b")})
+		v.ffn = append(v.ffn, ffnView{lnw: s(p + "ln.w"), lnb: s(p + "ln.b"), upw: s(p + "up.w"), upb: s(p + "up.b"), downw: s(p + "down.w"), downb: s(p + "down.b"), gatew: s(p + "gate.w"), gateb: s(p + "gate.b")})
 	}
 	return v
 }
 
-// Param returns the named parameter tensor (a view into Params).
-func (m *Model) Param(name string) []float32 { return m.Layout.Slice(m.Params, name) }
+// Param returns the named parameter tensor (a view into Params; nil after
+// Quantize to bf16 or int8).
+func (m *Model) Param(name string) []float32 {
+	if m.Params == nil {
+		return nil
+	}
+	return m.Layout.Slice(m.Params, name)
+}
 
-// Grad returns the named gradient tensor (a view into Grads).
-func (m *Model) Grad(name string) []float32 { return m.Layout.Slice(m.Grads, name) }
+// Grad returns the named gradient tensor (a view into Grads; nil after
+// Quantize).
+func (m *Model) Grad(name string) []float32 {
+	if m.Grads == nil {
+		return nil
+	}
+	return m.Layout.Slice(m.Grads, name)
+}
 
 // Init fills the parameters as GPT-2 does, deterministically from seed:
 // weights and embeddings ~ N(0, 0.02), the two projections that feed the
@@ -407,6 +439,9 @@ func (m *Model) CountCorrect(targets []int32) int {
 // Backward adds the gradient of the last Forward's mean loss to Grads. Call
 // ZeroGrad first unless accumulating over several batches.
 func (m *Model) Backward() error {
+	if m.inference {
+		return fmt.Errorf("backward: the model was converted for inference (%s weights, no gradients)", m.dtype)
+	}
 	if m.ed != nil {
 		if m.ed.act == nil || !m.ed.act.haveLoss {
 			return fmt.Errorf("backward: no forward pass with targets to differentiate")
@@ -504,10 +539,10 @@ func (m *Model) attention(at attnView, out, x, qkv, atty, lse, res []float32, b,
 	c, cnt := m.Config, m.Flops
 	n, d := b*t, c.DModel
 	qd, ld, H, KV, dh := c.QDim(), c.QKVDim(), c.Heads, c.KV(), c.HeadDim()
-	kernels.LinearForward(cnt, kernels.QKV, qkv, x, at.qkvw, at.qkvb, nil, n, d, ld)
+	linear(cnt, kernels.QKV, qkv, x, at.qkvw, at.qkvq, at.qkvb, nil, n, d, ld)
 	m.rope(qkv, n, t, pos)
 	kernels.AttentionForwardGQA(cnt, atty, lse, qkv, b, t, H, KV, dh, true)
-	kernels.LinearForward(cnt, kernels.AttnOut, out, atty, at.projw, at.projb, res, n, qd, d)
+	linear(cnt, kernels.AttnOut, out, atty, at.projw, at.projq, at.projb, res, n, qd, d)
 }
 
 // rope rotates the queries and keys of n rows of qkv (rows of t tokens,
@@ -529,9 +564,9 @@ func (m *Model) ffnForward(ff ffnView, out, x, gate, up, h, res []float32, n int
 	c, cnt := m.Config, m.Flops
 	d, f := c.DModel, c.DFF
 	if c.Gated() {
-		kernels.LinearForward(cnt, kernels.FFNGate, gate, x, ff.gatew, ff.gateb, nil, n, d, f)
+		linear(cnt, kernels.FFNGate, gate, x, ff.gatew, ff.gateq, ff.gateb, nil, n, d, f)
 	}
-	kernels.LinearForward(cnt, kernels.FFNUp, up, x, ff.upw, ff.upb, nil, n, d, f)
+	linear(cnt, kernels.FFNUp, up, x, ff.upw, ff.upq, ff.upb, nil, n, d, f)
 	switch c.MLP {
 	case SwiGLU:
 		kernels.SwiGLUForward(cnt, h, gate, up)
@@ -540,7 +575,7 @@ func (m *Model) ffnForward(ff ffnView, out, x, gate, up, h, res []float32, n int
 	default:
 		m.gelu(cnt, kernels.GELU, h, up)
 	}
-	kernels.LinearForward(cnt, kernels.FFNDown, out, h, ff.downw, ff.downb, res, n, f, d)
+	linear(cnt, kernels.FFNDown, out, h, ff.downw, ff.downq, ff.downb, res, n, f, d)
 }
 
 // norm is the config's norm over n rows of d: LayerNorm (its mean and rstd
@@ -604,6 +639,10 @@ func (m *Model) embed(x, emb []float32, tokens []int32, t, pos int) {
 	c, cnt := m.Config, m.Flops
 	n, d := len(tokens), c.DModel
 	lookup := func(out []float32, e int) {
+		if m.p.wteq != nil {
+			lookupLow(cnt, out, m.p.wteq, m.p.wpe, tokens, t, e, pos, c.EmbedMultiplier(), c.Rotary() || c.EmbedScale)
+			return
+		}
 		if c.Rotary() || c.EmbedScale {
 			kernels.ScaledEmbeddingForward(cnt, out, m.p.wte, m.p.wpe, tokens, t, e, pos, c.EmbedMultiplier())
 			return
@@ -613,7 +652,7 @@ func (m *Model) embed(x, emb []float32, tokens []int32, t, pos int) {
 	if c.Factorized() {
 		e := c.E()
 		lookup(emb, e)
-		kernels.LinearForward(cnt, kernels.EmbedProj, x, emb, m.p.projw, m.p.projb, nil, n, e, d)
+		linear(cnt, kernels.EmbedProj, x, emb, m.p.projw, m.p.eprojq, m.p.projb, nil, n, e, d)
 		return
 	}
 	lookup(x, d)
@@ -636,14 +675,14 @@ func (m *Model) headForward(o headOut, x []float32, r int) {
 	c, cnt := m.Config, m.Flops
 	d, v := c.DModel, c.Vocab
 	if !c.HasHead() {
-		kernels.LinearForward(cnt, kernels.Logits, o.logits, x, m.p.head, nil, nil, r, d, v)
+		linear(cnt, kernels.Logits, o.logits, x, m.p.head, m.p.headq, nil, nil, r, d, v)
 		return
 	}
 	e := c.E()
-	kernels.LinearForward(cnt, kernels.MLMDense, o.hd, x, m.p.hdw, m.p.hdb, nil, r, d, e)
+	linear(cnt, kernels.MLMDense, o.hd, x, m.p.hdw, m.p.hdq, m.p.hdb, nil, r, d, e)
 	m.gelu(cnt, kernels.MLMDense, o.hg, o.hd)
 	m.layerNorm(cnt, o.hl, o.mean, o.rstd, o.hg, m.p.hlnw, m.p.hlnb, r, e)
-	kernels.LinearForward(cnt, kernels.Logits, o.logits, o.hl, m.p.head, m.p.hbias, nil, r, e, v)
+	linear(cnt, kernels.Logits, o.logits, o.hl, m.p.head, m.p.headq, m.p.hbias, nil, r, e, v)
 }
 
 // headBackward takes dlogits (in the activations' probs) back through the

@@ -52,7 +52,8 @@ type GEMMResult struct {
 	Threads int     `json:"threads"`
 	GFLOPS  float64 `json:"gflops"`
 	Seconds float64 `json:"seconds_per_call"`
-	ISA     string  `json:"isa"` // kernel set that ran it (kernels.Accel)
+	ISA     string  `json:"isa"`   // kernel set that ran it (kernels.Accel)
+	DType   string  `json:"dtype"` // f32: the training kernels' type
 }
 
 // SquareShapes returns NT shapes n×n×n for each n.
@@ -150,7 +151,7 @@ func GEMM(shapes []Shape, threads int, minTime time.Duration) ([]GEMMResult, err
 			}
 			g, sec := bestRate(2*float64(s.M)*float64(s.N)*float64(s.K), minTime, f)
 			out = append(out, GEMMResult{M: s.M, N: s.N, K: s.K, Form: s.Form, Label: s.Label,
-				Threads: kernels.Threads(), GFLOPS: g, Seconds: sec, ISA: kernels.Accel()})
+				Threads: kernels.Threads(), GFLOPS: g, Seconds: sec, ISA: kernels.Accel(), DType: "f32"})
 		}
 	})
 	return out, err
@@ -166,7 +167,8 @@ type AttentionResult struct {
 	Threads int     `json:"threads"`
 	GFLOPS  float64 `json:"gflops"`
 	Seconds float64 `json:"seconds_per_call"`
-	ISA     string  `json:"isa"` // kernel set that ran it (kernels.Accel)
+	ISA     string  `json:"isa"`   // kernel set that ran it (kernels.Accel)
+	DType   string  `json:"dtype"` // f32: the training kernels' type
 }
 
 // Attention times causal kernels.AttentionForward followed by
@@ -199,7 +201,7 @@ func Attention(seqs []int, d, heads, b, threads int, minTime time.Duration) ([]A
 				clear(dqkv)
 				kernels.AttentionBackward(nil, dqkv, dout, qkv, o, lse, b, n, d, heads, true)
 			})
-			out = append(out, AttentionResult{Seq: n, D: d, Heads: heads, Batch: b, Threads: kernels.Threads(), GFLOPS: g, Seconds: sec, ISA: kernels.Accel()})
+			out = append(out, AttentionResult{Seq: n, D: d, Heads: heads, Batch: b, Threads: kernels.Threads(), GFLOPS: g, Seconds: sec, ISA: kernels.Accel(), DType: "f32"})
 		}
 	})
 	return out, err
@@ -218,6 +220,7 @@ type TrainResult struct {
 	Loss         float32   `json:"loss"`           // loss of the last step (≈ ln vocab at init)
 	WarmupStepMS float64   `json:"warmup_step_ms"` // the first, unmeasured step
 	ISA          string    `json:"isa"`            // kernel set that ran it (kernels.Accel)
+	DType        string    `json:"dtype"`          // f32: training runs in float32
 }
 
 // TrainStep builds a model of config c with random weights and times steps
@@ -251,7 +254,7 @@ func TrainStep(c model.Config, b, t, steps, threads int) (TrainResult, error) {
 		tgts[i] = int32(rng.IntN(vocab))
 	}
 	opt := train.NewAdamW(m, 0.9, 0.95, 1e-8, 0.1)
-	res := TrainResult{Batch: b, Seq: t, Params: int64(len(m.Params))}
+	res := TrainResult{Batch: b, Seq: t, Params: int64(len(m.Params)), DType: "f32"}
 	var flops int64
 	withThreads(threads, func() {
 		res.Threads = kernels.Threads()
@@ -307,50 +310,95 @@ type GenerateResult struct {
 	Threads    int     `json:"threads"`
 	Seconds    float64 `json:"seconds"`
 	TokensPerS float64 `json:"tokens_per_s"`
-	ISA        string  `json:"isa"` // kernel set that ran it (kernels.Accel)
+	ISA        string  `json:"isa"`   // kernel set that ran it (kernels.Accel)
+	DType      string  `json:"dtype"` // weight type: f32, bf16 or int8
+	// WeightBytes is the memory of the stored weights in that type.
+	WeightBytes int64 `json:"weight_bytes"`
+	// Rounds is every round's tokens/s when several were run
+	// (GenerateDTypes); Seconds and TokensPerS are the fastest round's.
+	Rounds []float64 `json:"rounds_tokens_per_s,omitempty"`
 }
 
-// Generate builds a model of config c with random weights and times greedy
-// generation of tokens tokens after a one-token prompt with model.Decoder:
-// tokens Step calls (the prompt's, then each generated token's but the
-// last), each followed by an argmax over the logits. One untimed Step warms
-// up the decoder first.
-func Generate(c model.Config, tokens, threads int) (GenerateResult, error) {
+// Generate builds a model of config c with random weights in dtype dt and
+// times greedy generation of tokens tokens after a one-token prompt with
+// model.Decoder: tokens Step calls (the prompt's, then each generated
+// token's but the last), each followed by an argmax over the logits. One
+// untimed Step warms up the decoder first.
+func Generate(c model.Config, dt model.DType, tokens, threads int) (GenerateResult, error) {
+	r, err := GenerateDTypes(c, []model.DType{dt}, tokens, threads, 1)
+	if err != nil {
+		return GenerateResult{}, err
+	}
+	return r[0], nil
+}
+
+// GenerateDTypes is Generate for several weight types side by side: one
+// model with the same random weights per dtype, then rounds rounds in each
+// of which every dtype generates tokens tokens in turn (the order rotating
+// from round to round), so a neighbour's load falls on all of them; each
+// result is its dtype's fastest round (Seconds and TokensPerS; Rounds holds
+// every round's tokens/s).
+func GenerateDTypes(c model.Config, dts []model.DType, tokens, threads, rounds int) ([]GenerateResult, error) {
 	if tokens <= 0 {
-		return GenerateResult{}, fmt.Errorf("generate: tokens must be positive, got %d", tokens)
+		return nil, fmt.Errorf("generate: tokens must be positive, got %d", tokens)
+	}
+	if rounds <= 0 || len(dts) == 0 {
+		return nil, fmt.Errorf("generate: need at least one dtype and one round, got %d and %d", len(dts), rounds)
 	}
 	if c.MaxSeq < tokens {
 		c.MaxSeq = tokens
 	}
-	m, err := model.New(c)
-	if err != nil {
-		return GenerateResult{}, err
-	}
-	m.Init(1)
-	res := GenerateResult{Params: int64(len(m.Params)), Tokens: tokens}
-	withThreads(threads, func() {
-		res.Threads = kernels.Threads()
-		res.ISA = kernels.Accel()
-		dec := m.NewDecoder()
-		if _, err = dec.Step(0); err != nil {
-			return
+	decs := make([]*model.Decoder, len(dts))
+	res := make([]GenerateResult, len(dts))
+	for i, dt := range dts {
+		m, err := model.New(c)
+		if err != nil {
+			return nil, err
 		}
-		dec.Reset()
-		t0 := time.Now()
-		tok := int32(0)
-		for range tokens {
-			var logits []float32
-			if logits, err = dec.Step(tok); err != nil {
+		m.Init(1)
+		if err := m.Quantize(dt); err != nil {
+			return nil, err
+		}
+		decs[i] = m.NewDecoder()
+		res[i] = GenerateResult{Params: int64(m.Layout.Total), Tokens: tokens, DType: dt.String(), WeightBytes: m.WeightBytes()}
+	}
+	var err error
+	withThreads(threads, func() {
+		for i, dec := range decs {
+			res[i].Threads = kernels.Threads()
+			res[i].ISA = kernels.Accel()
+			if _, err = dec.Step(0); err != nil {
 				return
 			}
-			tok = argmax(logits)
 		}
-		res.Seconds = time.Since(t0).Seconds()
+		for r := 0; r < rounds; r++ {
+			for k := range decs {
+				i := (k + r) % len(decs)
+				dec := decs[i]
+				dec.Reset()
+				t0 := time.Now()
+				tok := int32(0)
+				for range tokens {
+					var logits []float32
+					if logits, err = dec.Step(tok); err != nil {
+						return
+					}
+					tok = argmax(logits)
+				}
+				sec := time.Since(t0).Seconds()
+				res[i].Rounds = append(res[i].Rounds, float64(tokens)/sec)
+				if res[i].Seconds == 0 || sec < res[i].Seconds {
+					res[i].Seconds = sec
+				}
+			}
+		}
 	})
 	if err != nil {
-		return GenerateResult{}, err
+		return nil, err
 	}
-	res.TokensPerS = float64(tokens) / res.Seconds
+	for i := range res {
+		res[i].TokensPerS = float64(tokens) / res[i].Seconds
+	}
 	return res, nil
 }
 

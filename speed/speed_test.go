@@ -78,14 +78,23 @@ func TestTrainStep(t *testing.T) {
 }
 
 func TestGenerate(t *testing.T) {
-	r, err := Generate(small, 32, 1) // raises MaxSeq 16 to 32
+	r, err := Generate(small, model.F32, 32, 1) // raises MaxSeq 16 to 32
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r.Tokens != 32 || r.TokensPerS <= 0 || r.Seconds <= 0 {
 		t.Fatalf("bad result %+v", r)
 	}
-	if _, err := Generate(small, 0, 1); err == nil {
+	for _, dt := range []model.DType{model.BF16, model.Int8} {
+		r, err := Generate(small, dt, 8, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.DType != dt.String() || r.WeightBytes != model.WeightBytes(small, dt) || r.TokensPerS <= 0 {
+			t.Errorf("%s: %+v", dt, r)
+		}
+	}
+	if _, err := Generate(small, model.F32, 0, 1); err == nil {
 		t.Error("0 tokens accepted")
 	}
 }

@@ -70,6 +70,8 @@ type benchOptions struct {
 	MinTime, FMATime  time.Duration
 	Steps, Batch, Seq int // training measurement
 	GenTokens         int
+	DTypes            string // generate: comma-separated weight types
+	GenRounds         int    // generate: rounds over the dtypes in turn
 	Model             string // "gpt2" or "tiny": the train and generate shape
 	JSON              bool
 	Threads           int
@@ -80,7 +82,7 @@ type benchOptions struct {
 func newBenchCmd(runF func(*benchOptions) error) *cobra.Command {
 	o := &benchOptions{Only: strings.Join(benchParts, ","), Sizes: "256,512,1024", AttnSeqs: "128,256,512,1024", GPT2Shapes: true,
 		AttnD: 512, AttnHeads: 8, MinTime: 200 * time.Millisecond, FMATime: 300 * time.Millisecond,
-		Steps: 3, Batch: 4, Seq: 64, GenTokens: 32, Model: "gpt2"}
+		Steps: 3, Batch: 4, Seq: 64, GenTokens: 32, DTypes: "f32,bf16,int8", GenRounds: 3, Model: "gpt2"}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure this machine: FMA limit, GEMM and attention GFLOP/s, train step time, generation tokens/s",
@@ -97,7 +99,9 @@ func newBenchCmd(runF func(*benchOptions) error) *cobra.Command {
   train      one training step (forward, backward, clip to norm 1, AdamW) of the GPT-2 small shape
              (vocab 50257, 12 layers, d 768, tied) at B=4, T=64: median of --steps after a warmup
   generate   greedy generation with the KV cache after a 1-token prompt, random weights,
-             on the GPT-2 small shape and on the tiny default model
+             on the GPT-2 small shape and on the tiny default model, with the weights
+             in each --dtype (f32, bf16, int8) side by side: --gen-rounds rounds
+             over the dtypes in turn, the best round of each reported
 
 Weights and tokens are random, so the numbers measure speed only. Progress goes to stderr;
 --json prints one object instead of the tables. The GPT-2 small training step needs about
@@ -125,6 +129,8 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 	fs.IntVar(&o.Batch, "batch", o.Batch, "training batch B")
 	fs.IntVar(&o.Seq, "seq", o.Seq, "training sequence length T")
 	fs.IntVar(&o.GenTokens, "gen-tokens", o.GenTokens, "tokens to generate")
+	fs.StringVar(&o.DTypes, "dtype", o.DTypes, "comma-separated weight types the generate part runs: f32, bf16, int8")
+	fs.IntVar(&o.GenRounds, "gen-rounds", o.GenRounds, "generate: rounds over the dtypes in turn (the best round of each is reported)")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object instead of tables")
 	fs.StringVar(&o.Model, "model", o.Model, "model shape for train and generate: gpt2 (GPT-2 small) or tiny")
 	fs.DurationVar(&o.FMATime, "fma-time", o.FMATime, "how long the FMA loop runs (per vector width)")
@@ -164,6 +170,14 @@ func benchMeasure(o *benchOptions, stderr io.Writer) (*benchReport, error) {
 	if err != nil {
 		return nil, err
 	}
+	var dts []model.DType
+	for _, f := range strings.Split(o.DTypes, ",") {
+		dt, err := model.ParseDType(f)
+		if err != nil {
+			return nil, fmt.Errorf("--dtype: %w", err)
+		}
+		dts = append(dts, dt)
+	}
 	var cfg model.Config
 	switch o.Model {
 	case "gpt2":
@@ -176,13 +190,16 @@ func benchMeasure(o *benchOptions, stderr io.Writer) (*benchReport, error) {
 	for _, p := range []struct {
 		name string
 		v    int
-	}{{"steps", o.Steps}, {"batch", o.Batch}, {"seq", o.Seq}, {"gen-tokens", o.GenTokens}, {"attn-d", o.AttnD}, {"attn-heads", o.AttnHeads}} {
+	}{{"steps", o.Steps}, {"batch", o.Batch}, {"seq", o.Seq}, {"gen-tokens", o.GenTokens}, {"gen-rounds", o.GenRounds}, {"attn-d", o.AttnD}, {"attn-heads", o.AttnHeads}} {
 		if p.v <= 0 {
 			return nil, fmt.Errorf("--%s must be positive, got %d", p.name, p.v)
 		}
 	}
 	if o.AttnD%o.AttnHeads != 0 {
 		return nil, fmt.Errorf("--attn-heads %d must divide --attn-d %d", o.AttnHeads, o.AttnD)
+	}
+	if o.GenRounds > maxBenchSteps {
+		return nil, fmt.Errorf("--gen-rounds must be at most %d, got %d", maxBenchSteps, o.GenRounds)
 	}
 	if o.MinTime <= 0 {
 		return nil, fmt.Errorf("--min-time must be positive, got %v", o.MinTime)
@@ -259,19 +276,22 @@ func benchMeasure(o *benchOptions, stderr io.Writer) (*benchReport, error) {
 			if name == "gpt2" {
 				c = model.GPT2Small()
 			}
-			progress("generate %d tokens, %s shape", o.GenTokens, name)
-			g, err := speed.Generate(c, o.GenTokens, threads)
+			progress("generate %d tokens, %s shape, %s weights side by side, best of %d rounds", o.GenTokens, name, o.DTypes, o.GenRounds)
+			gs, err := speed.GenerateDTypes(c, dts, o.GenTokens, threads, o.GenRounds)
 			if err != nil {
 				return nil, err
 			}
-			g.Model = name
-			r.Generate = append(r.Generate, g)
-			v := g.TokensPerS
-			if name == o.Model {
-				r.GenerateTokensPerS = &v
-			}
-			if name == "tiny" {
-				r.GenerateTinyTokensPerS = &v
+			for i, g := range gs {
+				dt := dts[i]
+				g.Model = name
+				r.Generate = append(r.Generate, g)
+				v := g.TokensPerS
+				if name == o.Model && (dt == model.F32 || r.GenerateTokensPerS == nil) {
+					r.GenerateTokensPerS = &v
+				}
+				if name == "tiny" && (dt == model.F32 || r.GenerateTinyTokensPerS == nil) {
+					r.GenerateTinyTokensPerS = &v
+				}
 			}
 		}
 	}
@@ -326,7 +346,10 @@ func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg mode
 				return fmt.Errorf("--gen-tokens %d: %w", genTokens, err)
 			}
 			kv := 2 * float64(c.Layers) * float64(genTokens) * float64(c.DModel) * 4
-			if err := tooBig(fmt.Sprintf("--gen-tokens %d", genTokens), float64(s.Memory(1, 1).Params)+kv); err != nil {
+			// One model per dtype side by side (float32, bf16 and int8 weights
+			// together hold 1.75× the float32 bytes), plus the parameters and
+			// gradients of the one being converted: at most 3× in all.
+			if err := tooBig(fmt.Sprintf("--gen-tokens %d", genTokens), 3*float64(s.Memory(1, 1).Params)+3*kv); err != nil {
 				return err
 			}
 		}
@@ -392,9 +415,9 @@ func printBench(w io.Writer, r *benchReport) {
 	if len(r.Generate) > 0 {
 		fmt.Fprintln(w, "\nGeneration (KV cache, greedy, 1-token prompt)")
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "model\tparams\ttokens\tthreads\tseconds\ttokens/s\t")
+		fmt.Fprintln(tw, "model\tparams\tdtype\tweights\tkernels\ttokens\tthreads\tseconds\ttokens/s\t")
 		for _, g := range r.Generate {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.3f\t%.1f\t\n", g.Model, humanCount(g.Params), g.Tokens, g.Threads, g.Seconds, g.TokensPerS)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.3f\t%.1f\t\n", g.Model, humanCount(g.Params), g.DType, textfmt.Bytes(g.WeightBytes, 1), g.ISA, g.Tokens, g.Threads, g.Seconds, g.TokensPerS)
 		}
 		tw.Flush()
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/modelio"
 	"github.com/tformer/tformer/train"
 )
@@ -43,6 +44,7 @@ type evalOptions struct {
 	Threads     int
 	SpecialText bool             // special tokens' text (<|endoftext|>) as text, not their ids
 	Tokenizer   string           // Hugging Face masked LMs: tokenizer.json or its directory ("": the model's)
+	DType       string           // --dtype: f32, bf16 or int8
 	S2S         seq2seqEvalFlags // encoder-decoders (seq2seq.go)
 }
 
@@ -85,7 +87,8 @@ on --batch.`,
 		Example: `  tformer eval --model tformer-model.safetensors
   tformer eval --model tformer-model.safetensors --stride 32
   tformer eval --model tformer-model.safetensors --data notes.txt --json
-  tformer eval --model testdata/golden/hf/albert_tiny --tokenizer testdata/fillmask/tokenizer.json --data notes.txt --seq 12`,
+  tformer eval --model testdata/golden/hf/albert_tiny --tokenizer testdata/fillmask/tokenizer.json --data notes.txt --seq 12
+  tformer eval --model tformer-model.safetensors --dtype bf16`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if runF != nil {
@@ -107,6 +110,7 @@ on --batch.`,
 	fs.IntVar(&o.Threads, "threads", 0, "worker threads for the kernels (0: all cores)")
 	fs.StringVar(&o.Tokenizer, "tokenizer", "", "Hugging Face BERT/ALBERT directories: tokenizer.json, or a directory with it, spiece.model or vocab.txt (default: the one in --model)")
 	addSeq2SeqEvalFlags(cmd, &o.S2S)
+	addDTypeFlag(fs, &o.DType)
 	_ = cmd.MarkFlagRequired("model")
 	return cmd
 }
@@ -139,13 +143,20 @@ func evalRun(o *evalOptions, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("--split %q: want val or all", o.Split)
 	}
+	dt, err := parseDTypeFlag(o.DType)
+	if err != nil {
+		return err
+	}
 	if modelio.IsMaskedLM(o.Model) {
+		if dt != model.F32 {
+			return fmt.Errorf("--dtype %s: masked language models are evaluated in f32 only", o.DType)
+		}
 		return evalMaskedLM(o, split, stdout, stderr)
 	}
 	if o.Tokenizer != "" {
 		return fmt.Errorf("--tokenizer applies to Hugging Face BERT and ALBERT directories; %s carries or implies its tokenizer", o.Model)
 	}
-	m, tok, err := loadModel(o.Model, stderr)
+	m, tok, err := loadModelAs(o.Model, dt, stderr)
 	if err != nil {
 		return err
 	}

@@ -30,7 +30,8 @@ type ServeOptions struct {
 	MaxTokens    int
 	MaxBody      int64
 	Shutdown     time.Duration
-	Quiet        bool // no per-request log
+	Quiet        bool   // no per-request log
+	DType        string // --dtype: f32, bf16 or int8
 
 	ready func(addr string) // tests: called with the bound address
 }
@@ -69,6 +70,7 @@ directory, or the file given with --chat-template.`,
 	fs.Int64Var(&o.MaxBody, "max-body", o.MaxBody, "largest request body in bytes")
 	fs.DurationVar(&o.Shutdown, "shutdown-timeout", o.Shutdown, "on SIGINT/SIGTERM, how long running requests may take to finish")
 	fs.BoolVar(&o.Quiet, "quiet", false, "do not log one line per request")
+	addDTypeFlag(fs, &o.DType)
 	applyThreads := addThreadsFlag(cmd)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if err := applyThreads(); err != nil {
@@ -95,6 +97,10 @@ func serveRun(ctx context.Context, o *ServeOptions, stderr io.Writer) error {
 	case o.Shutdown < 0:
 		return fmt.Errorf("--shutdown-timeout must not be negative, got %v", o.Shutdown)
 	}
+	dt, err := parseDTypeFlag(o.DType)
+	if err != nil {
+		return err
+	}
 	host, _, err := net.SplitHostPort(o.Addr)
 	if err != nil {
 		return fmt.Errorf("--addr %q: %w", o.Addr, err)
@@ -108,7 +114,7 @@ func serveRun(ctx context.Context, o *ServeOptions, stderr io.Writer) error {
 		cfg.Log = stderr
 	}
 	if o.Model != "" {
-		m, tok, err := loadModel(o.Model, stderr)
+		m, tok, err := loadModelAs(o.Model, dt, stderr)
 		if err != nil {
 			return err
 		}
