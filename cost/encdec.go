@@ -64,7 +64,17 @@ type EncDecSpec struct {
 	// (the Transformer, T5), "gelu" (erf: BART), "gelu_new" (tanh), "silu"
 	// or "swish" (Marian); with Gated, the gate's.
 	Act string
-	Tie EncDecTie
+	// Cross-layer sharing within each stack, as the engine stores it:
+	// Share "" or "none", "all", "attention" or "ffn", over Groups
+	// contiguous groups of layers (ALBERT's); a decoder layer's
+	// cross-attention block is shared as its self-attention block. With
+	// ShareStacks the decoder's self-attention and FFN blocks are the
+	// encoder's. Sharing changes what is stored (unique parameters), not
+	// what is applied or computed.
+	Share       string
+	Groups      int
+	ShareStacks bool
+	Tie         EncDecTie
 }
 
 // Validate reports the first problem with the spec, in terms of its fields.
@@ -94,6 +104,22 @@ func (s EncDecSpec) Validate() error {
 		}
 	default:
 		return fmt.Errorf("encdec %s: positions %q (want sinusoidal, learned or relative)", s.Name, s.Positions)
+	}
+	switch s.Share {
+	case "", "none":
+	case "all", "attention", "ffn":
+		if s.Groups < 1 || s.Groups > min(s.EncLayers, s.DecLayers) {
+			return fmt.Errorf("encdec %s: share %s needs groups in [1, %d], got %d", s.Name, s.Share, min(s.EncLayers, s.DecLayers), s.Groups)
+		}
+	default:
+		return fmt.Errorf("encdec %s: share %q (want none, all, attention or ffn)", s.Name, s.Share)
+	}
+	if s.ShareStacks {
+		ea, ef := s.blocks(s.EncLayers)
+		da, df := s.blocks(s.DecLayers)
+		if ea != da || ef != df {
+			return fmt.Errorf("encdec %s: sharing between the stacks needs as many stored blocks in each (encoder %d attention, %d FFN; decoder %d, %d)", s.Name, ea, ef, da, df)
+		}
 	}
 	if s.RelBuckets < 0 || s.MaxPositions < 0 {
 		return fmt.Errorf("encdec %s: buckets and max_positions must not be negative", s.Name)
@@ -136,6 +162,21 @@ func (s EncDecSpec) ffnParams() int64 {
 		p += up*f + d
 	}
 	return p
+}
+
+// blocks is the number of stored attention and FFN blocks of a stack of
+// the given layers under s's sharing.
+func (s EncDecSpec) blocks(layers int) (attn, ffn int) {
+	attn, ffn = layers, layers
+	switch s.Share {
+	case "all":
+		attn, ffn = s.Groups, s.Groups
+	case "attention":
+		attn = s.Groups
+	case "ffn":
+		ffn = s.Groups
+	}
+	return attn, ffn
 }
 
 // EncDecParams are an encoder–decoder's parameters by part.
@@ -184,6 +225,19 @@ func (s EncDecSpec) Params() EncDecParams {
 		p.Buffers = K
 	}
 	p.Applied = p.Unique() - p.Embedding + 3*K*d
+	// Sharing stores fewer blocks; the applied count stays the unshared one.
+	ea, ef := s.blocks(s.EncLayers)
+	da, df := s.blocks(s.DecLayers)
+	attnB, ffnB := s.attnParams()+s.normParams(), s.ffnParams()+s.normParams()
+	p.Encoder = int64(ea)*attnB + int64(ef)*ffnB
+	p.Decoder = int64(da) * attnB // cross-attention, indexed as self-attention
+	if !s.ShareStacks {
+		p.Decoder += int64(da)*attnB + int64(df)*ffnB
+	}
+	if s.PreLN {
+		p.Encoder += s.normParams()
+		p.Decoder += s.normParams()
+	}
 	return p
 }
 

@@ -444,13 +444,8 @@ func TestEncDecForModel(t *testing.T) {
 			t.Errorf("%s: unique %d, engine %d", name, got, want)
 		}
 	}
-	c := engineConfigs()["pre-LN, learned, GELU, tie none"]
-	shared := c
-	shared.Share, shared.EncLayers, shared.Layers = model.ShareAll, 2, 2
-	for _, bad := range []model.Config{model.Tiny(), shared} {
-		if _, err := EncDecForModel(bad); err == nil {
-			t.Errorf("%+v: no error", bad)
-		}
+	if _, err := EncDecForModel(model.Tiny()); err == nil {
+		t.Error("a decoder accepted as an encoder-decoder")
 	}
 }
 
@@ -477,5 +472,46 @@ func TestEncDecEngineMemory(t *testing.T) {
 				t.Errorf("%s, source %d, target %d: analytical %d floats, engine %d", name, ns, nt, got, want)
 			}
 		}
+	}
+}
+
+// TestEncDecEngineSharedParams: with cross-layer sharing inside each stack
+// (every mode, several groups) and between the stacks, the cost model
+// stores exactly the engine's unique parameters and applies the unshared
+// model's.
+func TestEncDecEngineSharedParams(t *testing.T) {
+	n := 0
+	for name, c := range engineConfigs() {
+		c.EncLayers, c.Layers = 4, 4
+		for _, share := range []model.Share{model.ShareAll, model.ShareAttention, model.ShareFFN} {
+			for _, groups := range []int{1, 2, 4} {
+				for _, stacks := range []bool{false, true} {
+					x := c
+					x.Share, x.Groups, x.ShareStacks = share, groups, stacks
+					if x.Validate() != nil {
+						continue
+					}
+					s, err := EncDecForModel(x)
+					if err != nil {
+						t.Fatalf("%s %s/%d stacks %v: %v", name, share, groups, stacks, err)
+					}
+					p := s.Params()
+					if got, want := p.Unique(), x.UniqueParams(); got != want {
+						t.Errorf("%s %s/%d stacks %v: unique %d, engine %d", name, share, groups, stacks, got, want)
+					}
+					if got, want := p.Applied, x.AppliedParams(); got != want {
+						t.Errorf("%s %s/%d stacks %v: applied %d, engine %d", name, share, groups, stacks, got, want)
+					}
+					n++
+				}
+			}
+		}
+	}
+	if n < 40 {
+		t.Fatalf("only %d shared configs validated", n)
+	}
+	bad := EncDecSpec{Name: "x", Vocab: 9, DModel: 8, EncLayers: 2, DecLayers: 3, Heads: 2, DFF: 8, Positions: PosSinusoidal, Tie: TieAll, Share: "all", Groups: 3}
+	if err := bad.Validate(); err == nil {
+		t.Error("groups above a stack's layers accepted")
 	}
 }

@@ -1,7 +1,6 @@
 package cost
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/tformer/tformer/model"
@@ -9,9 +8,8 @@ import (
 
 // EncDecForModel is the cost model of the encoder–decoder the engine builds
 // from c (Arch "encdec"): the same shapes, norms, positions, FFN form and
-// three-way tying, so that its parameters and FLOPs equal what the engine
-// stores and counts. Cross-layer sharing (Share, Groups, ShareStacks) is
-// not part of EncDecSpec and is refused rather than miscounted.
+// three-way tying and cross-layer sharing (Share, Groups, ShareStacks), so
+// that its parameters and FLOPs equal what the engine stores and counts.
 func EncDecForModel(c model.Config) (EncDecSpec, error) {
 	if !c.IsEncDec() {
 		return EncDecSpec{}, fmt.Errorf("the model is a %s, not an encoder-decoder", c.Arch)
@@ -19,10 +17,11 @@ func EncDecForModel(c model.Config) (EncDecSpec, error) {
 	if err := c.Validate(); err != nil {
 		return EncDecSpec{}, err
 	}
-	if c.Share != model.ShareNone && c.Share != "" || c.Groups > 1 || c.ShareStacks {
-		return EncDecSpec{}, errors.New("the encoder-decoder cost model counts unshared stacks only (share none, groups 1, no share-stacks)")
-	}
 	s := encdecSpec(c)
+	if c.Share != model.ShareNone && c.Share != "" {
+		s.Share, s.Groups = string(c.Share), c.Groups
+	}
+	s.ShareStacks = c.ShareStacks
 	return s, s.Validate()
 }
 

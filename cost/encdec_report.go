@@ -33,7 +33,7 @@ func DefaultPairSeqs() []int { return []int{128, 512} }
 //	            "max_positions", "tie"},
 //	  "conventions": {"batch", "bytes_per_value", "matmul", "elementwise", "encoder_attention",
 //	                  "decoder_attention", "cross_attention", "train"},
-//	  "params": {"unique", "applied", "untied", "saved_by_tying", "buffers",
+//	  "params": {"unique", "applied", "untied", "saved_by_tying", "saved_by_sharing", "buffers",
 //	             "components": {"embeddings"|"positions"|"embedding_norms"|"encoder"|"decoder":
 //	                            {"unique", "applied"}}},
 //	  "components": ["enc_qkv", ...],                      // the keys of flops.forward, in order
@@ -97,12 +97,14 @@ type EncDecConventions struct {
 
 // EncDecParamsInfo is the parameter section of an EncDecReport.
 type EncDecParamsInfo struct {
-	Unique       int64            `json:"unique"`
-	Applied      int64            `json:"applied"`
-	Untied       int64            `json:"untied"` // with three K×d tables
-	SavedByTying int64            `json:"saved_by_tying"`
-	Buffers      int64            `json:"buffers"`
-	Components   map[string]Count `json:"components"`
+	Unique       int64 `json:"unique"`
+	Applied      int64 `json:"applied"`
+	Untied       int64 `json:"untied"` // with three K×d tables
+	SavedByTying int64 `json:"saved_by_tying"`
+	// SavedBySharing is what cross-layer sharing saves: applied − untied.
+	SavedBySharing int64            `json:"saved_by_sharing"`
+	Buffers        int64            `json:"buffers"`
+	Components     map[string]Count `json:"components"`
 }
 
 // PairCost is the cost of one (source, target) length pair.
@@ -181,6 +183,18 @@ func (s EncDecSpec) components(f EncDecFLOPs) []namedCount {
 	return append(out, namedCount{"logits", f.Logits}, namedCount{"loss", f.Loss})
 }
 
+// sharing describes s's cross-layer sharing.
+func (s EncDecSpec) sharing() string {
+	out := "none"
+	if s.Share != "" && s.Share != "none" {
+		out = fmt.Sprintf("%s in %d group(s) per stack", s.Share, s.Groups)
+	}
+	if s.ShareStacks {
+		out += ", decoder self-attention and FFN blocks = the encoder's"
+	}
+	return out
+}
+
 // crossAt finds the n at which the per-layer counts attn(n) and ffn(n)
 // (at n_s = n_t = n) are equal: attention grows as n² (plus the fused
 // softmax's rescales, a step function of n), the FFN as n. It brackets the
@@ -252,6 +266,9 @@ func NewEncDecReport(s EncDecSpec, o EncDecOptions) (*EncDecReport, error) {
 	p := s.Params()
 	K, d := int64(s.Vocab), int64(s.DModel)
 	actF, _ := s.ActFlops()
+	u := s
+	u.Share, u.Groups, u.ShareStacks = "", 0, false
+	unshared := u.Params()
 	norm := "layernorm"
 	if s.RMSNorm {
 		norm = "rmsnorm"
@@ -273,11 +290,12 @@ func NewEncDecReport(s EncDecSpec, o EncDecOptions) (*EncDecReport, error) {
 				"embeddings":      {Unique: p.Embedding, Applied: 3 * K * d},
 				"positions":       {Unique: p.Positions, Applied: p.Positions},
 				"embedding_norms": {Unique: p.EmbedNorms, Applied: p.EmbedNorms},
-				"encoder":         {Unique: p.Encoder, Applied: p.Encoder},
-				"decoder":         {Unique: p.Decoder, Applied: p.Decoder},
+				"encoder":         {Unique: p.Encoder, Applied: unshared.Encoder},
+				"decoder":         {Unique: p.Decoder, Applied: unshared.Decoder},
 			}},
 	}
 	r.Params.SavedByTying = r.Params.Untied - p.Unique()
+	r.Params.SavedBySharing = p.Applied - r.Params.Untied
 	for _, ns := range o.Src {
 		for _, nt := range o.Tgt {
 			f, err := s.FLOPs(ns, nt)
@@ -410,6 +428,9 @@ func (r *EncDecReport) writeTables(w io.Writer, md bool, perLayer bool) error {
 	pt.rows = append(pt.rows, []string{"total", commas(p.Unique), commas(p.Applied)})
 	pt.notes = []string{fmt.Sprintf("embeddings applied: source lookup, target lookup and output projection, 3 x %s x %d; untied (three tables): %s; tying saves %s",
 		commas(int64(m.Vocab)), m.DModel, commas(p.Untied), commas(p.SavedByTying))}
+	if p.SavedBySharing > 0 {
+		pt.notes = append(pt.notes, fmt.Sprintf("cross-layer sharing (%s) saves %s", r.spec.sharing(), commas(p.SavedBySharing)))
+	}
 	if p.Buffers > 0 {
 		pt.notes = append(pt.notes, fmt.Sprintf("buffers (not parameters): final_logits_bias, %s values", commas(p.Buffers)))
 	}

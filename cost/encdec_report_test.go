@@ -48,7 +48,7 @@ func TestEncDecReportJSONKeySet(t *testing.T) {
 			"d_ff", "gated", "bias", "norm", "pre_ln", "positions", "max_positions", "tie"))
 		check("conventions", keysOf(t, top["conventions"]), sorted("batch", "bytes_per_value", "matmul", "elementwise", "encoder_attention",
 			"decoder_attention", "cross_attention", "train"))
-		check("params", keysOf(t, top["params"]), sorted("unique", "applied", "untied", "saved_by_tying", "buffers", "components"))
+		check("params", keysOf(t, top["params"]), sorted("unique", "applied", "untied", "saved_by_tying", "saved_by_sharing", "buffers", "components"))
 		var params struct {
 			Components json.RawMessage `json:"components"`
 		}

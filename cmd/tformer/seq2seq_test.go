@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tformer/tformer/checkpoint"
+	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/modelio"
 
 	"github.com/tformer/tformer/tokenizer"
@@ -143,7 +144,6 @@ func TestSeq2SeqBadInput(t *testing.T) {
 		{"task and data", []string{"train", "--arch", "encdec", "--task", "facts", "--data", empty, "--out", filepath.Join(dir, "x")}, "give one of --task, --data"},
 		{"task too long for the context", []string{"train", "--arch", "encdec", "--max-seq", "16", "--out", filepath.Join(dir, "x")}, "--task facts does not fit --max-seq 16"},
 		{"share-stacks with unequal stacks", []string{"train", "--arch", "encdec", "--enc-layers", "3", "--share-stacks", "--out", filepath.Join(dir, "x")}, "share-stacks: the encoder stores"},
-		{"cost of a shared encoder-decoder", []string{"cost", "--arch", "encdec", "--share", "all"}, "counts unshared stacks only"},
 		{"missing TSV", []string{"train", "--arch", "encdec", "--data", filepath.Join(dir, "none.tsv"), "--out", filepath.Join(dir, "x")}, "--data: read pairs:"},
 		{"--length-penalty out of range", []string{"generate", "--model", out, "--source", "a", "--beam", "2", "--length-penalty", "-1"}, "--length-penalty must be in [0, 10]"},
 		{"resume user pairs without them", []string{"train", "--resume", trainTSV(t, dir)}, "give its --data or --denoise file again"},
@@ -311,5 +311,29 @@ func TestSeq2SeqInterruptSaves(t *testing.T) {
 	out, err = runTformer([]string{"train", "--resume", "int.safetensors", "--steps", fmt.Sprint(step + 2), "--sample", "0"}, "")
 	if err != nil || !strings.Contains(out, fmt.Sprintf("(%d -> %d)", step, step+2)) {
 		t.Fatalf("resume: %v\n%s", err, out)
+	}
+}
+
+// TestCostSharedEncDec: cost counts a shared encoder–decoder's stored
+// parameters as the engine stores them and says what sharing saves.
+func TestCostSharedEncDec(t *testing.T) {
+	out, err := runCost(t, "--arch", "encdec", "--share", "all", "--groups", "1", "--format", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Params struct {
+			Unique         int64 `json:"unique"`
+			Applied        int64 `json:"applied"`
+			SavedBySharing int64 `json:"saved_by_sharing"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	c := model.TinyEncDec()
+	c.Share, c.Groups = model.ShareAll, 1
+	if r.Params.Unique != c.UniqueParams() || r.Params.Applied != c.AppliedParams() || r.Params.SavedBySharing <= 0 {
+		t.Errorf("params %+v; engine unique %d applied %d", r.Params, c.UniqueParams(), c.AppliedParams())
 	}
 }
