@@ -451,9 +451,9 @@ func (r *EncDecReport) writeTables(w io.Writer, md bool, perLayer bool) error {
 		mm := e.Memory
 		mt.rows = append(mt.rows, []string{ns, nt, textfmt.Bytes(mm.Weights, 2), textfmt.Bytes(mm.TrainState, 2), textfmt.Bytes(mm.Activations, 2), textfmt.Bytes(mm.Total, 2)})
 	}
-	ft.notes = []string{"FFN: encoder and decoder FFNs; other: norms, residual adds, embedding scaling and positions (T5: the relative-position bias)."}
-	mt.notes = []string{"activations: the tensors a training step keeps for backward (block inputs, Q/K/V, attention outputs, norms, FFN hidden, logits),",
-		"with the fused attention's one statistic per row and head; weights include buffers (final_logits_bias)."}
+	ft.notes = []string{"attention and FFN include their residual adds; FFN: encoder and decoder FFNs; other: norms, the loss, embedding scaling and positions (T5: the relative-position bias)."}
+	mt.notes = []string{"activations: the buffers the engine allocates for a training step (norm outputs and statistics, residual sums, Q/K/V, attention outputs,",
+		"the fused attention's one statistic per row and head, FFN hidden, logits and probabilities, backward scratch); weights include buffers (final_logits_bias)."}
 	ft.write(w, md)
 	mt.write(w, md)
 	return nil
