@@ -219,8 +219,11 @@ func tokenizerFiles(tok tokenizer.Tokenizer) (map[string][]byte, string, error) 
 			files["tokenizer_config.json"] = c
 		}
 		return files, "", nil
+	case tokenizer.Byte:
+		// A byte-level BPE with no merges whose ids are the byte values.
+		return map[string][]byte{"tokenizer.json": tokenizer.ByteTokenizerJSON()}, "", nil
 	}
-	return nil, fmt.Sprintf("the directory has no tokenizer files: the %q tokenizer has none (tformer reads a directory of vocabulary 256 back with the byte tokenizer)", tok.Name()), nil
+	return nil, fmt.Sprintf("the directory has no tokenizer files: the %q tokenizer has none", tok.Name()), nil
 }
 
 // tokenizerNames are the tokenizer files Save writes or, when the model's

@@ -519,11 +519,15 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 			c.Share, c.Groups, expandedParams(c), c.UniqueParams()))
 	}
 	bpe, isBPE := tok.(*tokenizer.GPT2)
+	_, isByte := tok.(tokenizer.Byte)
 	switch {
 	case isBPE && bpe.VocabSize() > m.Config.Vocab:
 		return nil, fmt.Errorf("the %s tokenizer has %d tokens but the model only %d", bpe.Name(), bpe.VocabSize(), m.Config.Vocab)
-	case tok != nil && !isBPE:
-		notes = append(notes, fmt.Sprintf("the directory has no tokenizer files: the %q tokenizer has no vocab.json/merges.txt (the byte tokenizer's id is each byte's value, so tformer reads a vocabulary-256 directory back with it)", tok.Name()))
+	case isByte && m.Config.Vocab < 256:
+		isByte = false
+		notes = append(notes, fmt.Sprintf("the directory has no tokenizer files: the \"byte\" tokenizer has 256 tokens, the model only %d", m.Config.Vocab))
+	case tok != nil && !isBPE && !isByte:
+		notes = append(notes, fmt.Sprintf("the directory has no tokenizer files: the %q tokenizer has no vocab.json/merges.txt", tok.Name()))
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -534,15 +538,27 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 	if err := atomicfile.WriteFile(filepath.Join(dir, ConfigFile), cj, 0o644); err != nil {
 		return nil, err
 	}
-	if isBPE {
+	var keep []string // the tokenizer files this model's tokenizer has
+	switch {
+	case isBPE:
 		if err := bpe.WriteDir(dir); err != nil {
 			return nil, err
 		}
-		return notes, nil
+		keep = []string{"vocab.json", "merges.txt"}
+	case isByte:
+		// A byte-level BPE with no merges whose ids are the byte values,
+		// so that other tools read the model's tokens as tformer does.
+		if err := atomicfile.WriteFile(filepath.Join(dir, "tokenizer.json"), tokenizer.ByteTokenizerJSON(), 0o644); err != nil {
+			return nil, err
+		}
+		keep = []string{"tokenizer.json"}
 	}
 	// Tokenizer files left from an earlier model would be read as this
 	// model's tokenizer.
-	for _, name := range []string{"vocab.json", "merges.txt"} {
+	for _, name := range []string{"vocab.json", "merges.txt", "tokenizer.json"} {
+		if slices.Contains(keep, name) {
+			continue
+		}
 		p := filepath.Join(dir, name)
 		if hfdir.Exists(p) {
 			if err := os.Remove(p); err != nil {

@@ -23,7 +23,7 @@ type hfCase struct {
 	PairTypes []int32 `json:"pair_types"`
 }
 
-var hfFixtures = []string{"gpt2", "llama3", "qwen2", "smollm2", "llama2", "llama2meta", "bert", "bertcased", "albert", "unigrambf"}
+var hfFixtures = []string{"gpt2", "llama3", "qwen2", "smollm2", "llama2", "llama2meta", "bert", "bertcased", "albert", "unigrambf", "bytes"}
 
 // lossless lists the fixtures whose Decode(Encode(x)) is x for every text
 // without special tokens or ▁ in it. (llama2meta is not: its Metaspace

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
@@ -85,8 +86,15 @@ func TestConvertRoundTrip(t *testing.T) {
 
 	hf := filepath.Join(dir, "hf")
 	out, errOut := mustRun(t, "convert", ck, hf)
-	if !strings.Contains(out, "(tformer) -> "+hf+" (hf)") || !strings.Contains(out, "tie=true") || !strings.Contains(errOut, `the directory has no tokenizer files: the "byte" tokenizer`) {
+	if !strings.Contains(out, "(tformer) -> "+hf+" (hf)") || !strings.Contains(out, "tie=true") || strings.Contains(errOut, "no tokenizer files") {
 		t.Errorf("convert to hf: %q %q", out, errOut)
+	}
+	// The byte tokenizer travels as a tokenizer.json whose ids are the bytes.
+	if tj, err := os.ReadFile(filepath.Join(hf, "tokenizer.json")); err != nil || !bytes.Equal(tj, tokenizer.ByteTokenizerJSON()) {
+		t.Errorf("the directory's tokenizer.json: %v", err)
+	}
+	if got, _ := mustRun(t, "eval", "--model", hf, "--data", data, "--json"); got != want {
+		t.Errorf("eval of the hf directory with its tokenizer.json gives %s, the checkpoint %s", got, want)
 	}
 	bin := filepath.Join(dir, "m.bin")
 	mustRun(t, "convert", hf, bin)
