@@ -173,7 +173,15 @@ func (m *Model) Quantize(dt DType) error {
 		}
 	}
 	m.Params, m.Grads, m.g = nil, nil, views{}
-	m.small = slab
+	m.setNarrow(low, slab, at)
+	m.dtype, m.inference = dt, true
+	return nil
+}
+
+// setNarrow makes the model read its weights from the narrow matrices low
+// and the float32 tensors at (views into slab) by tensor name.
+func (m *Model) setNarrow(low map[string]*lowMat, slab []float32, at map[string][]float32) {
+	m.small, m.smallAt = slab, at
 	m.p = m.viewsBy(func(name string) []float32 { return at[name] })
 	lw := func(name string) *lowMat {
 		if w, ok := low[name]; ok {
@@ -195,8 +203,6 @@ func (m *Model) Quantize(dt DType) error {
 		m.p.ffn[i].upq, m.p.ffn[i].downq, m.p.ffn[i].gateq = lw(p+"up.w"), lw(p+"down.w"), lw(p+"gate.w")
 	}
 	m.low = low
-	m.dtype, m.inference = dt, true
-	return nil
 }
 
 // WeightBytes is the memory the model's stored parameters hold now: the

@@ -38,6 +38,7 @@ type Model struct {
 	inference bool
 	low       map[string]*lowMat
 	small     []float32
+	smallAt   map[string][]float32 // the float32 tensors in small, by name
 }
 
 type attnView struct {
