@@ -434,19 +434,31 @@ func Parse(b []byte) (*File, error) {
 	if n > uint64(len(b)-8) {
 		return nil, fmt.Errorf("safetensors: header length %d exceeds the %d bytes remaining in the file", n, len(b)-8)
 	}
-	header := b[8 : 8+n]
 	data := b[8+n:]
+	f, entries, err := parseHeader(b[8:8+n], len(data))
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range entries {
+		f.Tensors[i].Data = data[e.begin:e.end:e.end]
+	}
+	return f, nil
+}
 
+// parseHeader decodes and validates a header against a data buffer of
+// dataLen bytes, returning the file with its tensors (Data unset) sorted by
+// offset and, in the same order, their entries.
+func parseHeader(header []byte, dataLen int) (*File, []entry, error) {
 	keys, vals, err := decodeObject(header)
 	if err != nil {
 		var dup errDuplicateKey
 		if errors.As(err, &dup) {
 			if dup.key == metadataKey {
-				return nil, fmt.Errorf("safetensors: invalid header: duplicate %q", metadataKey)
+				return nil, nil, fmt.Errorf("safetensors: invalid header: duplicate %q", metadataKey)
 			}
-			return nil, fmt.Errorf("safetensors: invalid header: duplicate tensor name %q", dup.key)
+			return nil, nil, fmt.Errorf("safetensors: invalid header: duplicate tensor name %q", dup.key)
 		}
-		return nil, fmt.Errorf("safetensors: invalid header: %v", err)
+		return nil, nil, fmt.Errorf("safetensors: invalid header: %v", err)
 	}
 
 	f := &File{Metadata: map[string]string{}}
@@ -455,15 +467,14 @@ func Parse(b []byte) (*File, error) {
 		raw := vals[i]
 		if key == metadataKey {
 			if err := parseMetadata(raw, f.Metadata); err != nil {
-				return nil, fmt.Errorf("safetensors: invalid %q: %v", metadataKey, err)
+				return nil, nil, fmt.Errorf("safetensors: invalid %q: %v", metadataKey, err)
 			}
 			continue
 		}
-		e, err := parseEntry(key, raw, len(data))
+		e, err := parseEntry(key, raw, dataLen)
 		if err != nil {
-			return nil, fmt.Errorf("safetensors: tensor %q: %v", key, err)
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: %v", key, err)
 		}
-		e.t.Data = data[e.begin:e.end:e.end]
 		entries = append(entries, e)
 	}
 
@@ -483,7 +494,7 @@ func Parse(b []byte) (*File, error) {
 			continue
 		}
 		if e.begin < maxEnd {
-			return nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d %d] overlap tensor %q",
+			return nil, nil, fmt.Errorf("safetensors: tensor %q: data_offsets [%d %d] overlap tensor %q",
 				e.t.Name, e.begin, e.end, maxName)
 		}
 		maxEnd, maxName = e.end, e.t.Name
@@ -493,7 +504,7 @@ func Parse(b []byte) (*File, error) {
 	for i, e := range entries {
 		f.Tensors[i] = e.t
 	}
-	return f, nil
+	return f, entries, nil
 }
 
 // parseMetadata decodes the "__metadata__" value into m. null is treated as
