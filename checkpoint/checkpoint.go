@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/tformer/tformer/internal/stload"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
 	"github.com/tformer/tformer/tokenizer"
@@ -237,34 +238,44 @@ func CheckFinite(what string, l *model.Layout, slab []float32) error {
 	return nil
 }
 
-func fromFile(f *safetensors.File) (*model.Model, *TrainState, error) {
+// readHeader reads and checks the config and training state of f's
+// header against its tensor table, allocating nothing from them.
+func readHeader(f *safetensors.File) (model.Config, *TrainState, error) {
 	if f.Metadata["format"] != Format {
-		return nil, nil, fmt.Errorf("not a tformer checkpoint (metadata format %q, want %q)", f.Metadata["format"], Format)
+		return model.Config{}, nil, fmt.Errorf("not a tformer checkpoint (metadata format %q, want %q)", f.Metadata["format"], Format)
 	}
 	cfg, err := model.ParseConfig(f.Metadata["config"])
 	if err != nil {
-		return nil, nil, err
+		return model.Config{}, nil, err
 	}
 	// A file that names no tokenizer is read as byte-level (FromFile), but
 	// only a named one is held to its vocabulary.
 	if err := checkTokenizer(f.Metadata["tokenizer"], cfg); err != nil {
-		return nil, nil, err
+		return model.Config{}, nil, err
 	}
 	var st *TrainState
 	if s, ok := f.Metadata["train"]; ok {
 		st = &TrainState{}
 		if err := json.Unmarshal([]byte(s), st); err != nil {
-			return nil, nil, fmt.Errorf("training state: %w", err)
+			return model.Config{}, nil, fmt.Errorf("training state: %w", err)
 		}
 		if st.Step < 0 {
-			return nil, nil, fmt.Errorf("training state: step %d is negative", st.Step)
+			return model.Config{}, nil, fmt.Errorf("training state: step %d is negative", st.Step)
 		}
 		if len(st.Options) == 0 || string(st.Options) == "null" {
-			return nil, nil, errors.New("training state: the training options are missing")
+			return model.Config{}, nil, errors.New("training state: the training options are missing")
 		}
 	}
 	// Validate before allocating: the layout against the tensor table.
 	if err := CheckConfig(cfg, f, st != nil); err != nil {
+		return model.Config{}, nil, err
+	}
+	return cfg, st, nil
+}
+
+func fromFile(f *safetensors.File) (*model.Model, *TrainState, error) {
+	cfg, st, err := readHeader(f)
+	if err != nil {
 		return nil, nil, err
 	}
 	m, err := model.New(cfg)
@@ -293,4 +304,53 @@ func fromFile(f *safetensors.File) (*model.Model, *TrainState, error) {
 		}
 	}
 	return m, st, nil
+}
+
+// LoadAs reads the weights of a checkpoint written by Save for inference,
+// directly in dtype dt (see model.NewInference): F32 tensors are rounded
+// to bf16 or quantized to int8 one chunk of rows at a time, so no float32
+// copy of the narrowed weights is ever held, and the file is read tensor
+// by tensor rather than whole. The model is bitwise the one Load then
+// Quantize(dt) gives. The header is checked as Load checks it (CheckConfig)
+// before the model is allocated; a training checkpoint's optimizer state is
+// checked but not read (Train is nil).
+func LoadAs(path string, dt model.DType) (*Checkpoint, error) {
+	r, err := safetensors.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint: %w", err)
+	}
+	defer r.Close()
+	ck, err := fromFileAs(r.File, r, dt)
+	if err != nil {
+		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
+	}
+	return ck, nil
+}
+
+// FromFileAs is LoadAs for a file already parsed into memory.
+func FromFileAs(f *safetensors.File, dt model.DType) (*Checkpoint, error) {
+	return fromFileAs(f, nil, dt)
+}
+
+func fromFileAs(f *safetensors.File, r *safetensors.Reader, dt model.DType) (*Checkpoint, error) {
+	cfg, _, err := readHeader(f)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.NewInference(cfg, dt)
+	if err != nil {
+		return nil, err
+	}
+	var l stload.Loader
+	for _, ti := range m.Layout.Tensors {
+		t, _ := f.Get(ti.Name) // CheckConfig found it with the right shape and dtype
+		if err := l.Fill(m, ti.Name, 0, stload.Source{T: t, R: r}, fmt.Sprintf("tensor %q", ti.Name)); err != nil {
+			return nil, err
+		}
+	}
+	tok := f.Metadata["tokenizer"]
+	if tok == "" {
+		tok = "byte"
+	}
+	return &Checkpoint{Model: m, Tokenizer: tok}, nil
 }

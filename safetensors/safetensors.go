@@ -161,9 +161,22 @@ func (t Tensor) Float32s() ([]float32, error) {
 		return nil, err
 	}
 	out := make([]float32, n)
-	d := t.Data
+	DecodeFloat32s(out, t.DType, t.Data)
+	return out, nil
+}
+
+// DecodeFloat32s decodes the little-endian values of data, of dtype F32,
+// F16, BF16 or F64, into dst as Float32s does, and returns how many it
+// decoded: min(len(dst), len(data)/size). Other dtypes decode nothing.
+func DecodeFloat32s(dst []float32, dtype DType, data []byte) int {
+	size := dtype.Size()
+	if size == 0 {
+		return 0
+	}
+	n := min(len(dst), len(data)/size)
+	out, d := dst[:n], data
 	le := binary.LittleEndian
-	switch t.DType {
+	switch dtype {
 	case F32:
 		for i := range out {
 			out[i] = math.Float32frombits(le.Uint32(d[4*i:]))
@@ -180,8 +193,10 @@ func (t Tensor) Float32s() ([]float32, error) {
 		for i := range out {
 			out[i] = float32(math.Float64frombits(le.Uint64(d[8*i:])))
 		}
+	default:
+		return 0
 	}
-	return out, nil
+	return n
 }
 
 // f16ToF32 converts IEEE 754 binary16 bits to a float32. Every binary16 value,
