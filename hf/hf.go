@@ -28,6 +28,7 @@ import (
 	"strings"
 
 	"github.com/tformer/tformer/hfconfig"
+	"github.com/tformer/tformer/internal/stload"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
 )
@@ -144,14 +145,47 @@ func readLimited(path string, limit int64) ([]byte, error) {
 // index and the shards must agree: each tensor the index lists is in the
 // shard it names, and each shard holds only tensors the index places there.
 func openWeights(dir string) (map[string]safetensors.Tensor, error) {
-	out := map[string]safetensors.Tensor{}
+	src, _, err := readShards(dir, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]safetensors.Tensor, len(src))
+	for n, s := range src {
+		out[n] = s.T
+	}
+	return out, nil
+}
+
+// readShards is openWeights returning each tensor as a source: read into
+// memory, or, when lazy, its header only with the shard's Reader to read
+// its bytes from (the Readers are returned to be closed, also on error).
+func readShards(dir string, lazy bool) (map[string]stload.Source, []*safetensors.Reader, error) {
+	var readers []*safetensors.Reader
+	open := func(p string) (*safetensors.File, *safetensors.Reader, error) {
+		if !lazy {
+			f, err := safetensors.Read(p)
+			return f, nil, err
+		}
+		r, err := safetensors.Open(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		readers = append(readers, r)
+		return r.File, r, nil
+	}
+	out, err := shardSources(dir, open)
+	return out, readers, err
+}
+
+func shardSources(dir string, open func(p string) (*safetensors.File, *safetensors.Reader, error)) (map[string]stload.Source, error) {
+	out := map[string]stload.Source{}
 	if p := filepath.Join(dir, WeightsFile); exists(p) {
-		f, err := safetensors.Read(p)
+		f, r, err := open(p)
 		if err != nil {
 			return nil, err
 		}
 		for _, t := range f.Tensors {
-			out[t.Name] = t
+			out[t.Name] = stload.Source{T: t, R: r}
 		}
 		return out, nil
 	}
@@ -195,7 +229,7 @@ func openWeights(dir string) (map[string]safetensors.Tensor, error) {
 		}
 	}
 	for _, s := range shards {
-		f, err := safetensors.Read(filepath.Join(dir, s))
+		f, r, err := open(filepath.Join(dir, s))
 		if err != nil {
 			return nil, err
 		}
@@ -207,7 +241,7 @@ func openWeights(dir string) (map[string]safetensors.Tensor, error) {
 				}
 				return nil, fmt.Errorf("shard %s holds %s, but %s %s", s, t.Name, IndexFile, where)
 			}
-			out[t.Name] = t
+			out[t.Name] = stload.Source{T: t, R: r}
 		}
 		for _, n := range byShard[s] {
 			if _, ok := f.Get(n); !ok {
@@ -292,10 +326,21 @@ func isBuffer(name string) bool {
 	return strings.HasPrefix(name, "model.layers.") && strings.HasSuffix(name, ".self_attn.rotary_emb.inv_freq")
 }
 
-// FromTensors builds the model of the decoded config h from its Hugging
-// Face tensors (by name, as openWeights returns them). Everything is
-// checked before the model is allocated.
-func FromTensors(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*Loaded, error) {
+// plan is a checked directory: the config to build, the tensors to read
+// and whether a tied model also stores lm_head.weight (which must then
+// equal the embedding).
+type plan struct {
+	c       model.Config
+	es      []entry
+	l       *Loaded
+	dtype   safetensors.DType
+	hasHead bool
+}
+
+// check checks the decoded config h against the tensor table (names,
+// shapes, dtypes; the data is not looked at) before anything is allocated
+// from the config.
+func check(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*plan, error) {
 	if err := checkFamily(h); err != nil {
 		return nil, err
 	}
@@ -322,6 +367,13 @@ func FromTensors(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*Loa
 	// A tied config may still store lm_head.weight; it must equal the
 	// embedding.
 	head, hasHead := tensors["lm_head.weight"]
+	if hasHead && c.Tie {
+		switch head.DType {
+		case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
+		default:
+			return nil, fmt.Errorf("lm_head.weight has dtype %s; want a floating-point type (F32, F16, BF16)", head.DType)
+		}
+	}
 	es := names(c)
 	want := make(map[string]bool, len(es))
 	dtype := safetensors.DType("")
@@ -368,6 +420,19 @@ func FromTensors(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*Loa
 		return nil, fmt.Errorf("lm_head.weight has shape [%s], config.json implies [%dx%d]", model.ShapeString(head.Shape), c.Vocab, c.DModel)
 	}
 
+	return &plan{c: c, es: es, l: l, dtype: dtype, hasHead: hasHead}, nil
+}
+
+// FromTensors builds the model of the decoded config h from its Hugging
+// Face tensors (by name, as openWeights returns them). Everything is
+// checked before the model is allocated.
+func FromTensors(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*Loaded, error) {
+	p, err := check(h, tensors)
+	if err != nil {
+		return nil, err
+	}
+	c, es, l, dtype, hasHead := p.c, p.es, p.l, p.dtype, p.hasHead
+	head := tensors["lm_head.weight"]
 	m, err := model.New(c)
 	if err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)
@@ -420,3 +485,106 @@ func checkFinite(name string, v []float32) error {
 // checks them), and returns every tensor by name. Package hfbart reads
 // BART directories with it.
 func ReadWeights(dir string) (map[string]safetensors.Tensor, error) { return openWeights(dir) }
+
+// LoadAs reads the Llama-family model in dir (as Load does) for
+// inference, directly in dtype dt (see model.NewInference): BF16 weight
+// matrices are kept with the bits they are stored with, F32 and F16 ones
+// are rounded to bf16 or quantized to int8 a chunk of rows at a time, and
+// the files are read tensor by tensor rather than whole, so no float32
+// copy of the narrowed weights is ever held. The model is bitwise the one
+// Load then Quantize(dt) gives. Everything Load checks is checked, the
+// config against the tensor table before the model is allocated.
+func LoadAs(dir string, dt model.DType) (*Loaded, error) {
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		dir = filepath.Dir(dir)
+	}
+	l, err := loadAs(dir, dt)
+	if err != nil {
+		return nil, fmt.Errorf("load Hugging Face model %s: %w", dir, err)
+	}
+	return l, nil
+}
+
+func loadAs(dir string, dt model.DType) (*Loaded, error) {
+	cj, err := readLimited(filepath.Join(dir, ConfigFile), maxIndexBytes)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no %s in the directory", ConfigFile)
+		}
+		return nil, err
+	}
+	h, err := hfconfig.Parse(cj)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkFamily(h); err != nil {
+		return nil, err
+	}
+	src, readers, err := readShards(dir, true)
+	defer func() {
+		for _, r := range readers {
+			r.Close()
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	return fromSources(h, src, dt)
+}
+
+// FromTensorsAs is FromTensors building the model directly in dtype dt,
+// as LoadAs does.
+func FromTensorsAs(h hfconfig.Config, tensors map[string]safetensors.Tensor, dt model.DType) (*Loaded, error) {
+	src := make(map[string]stload.Source, len(tensors))
+	for n, t := range tensors {
+		src[n] = stload.Source{T: t}
+	}
+	return fromSources(h, src, dt)
+}
+
+func fromSources(h hfconfig.Config, src map[string]stload.Source, dt model.DType) (*Loaded, error) {
+	headers := make(map[string]safetensors.Tensor, len(src))
+	for n, s := range src {
+		headers[n] = s.T
+	}
+	p, err := check(h, headers)
+	if err != nil {
+		return nil, err
+	}
+	m, err := model.NewInference(p.c, dt)
+	if err != nil {
+		return nil, err
+	}
+	var ld stload.Loader
+	for _, e := range p.es {
+		if err := ld.Fill(m, e.tf, e.off, src[e.hf], e.hf); err != nil {
+			return nil, err
+		}
+	}
+	l := p.l
+	if p.c.Tie && p.hasHead {
+		i, head, emb, err := stload.FirstDiff(src["lm_head.weight"], src["model.embed_tokens.weight"])
+		if err != nil {
+			return nil, err
+		}
+		if i >= 0 {
+			return nil, fmt.Errorf("tie_word_embeddings is true but lm_head.weight differs from model.embed_tokens.weight (first at element %d: %g against %g); set tie_word_embeddings false to read it as an untied model", i, head, emb)
+		}
+		l.Notes = append(l.Notes, "lm_head.weight equals the embedding: read as tied")
+	}
+	switch {
+	case dt == model.BF16 && p.dtype == safetensors.BF16:
+		l.Notes = append(l.Notes, "weights are stored as BF16: the weight matrices are kept in bf16 as stored, the norms widened to float32 (exactly)")
+	case dt == model.BF16:
+		l.Notes = append(l.Notes, fmt.Sprintf("weights are stored as %s: the weight matrices were rounded to bf16 (nearest even), the norms kept in float32", p.dtype))
+	case dt == model.Int8:
+		l.Notes = append(l.Notes, fmt.Sprintf("weights are stored as %s: the weight matrices were quantized to int8 (one scale per row), the norms kept in float32", p.dtype))
+	case p.dtype == safetensors.F32:
+	case p.dtype == safetensors.F16 || p.dtype == safetensors.BF16:
+		l.Notes = append(l.Notes, fmt.Sprintf("weights are stored as %s and were widened to float32 (exactly)", p.dtype))
+	default:
+		l.Notes = append(l.Notes, fmt.Sprintf("weights are stored as %s and were converted to float32", p.dtype))
+	}
+	l.Model, l.DType = m, p.dtype
+	return l, nil
+}

@@ -306,17 +306,25 @@ func TestLoadBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := copyDir(t, tc.src)
 			tc.edit(t, dir)
-			_, err := Load(dir)
-			if err == nil {
-				t.Fatal("loaded")
+			// Load, and LoadAs (files read tensor by tensor) in each dtype,
+			// give the same error.
+			loaders := map[string]func() error{"Load": func() error { _, err := Load(dir); return err }}
+			for _, dt := range []model.DType{model.F32, model.BF16, model.Int8} {
+				loaders["LoadAs "+dt.String()] = func() error { _, err := LoadAs(dir, dt); return err }
 			}
-			msg := err.Error()
-			if strings.Contains(msg, "\n") {
-				t.Errorf("error spans lines: %q", msg)
-			}
-			for _, w := range tc.wants {
-				if !strings.Contains(msg, w) {
-					t.Errorf("error %q lacks %q", msg, w)
+			for name, load := range loaders {
+				err := load()
+				if err == nil {
+					t.Fatalf("%s: loaded", name)
+				}
+				msg := err.Error()
+				if strings.Contains(msg, "\n") {
+					t.Errorf("%s: error spans lines: %q", name, msg)
+				}
+				for _, w := range tc.wants {
+					if !strings.Contains(msg, w) {
+						t.Errorf("%s: error %q lacks %q", name, msg, w)
+					}
 				}
 			}
 		})
