@@ -320,11 +320,16 @@ func LoadAs(path string, dt model.DType) (*Checkpoint, error) {
 		return nil, fmt.Errorf("load checkpoint: %w", err)
 	}
 	defer r.Close()
-	ck, err := fromFileAs(r.File, r, dt)
+	ck, err := FromReaderAs(r, dt)
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint %s: %w", path, err)
 	}
 	return ck, nil
+}
+
+// FromReaderAs is LoadAs for a file already opened (its header read).
+func FromReaderAs(r *safetensors.Reader, dt model.DType) (*Checkpoint, error) {
+	return fromFileAs(r.File, r, dt)
 }
 
 // FromFileAs is LoadAs for a file already parsed into memory.

@@ -135,9 +135,9 @@ func (m *Model) Quantize(dt DType) error {
 	case dt > Int8:
 		return fmt.Errorf("quantize: unknown dtype %d", dt)
 	case dt != F32 && m.Config.IsEncoder():
-		return fmt.Errorf("quantize: %s weights are for decoders; an encoder runs in f32", dt)
+		return dtypeError(fmt.Sprintf("quantize: %s weights are for decoders; an encoder runs in f32", dt))
 	case dt != F32 && m.Config.IsEncDec():
-		return fmt.Errorf("quantize: %s weights are for decoders; an encoder-decoder runs in f32", dt)
+		return dtypeError(fmt.Sprintf("quantize: %s weights are for decoders; an encoder-decoder runs in f32", dt))
 	}
 	if dt == F32 {
 		m.Grads, m.g, m.inference = nil, views{}, true

@@ -7,6 +7,17 @@ import (
 	"github.com/tformer/tformer/kernels"
 )
 
+// ErrDType is wrapped by the errors of NewInference and Quantize for a
+// model that cannot run in the dtype asked for (a narrow dtype for an
+// encoder or an encoder–decoder).
+var ErrDType = errors.New("the model cannot run in this dtype")
+
+// dtypeError is an error that wraps ErrDType.
+type dtypeError string
+
+func (e dtypeError) Error() string        { return string(e) }
+func (e dtypeError) Is(target error) bool { return target == ErrDType }
+
 // NewInference allocates a model of config c for inference only, its
 // weights already in dt and laid out exactly as Quantize(dt) leaves a
 // model: for BF16 and Int8 a float32 slab for the tensors that stay
@@ -23,9 +34,9 @@ func NewInference(c Config, dt DType) (*Model, error) {
 	case dt > Int8:
 		return nil, fmt.Errorf("unknown dtype %d", dt)
 	case dt != F32 && c.IsEncoder():
-		return nil, fmt.Errorf("%s weights are for decoders; an encoder runs in f32", dt)
+		return nil, dtypeError(fmt.Sprintf("%s weights are for decoders; an encoder runs in f32", dt))
 	case dt != F32 && c.IsEncDec():
-		return nil, fmt.Errorf("%s weights are for decoders; an encoder-decoder runs in f32", dt)
+		return nil, dtypeError(fmt.Sprintf("%s weights are for decoders; an encoder-decoder runs in f32", dt))
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

@@ -142,7 +142,33 @@ func guessTokenizer(l *Loaded, where string) {
 // Open reads a tformer checkpoint, a Hugging Face GPT-2, Llama-family or
 // BART directory or an llm.c checkpoint, telling which from the path and the file's first bytes.
 // The tokenizer may be unknown (nil); Load requires one.
-func Open(path string) (*Loaded, error) {
+func Open(path string) (*Loaded, error) { return open(path, model.F32, false) }
+
+// OpenAs is Open for inference with the weights in dtype dt: the model is
+// what Open then Model.Quantize(dt) gives, bit for bit, built without the
+// float32 copy where the format allows it. A tformer checkpoint and a
+// Llama-family directory are read tensor by tensor straight into the
+// narrow storage (checkpoint.LoadAs, hf.LoadAs: BF16 weights keep their
+// stored bits, others are narrowed a chunk at a time); a GPT-2 or BART
+// directory and an llm.c checkpoint are read in float32 and then
+// converted. A narrow dtype for an encoder or encoder–decoder is an error
+// wrapping model.ErrDType. The model has no gradients.
+func OpenAs(path string, dt model.DType) (*Loaded, error) { return open(path, dt, true) }
+
+// LoadAs is OpenAs for a model that is to be used on text (see Load).
+func LoadAs(path string, dt model.DType) (*Loaded, error) {
+	l, err := OpenAs(path, dt)
+	if err != nil {
+		return nil, err
+	}
+	if err := needTokenizer(l, path); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// open is Open, or OpenAs(path, dt) when inference is set.
+func open(path string, dt model.DType, inference bool) (*Loaded, error) {
 	// A pipe or device (--model /dev/stdin) is read once into memory and
 	// parsed from there: peeking at its first bytes would consume them.
 	var stream []byte
@@ -161,8 +187,16 @@ func Open(path string) (*Loaded, error) {
 		return nil, fmt.Errorf("load model: %w", err)
 	}
 	l := &Loaded{Format: format}
+	direct := false // built in dt already
 	switch format {
 	case Tformer:
+		if inference {
+			if err := openCheckpointAs(l, path, stream, dt); err != nil {
+				return nil, err
+			}
+			direct = true
+			break
+		}
 		var f *safetensors.File
 		var err error
 		if stream != nil {
@@ -189,9 +223,10 @@ func Open(path string) (*Loaded, error) {
 			break
 		}
 		if dir := hfDir(path); hf.IsLlamaFamily(dir) {
-			if err := openLlama(l, dir); err != nil {
+			if err := openLlama(l, dir, dt, inference); err != nil {
 				return nil, err
 			}
+			direct = inference
 			break
 		}
 		h, err := hfgpt2.Load(path)
@@ -231,7 +266,44 @@ func Open(path string) (*Loaded, error) {
 		}
 		guessTokenizer(l, "an llm.c checkpoint")
 	}
+	if inference && !direct {
+		if err := l.Model.Quantize(dt); err != nil {
+			return nil, err
+		}
+		if dt != model.F32 {
+			l.Notes = append(l.Notes, fmt.Sprintf("this format is read in float32, then its weight matrices converted to %s", dt))
+		}
+	}
 	return l, nil
+}
+
+// openCheckpointAs reads a tformer checkpoint (from path, or from stream
+// when not nil) into l directly in dtype dt.
+func openCheckpointAs(l *Loaded, path string, stream []byte, dt model.DType) error {
+	var ck *checkpoint.Checkpoint
+	if stream != nil {
+		f, err := safetensors.Parse(stream)
+		if err != nil {
+			return fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 or Llama-family directory or an llm.c .bin checkpoint): %w", path, err)
+		}
+		if ck, err = checkpoint.FromFileAs(f, dt); err != nil {
+			return fmt.Errorf("load checkpoint %s: %w", path, err)
+		}
+	} else {
+		r, err := safetensors.Open(path)
+		if err != nil {
+			return fmt.Errorf("%s is not a model file (a tformer .safetensors checkpoint, a Hugging Face GPT-2 or Llama-family directory or an llm.c .bin checkpoint): %w", path, err)
+		}
+		defer r.Close()
+		if ck, err = checkpoint.FromReaderAs(r, dt); err != nil {
+			return fmt.Errorf("load checkpoint %s: %w", path, err)
+		}
+	}
+	l.Model, l.TokenizerName = ck.Model, ck.Tokenizer
+	if t, err := tokenizer.New(ck.Tokenizer); err == nil {
+		l.Tokenizer = t
+	}
+	return nil
 }
 
 // hfDir is the directory of a Hugging Face model given as the directory or
@@ -245,8 +317,14 @@ func hfDir(path string) string {
 
 // openLlama reads a Llama-family directory into l, with the directory's
 // tokenizer.json (or GPT-2-style vocab.json and merges.txt) when it has one.
-func openLlama(l *Loaded, dir string) error {
-	h, err := hf.Load(dir)
+func openLlama(l *Loaded, dir string, dt model.DType, inference bool) error {
+	var h *hf.Loaded
+	var err error
+	if inference {
+		h, err = hf.LoadAs(dir, dt)
+	} else {
+		h, err = hf.Load(dir)
+	}
 	if err != nil {
 		return err
 	}
@@ -307,11 +385,19 @@ func Load(path string) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
-	if l.Tokenizer == nil {
-		if l.TokenizerName != "" {
-			return nil, fmt.Errorf("%s: unknown tokenizer %q: %w", path, l.TokenizerName, ErrNoTokenizer)
-		}
-		return nil, fmt.Errorf("%s names no tokenizer and its vocabulary of %d matches none tformer knows: %w", path, l.Model.Config.Vocab, ErrNoTokenizer)
+	if err := needTokenizer(l, path); err != nil {
+		return nil, err
 	}
 	return l, nil
+}
+
+// needTokenizer is Load's error for a model without a known tokenizer.
+func needTokenizer(l *Loaded, path string) error {
+	if l.Tokenizer == nil {
+		if l.TokenizerName != "" {
+			return fmt.Errorf("%s: unknown tokenizer %q: %w", path, l.TokenizerName, ErrNoTokenizer)
+		}
+		return fmt.Errorf("%s names no tokenizer and its vocabulary of %d matches none tformer knows: %w", path, l.Model.Config.Vocab, ErrNoTokenizer)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"runtime/debug"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/tformer/tformer/internal/textfmt"
 	"github.com/tformer/tformer/model"
+	"github.com/tformer/tformer/modelio"
 	"github.com/tformer/tformer/tokenizer"
 )
 
@@ -33,30 +35,34 @@ func parseDTypeFlag(s string) (model.DType, error) {
 	return dt, nil
 }
 
-// loadModelAs is loadModel followed by the conversion of the model's
-// weights to dtype (--dtype, already parsed) for inference: the float32
-// weight matrices are replaced by bf16 or int8 ones and the gradients
-// released (and returned to the OS). For a narrow dtype a note on w gives the weights' memory.
+// loadModelAs is loadModel for inference with the weights in dtype dt
+// (--dtype, already parsed), through modelio.LoadAs: a tformer checkpoint
+// or a Llama-family directory is read straight into bf16 or int8 storage
+// (BF16 files keep their bits), so no float32 copy of the narrowed
+// weights is held; other formats are read in float32 and converted. The
+// model carries no gradients. For a narrow dtype a note on w gives the
+// weights' memory.
 func loadModelAs(path string, dt model.DType, w io.Writer) (*model.Model, tokenizer.Tokenizer, error) {
-	m, tok, err := loadModel(path, w)
-	if err != nil {
+	l, err := modelio.LoadAs(path, dt)
+	switch {
+	case errors.Is(err, modelio.ErrNoTokenizer):
+		return nil, nil, fmt.Errorf("%w; record one with tformer convert --tokenizer byte|gpt2", err)
+	case errors.Is(err, model.ErrDType):
+		return nil, nil, fmt.Errorf("--dtype %s: %w", dt, err)
+	case err != nil:
 		return nil, nil, err
 	}
-	f32 := m.WeightBytes()
-	if dt != model.F32 {
-		// Let the loader's garbage (the file's bytes) go first, so the
-		// narrow copy reuses that memory instead of raising the peak.
-		debug.FreeOSMemory()
+	for _, n := range l.Notes {
+		fmt.Fprintln(w, "note:", n)
 	}
-	if err := m.Quantize(dt); err != nil {
-		return nil, nil, fmt.Errorf("--dtype %s: %w", dt, err)
-	}
-	// The float32 weights (narrow dtypes) and the gradients are garbage
-	// now: collect them and give the memory back before serving tokens,
-	// rather than have the collector do it during generation.
+	m := l.Model
+	// What the loader let go (file chunks; for converted formats the
+	// float32 weights) is garbage now: collect it and give the memory back
+	// before serving tokens, rather than have the collector do it during
+	// generation.
 	debug.FreeOSMemory()
 	if dt != model.F32 {
-		fmt.Fprintf(w, "note: weights in %s: %s (f32: %s)\n", dt, textfmt.Bytes(m.WeightBytes(), 1), textfmt.Bytes(f32, 1))
+		fmt.Fprintf(w, "note: weights in %s: %s (f32: %s)\n", dt, textfmt.Bytes(m.WeightBytes(), 1), textfmt.Bytes(model.WeightBytes(m.Config, model.F32), 1))
 	}
-	return m, tok, nil
+	return m, l.Tokenizer, nil
 }
