@@ -108,8 +108,11 @@ func (l *Loader) Fill(m *model.Model, name string, off int, src Source, label st
 	default:
 		return fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", label, src.T.DType)
 	}
+	// BF16 values go in as bits only where the model keeps bf16; for a
+	// float32 or int8 model they are widened here, into the reused scratch.
+	asBits := src.T.DType == safetensors.BF16 && m.DType() == model.BF16
 	return l.chunks(src, func(first int, raw []byte) error {
-		if src.T.DType != safetensors.BF16 {
+		if !asBits {
 			v, err := l.floats(src.T.DType, raw, label, first)
 			if err != nil {
 				return err
