@@ -17,8 +17,9 @@ import (
 	"github.com/tformer/tformer/safetensors"
 )
 
-// chunkValues bounds the values decoded at once.
-const chunkValues = 1 << 18
+// chunkValues bounds the values decoded at once (a variable for the
+// tests).
+var chunkValues = 1 << 18
 
 // Source is one stored tensor: its header and where its bytes are.
 type Source struct {
