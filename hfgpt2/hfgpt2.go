@@ -34,6 +34,7 @@ import (
 	"github.com/tformer/tformer/internal/atomicfile"
 	"github.com/tformer/tformer/internal/gpt2arch"
 	"github.com/tformer/tformer/internal/hfdir"
+	"github.com/tformer/tformer/internal/stload"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
 	"github.com/tformer/tformer/tokenizer"
@@ -160,11 +161,28 @@ func hfShape(c model.Config, tf string, conv bool) []int {
 	return s
 }
 
-// FromFiles builds a model from the contents of config.json and a parsed
-// model.safetensors. Every tensor the config needs must be present with the
-// shape it implies; any other tensor (except the attention mask buffers) is
-// an error.
-func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
+// job is one tensor of the file and where it goes: tformer's tensor tf,
+// transposed when conv (a Conv1D weight, stored (in, out)).
+type job struct {
+	t    safetensors.Tensor
+	tf   string
+	conv bool
+}
+
+// plan is a checked file: the config, the tensors to read (jobs[0] is
+// wte), lm_head.weight when stored, the stored dtype and notes.
+type plan struct {
+	cfg     model.Config
+	jobs    []job
+	head    safetensors.Tensor
+	hasHead bool
+	dtype   safetensors.DType
+	notes   []string
+}
+
+// check checks config.json against the tensor table of f (names, shapes
+// and dtypes; the data is not looked at) before anything is allocated.
+func check(configJSON []byte, f *safetensors.File) (*plan, error) {
 	cfg, err := ParseConfig(configJSON)
 	if err != nil {
 		return nil, err
@@ -202,11 +220,6 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 
 	// Check every shape before allocating the model, so that the allocation
 	// is backed by data actually in the file.
-	type job struct {
-		t    safetensors.Tensor
-		tf   string
-		conv bool
-	}
 	var jobs []job
 	need := func(hf, tf string, conv bool) error {
 		t, ok := byName[hf]
@@ -257,6 +270,19 @@ func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
 		}
 	}
 
+	return &plan{cfg: cfg, jobs: jobs, head: head, hasHead: hasHead, dtype: dtype, notes: notes}, nil
+}
+
+// FromFiles builds a model from the contents of config.json and a parsed
+// model.safetensors. Every tensor the config needs must be present with the
+// shape it implies; any other tensor (except the attention mask buffers) is
+// an error.
+func FromFiles(configJSON []byte, f *safetensors.File) (*Loaded, error) {
+	p, err := check(configJSON, f)
+	if err != nil {
+		return nil, err
+	}
+	cfg, jobs, head, hasHead, dtype, notes := p.cfg, p.jobs, p.head, p.hasHead, p.dtype, p.notes
 	var wte, lmHead []float32
 	if hasHead {
 		if lmHead, err = head.Float32s(); err != nil {
@@ -350,24 +376,62 @@ func load(dir string) (*Loaded, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := dirTokenizer(l, dir); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// dirTokenizer sets l's tokenizer from dir's vocab.json and merges.txt.
+func dirTokenizer(l *Loaded, dir string) error {
+	tok, err := readTokenizer(dir)
+	if err != nil {
+		return err
+	}
+	return setTokenizer(l, tok)
+}
+
+// tokenizerFiles is what readTokenizer found: the tokenizer, or a note
+// on why there is none.
+type tokenizerFiles struct {
+	tok  *tokenizer.GPT2
+	note string
+}
+
+// readTokenizer reads dir's vocab.json and merges.txt, when it has both.
+func readTokenizer(dir string) (tokenizerFiles, error) {
 	hasV, hasM := hfdir.Exists(filepath.Join(dir, "vocab.json")), hfdir.Exists(filepath.Join(dir, "merges.txt"))
 	switch {
 	case hasV && hasM:
 		tok, err := tokenizer.LoadGPT2Dir(dir)
 		if err != nil {
-			return nil, err
+			return tokenizerFiles{}, err
 		}
-		if tok.VocabSize() > l.Model.Config.Vocab {
-			return nil, fmt.Errorf("the tokenizer has %d tokens but the model only %d", tok.VocabSize(), l.Model.Config.Vocab)
-		}
-		l.Tokenizer = tok
-		if tok.Name() != "gpt2" {
-			l.Notes = append(l.Notes, "the directory's vocab.json/merges.txt are not GPT-2's own tokenizer")
-		}
+		return tokenizerFiles{tok: tok}, nil
 	case hasV || hasM:
-		l.Notes = append(l.Notes, "the directory has only one of vocab.json and merges.txt, so no tokenizer was read")
+		return tokenizerFiles{note: "the directory has only one of vocab.json and merges.txt, so no tokenizer was read"}, nil
 	}
-	return l, nil
+	return tokenizerFiles{}, nil
+}
+
+// setTokenizer gives l the tokenizer readTokenizer found, checked against
+// the model's vocabulary.
+func setTokenizer(l *Loaded, tf tokenizerFiles) error {
+	if tf.note != "" {
+		l.Notes = append(l.Notes, tf.note)
+	}
+	tok := tf.tok
+	if tok == nil {
+		return nil
+	}
+	if tok.VocabSize() > l.Model.Config.Vocab {
+		return fmt.Errorf("the tokenizer has %d tokens but the model only %d", tok.VocabSize(), l.Model.Config.Vocab)
+	}
+	l.Tokenizer = tok
+	if tok.Name() != "gpt2" {
+		l.Notes = append(l.Notes, "the directory's vocab.json/merges.txt are not GPT-2's own tokenizer")
+	}
+	return nil
 }
 
 // Options control Save.
@@ -568,4 +632,113 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 		}
 	}
 	return notes, nil
+}
+
+// LoadAs reads a Hugging Face GPT-2 directory (as Load does) for
+// inference, directly in dtype dt (see model.NewInference):
+// model.safetensors is read tensor by tensor, the matrices stored as
+// they are are narrowed a chunk of rows at a time (a BF16 one keeps its
+// bits), and each Conv1D weight, which must be transposed, is decoded
+// whole — one tensor of float32 scratch at a time. The model is bitwise
+// the one Load then Quantize(dt) gives.
+func LoadAs(path string, dt model.DType) (*Loaded, error) {
+	dir := path
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	l, err := loadAs(dir, dt)
+	if err != nil {
+		return nil, fmt.Errorf("load Hugging Face model %s: %w", dir, err)
+	}
+	return l, nil
+}
+
+func loadAs(dir string, dt model.DType) (*Loaded, error) {
+	cj, r, err := hfdir.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	// The tokenizer first: the garbage its parsing leaves is collected
+	// while the heap is small, instead of piling up to the collector's
+	// target of twice the model (the peak would be that).
+	tok, err := readTokenizer(dir)
+	if err != nil {
+		return nil, err
+	}
+	l, err := fromFileAs(cj, r.File, r, dt)
+	if err != nil {
+		return nil, err
+	}
+	if err := setTokenizer(l, tok); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// FromFilesAs is FromFiles building the model directly in dtype dt, as
+// LoadAs does.
+func FromFilesAs(configJSON []byte, f *safetensors.File, dt model.DType) (*Loaded, error) {
+	return fromFileAs(configJSON, f, nil, dt)
+}
+
+func fromFileAs(configJSON []byte, f *safetensors.File, r *safetensors.Reader, dt model.DType) (*Loaded, error) {
+	p, err := check(configJSON, f)
+	if err != nil {
+		return nil, err
+	}
+	cfg, notes := p.cfg, p.notes
+	src := func(t safetensors.Tensor) stload.Source { return stload.Source{T: t, R: r} }
+	if p.hasHead && cfg.Tie {
+		i, _, _, err := stload.FirstDiff(src(p.head), src(p.jobs[0].t)) // jobs[0] is wte
+		if err != nil {
+			return nil, fmt.Errorf("model.safetensors: %w", err)
+		}
+		if i >= 0 {
+			cfg.Tie = false
+			notes = append(notes, "lm_head.weight differs from wte.weight although config.json ties them; it is loaded as a separate (untied) output layer")
+		}
+	}
+	m, err := model.NewInference(cfg, dt)
+	if err != nil {
+		return nil, err
+	}
+	var ld stload.Loader
+	var scratch []float32
+	for _, j := range p.jobs {
+		label := "model.safetensors: tensor " + j.t.Name
+		if !j.conv {
+			if err := ld.Fill(m, j.tf, 0, src(j.t), label); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		v, err := ld.Float32s(src(j.t), label)
+		if err != nil {
+			return nil, err
+		}
+		if cap(scratch) < len(v) {
+			scratch = make([]float32, len(v))
+		}
+		t := scratch[:len(v)]
+		transpose(t, v, j.t.Shape[0], j.t.Shape[1])
+		if err := m.SetFloat32(j.tf, 0, t); err != nil {
+			return nil, err
+		}
+	}
+	if !cfg.Tie {
+		if err := ld.Fill(m, "lm_head", 0, src(p.head), "model.safetensors: tensor lm_head.weight"); err != nil {
+			return nil, err
+		}
+	}
+	switch {
+	case dt != model.F32:
+		notes = append(notes, fmt.Sprintf("weights are stored as %s: the weight matrices are kept in %s, the norms, biases and positions in float32", p.dtype, dt))
+	case p.dtype == "" || p.dtype == safetensors.F32:
+	case p.dtype == safetensors.F16 || p.dtype == safetensors.BF16:
+		notes = append(notes, fmt.Sprintf("weights are stored as %s and were widened to float32 (exactly)", p.dtype))
+	default:
+		notes = append(notes, fmt.Sprintf("weights are stored as %s and were converted to float32", p.dtype))
+	}
+	return &Loaded{Model: m, DType: p.dtype, Notes: notes}, nil
 }

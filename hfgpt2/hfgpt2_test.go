@@ -348,6 +348,12 @@ func TestFromFilesErrors(t *testing.T) {
 		if err == nil || l != nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
 		}
+		for _, dt := range []model.DType{model.BF16, model.Int8} {
+			l, err := FromFilesAs(cj, f, dt)
+			if err == nil || l != nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s, FromFilesAs %s: error %v, want one containing %q", c.name, dt, err, c.want)
+			}
+		}
 	}
 	if _, err := FromFiles([]byte("not json"), &safetensors.File{}); err == nil || !strings.Contains(err.Error(), "config.json") {
 		t.Errorf("bad JSON: %v", err)
@@ -386,9 +392,15 @@ func TestLoadDirectoryErrors(t *testing.T) {
 		{"unknown dtype", map[string][]byte{ConfigFile: conf, WeightsFile: rawST(`{"a":{"dtype":"F8_E4M3","shape":[2],"data_offsets":[0,2]}}`, 2)}, "F8_E4M3"},
 		{"bad vocab.json", map[string][]byte{ConfigFile: conf, WeightsFile: weights, "vocab.json": []byte("[]"), "merges.txt": nil}, "vocab.json"},
 	} {
-		_, err := Load(mk(c.files))
+		dir := mk(c.files)
+		_, err := Load(dir)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
+		for _, dt := range []model.DType{model.F32, model.BF16, model.Int8} {
+			if _, err := LoadAs(dir, dt); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s, LoadAs %s: error %v, want one containing %q", c.name, dt, err, c.want)
+			}
 		}
 	}
 	l, err := Load(mk(map[string][]byte{ConfigFile: conf, WeightsFile: weights, "vocab.json": []byte("{}")}))

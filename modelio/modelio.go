@@ -149,9 +149,10 @@ func Open(path string) (*Loaded, error) { return open(path, model.F32, false) }
 // float32 copy where the format allows it. A tformer checkpoint and a
 // Llama-family directory are read tensor by tensor straight into the
 // narrow storage (checkpoint.LoadAs, hf.LoadAs: BF16 weights keep their
-// stored bits, others are narrowed a chunk at a time); a GPT-2 or BART
-// directory and an llm.c checkpoint are read in float32 and then
-// converted. A narrow dtype for an encoder or encoder–decoder is an error
+// stored bits, others are narrowed a chunk at a time), and so is a GPT-2
+// directory (hfgpt2.LoadAs; each Conv1D weight is transposed through one
+// tensor of float32 scratch); a BART directory and an llm.c checkpoint
+// are read in float32 and then converted. A narrow dtype for an encoder or encoder–decoder is an error
 // wrapping model.ErrDType. The model has no gradients.
 func OpenAs(path string, dt model.DType) (*Loaded, error) { return open(path, dt, true) }
 
@@ -229,7 +230,14 @@ func open(path string, dt model.DType, inference bool) (*Loaded, error) {
 			direct = inference
 			break
 		}
-		h, err := hfgpt2.Load(path)
+		var h *hfgpt2.Loaded
+		var err error
+		if inference {
+			h, err = hfgpt2.LoadAs(path, dt)
+			direct = true
+		} else {
+			h, err = hfgpt2.Load(path)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -318,18 +326,27 @@ func hfDir(path string) string {
 // openLlama reads a Llama-family directory into l, with the directory's
 // tokenizer.json (or GPT-2-style vocab.json and merges.txt) when it has one.
 func openLlama(l *Loaded, dir string, dt model.DType, inference bool) error {
-	var h *hf.Loaded
-	var err error
-	if inference {
-		h, err = hf.LoadAs(dir, dt)
-	} else {
-		h, err = hf.Load(dir)
+	if !inference {
+		h, err := hf.Load(dir)
+		if err != nil {
+			return err
+		}
+		l.Model, l.Notes, l.Detail = h.Model, h.Notes, h.Config.ModelType+", "+string(h.DType)
+		return dirTokenizer(l, dir)
 	}
+	// The tokenizer first: the garbage its parsing leaves is collected
+	// while the heap is small, instead of piling up to the collector's
+	// target of twice the model (the peak would be that).
+	tok, err := readDirTokenizer(dir)
+	if err != nil {
+		return err
+	}
+	h, err := hf.LoadAs(dir, dt)
 	if err != nil {
 		return err
 	}
 	l.Model, l.Notes, l.Detail = h.Model, h.Notes, h.Config.ModelType+", "+string(h.DType)
-	return dirTokenizer(l, dir)
+	return setTokenizer(l, dir, tok)
 }
 
 // openBART reads a BartForConditionalGeneration directory into l, with its
@@ -351,21 +368,37 @@ func openBART(l *Loaded, dir string) error {
 // GPT-2-style vocab.json and merges.txt, or (when it has neither) guesses
 // it from the vocabulary size.
 func dirTokenizer(l *Loaded, dir string) error {
-	var tok tokenizer.Tokenizer
+	tok, err := readDirTokenizer(dir)
+	if err != nil {
+		return err
+	}
+	return setTokenizer(l, dir, tok)
+}
+
+// readDirTokenizer reads dir's tokenizer.json, or its GPT-2-style
+// vocab.json and merges.txt (nil when it has neither).
+func readDirTokenizer(dir string) (tokenizer.Tokenizer, error) {
 	switch {
 	case exists(filepath.Join(dir, "tokenizer.json")):
 		t, err := tokenizer.LoadHF(dir)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		tok = t
+		return t, nil
 	case exists(filepath.Join(dir, "vocab.json")) && exists(filepath.Join(dir, "merges.txt")):
 		t, err := tokenizer.LoadGPT2Dir(dir)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		tok = t
-	default:
+		return t, nil
+	}
+	return nil, nil
+}
+
+// setTokenizer gives l the tokenizer tok read from dir, checked against
+// the model's vocabulary, or a guessed one when tok is nil.
+func setTokenizer(l *Loaded, dir string, tok tokenizer.Tokenizer) error {
+	if tok == nil {
 		guessTokenizer(l, "the directory")
 		return nil
 	}

@@ -25,28 +25,51 @@ const (
 // model.safetensors. The errors say which file is missing (without the
 // directory, which the caller adds).
 func Read(dir string) ([]byte, *safetensors.File, error) {
-	cj, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	cj, wpath, err := paths(dir)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, nil, fmt.Errorf("no %s in the directory", ConfigFile)
-		}
 		return nil, nil, err
-	}
-	wpath := filepath.Join(dir, WeightsFile)
-	if !Exists(wpath) {
-		switch {
-		case Exists(filepath.Join(dir, WeightsFile+".index.json")):
-			return nil, nil, errors.New("sharded checkpoints (model.safetensors.index.json) are not supported: tformer reads one model.safetensors (save_pretrained with a max_shard_size above the model's size writes one)")
-		case Exists(filepath.Join(dir, "pytorch_model.bin")):
-			return nil, nil, errors.New("only model.safetensors is read, and this directory has pytorch_model.bin (PyTorch's pickle format); re-save it with save_pretrained(dir, safe_serialization=True)")
-		}
-		return nil, nil, fmt.Errorf("no %s in the directory", WeightsFile)
 	}
 	f, err := safetensors.Read(wpath)
 	if err != nil {
 		return nil, nil, err
 	}
 	return cj, f, nil
+}
+
+// Open is Read with model.safetensors opened for reading tensor by tensor
+// (its header read and checked; close the Reader when done).
+func Open(dir string) ([]byte, *safetensors.Reader, error) {
+	cj, wpath, err := paths(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := safetensors.Open(wpath)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cj, r, nil
+}
+
+// paths reads config.json and finds model.safetensors.
+func paths(dir string) ([]byte, string, error) {
+	cj, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, "", fmt.Errorf("no %s in the directory", ConfigFile)
+		}
+		return nil, "", err
+	}
+	wpath := filepath.Join(dir, WeightsFile)
+	if !Exists(wpath) {
+		switch {
+		case Exists(filepath.Join(dir, WeightsFile+".index.json")):
+			return nil, "", errors.New("sharded checkpoints (model.safetensors.index.json) are not supported: tformer reads one model.safetensors (save_pretrained with a max_shard_size above the model's size writes one)")
+		case Exists(filepath.Join(dir, "pytorch_model.bin")):
+			return nil, "", errors.New("only model.safetensors is read, and this directory has pytorch_model.bin (PyTorch's pickle format); re-save it with save_pretrained(dir, safe_serialization=True)")
+		}
+		return nil, "", fmt.Errorf("no %s in the directory", WeightsFile)
+	}
+	return cj, wpath, nil
 }
 
 // Exists reports whether a file (or directory) exists at p.

@@ -45,9 +45,10 @@ func (s Source) read(off int64, dst []byte) error {
 
 // Loader fills models, reusing its scratch from one tensor to the next.
 type Loader struct {
-	raw []byte
-	h   []uint16
-	f   []float32
+	raw   []byte
+	h     []uint16
+	f     []float32
+	whole []float32 // Float32s
 }
 
 // chunks calls fn for consecutive runs of whole rows of src (the last
@@ -177,4 +178,32 @@ func FirstDiff(a, b Source) (int, float32, float32, error) {
 		return nil
 	})
 	return diff, x, y, err
+}
+
+// Float32s decodes the whole of src (F32, F16, BF16 or F64), refusing a
+// non-finite value, for a tensor that must be rearranged before it is set
+// (a transpose). The slice is the loader's scratch, reused by the next
+// call, so a load leaves no tensor-sized garbage behind (which would pile
+// up to the collector's target of twice the model). label names the
+// tensor in errors.
+func (l *Loader) Float32s(src Source, label string) ([]float32, error) {
+	switch src.T.DType {
+	case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
+	default:
+		return nil, fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", label, src.T.DType)
+	}
+	n := max(src.Len(), 0)
+	if cap(l.whole) < n {
+		l.whole = make([]float32, n)
+	}
+	out := l.whole[:n]
+	err := l.chunks(src, func(first int, raw []byte) error {
+		v, err := l.floats(src.T.DType, raw, label, first)
+		copy(out[first:], v)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
