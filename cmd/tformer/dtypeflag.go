@@ -37,8 +37,8 @@ func parseDTypeFlag(s string) (model.DType, error) {
 
 // loadModelAs is loadModel for inference with the weights in dtype dt
 // (--dtype, already parsed), through modelio.LoadAs: a tformer checkpoint
-// or a Llama-family directory is read straight into bf16 or int8 storage
-// (BF16 files keep their bits), so no float32 copy of the narrowed
+// or a GPT-2 or Llama-family directory is read straight into bf16 or int8
+// storage (BF16 files keep their bits), so no float32 copy of the narrowed
 // weights is held; other formats are read in float32 and converted. The
 // model carries no gradients. For a narrow dtype a note on w gives the
 // weights' memory.

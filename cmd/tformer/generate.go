@@ -49,8 +49,8 @@ Tokens per second are printed on stderr at the end.
 --dtype bf16 or int8 keeps the weight matrices in that type (bf16 as stored in a BF16
 file, int8 with one scale per row, quantised at load) instead of float32: half or a
 quarter of the memory, and faster generation, which streams every weight once per
-token. A tformer checkpoint or a Llama-family directory is read straight into that
-type, never holding a float32 copy. Activations and sums stay float32; eval --dtype
+token. A tformer checkpoint or a GPT-2 or Llama-family directory is read straight
+into that type, never holding a float32 copy. Activations and sums stay float32; eval --dtype
 shows what the rounding costs in loss.`,
 		Example: `  tformer generate --model tformer-model.safetensors --prompt "The "
   tformer generate --model tformer-model.safetensors --prompt "12 + 5 =" --temperature 0
