@@ -30,3 +30,25 @@ func ExampleModel_Quantize() {
 	// int8 bytes: 931840
 	// logits: 256
 }
+
+// A model built directly in bf16 and filled tensor by tensor, as the
+// loaders do it: no float32 copy of the weight matrices is ever held.
+func ExampleNewInference() {
+	c := model.Tiny()
+	m, err := model.NewInference(c, model.BF16)
+	if err != nil {
+		panic(err)
+	}
+	for _, t := range m.Layout.Tensors {
+		v := make([]float32, t.Size) // e.g. one tensor read from a file
+		for i := range v {
+			v[i] = 0.01
+		}
+		if err := m.SetFloat32(t.Name, 0, v); err != nil {
+			panic(err)
+		}
+	}
+	w, _ := m.Weights("attn.0.qkv.w")
+	fmt.Println(m.DType(), m.WeightBytes() == model.WeightBytes(c, model.BF16), len(w.BF16), w.F32 == nil)
+	// Output: bf16 true 49152 true
+}

@@ -32,3 +32,26 @@ func ExampleLoad() {
 	fmt.Println(l.Format, l.TokenizerName, l.Model.Config.DModel, ids)
 	// Output: tformer byte 16 [104 105]
 }
+
+// Open a model for inference with bf16 weights: a tformer checkpoint (or
+// a GPT-2 or Llama-family directory) is read straight into bf16 storage,
+// tensor by tensor, never as a float32 copy.
+func ExampleOpenAs() {
+	dir, _ := os.MkdirTemp("", "modelio")
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "tiny.safetensors")
+	m, _ := model.New(model.Tiny())
+	m.Init(1)
+	if err := checkpoint.Save(path, &checkpoint.Checkpoint{Model: m, Tokenizer: "byte"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+
+	l, err := modelio.OpenAs(path, model.BF16)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(l.Model.DType(), l.Model.WeightBytes(), "bytes, f32:", model.WeightBytes(l.Model.Config, model.F32))
+	// Output: bf16 1731584 bytes, f32: 3369984
+}
