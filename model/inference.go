@@ -142,8 +142,10 @@ func (m *Model) SetFloat32(name string, off int, v []float32) error {
 
 // SetBF16 writes the bfloat16 values h (their bits) into elements
 // [off, off+len(h)) of the named tensor: their bits as they are when the
-// tensor is stored in bf16, widened (exactly) when float32, widened and
-// quantized when int8 (whole rows, as SetFloat32).
+// tensor is stored in bf16, widened (exactly) when float32, widened into
+// a temporary float32 copy of h and quantized when int8 (whole rows, as
+// SetFloat32; a loader filling many int8 tensors does better to widen
+// into scratch of its own and call SetFloat32).
 func (m *Model) SetBF16(name string, off int, h []uint16) error {
 	_, w, f, err := m.target(name, off, len(h))
 	if err != nil {
