@@ -19,7 +19,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -28,6 +27,7 @@ import (
 	"strings"
 
 	"github.com/tformer/tformer/hfconfig"
+	"github.com/tformer/tformer/internal/hfdir"
 	"github.com/tformer/tformer/internal/stload"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
@@ -62,7 +62,7 @@ var llamaTypes = []string{"llama", "mistral", "qwen2", "gemma"}
 // IsLlamaFamily reports whether dir's config.json names a model_type this
 // package reads.
 func IsLlamaFamily(dir string) bool {
-	b, err := readLimited(filepath.Join(dir, ConfigFile), maxIndexBytes)
+	b, err := hfdir.ReadLimited(filepath.Join(dir, ConfigFile), maxIndexBytes)
 	if err != nil {
 		return false
 	}
@@ -89,18 +89,8 @@ func Load(dir string) (*Loaded, error) {
 }
 
 func load(dir string) (*Loaded, error) {
-	cj, err := readLimited(filepath.Join(dir, ConfigFile), maxIndexBytes)
+	h, err := readConfig(dir)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no %s in the directory", ConfigFile)
-		}
-		return nil, err
-	}
-	h, err := hfconfig.Parse(cj)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFamily(h); err != nil {
 		return nil, err
 	}
 	tensors, err := openWeights(dir)
@@ -108,6 +98,20 @@ func load(dir string) (*Loaded, error) {
 		return nil, err
 	}
 	return FromTensors(h, tensors)
+}
+
+// readConfig reads and parses dir's config.json, refusing the families
+// and options this package does not run.
+func readConfig(dir string) (hfconfig.Config, error) {
+	cj, err := hfdir.ReadConfig(dir, maxIndexBytes)
+	if err != nil {
+		return hfconfig.Config{}, err
+	}
+	h, err := hfconfig.Parse(cj)
+	if err != nil {
+		return hfconfig.Config{}, err
+	}
+	return h, checkFamily(h)
 }
 
 // checkFamily refuses the model types and options this package does not run.
@@ -121,23 +125,6 @@ func checkFamily(h hfconfig.Config) error {
 		return errors.New("config.json: alternating sliding-window layers are not run by the engine")
 	}
 	return nil
-}
-
-// readLimited reads a small file, refusing one larger than limit.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is more than the %d bytes accepted", filepath.Base(path), limit)
-	}
-	return b, nil
 }
 
 // openWeights reads dir's model.safetensors, or the shards its
@@ -196,7 +183,7 @@ func shardSources(dir string, open func(p string) (*safetensors.File, *safetenso
 		}
 		return nil, fmt.Errorf("no %s or %s in the directory", WeightsFile, IndexFile)
 	}
-	b, err := readLimited(ip, maxIndexBytes)
+	b, err := hfdir.ReadLimited(ip, maxIndexBytes)
 	if err != nil {
 		return nil, err
 	}
@@ -506,18 +493,8 @@ func LoadAs(dir string, dt model.DType) (*Loaded, error) {
 }
 
 func loadAs(dir string, dt model.DType) (*Loaded, error) {
-	cj, err := readLimited(filepath.Join(dir, ConfigFile), maxIndexBytes)
+	h, err := readConfig(dir)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no %s in the directory", ConfigFile)
-		}
-		return nil, err
-	}
-	h, err := hfconfig.Parse(cj)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkFamily(h); err != nil {
 		return nil, err
 	}
 	src, readers, err := readShards(dir, true)

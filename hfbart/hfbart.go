@@ -24,7 +24,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -34,6 +33,7 @@ import (
 
 	"github.com/tformer/tformer/hf"
 	"github.com/tformer/tformer/hfconfig"
+	"github.com/tformer/tformer/internal/hfdir"
 	"github.com/tformer/tformer/model"
 	"github.com/tformer/tformer/safetensors"
 )
@@ -77,7 +77,7 @@ type Loaded struct {
 
 // IsBART reports whether dir's config.json has model_type bart.
 func IsBART(dir string) bool {
-	b, err := readLimited(filepath.Join(dir, ConfigFile), maxConfigBytes)
+	b, err := hfdir.ReadLimited(filepath.Join(dir, ConfigFile), maxConfigBytes)
 	if err != nil {
 		return false
 	}
@@ -104,11 +104,8 @@ func Load(dir string) (*Loaded, error) {
 }
 
 func load(dir string) (*Loaded, error) {
-	cj, err := readLimited(filepath.Join(dir, ConfigFile), maxConfigBytes)
+	cj, err := hfdir.ReadConfig(dir, maxConfigBytes)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no %s in the directory", ConfigFile)
-		}
 		return nil, err
 	}
 	h, err := Parse(cj)
@@ -196,23 +193,6 @@ func ConfigOf(e *hfconfig.EncDec) (model.Config, error) {
 		return model.Config{}, fmt.Errorf("config.json: %w", err)
 	}
 	return c, nil
-}
-
-// readLimited reads a small file, refusing one larger than limit.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is more than the %d bytes accepted", filepath.Base(path), limit)
-	}
-	return b, nil
 }
 
 // entry is one Hugging Face tensor and where its values go in tformer's

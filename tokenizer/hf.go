@@ -4,12 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/tformer/tformer/internal/hfdir"
 )
 
 // Limits on what LoadHF accepts, checked before anything is allocated from
@@ -97,12 +98,12 @@ func LoadHF(path string) (*HF, error) {
 			}
 		}
 	}
-	b, err := readLimited(file, MaxHFFileBytes)
+	b, err := hfdir.ReadLimited(file, MaxHFFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	var cfg []byte
-	if c, err := readLimited(filepath.Join(filepath.Dir(file), "tokenizer_config.json"), MaxHFFileBytes); err == nil {
+	if c, err := hfdir.ReadLimited(filepath.Join(filepath.Dir(file), "tokenizer_config.json"), MaxHFFileBytes); err == nil {
 		cfg = c
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("tokenizer: %w", err)
@@ -113,25 +114,6 @@ func LoadHF(path string) (*HF, error) {
 	}
 	t.name = path
 	return t, nil
-}
-
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	if fi, err := f.Stat(); err == nil && fi.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d accepted", path, fi.Size(), limit)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, fmt.Errorf("%s is more than the %d bytes accepted", path, limit)
-	}
-	return b, nil
 }
 
 // IsHFPath reports whether path is a tokenizer.json file or a directory

@@ -9,6 +9,8 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/tformer/tformer/internal/hfdir"
 )
 
 // SentencePiece piece types (sentencepiece_model.proto).
@@ -148,7 +150,7 @@ func parseSpiece(b []byte) (*spModel, error) {
 // pieces are matched in the text as special tokens. Only unigram models
 // are accepted.
 func LoadSpiece(path string, lower, keepAccents bool) (*HF, error) {
-	b, err := readLimited(path, MaxHFFileBytes)
+	b, err := hfdir.ReadLimited(path, MaxHFFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
@@ -235,7 +237,7 @@ func (m *spModel) tokenizerJSON(lower, keepAccents bool) ([]byte, error) {
 // strip accents, when it does not say).
 func loadSpieceDir(dir string) (*HF, error) {
 	lower, keep := true, false
-	if b, err := readLimited(filepath.Join(dir, "tokenizer_config.json"), MaxHFFileBytes); err == nil {
+	if b, err := hfdir.ReadLimited(filepath.Join(dir, "tokenizer_config.json"), MaxHFFileBytes); err == nil {
 		var c struct {
 			Lower *bool `json:"do_lower_case"`
 			Keep  *bool `json:"keep_accents"`

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/tformer/tformer/internal/hfdir"
 )
 
 // VocabTxt is the file name of a BERT WordPiece vocabulary: one token per
@@ -37,13 +39,13 @@ type bertTokenizerConfig struct {
 // added tokens.
 func loadVocabTxtDir(dir string) (*HF, error) {
 	path := filepath.Join(dir, VocabTxt)
-	b, err := readLimited(path, MaxHFFileBytes)
+	b, err := hfdir.ReadLimited(path, MaxHFFileBytes)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: %w", err)
 	}
 	var cfg bertTokenizerConfig
 	cfgPath := filepath.Join(dir, "tokenizer_config.json")
-	cb, err := readLimited(cfgPath, MaxHFFileBytes)
+	cb, err := hfdir.ReadLimited(cfgPath, MaxHFFileBytes)
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(cb, &cfg); err != nil {

@@ -1,13 +1,16 @@
-// Package hfdir reads the two files every Hugging Face model directory that
-// tformer loads holds — config.json and model.safetensors — with one clear
-// error for each missing file, and for the sharded and PyTorch-pickle
-// layouts tformer does not read. The architecture packages (hfgpt2, hfbert)
+// Package hfdir reads the files of a Hugging Face model directory that
+// every loader needs: config.json and other small files with a size limit
+// (ReadLimited, ReadConfig, used by hf, hfbart and tokenizer), and for the
+// GPT-2 and BERT loaders one model.safetensors, with one clear error for
+// each missing file and for the sharded and PyTorch-pickle layouts those
+// loaders do not read (hf reads shards itself). The architecture packages
 // interpret what it returns.
 package hfdir
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -70,6 +73,38 @@ func paths(dir string) ([]byte, string, error) {
 		return nil, "", fmt.Errorf("no %s in the directory", WeightsFile)
 	}
 	return cj, wpath, nil
+}
+
+// ReadLimited reads a small file (a config, an index, a tokenizer),
+// refusing one larger than limit bytes before reading it when its size is
+// known, and after limit+1 bytes when it is not (a pipe).
+func ReadLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() > limit {
+		return nil, fmt.Errorf("%s is %d bytes, more than the %d accepted", filepath.Base(path), fi.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is more than the %d bytes accepted", filepath.Base(path), limit)
+	}
+	return b, nil
+}
+
+// ReadConfig reads dir's config.json (at most limit bytes), saying so in one
+// line when the directory has none.
+func ReadConfig(dir string, limit int64) ([]byte, error) {
+	b, err := ReadLimited(filepath.Join(dir, ConfigFile), limit)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no %s in the directory", ConfigFile)
+	}
+	return b, err
 }
 
 // Exists reports whether a file (or directory) exists at p.

@@ -54,3 +54,35 @@ func TestRead(t *testing.T) {
 		})
 	}
 }
+
+func TestReadConfigLimits(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadConfig(dir, 100); err == nil || err.Error() != "no config.json in the directory" {
+		t.Fatalf("missing config: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ConfigFile), []byte(strings.Repeat(" ", 101)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadConfig(dir, 100); err == nil || !strings.Contains(err.Error(), "config.json is 101 bytes, more than the 100 accepted") {
+		t.Fatalf("oversized config: %v", err)
+	}
+	b, err := ReadConfig(dir, 101)
+	if err != nil || len(b) != 101 {
+		t.Fatalf("config at the limit: %d bytes, %v", len(b), err)
+	}
+	// A pipe has no size: the limit is found by reading.
+	fifo := filepath.Join(dir, "pipe")
+	if err := mkfifo(fifo); err != nil {
+		t.Skip("no fifo:", err)
+	}
+	go func() {
+		f, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+		if err == nil {
+			f.Write([]byte(strings.Repeat("x", 50)))
+			f.Close()
+		}
+	}()
+	if _, err := ReadLimited(fifo, 10); err == nil || !strings.Contains(err.Error(), "pipe is more than the 10 bytes accepted") {
+		t.Fatalf("oversized pipe: %v", err)
+	}
+}
