@@ -23,8 +23,8 @@ type Decoder struct {
 	qkv             []float32 // (heads + 2·kv_heads)·dh
 	fch, fchg, gate []float32 // d_ff (gate: gated FFNs)
 	logits, scratch []float32
-	mean, rstd      []float32 // 1
-	emb, hd, hg, hl []float32 // E: factorized embedding and head
+	mean, rstd      []float32   // 1
+	emb, hd, hg, hl []float32   // E: factorized embedding and head
 	pre             *prefillBuf // Prefill's buffers (nil before its first call)
 }
 
