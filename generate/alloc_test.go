@@ -126,3 +126,42 @@ func TestGeneratorReuseNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+// TestGeneratorPrefillNoAllocs: a kept Generator prefilling a prompt longer
+// than one prefill chunk, and generating on past the context (a prefilled
+// restart), allocates nothing once it has run, in every dtype, on one
+// thread or two, with products big enough for the parallel paths.
+func TestGeneratorPrefillNoAllocs(t *testing.T) {
+	old := kernels.Threads()
+	defer kernels.SetThreads(old)
+	c := model.Config{Vocab: 4096, DModel: 256, Layers: 2, Heads: 4, DFF: 1024, MaxSeq: model.PrefillChunk + 16, Tie: true, Share: model.ShareNone, Groups: 1}
+	prompt := make([]int32, model.PrefillChunk+3)
+	for i := range prompt {
+		prompt[i] = int32(i*131+7) % int32(c.Vocab)
+	}
+	emit := func(int32) error { return nil }
+	for _, dt := range []model.DType{model.F32, model.BF16, model.Int8} {
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(2)
+		if err := m.Quantize(dt); err != nil {
+			t.Fatal(err)
+		}
+		g := NewGenerator(m)
+		for _, th := range []int{1, 2} {
+			kernels.SetThreads(th)
+			o := Options{Tokens: 20, Temperature: 0.8, TopK: 40}
+			run := func() {
+				if err := g.Generate(prompt, o, emit); err != nil {
+					t.Fatal(err)
+				}
+			}
+			run()
+			if n := testing.AllocsPerRun(3, run); n != 0 {
+				t.Errorf("%s, threads %d: %v allocations per call", dt, th, n)
+			}
+		}
+	}
+}
