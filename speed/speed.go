@@ -429,6 +429,10 @@ type FirstTokenResult struct {
 	PromptTokensPerS float64   `json:"prompt_tokens_per_s"`
 	Rounds           []float64 `json:"rounds_seconds"` // every round's time to first token
 	ISA              string    `json:"isa"`            // kernel set that ran it (kernels.Accel)
+	// Flops is the forward FLOPs the engine counts for the prompt (prefill
+	// only; 0 for step), and GFLOPS Flops / Seconds.
+	Flops  int64   `json:"flops,omitempty"`
+	GFLOPS float64 `json:"gflops,omitempty"`
 }
 
 // FirstToken builds a model of config c with random weights in each dtype
@@ -437,7 +441,8 @@ type FirstTokenResult struct {
 // prompt fed one Step a token, side by side. rounds rounds run every
 // (dtype, method) pair once each, the order rotating from round to round;
 // each result is its pair's fastest round. One untimed prefill warms each
-// decoder up (its buffers are allocated once). The results are in dts
+// decoder up (its buffers are allocated once) and counts its FLOPs. The
+// results are in dts
 // order, the prefill before the step result of each dtype.
 func FirstToken(c model.Config, dts []model.DType, promptTokens, threads, rounds int, steps bool) ([]FirstTokenResult, error) {
 	if promptTokens <= 0 {
@@ -454,6 +459,7 @@ func FirstToken(c model.Config, dts []model.DType, promptTokens, threads, rounds
 		methods = append(methods, "step")
 	}
 	type run struct {
+		m      *model.Model
 		dec    *model.Decoder
 		method string
 	}
@@ -470,7 +476,7 @@ func FirstToken(c model.Config, dts []model.DType, promptTokens, threads, rounds
 		}
 		dec := m.NewDecoder()
 		for _, me := range methods {
-			runs = append(runs, run{dec, me})
+			runs = append(runs, run{m, dec, me})
 			res = append(res, FirstTokenResult{Params: int64(m.Layout.Total), DType: dt.String(), PromptTokens: promptTokens, Method: me})
 		}
 	}
@@ -502,9 +508,15 @@ func FirstToken(c model.Config, dts []model.DType, promptTokens, threads, rounds
 		for i, r := range runs {
 			res[i].Threads, res[i].ISA = kernels.Threads(), kernels.Accel()
 			if r.method == "prefill" {
-				if _, err = first(r); err != nil {
+				// The warm-up, counted.
+				cnt := &kernels.Counter{}
+				r.m.Flops = cnt
+				_, err = first(r)
+				r.m.Flops = nil
+				if err != nil {
 					return
 				}
+				res[i].Flops = cnt.Total(kernels.Forward)
 			}
 		}
 		for rd := 0; rd < rounds; rd++ {
@@ -527,6 +539,7 @@ func FirstToken(c model.Config, dts []model.DType, promptTokens, threads, rounds
 	}
 	for i := range res {
 		res[i].PromptTokensPerS = float64(promptTokens) / res[i].Seconds
+		res[i].GFLOPS = float64(res[i].Flops) / res[i].Seconds / 1e9
 	}
 	return res, nil
 }

@@ -122,6 +122,9 @@ func TestFirstToken(t *testing.T) {
 			r.Seconds <= 0 || len(r.Rounds) != 2 || r.PromptTokensPerS != 20/r.Seconds || min(r.Rounds[0], r.Rounds[1]) != r.Seconds {
 			t.Errorf("result %d: %+v", i, r)
 		}
+		if (r.Method == "prefill") != (r.Flops > 0 && r.GFLOPS > 0) {
+			t.Errorf("result %d: FLOPs %d, GFLOP/s %v", i, r.Flops, r.GFLOPS)
+		}
 	}
 	if _, err := FirstToken(small, []model.DType{model.F32}, 0, 1, 1, false); err == nil {
 		t.Error("an empty prompt accepted")

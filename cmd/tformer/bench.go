@@ -454,7 +454,7 @@ func printBench(w io.Writer, r *benchReport) {
 	if len(r.FirstToken) > 0 {
 		fmt.Fprintf(w, "\nTime to first token (%d-token prompt, KV cache, best round)\n", r.FirstToken[0].PromptTokens)
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "model\tdtype\tprompt fed by\tthreads\tms\tprompt tokens/s\tvs step\t")
+		fmt.Fprintln(tw, "model\tdtype\tprompt fed by\tthreads\tms\tprompt tokens/s\tGFLOP/s\tvs step\t")
 		step := map[string]float64{}
 		for _, f := range r.FirstToken {
 			if f.Method == "step" {
@@ -466,7 +466,11 @@ func printBench(w io.Writer, r *benchReport) {
 			if s, ok := step[f.Model+"/"+f.DType]; ok {
 				vs = fmt.Sprintf("%.1f×", s/f.Seconds)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.0f\t%s\t\n", f.Model, f.DType, f.Method, f.Threads, f.Seconds*1e3, f.PromptTokensPerS, vs)
+			gf := ""
+			if f.GFLOPS > 0 {
+				gf = fmt.Sprintf("%.1f", f.GFLOPS)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.0f\t%s\t%s\t\n", f.Model, f.DType, f.Method, f.Threads, f.Seconds*1e3, f.PromptTokensPerS, gf, vs)
 		}
 		tw.Flush()
 	}
