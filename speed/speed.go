@@ -1,6 +1,7 @@
 // Package speed measures how fast this machine runs tformer's engine: the
 // single-core FMA limit, GEMM and attention GFLOP/s, the time of a training
-// step and the generation rate with the KV cache. Each measurement is a
+// step, the generation rate with the KV cache and the time to the first
+// token after a prompt (prefilled, or fed a step a token). Each measurement is a
 // plain function returning a plain struct; `tformer bench` prints them.
 package speed
 
