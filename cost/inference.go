@@ -31,7 +31,9 @@ type Inference struct {
 	DecodeFlops int64 `json:"decode_flops"`
 	// PrefillFlops is one forward pass over the Seq prompt tokens (the fused
 	// attention; no loss), and DecodeAllFlops the same Seq tokens decoded one
-	// at a time with the cache.
+	// at a time with the cache. (model.Decoder.Prefill does less than the
+	// forward pass: the last layer's attention output and FFN, the final
+	// norm and the logits run for the prompt's last position only.)
 	PrefillFlops   int64 `json:"prefill_flops"`
 	DecodeAllFlops int64 `json:"decode_all_flops"`
 }
@@ -141,6 +143,7 @@ func (r *Report) inferenceTable() *table {
 			textfmt.Bytes(in.WeightBytes["fp32"], 2), textfmt.Bytes(in.WeightBytes["bf16"], 2), perParam("bf16"), textfmt.Bytes(in.WeightBytes["int8"], 2), perParam("int8")),
 		fmt.Sprintf("KV cache per token: %s fp32, %s bf16 (2·layers·kv_heads·head_dim values; the engine's cache is fp32)",
 			textfmt.Bytes(in.KVBytesPerToken["fp32"], 2), textfmt.Bytes(in.KVBytesPerToken["bf16"], 2)),
-		"prefill runs the fused attention over the prompt at once; decoding the same tokens one at a time does the same matmuls but its own one-row softmax per key")
+		"prefill runs the fused attention over the prompt at once; decoding the same tokens one at a time does the same matmuls but its own one-row softmax per key",
+		"prefill here is a whole forward pass; the engine's prefill (generate, serve) runs the last layer's attention output and FFN, the final norm and the logits for the last prompt position only")
 	return t
 }

@@ -7,6 +7,7 @@ package generate
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/tformer/tformer/kernels"
@@ -94,7 +95,14 @@ func TestGenerateAllocsPerToken(t *testing.T) {
 		run := func(tokens int) float64 {
 			o.Tokens = tokens
 			return testing.AllocsPerRun(3, func() {
-				if err := Generate(m, []int32{1, 2, 3}, o, func(int32) error { return nil }); err != nil {
+				// Each call's new decoder and buffers let collections
+				// happen at varying points, and a collection empties the
+				// kernels' sync.Pools (their next use allocates again):
+				// collect first, so that every call starts alike. The
+				// prompt is long enough (8 rows) to take the batched
+				// paths the restart's prefill of the last 17 takes.
+				runtime.GC()
+				if err := Generate(m, []int32{1, 2, 3, 4, 5, 6, 7, 8}, o, func(int32) error { return nil }); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -125,4 +133,61 @@ func TestGeneratorReuseNoAllocs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestGeneratorPrefillNoAllocs: a kept Generator prefilling a prompt longer
+// than one prefill chunk, and generating on past the context (a prefilled
+// restart), allocates nothing once it has run, in every dtype, on one
+// thread or two, with products big enough for the parallel paths.
+func TestGeneratorPrefillNoAllocs(t *testing.T) {
+	old := kernels.Threads()
+	defer kernels.SetThreads(old)
+	c := model.Config{Vocab: 4096, DModel: 256, Layers: 2, Heads: 4, DFF: 1024, MaxSeq: model.PrefillChunk + 16, Tie: true, Share: model.ShareNone, Groups: 1}
+	prompt := make([]int32, model.PrefillChunk+3)
+	for i := range prompt {
+		prompt[i] = int32(i*131+7) % int32(c.Vocab)
+	}
+	emit := func(int32) error { return nil }
+	for _, dt := range []model.DType{model.F32, model.BF16, model.Int8} {
+		m, err := model.New(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Init(2)
+		if err := m.Quantize(dt); err != nil {
+			t.Fatal(err)
+		}
+		g := NewGenerator(m)
+		for _, th := range []int{1, 2} {
+			kernels.SetThreads(th)
+			o := Options{Tokens: 20, Temperature: 0.8, TopK: 40}
+			run := func() {
+				if err := g.Generate(prompt, o, emit); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// The first call allocates the prefill buffers; see
+			// warmAllocsPerRun.
+			if n := warmAllocsPerRun(10, run); n != 0 {
+				t.Errorf("%s, threads %d: %v allocations per call", dt, th, n)
+			}
+		}
+	}
+}
+
+// warmAllocsPerRun is testing.AllocsPerRun after warming fn up the way it
+// is measured. The first calls allocate the buffers; a collection (which
+// empties the kernels' sync.Pools) is made to happen now rather than while
+// counting; and the warm-up calls run on one processor as AllocsPerRun
+// does, since changing GOMAXPROCS drops the pools' contents too. What is
+// left are one-off allocations (a worker's first pooled scratch, the first
+// time it takes a unit of some kernel) that average out below one over the
+// runs; an allocation in every call does not.
+func warmAllocsPerRun(runs int, fn func()) float64 {
+	fn()
+	runtime.GC()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	fn()
+	fn()
+	return testing.AllocsPerRun(runs, fn)
 }

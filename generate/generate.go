@@ -39,8 +39,10 @@ func (o Options) Validate() error {
 
 // Generate feeds prompt to m and then samples opts.Tokens tokens, calling
 // emit with each as soon as it is chosen. The prompt must fit the model's
-// context. When the context fills up, the decoder restarts from the last
-// half of the context (one re-run of that window), so generation can go on
+// context; it is fed in batched passes (model.Decoder.Prefill), so the
+// first token comes after one pass over the prompt rather than one pass a
+// token. When the context fills up, the decoder restarts from the last
+// half of the context (one prefill of that window), so generation can go on
 // past the context length. After the setup, generating a token allocates
 // nothing. It is NewGenerator(m).Generate: to generate many times from one
 // model, keep a Generator.
@@ -93,12 +95,9 @@ func (g *Generator) Generate(prompt []int32, opts Options, emit func(tok int32) 
 	// The tokens so far; only the last ctx are ever read again, so older
 	// ones are dropped when the buffer is full rather than growing it.
 	history := append(g.history[:0], prompt...)
-	var logits []float32
-	var err error
-	for _, t := range prompt {
-		if logits, err = dec.Step(t); err != nil {
-			return err
-		}
+	logits, err := dec.Prefill(prompt)
+	if err != nil {
+		return err
 	}
 	for i := 0; i < opts.Tokens; i++ {
 		next := s.sample(logits, opts, rng)
@@ -113,13 +112,12 @@ func (g *Generator) Generate(prompt []int32, opts Options, emit func(tok int32) 
 			break
 		}
 		if dec.Pos() == ctx {
+			// Restart on the last half of the context, next included.
 			dec.Reset()
-			keep := history[len(history)-ctx/2-1 : len(history)-1]
-			for _, t := range keep {
-				if _, err := dec.Step(t); err != nil {
-					return err
-				}
+			if logits, err = dec.Prefill(history[len(history)-ctx/2-1:]); err != nil {
+				return err
 			}
+			continue
 		}
 		if logits, err = dec.Step(next); err != nil {
 			return err

@@ -98,6 +98,7 @@ func TestGenerate(t *testing.T) {
 	}{
 		{make([]int32, 9), Options{Tokens: 1}, "longer than the model's context"},
 		{nil, Options{Tokens: 1}, "empty"},
+		{[]int32{1, 20}, Options{Tokens: 1}, "prompt token 20 (at 1) is outside the vocabulary [0, 20)"},
 		{[]int32{1}, Options{Tokens: 1, TopP: 1.5}, "--top-p"},
 		{[]int32{1}, Options{Tokens: 1, Temperature: -1}, "--temperature"},
 		{[]int32{1}, Options{Tokens: -1}, "--tokens"},
@@ -105,6 +106,109 @@ func TestGenerate(t *testing.T) {
 		err := Generate(m, bad.prompt, bad.o, func(int32) error { return nil })
 		if err == nil || !strings.Contains(err.Error(), bad.want) {
 			t.Errorf("want error %q, got %v", bad.want, err)
+		}
+	}
+}
+
+// stepGenerate is greedy generation as Generate did it before prefill: the
+// prompt and the restart windows fed one Step at a time. margin is the
+// smallest gap between the top two logits relative to the largest |logit|.
+func stepGenerate(t *testing.T, m *model.Model, prompt []int32, tokens int) (out []int32, margin float64) {
+	t.Helper()
+	ctx := m.Config.MaxSeq
+	dec := m.NewDecoder()
+	var logits []float32
+	var err error
+	for _, tok := range prompt {
+		if logits, err = dec.Step(tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	history := slices.Clone(prompt)
+	margin = math.Inf(1)
+	for i := 0; i < tokens; i++ {
+		best, second := 0, -1
+		for j, v := range logits {
+			if v > logits[best] {
+				best, second = j, best
+			} else if j != best && (second < 0 || v > logits[second]) {
+				second = j
+			}
+		}
+		scale := 0.0
+		for _, v := range logits {
+			scale = max(scale, math.Abs(float64(v)))
+		}
+		margin = min(margin, float64(logits[best]-logits[second])/scale)
+		out = append(out, int32(best))
+		history = append(history, int32(best))
+		if dec.Pos() == ctx {
+			dec.Reset()
+			for _, tok := range history[len(history)-ctx/2-1 : len(history)-1] {
+				if _, err := dec.Step(tok); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if logits, err = dec.Step(int32(best)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out, margin
+}
+
+// TestGeneratePrefillMatchesSteps: on a peaked model (no near ties), greedy
+// generation with the prompt and the restart windows prefilled gives the
+// tokens a Step-by-Step feed gives, for prompts of one token, a few, and
+// more than one prefill chunk (then past the context: a restart), in every
+// dtype.
+func TestGeneratePrefillMatchesSteps(t *testing.T) {
+	gpt2 := model.Config{Vocab: 24, DModel: 64, Layers: 2, Heads: 4, DFF: 128, MaxSeq: model.PrefillChunk + 44, Tie: true, Share: model.ShareNone, Groups: 1}
+	llama, _ := gpt2.Family("llama")
+	llama.KVHeads, llama.Tie = 2, false
+	for name, c := range map[string]model.Config{"gpt2": gpt2, "llama": llama} {
+		for _, dt := range []model.DType{model.F32, model.BF16, model.Int8} {
+			m, err := model.New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Init(3)
+			// Peaked: logits of a few units. Prefill's logits are within
+			// 1e-5 relative of Step's (model's TestPrefillMatchesStep), so
+			// a top-2 gap of 1e-4 relative cannot be reordered.
+			head := m.Param("wte")
+			if !c.Tie {
+				head = m.Param("lm_head")
+			}
+			for i := range head {
+				head[i] *= 40
+			}
+			if err := m.Quantize(dt); err != nil {
+				t.Fatal(err)
+			}
+			g := NewGenerator(m)
+			rng := rand.New(rand.NewPCG(4, 5))
+			for _, n := range []int{1, 9, model.PrefillChunk + 5} {
+				prompt := make([]int32, n)
+				for i := range prompt {
+					prompt[i] = int32(rng.IntN(c.Vocab))
+				}
+				tokens := 30
+				if n > model.PrefillChunk {
+					tokens = c.MaxSeq - n + 20 // past the context: one restart
+				}
+				want, margin := stepGenerate(t, m, prompt, tokens)
+				if margin < 1e-4 {
+					t.Fatalf("%s/%s: a top-2 margin of %g is too close a tie for this test", name, dt, margin)
+				}
+				var got []int32
+				if err := g.Generate(prompt, Options{Tokens: tokens}, func(tok int32) error { got = append(got, tok); return nil }); err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("%s/%s, prompt %d: prefilled generation %v, stepped %v", name, dt, n, got, want)
+				}
+			}
 		}
 	}
 }

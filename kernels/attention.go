@@ -117,6 +117,40 @@ func AttentionBackwardGQA(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, 
 	attentionBackward(cnt, dqkv, dout, qkv, out, lse, nil, b, t, h, kvh, dh, causal)
 }
 
+// AttentionPrefillGQA is the causal grouped-query attention of n new
+// positions pos..pos+n-1 of one sequence whose keys and values, the new
+// positions' included, are already in a decoder's cache: kc and vc hold
+// kvh·dh values per position (key/value heads only, as AttentionDecodeGQA
+// reads them) for at least pos+n positions. Query row i (q[i·qld:], the
+// h·dh query values first) attends to the pos+i+1 keys up to its own
+// position. out is [n×h·dh]; lse[h×n] receives each row's log-sum-exp.
+// It is the fused kernel of AttentionForwardGQA with the queries offset
+// along the keys: the same tiles, online softmax and FLOP conventions
+// (pos·n + n(n+1)/2 pairs per head), and each output element is computed
+// in a fixed order whatever the thread count.
+func AttentionPrefillGQA(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh int) {
+	if n <= 0 {
+		return
+	}
+	nk := pos + n
+	a := newAttnShape(1, n, nk, h, kvh, dh, true, nil)
+	a.qld, a.qoff = qld, 0
+	a.kld, a.ko, a.vo = kvh*dh, 0, 0
+	a.cScores, a.cSoftmax, a.cAV = Scores, Softmax, AV
+	a.qsrc, a.ksrc, a.vsrc, a.qpos, a.out, a.lse, a.fwd = q, kc, vc, pos, out, lse, true
+	_ = q[(n-1)*qld+h*dh-1]
+	_ = kc[nk*a.kld-1]
+	_ = vc[nk*a.kld-1]
+	// Row i sees pos+i+1 keys.
+	var prs, resc int64
+	for i := range n {
+		prs += int64(pos + i + 1)
+		resc += rescales(pos + i + 1)
+	}
+	a.prs, a.rows, a.resc = prs*int64(h), int64(n)*int64(h), resc*int64(h)
+	a.forward(cnt)
+}
+
 // AttentionForwardPadded is bidirectional AttentionForward with a key padding
 // mask: in sequence r only the first lens[r] positions are keys (every
 // position is still a query, as in BERT, so padded rows get an output too).
@@ -198,6 +232,8 @@ type attnDims struct {
 	causal          bool
 	lens            []int32
 	qsrc, ksrc      []float32
+	vsrc            []float32 // the values, when not in ksrc (a decoder's cache; forward only)
+	qpos            int       // causal: the position of query row 0 among the keys (forward only)
 	out, lse        []float32
 	dq, dkv, dout   []float32
 	fwd             bool
@@ -406,8 +442,12 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 	if packKV {
 		sc.kp = grow(sc.kp, nkp*dh)
 		packRowsK(ar.packBT, sc.kp, a.ksrc, kbase+a.ko+kvo, kld, nk, dh, nr)
+		vsrc := a.ksrc
+		if a.vsrc != nil {
+			vsrc = a.vsrc
+		}
 		sc.vp = grow(sc.vp, a.dhp*nk)
-		packColsK(ar.packBC, sc.vp, a.ksrc, kbase+a.vo+kvo, kld, dh, nk, nr)
+		packColsK(ar.packBC, sc.vp, vsrc, kbase+a.vo+kvo, kld, dh, nk, nr)
 	}
 	sc.qp = grow(sc.qp, a.bq*dh)
 	sc.pp = grow(sc.pp, a.bq*a.bk)
@@ -427,7 +467,7 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 		}
 		kmax := nk
 		if a.causal {
-			kmax = min(nk, i0+rows)
+			kmax = min(nk, a.qpos+i0+rows)
 		}
 		for j0 := 0; j0 < kmax; j0 += AttentionTile {
 			kw := min(AttentionTile, kmax-j0) // keys any row of the block sees
@@ -436,7 +476,7 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 			micro(ar, sc.s, bk, sc.qp, mr*dh, sc.kp[j0*dh:], nr*dh, mp, np, dh, false)
 			for i := range rows {
 				row := sc.s[i*bk : i*bk+np]
-				nkr := tileKeys(i0+i, j0, nk, a.causal)
+				nkr := tileKeys(a.qpos+i0+i, j0, nk, a.causal)
 				if nkr == 0 {
 					clear(row)
 					continue

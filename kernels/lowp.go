@@ -43,7 +43,7 @@ var lowpScratchPool = sync.Pool{New: func() any { return new(lowpScratch) }}
 func LinearForwardBF16(cnt *Counter, comp Component, out, inp []float32, w []uint16, bias, res []float32, n, in, o int) {
 	linearLowp(cnt, comp, out, inp, bias, res, n, in, o,
 		func(y, x []float32) { MatVecBF16(nil, comp, y, w, x, o, in) },
-		func(dst []float32, r0, r1 int) { FromBF16(dst, w[r0*in:r1*in]) })
+		func(dst []float32, r0, r1 int) { widenRows(dst, w, nil, nil, in, r0, r1) })
 }
 
 // LinearForwardInt8 is LinearForward with an int8 weight matrix q[o×in]
@@ -53,7 +53,35 @@ func LinearForwardBF16(cnt *Counter, comp Component, out, inp []float32, w []uin
 func LinearForwardInt8(cnt *Counter, comp Component, out, inp []float32, q []int8, scale, bias, res []float32, n, in, o int) {
 	linearLowp(cnt, comp, out, inp, bias, res, n, in, o,
 		func(y, x []float32) { MatVecInt8(nil, comp, y, q, scale, x, o, in) },
-		func(dst []float32, r0, r1 int) { DequantizeInt8Rows(dst, q[r0*in:r1*in], scale[r0:r1], r1-r0, in) })
+		func(dst []float32, r0, r1 int) { widenRows(dst, nil, q, scale, in, r0, r1) })
+}
+
+// widenArgs are the operands of widenRows.
+type widenArgs struct {
+	dst    []float32
+	h      []uint16
+	q      []int8
+	s      []float32
+	in, r0 int
+}
+
+var widenJobs JobPool[FuncJob[widenArgs]]
+
+// widenRows writes rows [r0, r1) of a weight matrix with in columns, bf16
+// (h) or int8 with row scales (q, s), as float32 into dst, the rows split
+// across threads: each value is one conversion, so the result does not
+// depend on the split. (A prompt's GEMM on two threads would otherwise wait
+// for one thread to widen each block.)
+func widenRows(dst []float32, h []uint16, q []int8, s []float32, in, r0, r1 int) {
+	RunFunc(&widenJobs, r1-r0, int64(r1-r0)*int64(in), widenArgs{dst: dst, h: h, q: q, s: s, in: in, r0: r0}, func(a *widenArgs, lo, hi int) {
+		in, r0 := a.in, a.r0
+		d := a.dst[lo*in : hi*in]
+		if a.h != nil {
+			FromBF16(d, a.h[(r0+lo)*in:(r0+hi)*in])
+			return
+		}
+		DequantizeInt8Rows(d, a.q[(r0+lo)*in:(r0+hi)*in], a.s[r0+lo:r0+hi], hi-lo, in)
+	})
 }
 
 // DequantizeInt8Rows writes dst[r×cols] = scale[r]·q[r×cols] for rows rows.

@@ -6,6 +6,7 @@
 package model
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/tformer/tformer/kernels"
@@ -51,4 +52,75 @@ func TestDecoderStepNoAllocs(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestDecoderPrefillNoAllocs: after the first Prefill, prefilling a prompt
+// (one chunk, or two from an offset) and stepping on from it allocate
+// nothing, plain, factorized or Llama-shaped, in every dtype, on one
+// thread or two, with products big enough for the parallel paths.
+func TestDecoderPrefillNoAllocs(t *testing.T) {
+	old := kernels.Threads()
+	defer kernels.SetThreads(old)
+	llama, _ := Config{Vocab: 4096, DModel: 256, Layers: 2, Heads: 4, DFF: 768, MaxSeq: PrefillChunk + 40, Tie: false, Share: ShareNone, Groups: 1}.Family("llama")
+	llama.KVHeads = 2
+	for _, c := range []Config{
+		{Vocab: 4096, DModel: 256, Layers: 2, Heads: 4, DFF: 1024, MaxSeq: PrefillChunk + 40, Tie: true, Share: ShareNone, Groups: 1},
+		{Vocab: 4096, DModel: 256, Layers: 2, Heads: 4, DFF: 1024, MaxSeq: PrefillChunk + 40, Tie: true, Share: ShareNone, Groups: 1, EmbedDim: 64},
+		llama,
+	} {
+		for _, dt := range []DType{F32, BF16, Int8} {
+			m, err := New(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.Init(1)
+			if err := m.Quantize(dt); err != nil {
+				t.Fatal(err)
+			}
+			dec := m.NewDecoder()
+			prompt := make([]int32, PrefillChunk+3)
+			for i := range prompt {
+				prompt[i] = int32(i*97+5) % int32(c.Vocab)
+			}
+			for _, th := range []int{1, 2} {
+				kernels.SetThreads(th)
+				for _, run := range []struct{ before, n int }{{0, 40}, {7, PrefillChunk + 3}} {
+					prefill := func() {
+						dec.Reset()
+						for _, tok := range prompt[:run.before] {
+							if _, err := dec.Step(tok); err != nil {
+								t.Fatal(err)
+							}
+						}
+						if _, err := dec.Prefill(prompt[:run.n]); err != nil {
+							t.Fatal(err)
+						}
+						if _, err := dec.Step(3); err != nil {
+							t.Fatal(err)
+						}
+					}
+					if n := warmAllocsPerRun(20, prefill); n != 0 {
+						t.Errorf("%s e %d kv %d, threads %d, %d steps then prefill %d: %v allocations", dt, c.E(), c.KV(), th, run.before, run.n, n)
+					}
+				}
+			}
+		}
+	}
+}
+
+// warmAllocsPerRun is testing.AllocsPerRun after warming fn up the way it
+// is measured. The first calls allocate the buffers; a collection (which
+// empties the kernels' sync.Pools) is made to happen now rather than while
+// counting; and the warm-up calls run on one processor as AllocsPerRun
+// does, since changing GOMAXPROCS drops the pools' contents too. What is
+// left are one-off allocations (a worker's first pooled scratch, the first
+// time it takes a unit of some kernel) that average out below one over the
+// runs; an allocation in every call does not.
+func warmAllocsPerRun(runs int, fn func()) float64 {
+	fn()
+	runtime.GC()
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	fn()
+	fn()
+	return testing.AllocsPerRun(runs, fn)
 }

@@ -8,7 +8,8 @@ import (
 
 // Decoder runs the model one token at a time with a key/value cache, so each
 // new token costs one position's work instead of re-running the prefix.
-// A Decoder allocates its buffers once; Step allocates nothing. After
+// A Decoder allocates its buffers once; Step allocates nothing. Prefill
+// feeds a whole prompt in batched passes (see Decoder.Prefill). After
 // Model.Quantize to bf16 or int8, Step's products read the narrow weights
 // (kernels.MatVecBF16, kernels.MatVecInt8).
 type Decoder struct {
@@ -22,8 +23,9 @@ type Decoder struct {
 	qkv             []float32 // (heads + 2·kv_heads)·dh
 	fch, fchg, gate []float32 // d_ff (gate: gated FFNs)
 	logits, scratch []float32
-	mean, rstd      []float32 // 1
-	emb, hd, hg, hl []float32 // E: factorized embedding and head
+	mean, rstd      []float32   // 1
+	emb, hd, hg, hl []float32   // E: factorized embedding and head
+	pre             *prefillBuf // Prefill's buffers (nil before its first call)
 }
 
 // NewDecoder returns a decoder at position 0 over m's current parameters.
@@ -62,11 +64,8 @@ func (dec *Decoder) Reset() { dec.pos = 0 }
 func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	m := dec.m
 	c := m.Config
-	if c.IsEncoder() {
-		return nil, fmt.Errorf("decode: this model is an encoder (bidirectional, trained by masked-LM); it cannot generate text")
-	}
-	if c.IsEncDec() {
-		return nil, fmt.Errorf("decode: this model is an encoder-decoder; it decodes with NewSeq2SeqDecoder over an encoded source")
+	if err := dec.check(); err != nil {
+		return nil, err
 	}
 	if dec.pos >= c.MaxSeq {
 		return nil, fmt.Errorf("decode: context of %d tokens is full", c.MaxSeq)

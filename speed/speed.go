@@ -1,6 +1,7 @@
 // Package speed measures how fast this machine runs tformer's engine: the
 // single-core FMA limit, GEMM and attention GFLOP/s, the time of a training
-// step and the generation rate with the KV cache. Each measurement is a
+// step, the generation rate with the KV cache and the time to the first
+// token after a prompt (prefilled, or fed a step a token). Each measurement is a
 // plain function returning a plain struct; `tformer bench` prints them.
 package speed
 
@@ -410,4 +411,136 @@ func argmax(x []float32) int32 {
 		}
 	}
 	return int32(best)
+}
+
+// FirstTokenResult is the time from an empty key/value cache to the first
+// generated token after a prompt: the prompt fed to the decoder, then an
+// argmax over the logits.
+type FirstTokenResult struct {
+	Model        string `json:"model,omitempty"`
+	Params       int64  `json:"params"`
+	DType        string `json:"dtype"` // weight type: f32, bf16 or int8
+	PromptTokens int    `json:"prompt_tokens"`
+	// Method is "prefill" (model.Decoder.Prefill: batched passes) or
+	// "step" (one Decoder.Step a prompt token).
+	Method  string  `json:"method"`
+	Threads int     `json:"threads"`
+	Seconds float64 `json:"seconds"` // the fastest round's time to first token
+	// PromptTokensPerS is PromptTokens / Seconds.
+	PromptTokensPerS float64   `json:"prompt_tokens_per_s"`
+	Rounds           []float64 `json:"rounds_seconds"` // every round's time to first token
+	ISA              string    `json:"isa"`            // kernel set that ran it (kernels.Accel)
+	// Flops is the forward FLOPs the engine counts for the prompt (prefill
+	// only; 0 for step), and GFLOPS Flops / Seconds.
+	Flops  int64   `json:"flops,omitempty"`
+	GFLOPS float64 `json:"gflops,omitempty"`
+}
+
+// FirstToken builds a model of config c with random weights in each dtype
+// of dts (as GenerateDTypes does) and times the first token after a prompt
+// of promptTokens random tokens: Decoder.Prefill, and with steps also the
+// prompt fed one Step a token, side by side. rounds rounds run every
+// (dtype, method) pair once each, the order rotating from round to round;
+// each result is its pair's fastest round. One untimed prefill warms each
+// decoder up (its buffers are allocated once) and counts its FLOPs. The
+// results are in dts
+// order, the prefill before the step result of each dtype.
+func FirstToken(c model.Config, dts []model.DType, promptTokens, threads, rounds int, steps bool) ([]FirstTokenResult, error) {
+	if promptTokens <= 0 {
+		return nil, fmt.Errorf("first token: the prompt must have at least one token, got %d", promptTokens)
+	}
+	if rounds <= 0 || len(dts) == 0 {
+		return nil, fmt.Errorf("first token: need at least one dtype and one round, got %d and %d", len(dts), rounds)
+	}
+	if c.MaxSeq < promptTokens {
+		c.MaxSeq = promptTokens
+	}
+	methods := []string{"prefill"}
+	if steps {
+		methods = append(methods, "step")
+	}
+	type run struct {
+		m      *model.Model
+		dec    *model.Decoder
+		method string
+	}
+	var runs []run
+	var res []FirstTokenResult
+	for _, dt := range dts {
+		m, err := model.New(c)
+		if err != nil {
+			return nil, err
+		}
+		m.Init(1)
+		if err := m.Quantize(dt); err != nil {
+			return nil, err
+		}
+		dec := m.NewDecoder()
+		for _, me := range methods {
+			runs = append(runs, run{m, dec, me})
+			res = append(res, FirstTokenResult{Params: int64(m.Layout.Total), DType: dt.String(), PromptTokens: promptTokens, Method: me})
+		}
+	}
+	rng := rand.New(rand.NewPCG(7, 8))
+	prompt := make([]int32, promptTokens)
+	for i := range prompt {
+		prompt[i] = int32(rng.IntN(c.Vocab))
+	}
+	first := func(r run) (int32, error) {
+		r.dec.Reset()
+		if r.method == "prefill" {
+			logits, err := r.dec.Prefill(prompt)
+			if err != nil {
+				return 0, err
+			}
+			return argmax(logits), nil
+		}
+		var logits []float32
+		var err error
+		for _, tok := range prompt {
+			if logits, err = r.dec.Step(tok); err != nil {
+				return 0, err
+			}
+		}
+		return argmax(logits), nil
+	}
+	var err error
+	withThreads(threads, func() {
+		for i, r := range runs {
+			res[i].Threads, res[i].ISA = kernels.Threads(), kernels.Accel()
+			if r.method == "prefill" {
+				// The warm-up, counted.
+				cnt := &kernels.Counter{}
+				r.m.Flops = cnt
+				_, err = first(r)
+				r.m.Flops = nil
+				if err != nil {
+					return
+				}
+				res[i].Flops = cnt.Total(kernels.Forward)
+			}
+		}
+		for rd := 0; rd < rounds; rd++ {
+			for k := range runs {
+				i := (k + rd) % len(runs)
+				t0 := time.Now()
+				if _, err = first(runs[i]); err != nil {
+					return
+				}
+				sec := time.Since(t0).Seconds()
+				res[i].Rounds = append(res[i].Rounds, sec)
+				if res[i].Seconds == 0 || sec < res[i].Seconds {
+					res[i].Seconds = sec
+				}
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range res {
+		res[i].PromptTokensPerS = float64(promptTokens) / res[i].Seconds
+		res[i].GFLOPS = float64(res[i].Flops) / res[i].Seconds / 1e9
+	}
+	return res, nil
 }

@@ -107,3 +107,29 @@ func TestMedian(t *testing.T) {
 		t.Errorf("median = %v", m)
 	}
 }
+
+func TestFirstToken(t *testing.T) {
+	res, err := FirstToken(small, []model.DType{model.F32, model.Int8}, 20, 1, 2, true) // raises MaxSeq 16 to 20
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 4 {
+		t.Fatalf("%d results, want 4", len(res))
+	}
+	for i, r := range res {
+		want := []string{"prefill", "step"}[i%2]
+		if r.Method != want || r.DType != []string{"f32", "int8"}[i/2] || r.PromptTokens != 20 || r.Threads != 1 ||
+			r.Seconds <= 0 || len(r.Rounds) != 2 || r.PromptTokensPerS != 20/r.Seconds || min(r.Rounds[0], r.Rounds[1]) != r.Seconds {
+			t.Errorf("result %d: %+v", i, r)
+		}
+		if (r.Method == "prefill") != (r.Flops > 0 && r.GFLOPS > 0) {
+			t.Errorf("result %d: FLOPs %d, GFLOP/s %v", i, r.Flops, r.GFLOPS)
+		}
+	}
+	if _, err := FirstToken(small, []model.DType{model.F32}, 0, 1, 1, false); err == nil {
+		t.Error("an empty prompt accepted")
+	}
+	if res, err := FirstToken(small, []model.DType{model.BF16}, 3, 1, 1, false); err != nil || len(res) != 1 || res[0].Method != "prefill" {
+		t.Errorf("prefill only: %+v, %v", res, err)
+	}
+}

@@ -42,6 +42,9 @@ type benchReport struct {
 	Generate               []speed.GenerateResult  `json:"generate,omitempty"`
 	GenerateTokensPerS     *float64                `json:"generate_tokens_per_s,omitempty"`
 	GenerateTinyTokensPerS *float64                `json:"generate_tiny_tokens_per_s,omitempty"`
+	// FirstToken is the time to the first token after a --prompt-tokens
+	// prompt (prefilled, and with --prompt-steps also fed a Step a token).
+	FirstToken []speed.FirstTokenResult `json:"first_token,omitempty"`
 }
 
 // benchOnly parses --only into the set of parts to run.
@@ -70,6 +73,8 @@ type benchOptions struct {
 	MinTime, FMATime  time.Duration
 	Steps, Batch, Seq int // training measurement
 	GenTokens         int
+	PromptTokens      int    // generate: time to first token after this many prompt tokens (0: skip)
+	PromptSteps       bool   // generate: also time the prompt fed one Step a token
 	DTypes            string // generate: comma-separated weight types
 	GenRounds         int    // generate: rounds over the dtypes in turn
 	Model             string // "gpt2" or "tiny": the train and generate shape
@@ -82,7 +87,7 @@ type benchOptions struct {
 func newBenchCmd(runF func(*benchOptions) error) *cobra.Command {
 	o := &benchOptions{Only: strings.Join(benchParts, ","), Sizes: "256,512,1024", AttnSeqs: "128,256,512,1024", GPT2Shapes: true,
 		AttnD: 512, AttnHeads: 8, MinTime: 200 * time.Millisecond, FMATime: 300 * time.Millisecond,
-		Steps: 3, Batch: 4, Seq: 64, GenTokens: 32, DTypes: "f32,bf16,int8", GenRounds: 3, Model: "gpt2"}
+		Steps: 3, Batch: 4, Seq: 64, GenTokens: 32, PromptTokens: 128, DTypes: "f32,bf16,int8", GenRounds: 3, Model: "gpt2"}
 	cmd := &cobra.Command{
 		Use:   "bench",
 		Short: "Measure this machine: FMA limit, GEMM and attention GFLOP/s, train step time, generation tokens/s",
@@ -101,12 +106,15 @@ func newBenchCmd(runF func(*benchOptions) error) *cobra.Command {
   generate   greedy generation with the KV cache after a 1-token prompt, random weights,
              on the GPT-2 small shape and on the tiny default model, with the weights
              in each --dtype (f32, bf16, int8) side by side: --gen-rounds rounds
-             over the dtypes in turn, the best round of each reported
+             over the dtypes in turn, the best round of each reported; and the time to
+             the first token after a --prompt-tokens prompt, prefilled in batched passes
+             (with --prompt-steps also fed one decoding step a token, side by side)
 
 Weights and tokens are random, so the numbers measure speed only. Progress goes to stderr;
 --json prints one object instead of the tables. The GPT-2 small training step needs about
 2-3 GB of memory.`,
 		Example: `  tformer bench
+  tformer bench --only generate --prompt-tokens 512 --prompt-steps --dtype f32,int8
   tformer bench --only gemm --sizes 512,1024,2048 --threads 1
   tformer bench --only fma,gemm --json`,
 		Args: cobra.NoArgs,
@@ -129,6 +137,8 @@ Weights and tokens are random, so the numbers measure speed only. Progress goes 
 	fs.IntVar(&o.Batch, "batch", o.Batch, "training batch B")
 	fs.IntVar(&o.Seq, "seq", o.Seq, "training sequence length T")
 	fs.IntVar(&o.GenTokens, "gen-tokens", o.GenTokens, "tokens to generate")
+	fs.IntVar(&o.PromptTokens, "prompt-tokens", o.PromptTokens, "generate: time to first token after a prompt of this many tokens (0: skip)")
+	fs.BoolVar(&o.PromptSteps, "prompt-steps", false, "generate: also time the prompt fed one decoding step a token, beside the batched prefill")
 	fs.StringVar(&o.DTypes, "dtype", o.DTypes, "comma-separated weight types the generate part runs: f32, bf16, int8")
 	fs.IntVar(&o.GenRounds, "gen-rounds", o.GenRounds, "generate: rounds over the dtypes in turn (the best round of each is reported)")
 	fs.BoolVar(&o.JSON, "json", false, "print one JSON object instead of tables")
@@ -198,13 +208,16 @@ func benchMeasure(o *benchOptions, stderr io.Writer) (*benchReport, error) {
 	if o.AttnD%o.AttnHeads != 0 {
 		return nil, fmt.Errorf("--attn-heads %d must divide --attn-d %d", o.AttnHeads, o.AttnD)
 	}
+	if o.PromptTokens < 0 {
+		return nil, fmt.Errorf("--prompt-tokens must be >= 0, got %d", o.PromptTokens)
+	}
 	if o.GenRounds > maxBenchSteps {
 		return nil, fmt.Errorf("--gen-rounds must be at most %d, got %d", maxBenchSteps, o.GenRounds)
 	}
 	if o.MinTime <= 0 {
 		return nil, fmt.Errorf("--min-time must be positive, got %v", o.MinTime)
 	}
-	if err := checkBenchSizes(sel, sz, sq, o.AttnD, cfg, o.Batch, o.Seq, o.Steps, o.GenTokens, memoryLimit()); err != nil {
+	if err := checkBenchSizes(sel, sz, sq, o.AttnD, cfg, o.Batch, o.Seq, o.Steps, o.GenTokens, o.PromptTokens, memoryLimit()); err != nil {
 		return nil, err
 	}
 	if err := applyThreads(o.Threads); err != nil {
@@ -293,6 +306,22 @@ func benchMeasure(o *benchOptions, stderr io.Writer) (*benchReport, error) {
 					r.GenerateTinyTokensPerS = &v
 				}
 			}
+			if o.PromptTokens == 0 {
+				continue
+			}
+			how := "prefilled"
+			if o.PromptSteps {
+				how = "prefilled and stepped"
+			}
+			progress("first token after a %d-token prompt (%s), %s shape, %s weights side by side, best of %d rounds", o.PromptTokens, how, name, o.DTypes, o.GenRounds)
+			fs, err := speed.FirstToken(c, dts, o.PromptTokens, threads, o.GenRounds, o.PromptSteps)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range fs {
+				f.Model = name
+				r.FirstToken = append(r.FirstToken, f)
+			}
 		}
 	}
 
@@ -305,7 +334,7 @@ const maxBenchSteps = 10000
 // checkBenchSizes refuses, before anything runs, measurements whose
 // estimated memory exceeds limit (bytes; 0: unknown), with the estimate in
 // the message, and counts that would run for days.
-func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg model.Config, batch, seq, steps, genTokens int, limit int64) error {
+func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg model.Config, batch, seq, steps, genTokens, promptTokens int, limit int64) error {
 	tooBig := func(what string, bytes float64) error {
 		if limit > 0 && bytes > float64(limit) || bytes > 1<<62 {
 			return fmt.Errorf("%s needs about %s, more than this machine's %s", what, textfmt.BytesFloat(bytes, 1), textfmt.Bytes(limit, 1))
@@ -340,16 +369,17 @@ func checkBenchSizes(sel map[string]bool, sizes, seqs []int, attnD int, cfg mode
 	}
 	if sel["generate"] {
 		for _, c := range []model.Config{cfg, model.Tiny()} {
-			c.MaxSeq = max(c.MaxSeq, genTokens) // as speed.Generate sizes the model
+			n := max(genTokens, promptTokens)
+			c.MaxSeq = max(c.MaxSeq, n) // as speed.Generate and speed.FirstToken size the model
 			s := cost.ForModel(c)
 			if err := s.CheckCountable([]int{1}, 1); err != nil {
-				return fmt.Errorf("--gen-tokens %d: %w", genTokens, err)
+				return fmt.Errorf("--gen-tokens %d / --prompt-tokens %d: %w", genTokens, promptTokens, err)
 			}
-			kv := 2 * float64(c.Layers) * float64(genTokens) * float64(c.DModel) * 4
+			kv := 2 * float64(c.Layers) * float64(n) * float64(c.DModel) * 4
 			// One model per dtype side by side (float32, bf16 and int8 weights
 			// together hold 1.75× the float32 bytes), plus the parameters and
 			// gradients of the one being converted: at most 3× in all.
-			if err := tooBig(fmt.Sprintf("--gen-tokens %d", genTokens), 3*float64(s.Memory(1, 1).Params)+3*kv); err != nil {
+			if err := tooBig(fmt.Sprintf("--gen-tokens %d / --prompt-tokens %d", genTokens, promptTokens), 3*float64(s.Memory(1, 1).Params)+3*kv); err != nil {
 				return err
 			}
 		}
@@ -418,6 +448,29 @@ func printBench(w io.Writer, r *benchReport) {
 		fmt.Fprintln(tw, "model\tparams\tdtype\tweights\tkernels\ttokens\tthreads\tseconds\ttokens/s\t")
 		for _, g := range r.Generate {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%d\t%.3f\t%.1f\t\n", g.Model, humanCount(g.Params), g.DType, textfmt.Bytes(g.WeightBytes, 1), g.ISA, g.Tokens, g.Threads, g.Seconds, g.TokensPerS)
+		}
+		tw.Flush()
+	}
+	if len(r.FirstToken) > 0 {
+		fmt.Fprintf(w, "\nTime to first token (%d-token prompt, KV cache, best round)\n", r.FirstToken[0].PromptTokens)
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "model\tdtype\tprompt fed by\tthreads\tms\tprompt tokens/s\tGFLOP/s\tvs step\t")
+		step := map[string]float64{}
+		for _, f := range r.FirstToken {
+			if f.Method == "step" {
+				step[f.Model+"/"+f.DType] = f.Seconds
+			}
+		}
+		for _, f := range r.FirstToken {
+			vs := ""
+			if s, ok := step[f.Model+"/"+f.DType]; ok {
+				vs = fmt.Sprintf("%.1f×", s/f.Seconds)
+			}
+			gf := ""
+			if f.GFLOPS > 0 {
+				gf = fmt.Sprintf("%.1f", f.GFLOPS)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.1f\t%.0f\t%s\t%s\t\n", f.Model, f.DType, f.Method, f.Threads, f.Seconds*1e3, f.PromptTokensPerS, gf, vs)
 		}
 		tw.Flush()
 	}

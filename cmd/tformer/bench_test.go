@@ -21,7 +21,7 @@ func runBench(t *testing.T, args ...string) (string, string, error) {
 
 // benchFast shrinks every part to run in milliseconds.
 var benchFast = []string{"--sizes", "64", "--gpt2-shapes=false", "--attn-seq", "32", "--attn-d", "32", "--attn-heads", "4",
-	"--min-time", "1ms", "--fma-time", "5ms", "--model", "tiny", "--steps", "2", "--batch", "2", "--seq", "8", "--gen-tokens", "8", "--threads", "1"}
+	"--min-time", "1ms", "--fma-time", "5ms", "--model", "tiny", "--steps", "2", "--batch", "2", "--seq", "8", "--gen-tokens", "8", "--prompt-tokens", "12", "--prompt-steps", "--threads", "1"}
 
 func TestBenchJSON(t *testing.T) {
 	out, stderr, err := runBench(t, append(benchFast, "--json")...)
@@ -36,7 +36,7 @@ func TestBenchJSON(t *testing.T) {
 		t.Fatalf("not one JSON object: %v\n%s", err, out)
 	}
 	for _, k := range []string{"fma_peak_gflops", "gemm", "attention", "train_step_ms", "train_tokens_per_s",
-		"generate_tokens_per_s", "generate_tiny_tokens_per_s", "cpu", "threads", "date"} {
+		"generate_tokens_per_s", "generate_tiny_tokens_per_s", "first_token", "cpu", "threads", "date"} {
 		if _, ok := raw[k]; !ok {
 			t.Errorf("JSON lacks %q", k)
 		}
@@ -67,8 +67,13 @@ func TestBenchJSON(t *testing.T) {
 			Accel  string `json:"accel"`
 			NumCPU int    `json:"num_cpu"`
 		} `json:"cpu"`
-		Threads int    `json:"threads"`
-		Date    string `json:"date"`
+		Threads    int    `json:"threads"`
+		Date       string `json:"date"`
+		FirstToken []struct {
+			Model, DType, Method string
+			PromptTokens         int     `json:"prompt_tokens"`
+			Seconds              float64 `json:"seconds"`
+		} `json:"first_token"`
 	}
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatal(err)
@@ -97,6 +102,15 @@ func TestBenchJSON(t *testing.T) {
 	}
 	if r.TrainStepMS <= 0 || r.TrainTokensPerS <= 0 || r.GenTPS <= 0 {
 		t.Errorf("train/generate: %v ms, %v tok/s, %v gen tok/s", r.TrainStepMS, r.TrainTokensPerS, r.GenTPS)
+	}
+	// The tiny model, each dtype prefilled and stepped.
+	if len(r.FirstToken) != 6 {
+		t.Errorf("first_token: %+v", r.FirstToken)
+	}
+	for i, f := range r.FirstToken {
+		if f.Model != "tiny" || f.PromptTokens != 12 || f.Seconds <= 0 || f.Method != []string{"prefill", "step"}[i%2] || f.DType != []string{"f32", "bf16", "int8"}[i/2] {
+			t.Errorf("first_token[%d] = %+v", i, f)
+		}
 	}
 	if r.CPU.Accel == "" || r.CPU.NumCPU <= 0 || r.Threads != 1 || r.Date == "" {
 		t.Errorf("header: %+v threads %d date %q", r.CPU, r.Threads, r.Date)

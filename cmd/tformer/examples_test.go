@@ -46,7 +46,7 @@ var exampleOverrides = []struct {
 	{`^train`, "--steps 2 --d-model 16 --layers 2 --heads 2 --d-ff 64 --max-seq 16 --seq 16 --batch 2 --eval-windows 2 --sample 8 --embed-dim 0"},
 	{`^profile .*--preset`, "--layers 1 --seq 8 --reps 1 --warmup-reps 0"},
 	{`^profile`, "--vocab 32 --d-model 16 --layers 1 --heads 2 --seq 8,16 --batch 1 --reps 1 --warmup-reps 0"},
-	{`^bench`, "--only fma,gemm,attention,train,generate --model tiny --sizes 32 --gpt2-shapes=false --attn-seq 32 --attn-d 32 --attn-heads 4 --min-time 1ms --fma-time 1ms --steps 1 --batch 1 --seq 16 --gen-tokens 4"},
+	{`^bench`, "--only fma,gemm,attention,train,generate --model tiny --sizes 32 --gpt2-shapes=false --attn-seq 32 --attn-d 32 --attn-heads 4 --min-time 1ms --fma-time 1ms --steps 1 --batch 1 --seq 16 --gen-tokens 4 --prompt-tokens 4"},
 	{`^generate`, "--tokens 8"},
 }
 

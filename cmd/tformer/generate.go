@@ -166,7 +166,11 @@ func generateRun(o *generateOptions, stdin io.Reader, stdout, stderr io.Writer) 
 	}
 	start := time.Now()
 	n := 0
+	var first time.Duration // the prompt's prefill and the first token's sampling
 	err = generate.Generate(m, ids, o.Gen, func(t int32) error {
+		if n == 0 && first == 0 {
+			first = time.Since(start)
+		}
 		if hasEOS && t == eos {
 			return errStop
 		}
@@ -193,7 +197,11 @@ func generateRun(o *generateOptions, stdin io.Reader, stdout, stderr io.Writer) 
 		err, stopped = nil, " (stopped at end of text)"
 	}
 	if err == nil {
-		fmt.Fprintf(stderr, "generated %s tokens in %.2f s: %.1f tokens/s%s\n", commas(int64(n)), el.Seconds(), float64(n)/el.Seconds(), stopped)
+		ttft := ""
+		if first > 0 {
+			ttft = fmt.Sprintf("; the first %.3f s after the %s-token prompt", first.Seconds(), commas(int64(len(ids))))
+		}
+		fmt.Fprintf(stderr, "generated %s tokens in %.2f s: %.1f tokens/s%s%s\n", commas(int64(n)), el.Seconds(), float64(n)/el.Seconds(), stopped, ttft)
 	}
 	return err
 }

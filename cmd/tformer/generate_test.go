@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ func TestGeneratePromptSources(t *testing.T) {
 		if err != nil || !strings.HasPrefix(out, c.prefix) || len(out) != len(c.prefix)+5+1 {
 			t.Errorf("%+v: %q, %v", c.o, out, err)
 		}
-		if !strings.Contains(errOut, "generated 5 tokens in") || !strings.Contains(errOut, "tokens/s") {
+		if !strings.Contains(errOut, "generated 5 tokens in") || !strings.Contains(errOut, "tokens/s") || !strings.Contains(errOut, fmt.Sprintf("s after the %d-token prompt", len(c.prefix))) {
 			t.Errorf("stderr %q lacks the speed", errOut)
 		}
 	}
