@@ -103,6 +103,20 @@ func Load(dir string) (*Loaded, error) {
 	return l, nil
 }
 
+// ReadConfig reads and checks the engine config of the BART model in dir
+// from its config.json alone, reading no weights.
+func ReadConfig(dir string) (model.Config, error) {
+	cj, err := hfdir.ReadConfig(dir, maxConfigBytes)
+	if err != nil {
+		return model.Config{}, fmt.Errorf("load BART model %s: %w", dir, err)
+	}
+	h, err := Parse(cj)
+	if err != nil {
+		return model.Config{}, fmt.Errorf("load BART model %s: %w", dir, err)
+	}
+	return ConfigOf(h.EncDec)
+}
+
 func load(dir string) (*Loaded, error) {
 	cj, err := hfdir.ReadConfig(dir, maxConfigBytes)
 	if err != nil {

@@ -18,6 +18,21 @@ type dtypeError string
 func (e dtypeError) Error() string        { return string(e) }
 func (e dtypeError) Is(target error) bool { return target == ErrDType }
 
+// CheckDType says whether a model of config c can run with its weights in
+// dt: every dtype for decoders, f32 only for encoders and encoder–decoders
+// (the error wraps ErrDType). Loaders call it before reading any weights.
+func CheckDType(c Config, dt DType) error {
+	switch {
+	case dt > Int8:
+		return fmt.Errorf("unknown dtype %d", dt)
+	case dt != F32 && c.IsEncoder():
+		return dtypeError(fmt.Sprintf("%s weights are for decoders; an encoder runs in f32", dt))
+	case dt != F32 && c.IsEncDec():
+		return dtypeError(fmt.Sprintf("%s weights are for decoders; an encoder-decoder runs in f32", dt))
+	}
+	return nil
+}
+
 // NewInference allocates a model of config c for inference only, its
 // weights already in dt and laid out exactly as Quantize(dt) leaves a
 // model: for BF16 and Int8 a float32 slab for the tensors that stay
@@ -30,13 +45,8 @@ func (e dtypeError) Is(target error) bool { return target == ErrDType }
 // encoder–decoder. The model runs Forward and its Decoder; Backward
 // refuses.
 func NewInference(c Config, dt DType) (*Model, error) {
-	switch {
-	case dt > Int8:
-		return nil, fmt.Errorf("unknown dtype %d", dt)
-	case dt != F32 && c.IsEncoder():
-		return nil, dtypeError(fmt.Sprintf("%s weights are for decoders; an encoder runs in f32", dt))
-	case dt != F32 && c.IsEncDec():
-		return nil, dtypeError(fmt.Sprintf("%s weights are for decoders; an encoder-decoder runs in f32", dt))
+	if err := CheckDType(c, dt); err != nil {
+		return nil, err
 	}
 	if err := c.Validate(); err != nil {
 		return nil, err

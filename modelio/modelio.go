@@ -218,6 +218,17 @@ func open(path string, dt model.DType, inference bool) (*Loaded, error) {
 		}
 	case HF:
 		if dir := hfDir(path); hfbart.IsBART(dir) {
+			if inference {
+				// Refuse a dtype the model cannot run in before its
+				// weights are read.
+				c, err := hfbart.ReadConfig(dir)
+				if err != nil {
+					return nil, err
+				}
+				if err := model.CheckDType(c, dt); err != nil {
+					return nil, err
+				}
+			}
 			if err := openBART(l, dir); err != nil {
 				return nil, err
 			}

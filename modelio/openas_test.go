@@ -80,6 +80,33 @@ func TestOpenAsEveryFormat(t *testing.T) {
 	}
 }
 
+// TestOpenAsRefusesBARTBeforeWeights: a narrow dtype for an
+// encoder-decoder is refused from config.json alone, so a directory whose
+// weights are unreadable still gets the dtype refusal, not a weights error.
+func TestOpenAsRefusesBARTBeforeWeights(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"config.json", "vocab.json", "merges.txt"} {
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "bart", "bart_f32", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "model.safetensors"), []byte("not weights"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dt := range []model.DType{model.BF16, model.Int8} {
+		if _, err := OpenAs(dir, dt); !errors.Is(err, model.ErrDType) {
+			t.Errorf("%s BART with unreadable weights: %v, want model.ErrDType", dt, err)
+		}
+	}
+	if _, err := OpenAs(dir, model.F32); err == nil || errors.Is(err, model.ErrDType) {
+		t.Errorf("f32 BART with unreadable weights: %v, want a weights error", err)
+	}
+}
+
 // fifoOf returns a named pipe that streams the file at path once (""
 // where named pipes cannot be made).
 func fifoOf(t *testing.T, path string) string {
