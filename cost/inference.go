@@ -220,7 +220,7 @@ func (r *Report) inferenceTable() *table {
 			textfmt.Bytes(in.WeightBytes["fp32"], 2), textfmt.Bytes(in.WeightBytes["bf16"], 2), perParam("bf16"), textfmt.Bytes(in.WeightBytes["int8"], 2), perParam("int8")),
 		fmt.Sprintf("KV cache per token: %s fp32, %s bf16 (2·layers·kv_heads·head_dim values; the engine's cache is fp32)",
 			textfmt.Bytes(in.KVBytesPerToken["fp32"], 2), textfmt.Bytes(in.KVBytesPerToken["bf16"], 2)),
-		"prefill runs the fused attention over the prompt at once; decoding the same tokens one at a time does the same matmuls but its own one-row softmax per key",
-		"prefill here is a whole forward pass; the engine's prefill (generate, serve) runs the last layer's attention output and FFN, the final norm and the logits for the last prompt position only")
+		"prefill n tokens is what the engine's prefill counts (model.Decoder.Prefill, as generate and serve feed a prompt): all n positions through every layer but the last, and through the last one's QKV (its keys and values are cached); the rest of the last layer, the final norm and the logits for the last position only",
+		"decode n tokens feeds the same tokens one Step at a time: every position through every layer and the logits, with the decode attention's own one-row softmax per key")
 	return t
 }
