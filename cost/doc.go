@@ -7,7 +7,8 @@
 //   - FLOPs per component (embedding, qkv, scores, softmax, av, attn_out,
 //     ffn_up, gelu, ffn_down, layernorm, logits, loss, and for encoders
 //     embed_proj, mlm_dense, pooler) for a batch of B sequences of n tokens,
-//     forward and backward, and for one token of cached generation;
+//     forward and backward, for one token of cached generation, and for a
+//     prompt prefilled into the cache as model.Decoder.Prefill runs it;
 //   - the sequence lengths at which multi-head attention (MHA) and its n²
 //     core overtake the FFN, solved exactly from the per-layer polynomials;
 //   - the memory of a training step: parameters, gradients, AdamW moments,

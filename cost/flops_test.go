@@ -195,6 +195,12 @@ func TestReportJSONSchema(t *testing.T) {
 				MHA float64 `json:"mha_equals_ffn"`
 			} `json:"matmul_only"`
 		}
+		Inference struct {
+			PerSeq []struct {
+				Seq          int
+				PrefillFlops int64 `json:"prefill_flops"`
+			} `json:"per_seq"`
+		}
 	}
 	if err := json.Unmarshal(buf.Bytes(), &j); err != nil {
 		t.Fatal(err)
@@ -206,6 +212,10 @@ func TestReportJSONSchema(t *testing.T) {
 		e.Flops.TrainTotal != f.Total().Total() || e.MHA != f.Forward.MHA() || e.FFN != f.Forward.FFN() ||
 		j.Crossover.MHA == nil || j.Crossover.Core == nil || j.Crossover.Mat.MHA != 1024 {
 		t.Errorf("json: %s", buf.String()[:600])
+	}
+	// The prefill is the engine's (Spec.Prefill), not a forward pass.
+	if in := j.Inference.PerSeq; len(in) != 2 || in[1].Seq != 1024 || in[1].PrefillFlops != s.Prefill(0, 1024).Total() || in[1].PrefillFlops >= f.Forward.Total()/2 {
+		t.Errorf("inference per_seq %+v, want prefill_flops %d at 1024", in, s.Prefill(0, 1024).Total())
 	}
 	for _, format := range []string{"table", "md", "csv"} {
 		for _, pl := range []bool{false, true} {

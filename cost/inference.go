@@ -29,11 +29,12 @@ type Inference struct {
 	// DecodeFlops is the forward FLOPs of one decoded token at position
 	// Seq−1 (it attends to Seq keys), as model.Decoder.Step counts them.
 	DecodeFlops int64 `json:"decode_flops"`
-	// PrefillFlops is one forward pass over the Seq prompt tokens (the fused
-	// attention; no loss), and DecodeAllFlops the same Seq tokens decoded one
-	// at a time with the cache. (model.Decoder.Prefill does less than the
-	// forward pass: the last layer's attention output and FFN, the final
-	// norm and the logits run for the prompt's last position only.)
+	// PrefillFlops is a Seq-token prompt fed to an empty cache by
+	// model.Decoder.Prefill, as its kernels count it (Spec.Prefill(0, Seq)):
+	// every layer's keys and values for all Seq positions, the last layer's
+	// attention output and FFN, the final norm and the logits for the last
+	// position only. DecodeAllFlops is the same Seq tokens decoded one at a
+	// time with the cache (logits at every position).
 	PrefillFlops   int64 `json:"prefill_flops"`
 	DecodeAllFlops int64 `json:"decode_all_flops"`
 }
@@ -88,6 +89,84 @@ func (s Spec) DecodeAll(n int) Counts {
 	return o
 }
 
+// prefillAttn returns the (query, key) pairs and rescales of one head of
+// layer l's fused attention over n query rows at positions pos..pos+n−1,
+// row pos+i seeing the pos+i+1 keys up to it (at most SlidingWindow in a
+// windowed layer): the rows' share of a causal pass over pos+n positions,
+// whatever the chunks the rows are run in (a row's count depends on its
+// position alone).
+func (s Spec) prefillAttn(l, pos, n int) (pairs, resc int64) {
+	if s.windowed(l) {
+		p1, r1 := windowPairs(pos+n, s.SlidingWindow)
+		p0, r0 := windowPairs(pos, s.SlidingWindow)
+		return p1 - p0, r1 - r0
+	}
+	return kernels.AttentionPairs(pos+n, true) - kernels.AttentionPairs(pos, true),
+		kernels.AttentionRescales(pos+n, true) - kernels.AttentionRescales(pos, true)
+}
+
+// Prefill returns the forward FLOPs of model.Decoder.Prefill feeding n
+// prompt tokens at positions pos..pos+n−1 after pos cached ones (pos 0: an
+// empty cache; pos > 0 after earlier Step or Prefill calls), per component
+// as its kernel counters count them. Every position is embedded and goes
+// through every layer's first norm, QKV projection and rotary embedding,
+// whose keys and values the cache keeps. Every layer but the last then
+// runs the fused causal attention (kernels.AttentionPrefillGQA: row pos+i
+// attends to pos+i+1 keys; its rows are counted alike in any chunking of
+// model.PrefillChunk) and its attention output, norms and FFN for all n
+// rows. The last layer's outputs feed only the logits: its attention
+// (the decode kernel's, one query over the pos+n cached keys), attention
+// output, remaining norms and FFN run for the last position alone, as do
+// the final norm and the output head. No loss. n ≤ 0 costs nothing.
+// Decoders only.
+func (s Spec) Prefill(pos, n int) Counts {
+	var o Counts
+	c := s.Config
+	if n <= 0 || c.Layers <= 0 {
+		return o
+	}
+	N, d, E := int64(n), int64(c.DModel), int64(s.E())
+	lf, _ := s.layerTerms()
+	lnF, _ := s.normFlops()
+	for l := 0; l < c.Layers-1; l++ {
+		P, R := s.prefillAttn(l, pos, n)
+		for i := range lf {
+			o[i] += lf[i].Pair*P + lf[i].Lin*N + lf[i].Resc*R
+		}
+	}
+	// The last layer: the first norm, QKV and rope for every row, the rest
+	// for one; its attention is the decode kernel's (no per-row or rescale
+	// terms: FlopsSoftmaxFwd per key, soft-capped as DecodeStep counts it).
+	for i := range lf {
+		if i != int(kernels.Softmax) { // the fused kernel's per-row term
+			o[i] += lf[i].Lin
+		}
+	}
+	o[kernels.QKV] += (N - 1) * lf[kernels.QKV].Lin
+	o[kernels.Rope] += (N - 1) * lf[kernels.Rope].Lin
+	o[kernels.LayerNorm] += (N - 1) * d * lnF
+	nk := int64(pos + n)
+	if s.windowed(c.Layers - 1) {
+		nk = min(nk, int64(s.SlidingWindow))
+	}
+	pk := s.perKey() // scores, softmax, av per key in one layer
+	for _, k := range []kernels.Component{kernels.Scores, kernels.Softmax, kernels.AV} {
+		o[k] += nk * pk[k]
+	}
+	// Outside the layers: the embedding of every row, the final norm and
+	// the head of the last (one row of a forward pass's terms).
+	row := s.FLOPs(1, 1, true).Forward
+	o[kernels.Embedding] = N * row[kernels.Embedding]
+	o[EmbedProj] = N * row[EmbedProj]
+	o[kernels.LayerNorm] += d * lnF
+	o[kernels.Logits] = row[kernels.Logits]
+	if E != d {
+		o[MLMDense] = row[MLMDense]
+		o[kernels.LayerNorm] += E * kernels.FlopsLayerNormFwd
+	}
+	return o
+}
+
 // InferenceAt returns the inference cost at a context of seq tokens.
 func (s Spec) InferenceAt(seq int) Inference {
 	c := s.Config
@@ -104,9 +183,7 @@ func (s Spec) InferenceAt(seq int) Inference {
 		inf.KVCacheBytes[dt.Name] = 2 * kept * int64(c.KVDim()) * dt.Bytes
 	}
 	inf.DecodeFlops = s.DecodeStep(seq - 1).Total()
-	f := s.FLOPs(seq, 1, true).Forward
-	f[kernels.Loss] = 0
-	inf.PrefillFlops = f.Total()
+	inf.PrefillFlops = s.Prefill(0, seq).Total()
 	inf.DecodeAllFlops = s.DecodeAll(seq).Total()
 	return inf
 }
@@ -143,7 +220,7 @@ func (r *Report) inferenceTable() *table {
 			textfmt.Bytes(in.WeightBytes["fp32"], 2), textfmt.Bytes(in.WeightBytes["bf16"], 2), perParam("bf16"), textfmt.Bytes(in.WeightBytes["int8"], 2), perParam("int8")),
 		fmt.Sprintf("KV cache per token: %s fp32, %s bf16 (2·layers·kv_heads·head_dim values; the engine's cache is fp32)",
 			textfmt.Bytes(in.KVBytesPerToken["fp32"], 2), textfmt.Bytes(in.KVBytesPerToken["bf16"], 2)),
-		"prefill runs the fused attention over the prompt at once; decoding the same tokens one at a time does the same matmuls but its own one-row softmax per key",
-		"prefill here is a whole forward pass; the engine's prefill (generate, serve) runs the last layer's attention output and FFN, the final norm and the logits for the last prompt position only")
+		"prefill n tokens is what the engine's prefill counts (model.Decoder.Prefill, as generate and serve feed a prompt): all n positions through every layer but the last, and through the last one's QKV (its keys and values are cached); the rest of the last layer, the final norm and the logits for the last position only",
+		"decode n tokens feeds the same tokens one Step at a time: every position through every layer and the logits, with the decode attention's own one-row softmax per key")
 	return t
 }
