@@ -8,6 +8,9 @@ package kernels
 func expSumAVX512(dst, src *float32, n int, a, b float32) float32
 
 //go:noescape
+func adamWAVX512(p, grad, m, v *float32, n int, b1, omb1, b2, omb2, c1, c2, eps, lr, wd float32)
+
+//go:noescape
 func geluFwdAVX512(out, x *float32, n int)
 
 //go:noescape
@@ -22,6 +25,7 @@ var vecAVX512 = func() *vecKernels {
 	k.expSum = expSumAsmAVX512
 	k.geluFwd = geluFwdAsmAVX512
 	k.geluBwd = geluBwdAsmAVX512
+	k.adamW = adamWAsmAVX512
 	return &k
 }()
 
@@ -48,4 +52,15 @@ func expSumAsmAVX512(dst, src []float32, a, b float32) float32 {
 	}
 	dst = dst[:len(src)]
 	return expSumAVX512(&dst[0], &src[0], len(src), a, b)
+}
+
+func adamWAsmAVX512(p, g, m, v []float32, s AdamWStep) {
+	n := len(p)
+	if n == 0 {
+		return
+	}
+	g, m, v = g[:n], m[:n], v[:n]
+	g1, g2 := s.moments()
+	adamWAVX512(&p[0], &g[0], &m[0], &v[0], n, s.Beta1, g1, s.Beta2, g2,
+		float32(1/s.BiasCorr1), float32(1/s.BiasCorr2), s.Eps, s.LR, s.WeightDecay)
 }

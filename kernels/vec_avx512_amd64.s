@@ -245,3 +245,79 @@ gbtail:
 gbdone:
 	VZEROUPPER
 	RET
+
+// ADAMW16 is ADAMW8 of vec_amd64.s on 16 lanes (the same operations in the
+// same order, so bitwise its results): Z0 = g, Z1 = m, Z3 = v, Z4 = p in,
+// the new m in Z1, v in Z3, p in Z4; Z2 and Z5 scratch.
+#define ADAMW16 \
+	VMULPS       Z15, Z1, Z1; \
+	VFMADD231PS  Z0, Z14, Z1; \
+	VMULPS       Z0, Z0, Z2;  \
+	VMULPS       Z13, Z3, Z3; \
+	VFMADD231PS  Z2, Z12, Z3; \
+	VMULPS       Z11, Z1, Z5; \
+	VMULPS       Z10, Z3, Z2; \
+	VSQRTPS      Z2, Z2;      \
+	VADDPS       Z9, Z2, Z2;  \
+	VDIVPS       Z2, Z5, Z5;  \
+	VFMADD231PS  Z4, Z7, Z5;  \
+	VFNMADD231PS Z5, Z8, Z4
+
+// func adamWAVX512(p, grad, m, v *float32, n int, b1, omb1, b2, omb2, c1, c2, eps, lr, wd float32)
+TEXT ·adamWAVX512(SB), NOSPLIT, $0-76
+	MOVQ         p+0(FP), DI
+	MOVQ         grad+8(FP), SI
+	MOVQ         m+16(FP), DX
+	MOVQ         v+24(FP), R8
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS b1+40(FP), Z15
+	VBROADCASTSS omb1+44(FP), Z14
+	VBROADCASTSS b2+48(FP), Z13
+	VBROADCASTSS omb2+52(FP), Z12
+	VBROADCASTSS c1+56(FP), Z11
+	VBROADCASTSS c2+60(FP), Z10
+	VBROADCASTSS eps+64(FP), Z9
+	VBROADCASTSS lr+68(FP), Z8
+	VBROADCASTSS wd+72(FP), Z7
+
+ad16:
+	CMPQ    CX, $16
+	JLT     adtail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VMOVUPS (R8), Z3
+	VMOVUPS (DI), Z4
+	ADAMW16
+	VMOVUPS Z1, (DX)
+	VMOVUPS Z3, (R8)
+	VMOVUPS Z4, (DI)
+	ADDQ    $64, SI
+	ADDQ    $64, DX
+	ADDQ    $64, R8
+	ADDQ    $64, DI
+	SUBQ    $16, CX
+	JMP     ad16
+
+adtail:
+	TESTQ   CX, CX
+	JEQ     addone
+	MOVQ    $1, AX
+	SHLQ    CX, AX
+	DECQ    AX
+	KMOVW   AX, K3
+	VPXORD  Z0, Z0, Z0
+	VPXORD  Z1, Z1, Z1
+	VPXORD  Z3, Z3, Z3
+	VPXORD  Z4, Z4, Z4
+	VMOVUPS (SI), K3, Z0
+	VMOVUPS (DX), K3, Z1
+	VMOVUPS (R8), K3, Z3
+	VMOVUPS (DI), K3, Z4
+	ADAMW16
+	VMOVUPS Z1, K3, (DX)
+	VMOVUPS Z3, K3, (R8)
+	VMOVUPS Z4, K3, (DI)
+
+addone:
+	VZEROUPPER
+	RET
