@@ -49,6 +49,10 @@ if [ -z "${OPENBLAS_CORETYPE:-}" ]; then
 	else
 		echo "step_compare: no AVX-512 on this CPU: OPENBLAS_CORETYPE left unset (SkylakeX would die with SIGILL)" >&2
 	fi
+elif [ "$OPENBLAS_CORETYPE" != SkylakeX ] && grep -qw avx512f /proc/cpuinfo; then
+	# Some environments preset it (Haswell on the Zen 5 machines): say so,
+	# as torch then runs a 256-bit kernel on an AVX-512 CPU.
+	echo "step_compare: OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE is set in the environment and kept; on this AVX-512 CPU run with OPENBLAS_CORETYPE=SkylakeX to give torch its 512-bit kernel" >&2
 fi
 export OMP_NUM_THREADS=$threads
 
@@ -74,8 +78,11 @@ done
 # Since 9ed1ac9 tformer's bench step clips the gradient norm as torch's does;
 # before, it did not, and the table then also compares torch's step minus
 # its clip_grad_norm_.
+# (The help is captured first: with pipefail, grep -q closing the pipe early
+# made the check fail at random.)
 clips=no
-"$out/tformer" bench --help | grep -q 'clip to norm' && clips=yes
+help=$("$out/tformer" bench --help 2>&1 || true)
+case $help in *"clip to norm"*) clips=yes ;; esac
 
 run_tformer() { # part round
 	case $1 in
@@ -150,7 +157,8 @@ if "train" in parts:
     ph = {k: med([x["phase_median_ms"][k] for x in th]) for k in th[0]["phase_median_ms"]}
     print("  torch phases, ms: " + ", ".join("%s %.0f" % kv for kv in ph.items()) + "; fwd+bwd %.0f" % med(th_fb))
     print("  tformer fwd+bwd %.1f GFLOP/s over the whole step" % med([x["train"]["gflops"] for x in tf]))
-    print("  target tformer/torch <= 0.50: %s\n" % ("met" if a / b <= 0.5 else "not met"))
+    print("  target tformer/torch <= 0.50 (issue 4): %s; <= 0.20 (issue 14): %s\n" % (
+        "met" if a / b <= 0.5 else "not met", "met" if a / b <= 0.2 else "not met"))
 
 if "attention" in parts:
     tf = [load("tformer-attention-%d" % r) for r in range(1, rounds + 1)]

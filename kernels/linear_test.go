@@ -145,6 +145,30 @@ func TestLinearBackward(t *testing.T) {
 	}
 }
 
+// TestLinearBackwardTo checks that LinearBackwardTo writes dinp (whatever
+// it held) with exactly the values LinearBackward adds to a cleared one, and
+// accumulates dw and dbias as LinearBackward does.
+func TestLinearBackwardTo(t *testing.T) {
+	r := newRNG(12)
+	for _, sh := range linShapes {
+		n, in, o := sh.n, sh.in, sh.o
+		name := shapeName(n, in, o)
+		inp, w, dout := randVec(r, n*in, 1), randVec(r, o*in, 0.5), randVec(r, n*o, 1)
+		dw0, db0 := randVec(r, o*in, 1), randVec(r, o, 1)
+		wantX, wantW, wantB := make([]float32, n*in), clone32(dw0), clone32(db0)
+		var c1, c2 Counter
+		LinearBackward(&c1, FFNUp, wantX, wantW, wantB, dout, inp, w, n, in, o)
+		gotX, gotW, gotB := filled(n*in, nan32()), clone32(dw0), clone32(db0)
+		LinearBackwardTo(&c2, FFNUp, gotX, gotW, gotB, dout, inp, w, n, in, o)
+		checkExact(t, name+"/dinp", gotX, wantX)
+		checkExact(t, name+"/dw", gotW, wantW)
+		checkExact(t, name+"/dbias", gotB, wantB)
+		if c1 != c2 {
+			t.Errorf("%s: counts differ", name)
+		}
+	}
+}
+
 // TestLinearBackwardFiniteDiff checks LinearBackward against central
 // differences of L = Σ out ⊙ G through a float64 forward.
 func TestLinearBackwardFiniteDiff(t *testing.T) {

@@ -159,15 +159,33 @@ func dot2x4(a0, a1, b0, b1, b2, b3 []float32) (s00, s01, s02, s03, s10, s11, s12
 }
 
 // MatMulNN computes c[m×n] += a[m×k] · b[k×n].
-func MatMulNN(c, a, b []float32, m, n, k int) {
-	if m == 0 || n == 0 || k == 0 {
+func MatMulNN(c, a, b []float32, m, n, k int) { MatMulNNTo(c, a, b, m, n, k, true) }
+
+// MatMulNNTo computes c[m×n] (+)= a[m×k] · b[k×n]: with acc false c is
+// overwritten (no need to clear it first), otherwise added to. Each element
+// gets the same sums either way; overwriting stores them where adding
+// would add them to zero (the two differ only in the sign of a zero sum).
+func MatMulNNTo(c, a, b []float32, m, n, k int, acc bool) {
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 {
+		if !acc {
+			clear(c[:m*n])
+		}
 		return
 	}
 	_ = c[m*n-1]
 	_ = a[m*k-1]
 	_ = b[k*n-1]
-	if ar := arch(); ar != nil {
-		gemm(ar, formNN, c, a, b, m, n, k, true)
+	ar := arch()
+	if !acc && (ar == nil || m <= gemvMaxRows[formNN]) {
+		// The pure-Go kernel and the unpacked few-row path only add.
+		clear(c[:m*n])
+		acc = true
+	}
+	if ar != nil {
+		gemm(ar, formNN, c, a, b, m, n, k, acc)
 		return
 	}
 	matMulNNGo(c, a, b, m, n, k)

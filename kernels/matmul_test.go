@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"testing"
 )
@@ -93,7 +94,7 @@ func runMatMul(kd mmKind, c, a, b []float32, m, n, k int, acc bool) {
 	case kindNT:
 		MatMulNT(c, a, b, m, n, k, acc)
 	case kindNN:
-		MatMulNN(c, a, b, m, n, k)
+		MatMulNNTo(c, a, b, m, n, k, acc)
 	case kindTN:
 		MatMulTN(c, a, b, m, n, k)
 	}
@@ -109,7 +110,7 @@ func TestMatMulAgainstReference(t *testing.T) {
 	r := newRNG(1)
 	cases := []struct {
 		kind mmKind
-		acc  bool // NT: accumulate; NN/TN: start from a non-zero c
+		acc  bool // NT, NN: accumulate; TN: start from a non-zero c
 	}{
 		{kindNT, false}, {kindNT, true},
 		{kindNN, false}, {kindNN, true},
@@ -126,7 +127,7 @@ func TestMatMulAgainstReference(t *testing.T) {
 			case tc.acc:
 				c0 = randVec(r, m*n, 3)
 				c = clone32(c0)
-			case tc.kind == kindNT:
+			case tc.kind != kindTN:
 				c = filled(m*n, nan32()) // must be overwritten
 			default:
 				c = make([]float32, m*n)
@@ -182,8 +183,8 @@ func TestMatMulZeroDims(t *testing.T) {
 				c := clone32(c0)
 				runMatMul(kd, c, a, b, m, n, k, acc)
 				name := kd.String() + "/" + shapeName(m, n, k)
-				if kd == kindNT && !acc {
-					// c = A·Bᵀ with k = 0 is the zero matrix.
+				if kd != kindTN && !acc {
+					// c = op(A)·op(B) with k = 0 is the zero matrix.
 					checkExact(t, name+"/overwrite", c, make([]float32, m*n))
 				} else {
 					checkExact(t, name+"/accumulate", c, c0)
@@ -199,6 +200,29 @@ func TestMatMulZeroDims(t *testing.T) {
 	MatMulNN(c, nil, nil, 1, 2, 0)
 	MatMulTN(c, nil, nil, 1, 2, 0)
 	checkExact(t, "k=0 nil operands", c, []float32{5, 6})
+}
+
+// TestMatMulNNToSameSums checks that MatMulNNTo overwriting c gives
+// exactly what MatMulNN adds to a cleared c, on the assembly and the pure-Go
+// paths, from the unpacked few-row shapes to the parallel packed ones.
+func TestMatMulNNToSameSums(t *testing.T) {
+	r := newRNG(9)
+	shapes := []mmShape{{1, 40, 7}, {2, 300, 100}, {3, 70, 200}, {13, 33, 65}, {128, 96, 200}}
+	for _, asm := range []bool{true, false} {
+		withAssembly(t, asm)
+		for _, th := range []int{1, 2} {
+			withThreads(t, th)
+			for _, sh := range shapes {
+				m, n, k := sh.m, sh.n, sh.k
+				a, b := randVec(r, m*k, 1), randVec(r, k*n, 1)
+				want := make([]float32, m*n)
+				MatMulNN(want, a, b, m, n, k)
+				got := filled(m*n, nan32())
+				MatMulNNTo(got, a, b, m, n, k, false)
+				checkExact(t, fmt.Sprintf("asm %v threads %d %s", asm, th, shapeName(m, n, k)), got, want)
+			}
+		}
+	}
 }
 
 // TestMatMulThreadsBitwise checks that results do not depend on the thread
@@ -232,7 +256,7 @@ func TestMatMulThreadsBitwise(t *testing.T) {
 					checkExact(t, name+"/threads", results[i], results[0])
 				}
 				var want, mag []float64
-				if kd == kindNT && !acc {
+				if kd != kindTN && !acc {
 					want, mag = refMatMul(kd, nil, a, b, m, n, k)
 				} else {
 					want, mag = refMatMul(kd, c0, a, b, m, n, k)

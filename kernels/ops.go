@@ -48,9 +48,20 @@ func LinearForward(cnt *Counter, comp Component, out, inp, w, bias, res []float3
 // (A fused residual needs no work backward: the caller's residual-stream
 // gradient buffer is shared by both branches.)
 func LinearBackward(cnt *Counter, comp Component, dinp, dw, dbias, dout, inp, w []float32, n, in, o int) {
+	linearBackward(cnt, comp, dinp, dw, dbias, dout, inp, w, n, in, o, true)
+}
+
+// LinearBackwardTo is LinearBackward writing dinp = dout · w instead of
+// adding to it (dw and dbias still accumulate), which saves clearing dinp
+// first; dinp must not be nil.
+func LinearBackwardTo(cnt *Counter, comp Component, dinp, dw, dbias, dout, inp, w []float32, n, in, o int) {
+	linearBackward(cnt, comp, dinp, dw, dbias, dout, inp, w, n, in, o, false)
+}
+
+func linearBackward(cnt *Counter, comp Component, dinp, dw, dbias, dout, inp, w []float32, n, in, o int, acc bool) {
 	var flops int64
 	if dinp != nil {
-		MatMulNN(dinp, dout, w, n, in, o)
+		MatMulNNTo(dinp, dout, w, n, in, o, acc)
 		flops += 2 * int64(n) * int64(in) * int64(o)
 	}
 	MatMulTN(dw, dout, inp, o, in, n)
@@ -263,9 +274,12 @@ func CrossEntropyBackward(cnt *Counter, dlogits, probs []float32, targets []int3
 		for r := lo; r < hi; r++ {
 			p := probs[r*v : r*v+v]
 			d := dlogits[r*v : r*v+v]
-			for j, x := range p {
-				d[j] = x * scale
+			// d = p·scale, vectorised (the same product per element as
+			// a scalar loop): in place when d aliases p, as in the models.
+			if &d[0] != &p[0] {
+				copy(d, p)
 			}
+			scaleTo(d, scale)
 			d[targets[r]] -= scale
 		}
 	})

@@ -259,3 +259,21 @@ func (p *workerPool) loop(w *worker) {
 		p.done <- struct{}{}
 	}
 }
+
+// zeroArgs are Zero's arguments for its parallel chunks.
+type zeroArgs struct{ x []float32 }
+
+var zeroJobs JobPool[FuncJob[zeroArgs]]
+
+// zeroChunk is the number of floats each unit of Zero clears.
+const zeroChunk = 1 << 16
+
+// Zero sets every element of x to zero, split across the kernel threads in
+// chunks of 64K floats when x is large (a model's gradient slab: one
+// thread's stores do not reach the memory bandwidth of two).
+func Zero(x []float32) {
+	n := (len(x) + zeroChunk - 1) / zeroChunk
+	RunFunc(&zeroJobs, n, int64(len(x))/8, zeroArgs{x}, func(a *zeroArgs, lo, hi int) {
+		clear(a.x[lo*zeroChunk : min(hi*zeroChunk, len(a.x))])
+	})
+}

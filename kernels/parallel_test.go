@@ -259,3 +259,18 @@ func BenchmarkParallelFor(b *testing.B) {
 		RunPooled(&countJobs, 2, minParallelWork, countJob{nil, seen})
 	}
 }
+
+// TestZero checks that Zero clears exactly its slice, on one thread and
+// split across several, for lengths around its chunk size.
+func TestZero(t *testing.T) {
+	for _, th := range []int{1, 2, 3} {
+		withThreads(t, th)
+		for _, n := range []int{0, 1, 17, zeroChunk - 1, zeroChunk, zeroChunk + 1, 3*zeroChunk + 5} {
+			buf := filled(n+2, 7)
+			Zero(buf[1 : n+1])
+			want := make([]float32, n+2)
+			want[0], want[n+1] = 7, 7
+			checkExact(t, fmt.Sprintf("threads %d n %d", th, n), buf, want)
+		}
+	}
+}

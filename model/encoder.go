@@ -222,7 +222,6 @@ func (m *Model) backwardEncoder() {
 	}
 	cnt.Mark()
 	kernels.CrossEntropyBackward(cnt, a.probs, a.probs, a.targets, 1/float32(rows), rows, c.Vocab)
-	clear(a.dhin)
 	m.headBackward(a.hin, a.dhin, rows)
 	a.haveLoss = false // probs now hold dlogits
 	clear(a.dres)

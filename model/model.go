@@ -181,7 +181,7 @@ func fill(x []float32, v float32) {
 }
 
 // ZeroGrad sets every gradient to zero.
-func (m *Model) ZeroGrad() { clear(m.Grads) }
+func (m *Model) ZeroGrad() { kernels.Zero(m.Grads) }
 
 // activations holds the forward tensors kept for backward and the scratch
 // gradients of one (batch, seq) shape.
@@ -465,7 +465,6 @@ func (m *Model) Backward() error {
 	dlogits := a.probs
 	cnt.Mark()
 	kernels.CrossEntropyBackward(cnt, dlogits, a.probs, a.targets, 1/float32(n), n, c.Vocab)
-	clear(a.dln)
 	m.headBackward(a.lnf, a.dln, n)
 	a.haveLoss = false // probs now hold dlogits
 	clear(a.dres)
@@ -475,10 +474,9 @@ func (m *Model) Backward() error {
 		at, ff := m.p.attn[ai], m.p.ffn[fi]
 		gat, gff := m.g.attn[ai], m.g.ffn[fi]
 		// FFN branch: a.dres holds dL/d(res[l+1]), which is also dL/d(res2) through the skip.
-		clear(a.dfchg)
-		kernels.LinearBackward(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, a.dres, a.fchg[l], ff.downw, n, f, d)
+		kernels.LinearBackwardTo(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, a.dres, a.fchg[l], ff.downw, n, f, d)
 		clear(a.dfch)
-		clear(a.dln)
+		upTo := kernels.LinearBackwardTo // the first product into a.dln writes it
 		if c.Gated() {
 			clear(a.dgate)
 			switch c.MLP {
@@ -487,15 +485,15 @@ func (m *Model) Backward() error {
 			default:
 				kernels.GeGLUBackward(cnt, a.dgate, a.dfch, a.fgate[l], a.fch[l], a.dfchg, a.gscr, c.ErfGELU())
 			}
-			kernels.LinearBackward(cnt, kernels.FFNGate, a.dln, gff.gatew, gff.gateb, a.dgate, a.ln2[l], ff.gatew, n, d, f)
+			kernels.LinearBackwardTo(cnt, kernels.FFNGate, a.dln, gff.gatew, gff.gateb, a.dgate, a.ln2[l], ff.gatew, n, d, f)
+			upTo = kernels.LinearBackward
 		} else {
 			m.geluBack(cnt, kernels.GELU, a.dfch, a.fch[l], a.dfchg)
 		}
-		kernels.LinearBackward(cnt, kernels.FFNUp, a.dln, gff.upw, gff.upb, a.dfch, a.ln2[l], ff.upw, n, d, f)
+		upTo(cnt, kernels.FFNUp, a.dln, gff.upw, gff.upb, a.dfch, a.ln2[l], ff.upw, n, d, f)
 		m.normBack(cnt, a.dres, gff.lnw, gff.lnb, a.dln, a.res2[l], ff.lnw, at2(a.ln2m, l), a.ln2r[l], n, d)
 		// Attention branch: a.dres now holds dL/d(res2).
-		clear(a.datty)
-		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, qd, d)
+		kernels.LinearBackwardTo(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, qd, d)
 		clear(a.dqkv)
 		kernels.AttentionBackwardGQA(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, H, KV, dh, true)
 		if c.Rotary() {
@@ -503,15 +501,13 @@ func (m *Model) Backward() error {
 			kernels.RopeBackward(cnt, a.dqkv, m.ropeCos, m.ropeSin, n, t, 0, qkv, 0, H, dh)
 			kernels.RopeBackward(cnt, a.dqkv, m.ropeCos, m.ropeSin, n, t, 0, qkv, qd, KV, dh)
 		}
-		clear(a.dln)
-		kernels.LinearBackward(cnt, kernels.QKV, a.dln, gat.qkvw, gat.qkvb, a.dqkv, a.ln1[l], at.qkvw, n, d, qkv)
+		kernels.LinearBackwardTo(cnt, kernels.QKV, a.dln, gat.qkvw, gat.qkvb, a.dqkv, a.ln1[l], at.qkvw, n, d, qkv)
 		m.normBack(cnt, a.dres, gat.lnw, gat.lnb, a.dln, a.res[l], at.lnw, at2(a.ln1m, l), a.ln1r[l], n, d)
 	}
 	demb, e := a.dres, d
 	if c.Factorized() {
 		e = c.E()
-		clear(a.demb)
-		kernels.LinearBackward(cnt, kernels.EmbedProj, a.demb, m.g.projw, m.g.projb, a.dres, a.emb, m.p.projw, n, e, d)
+		kernels.LinearBackwardTo(cnt, kernels.EmbedProj, a.demb, m.g.projw, m.g.projb, a.dres, a.emb, m.p.projw, n, e, d)
 		demb = a.demb
 	}
 	if c.Rotary() || c.EmbedScale {
@@ -687,21 +683,20 @@ func (m *Model) headForward(o headOut, x []float32, r int) {
 }
 
 // headBackward takes dlogits (in the activations' probs) back through the
-// head, adding the gradient with respect to its input x[r×d] into dx.
+// head, writing the gradient with respect to its input x[r×d] into dx.
 func (m *Model) headBackward(x, dx []float32, r int) {
 	c, a, cnt := m.Config, m.act, m.Flops
 	d, v := c.DModel, c.Vocab
 	dlogits := a.probs
 	if !c.HasHead() {
-		kernels.LinearBackward(cnt, kernels.Logits, dx, m.g.head, nil, dlogits, x, m.p.head, r, d, v)
+		kernels.LinearBackwardTo(cnt, kernels.Logits, dx, m.g.head, nil, dlogits, x, m.p.head, r, d, v)
 		return
 	}
 	e := c.E()
-	clear(a.hdA)
-	kernels.LinearBackward(cnt, kernels.Logits, a.hdA, m.g.head, m.g.hbias, dlogits, a.hl, m.p.head, r, e, v)
+	kernels.LinearBackwardTo(cnt, kernels.Logits, a.hdA, m.g.head, m.g.hbias, dlogits, a.hl, m.p.head, r, e, v)
 	clear(a.hdB)
 	kernels.LayerNormBackward(cnt, a.hdB, m.g.hlnw, m.g.hlnb, a.hdA, a.hg, m.p.hlnw, a.hlm, a.hlr, r, e)
 	clear(a.hdA)
 	m.geluBack(cnt, kernels.MLMDense, a.hdA, a.hd, a.hdB)
-	kernels.LinearBackward(cnt, kernels.MLMDense, dx, m.g.hdw, m.g.hdb, a.hdA, x, m.p.hdw, r, d, e)
+	kernels.LinearBackwardTo(cnt, kernels.MLMDense, dx, m.g.hdw, m.g.hdb, a.hdA, x, m.p.hdw, r, d, e)
 }
