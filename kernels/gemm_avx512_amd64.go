@@ -67,9 +67,11 @@ func avx512Blockings() []*gemmArch {
 // L2 < 2 MiB (Zen 4 and Zen 5: 48 KiB L1d, 1 MiB L2): the 1.5 MiB B block
 // does not fit, so the A panels run outermost (aOuter: an 18 KiB A panel
 // stays in L1, the B block streams from L2) with nc = 512, a 768 KiB B
-// block; A is packed once per product. On a Zen 5 EPYC this was 3–10%
-// faster than the other blocking at 1024³ and 2048³, 1 and 2 threads
-// (BENCHMARKS.md).
+// block, in cells of several column blocks (a cell of one block keeps B
+// panels outermost); A is packed once per product where that saves two or
+// more packings. On a Zen 5 EPYC this measured equal to the other
+// blocking on one thread and 0–9% faster on two at 2048³, on a shared,
+// noisy machine (BENCHMARKS.md).
 func avx512Blocking(l2 int) *gemmArch {
 	ar := &gemmArch{
 		name:     "avx512f",
