@@ -7,7 +7,10 @@
 #   bench/gemm_compare.sh [ROUNDS] [CASE-REGEXP]
 #
 # Raw output goes to $OUT (default /tmp/tformer-gemm-bench): go.txt and
-# numpy-N.json; the table is printed at the end.
+# numpy-N.json; the table is printed at the end. With WAIT_IDLE=S, each side
+# of each round first waits up to S seconds for every core to be idle (under
+# 10% busy over one second, from /proc/stat), so that on a machine shared
+# with other jobs both sides get their turn at a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
@@ -19,9 +22,26 @@ go test -c -o "$out/kernels.test" ./kernels/
 bench='^BenchmarkGEMM$'
 [ -n "$only" ] && bench="^BenchmarkGEMM$/$only"
 "$out/kernels.test" -test.run '^$' -test.bench 'FMAPeak' -test.count 3 | tee -a "$out/go.txt"
+wait_idle() {
+	[ -n "${WAIT_IDLE:-}" ] && [ -r /proc/stat ] || return 0
+	local t=0 busy=100 a b a2 b2 u n s i w q sq st rest
+	while [ "$t" -lt "$WAIT_IDLE" ]; do
+		read -r _ u n s i w q sq st rest < /proc/stat
+		a=$((u + n + s + q + sq + st)) b=$((u + n + s + i + w + q + sq + st))
+		sleep 1
+		read -r _ u n s i w q sq st rest < /proc/stat
+		a2=$((u + n + s + q + sq + st)) b2=$((u + n + s + i + w + q + sq + st))
+		busy=$((100 * (a2 - a) / (b2 - b > 0 ? b2 - b : 1)))
+		[ "$busy" -le 10 ] && return 0
+		t=$((t + 1))
+	done
+	echo "  (still ${busy}% busy after ${WAIT_IDLE}s)" >&2
+}
 for r in $(seq "$rounds"); do
+	wait_idle
 	echo "round $r: tformer" >&2
 	"$out/kernels.test" -test.run '^$' -test.bench "$bench" -test.benchtime 1s >> "$out/go.txt"
+	wait_idle
 	echo "round $r: numpy" >&2
 	/usr/bin/python3 bench/gemm_numpy.py --json --reps 3 ${only:+--only "$only"} > "$out/numpy-$r.json"
 done

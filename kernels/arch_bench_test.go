@@ -8,14 +8,15 @@ import (
 
 // BenchmarkGEMMArch times the square and GPT-2 GEMMs on every assembly
 // kernel set the CPU supports, side by side in one run (AVX-512F against
-// AVX2 on a CPU with both). Names are arch/form/mxnxk/tT.
+// AVX2 on a CPU with both, and each blocking of a set that has one per
+// kind of CPU). Names are arch[/blocking]/form/mxnxk/tT.
 func BenchmarkGEMMArch(b *testing.B) {
-	for _, c := range archCandidates() {
-		if !c.supported() {
-			continue
+	for _, ar := range benchArches() {
+		name := ar.name
+		if ar.blocking != "" {
+			name += "/" + ar.blocking
 		}
-		ar := c.arch
-		b.Run(ar.name, func(b *testing.B) {
+		b.Run(name, func(b *testing.B) {
 			for _, th := range []int{1, 2} {
 				for _, bc := range gemmBenchCases {
 					name := fmt.Sprintf("%v/%s/t%d", bc.kind, shapeName(bc.m, bc.n, bc.k), th)
@@ -36,6 +37,25 @@ func BenchmarkGEMMArch(b *testing.B) {
 			}
 		})
 	}
+}
+
+// benchArches lists every assembly kernel set the CPU supports and, for a
+// set with a blocking per kind of CPU, each of its blockings (the one in
+// use first).
+func benchArches() []*gemmArch {
+	var out []*gemmArch
+	for _, c := range archCandidates() {
+		if !c.supported() {
+			continue
+		}
+		out = append(out, c.arch)
+		for _, ar := range c.alt {
+			if ar.blocking != c.arch.blocking {
+				out = append(out, ar)
+			}
+		}
+	}
+	return out
 }
 
 // BenchmarkFMAPeaks reports the single-core FMA limit of every vector width

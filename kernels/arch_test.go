@@ -32,9 +32,9 @@ func TestPickFrom(t *testing.T) {
 		cands []archCandidate
 		want  *gemmArch
 	}{
-		{[]archCandidate{{a, yes}, {b, yes}}, a},
-		{[]archCandidate{{a, no}, {b, yes}}, b},
-		{[]archCandidate{{a, no}, {b, no}}, nil},
+		{[]archCandidate{{a, yes, nil}, {b, yes, nil}}, a},
+		{[]archCandidate{{a, no, nil}, {b, yes, nil}}, b},
+		{[]archCandidate{{a, no, nil}, {b, no, nil}}, nil},
 		{nil, nil},
 	} {
 		if got := pickFrom(c.cands); got != c.want {

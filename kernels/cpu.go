@@ -17,6 +17,12 @@ type gemmArch struct {
 	kc     int // largest k-block: an nr-column panel of packed B (kc·nr floats) stays in L1
 	mc     int // rows of A per packed block (mc·kc floats, in L2); a multiple of mr
 	nc     int // columns of B per packed block (kc·nc floats, in L3); a multiple of nr
+	// aOuter makes the macro-kernel run the A panels outermost (see
+	// gemmTask.macro): then the kc·nc B block is what must stay in L2.
+	aOuter bool
+	// blocking names the cache blocking when a kernel set has one per
+	// kind of CPU (see archAVX512); "" otherwise.
+	blocking string
 	// kernel computes the mr×nr tile c = a·b (accum false) or c += a·b
 	// (accum true) from an mr×k panel of packed A (a[p·mr+i]) and a k×nr
 	// panel of packed B (b[p·nr+j]); c has row stride ldc. k ≥ 1.
@@ -49,6 +55,10 @@ var (
 type archCandidate struct {
 	arch      *gemmArch
 	supported func() bool
+	// alt are the same kernels with the blockings chosen on other CPUs
+	// (tests run them too, so every blocking is tested on any machine
+	// with the kernels).
+	alt []*gemmArch
 }
 
 func pickArch() *gemmArch { return pickFrom(archCandidates()) }

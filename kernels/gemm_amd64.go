@@ -57,8 +57,8 @@ var archAVX2 = &gemmArch{
 // blocks from the gemmArch value.
 func archCandidates() []archCandidate {
 	return []archCandidate{
-		{archAVX512, hasAVX512},
-		{archAVX2, hasAVX2},
+		{archAVX512, hasAVX512, avx512Blockings()},
+		{archAVX2, hasAVX2, nil},
 	}
 }
 

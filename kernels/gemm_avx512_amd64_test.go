@@ -5,6 +5,9 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/cpu"
@@ -27,6 +30,53 @@ func TestAVX512Dispatch(t *testing.T) {
 	}
 	if FMAPeakISA() != "avx512f" {
 		t.Fatalf("FMAPeakISA() = %q, want avx512f", FMAPeakISA())
+	}
+}
+
+// TestAVX512Blocking: the blocking in use is the one for this CPU's L2
+// size, read independently from sysfs where Linux has it, and the two
+// blockings (which share kc) give bitwise the same products, serial and
+// parallel.
+func TestAVX512Blocking(t *testing.T) {
+	needAVX512(t)
+	l2 := l2KiB()
+	if b, err := os.ReadFile("/sys/devices/system/cpu/cpu0/cache/index2/size"); err == nil {
+		s := strings.TrimSpace(string(b))
+		want, err := strconv.Atoi(strings.TrimSuffix(s, "K"))
+		if !strings.HasSuffix(s, "K") || err != nil {
+			t.Fatalf("cannot read sysfs L2 size %q", s)
+		}
+		if l2 != want {
+			t.Fatalf("l2KiB() = %d, sysfs says %d KiB", l2, want)
+		}
+	}
+	wantBlocking := "l2-2MiB"
+	if l2 > 0 && l2 < 2048 {
+		wantBlocking = "l2-1MiB"
+	}
+	if archAVX512.blocking != wantBlocking {
+		t.Fatalf("L2 %d KiB: blocking %s, want %s", l2, archAVX512.blocking, wantBlocking)
+	}
+	bl := avx512Blockings()
+	withParallelMin(t, 0)
+	for i, gc := range []gemmCase{
+		{kindNT, 100, 1100, 400, false}, {kindNN, 250, 530, 800, true}, {kindTN, 1030, 70, 390, true},
+	} {
+		a, b, c0 := gemmInputs(uint64(300+i), gc)
+		var first []float32
+		for _, ar := range bl {
+			for _, th := range []int{1, 2} {
+				withThreads(t, th)
+				c := clone32(c0)
+				runArch(ar, gc.kind, c, a, b, gc.m, gc.n, gc.k, gc.acc)
+				if first == nil {
+					first = c
+					newGEMMRef(gc, a, b, c0).check(t, gc.String(), c)
+					continue
+				}
+				checkExact(t, fmt.Sprintf("%v/%s/threads=%d", gc, ar.blocking, th), c, first)
+			}
+		}
 	}
 }
 

@@ -34,6 +34,15 @@ func eachArch(t *testing.T, body func(t *testing.T, ar *gemmArch)) {
 			withArch(t, c.arch)
 			body(t, c.arch)
 		})
+		for _, ar := range c.alt {
+			if ar.blocking == c.arch.blocking {
+				continue // the one in use, tested above
+			}
+			t.Run(ar.name+"/"+ar.blocking, func(t *testing.T) {
+				withArch(t, ar)
+				body(t, ar)
+			})
+		}
 	}
 }
 
