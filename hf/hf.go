@@ -118,11 +118,9 @@ func readConfig(dir string) (hfconfig.Config, error) {
 func checkFamily(h hfconfig.Config) error {
 	switch {
 	case h.ModelType == "gemma2" || h.PostNorms || h.AttnSoftcap != 0 || h.FinalSoftcap != 0:
-		return errors.New("config.json: model_type gemma2 (soft-capping, post-norms, local/global layers) is counted by tformer cost but not run by the engine")
+		return errors.New("config.json: model_type gemma2 (soft-capping, post-norms) is counted by tformer cost but not run by the engine")
 	case !slices.Contains(llamaTypes, h.ModelType):
 		return fmt.Errorf("config.json: model_type %s is not a Llama-family model (want %s; GPT-2 and BERT directories are read by their own loaders)", h.ModelType, strings.Join(llamaTypes, ", "))
-	case h.SlidingEvery != 0:
-		return errors.New("config.json: alternating sliding-window layers are not run by the engine")
 	}
 	return nil
 }
@@ -333,9 +331,8 @@ func check(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*plan, err
 	}
 	c := h.Model
 	l := &Loaded{Config: h}
-	if h.SlidingWindow > 0 && h.SlidingWindow < c.MaxSeq {
-		l.Notes = append(l.Notes, fmt.Sprintf("sliding_window %d: the context is limited to %d positions, within which full attention is the same", h.SlidingWindow, h.SlidingWindow))
-		c.MaxSeq = h.SlidingWindow
+	if c.SlidingWindow > 0 && c.SlidingWindow < c.MaxSeq {
+		l.Notes = append(l.Notes, fmt.Sprintf("sliding_window %d: each query attends to itself and the %d positions before it", c.SlidingWindow, c.SlidingWindow-1))
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)

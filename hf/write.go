@@ -25,8 +25,10 @@ type Options struct {
 
 // ModelType returns the Hugging Face model_type c is written as — "llama"
 // (RMSNorm, rotary positions, SwiGLU, no biases or all of them), "qwen2"
-// (q/k/v biases only) or "gemma" (1 + w norms, √d embedding, GeGLU with the
-// tanh GELU) — or an error naming the first choice none of them makes.
+// (q/k/v biases only), "gemma" (1 + w norms, √d embedding, GeGLU with the
+// tanh GELU) or, with a sliding window on every layer, "mistral" (Llama's
+// choices without biases) or "qwen2" (use_sliding_window) — or an error
+// naming the first choice none of them makes.
 func ModelType(c model.Config) (string, error) {
 	c = c.Canonical()
 	switch {
@@ -51,7 +53,21 @@ func ModelType(c model.Config) (string, error) {
 		case c.Bias != model.BiasNone:
 			return "", fmt.Errorf("bias %q: Gemma has no biases", c.Bias)
 		}
+		if c.SlidingWindow > 0 {
+			return "", errors.New("sliding-window: Gemma has no sliding window (Gemma 2's alternating layers are not written)")
+		}
 		return "gemma", nil
+	}
+	if c.SlidingWindow > 0 {
+		switch {
+		case c.SlidingEvery > 1:
+			return "", fmt.Errorf("sliding-every %d: the Llama family's windows are on every layer (Gemma 2's alternation is not written)", c.SlidingEvery)
+		case c.Bias == model.BiasQKV:
+			return "qwen2", nil
+		case c.Bias == model.BiasNone:
+			return "mistral", nil
+		}
+		return "", errors.New("sliding-window with every bias: Mistral has no biases (and Qwen2 q/k/v ones only)")
 	}
 	switch c.Bias {
 	case model.BiasQKV:
@@ -124,7 +140,7 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 		v any
 	}
 	fields := []kv{
-		{"architectures", []string{map[string]string{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM"}[mt]}},
+		{"architectures", []string{map[string]string{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM", "mistral": "MistralForCausalLM"}[mt]}},
 		{"model_type", mt},
 		{"vocab_size", c.Vocab},
 		{"hidden_size", c.DModel},
@@ -145,6 +161,12 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 	}
 	if mt == "llama" {
 		fields = append(fields, kv{"attention_bias", c.Bias == ""}, kv{"mlp_bias", c.Bias == ""})
+	}
+	if c.SlidingWindow > 0 {
+		fields = append(fields, kv{"sliding_window", c.SlidingWindow})
+		if mt == "qwen2" {
+			fields = append(fields, kv{"use_sliding_window", true}, kv{"max_window_layers", 0})
+		}
 	}
 	if r := c.RopeScaling; r != nil {
 		fields = append(fields, kv{"rope_scaling", map[string]any{"rope_type": "llama3", "factor": r.Factor, "low_freq_factor": r.LowFreqFactor,

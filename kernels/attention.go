@@ -117,6 +117,54 @@ func AttentionBackwardGQA(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, 
 	attentionBackward(cnt, dqkv, dout, qkv, out, lse, nil, b, t, h, kvh, dh, causal)
 }
 
+// AttentionForwardWindow is causal AttentionForwardGQA with a sliding
+// window of w keys (Mistral's and Gemma 2's local attention, as Hugging
+// Face masks it): the query at position i attends to the keys j with
+// i−w < j ≤ i, itself and the w−1 before it. w ≤ 0 means no window (plain
+// causal attention, bit for bit). Key tiles wholly before a query block's
+// window are skipped, as tiles above the diagonal are; FLOPs count the
+// min(i+1, w) pairs of row i (AttentionWindowCounts).
+func AttentionForwardWindow(cnt *Counter, out, lse, qkv []float32, b, t, h, kvh, dh, w int) {
+	a := newAttnDimsWin(b, t, h, kvh, dh, true, nil, w)
+	a.qsrc, a.ksrc, a.out, a.lse, a.fwd = qkv, qkv, out, lse, true
+	_ = qkv[b*t*a.qld-1]
+	a.forward(cnt)
+}
+
+// AttentionBackwardWindow is the backward of AttentionForwardWindow.
+func AttentionBackwardWindow(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, t, h, kvh, dh, w int) {
+	a := newAttnDimsWin(b, t, h, kvh, dh, true, nil, w)
+	a.qsrc, a.ksrc, a.out, a.lse, a.dq, a.dkv, a.dout = qkv, qkv, out, lse, dqkv, dqkv, dout
+	_ = qkv[b*t*a.qld-1]
+	_ = dqkv[b*t*a.qld-1]
+	a.backward(cnt)
+}
+
+// AttentionWindowCounts returns the (query, key) pairs and the rescales of
+// one head of the fused causal attention for the query rows at positions
+// pos..pos+n−1 with a sliding window of w keys (w ≤ 0: none): row i sees
+// the min(i+1, w) keys i−w < j ≤ i, which lie in the key tiles
+// ⌊max(0, i−w+1)/AttentionTile⌋..⌊i/AttentionTile⌋, and rescales its
+// partial output once per tile after the first. With w ≤ 0 (or w > i for
+// every row) these are AttentionPairs' and AttentionRescales' counts.
+func AttentionWindowCounts(pos, n, w int) (prs, resc int64) {
+	for i := pos; i < pos+n; i++ {
+		lo := windowStart(i, w)
+		prs += int64(i + 1 - lo)
+		resc += int64(i/AttentionTile - lo/AttentionTile)
+	}
+	return prs, resc
+}
+
+// windowStart is the first key query position i sees with a window of w
+// keys (0 when w ≤ 0).
+func windowStart(i, w int) int {
+	if w <= 0 {
+		return 0
+	}
+	return max(0, i-w+1)
+}
+
 // AttentionPrefillGQA is the causal grouped-query attention of n new
 // positions pos..pos+n-1 of one sequence whose keys and values, the new
 // positions' included, are already in a decoder's cache: kc and vc hold
@@ -132,8 +180,23 @@ func AttentionPrefillGQA(cnt *Counter, out, lse, q []float32, qld int, kc, vc []
 	if n <= 0 {
 		return
 	}
+	attentionPrefill(cnt, out, lse, q, qld, kc, vc, pos, n, h, kvh, dh, 0)
+}
+
+// AttentionPrefillWindow is AttentionPrefillGQA with a sliding window of w
+// keys (w ≤ 0: none): query row i, at position pos+i, attends to the keys
+// j with pos+i−w < j ≤ pos+i, as AttentionForwardWindow.
+func AttentionPrefillWindow(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh, w int) {
+	if n <= 0 {
+		return
+	}
+	attentionPrefill(cnt, out, lse, q, qld, kc, vc, pos, n, h, kvh, dh, w)
+}
+
+func attentionPrefill(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh, w int) {
 	nk := pos + n
 	a := newAttnShape(1, n, nk, h, kvh, dh, true, nil)
+	a.win = max(w, 0)
 	a.qld, a.qoff = qld, 0
 	a.kld, a.ko, a.vo = kvh*dh, 0, 0
 	a.cScores, a.cSoftmax, a.cAV = Scores, Softmax, AV
@@ -141,12 +204,8 @@ func AttentionPrefillGQA(cnt *Counter, out, lse, q []float32, qld int, kc, vc []
 	_ = q[(n-1)*qld+h*dh-1]
 	_ = kc[nk*a.kld-1]
 	_ = vc[nk*a.kld-1]
-	// Row i sees pos+i+1 keys.
-	var prs, resc int64
-	for i := range n {
-		prs += int64(pos + i + 1)
-		resc += rescales(pos + i + 1)
-	}
+	// Row i sees pos+i+1 keys (at most w).
+	prs, resc := AttentionWindowCounts(pos, n, w)
 	a.prs, a.rows, a.resc = prs*int64(h), int64(n)*int64(h), resc*int64(h)
 	a.forward(cnt)
 }
@@ -170,13 +229,15 @@ func AttentionBackwardPadded(cnt *Counter, dqkv, dout, qkv, out, lse []float32, 
 	attentionBackward(cnt, dqkv, dout, qkv, out, lse, lens, b, t, h, h, d/h, false)
 }
 
-// tileKeys is how many keys of the tile starting at j0 query row qi sees.
-func tileKeys(qi, j0, nk int, causal bool) int {
+// tileKeys returns the keys [lo, hi) of the tile starting at j0 that query
+// row qi sees, as offsets into the tile (hi ≤ lo: none).
+func (a *attnDims) tileKeys(qi, j0, nk int) (lo, hi int) {
 	lim := nk
-	if causal {
+	if a.causal {
 		lim = min(lim, qi+1)
+		lo = max(0, windowStart(qi, a.win)-j0)
 	}
-	return max(0, min(AttentionTile, lim-j0))
+	return lo, min(AttentionTile, lim-j0)
 }
 
 // attnCounts returns the total pairs, query rows and rescales over all
@@ -230,6 +291,7 @@ type attnDims struct {
 	dhp             int // dh padded to nr
 	scale           float32
 	causal          bool
+	win             int // causal: the sliding window in keys (0: none)
 	lens            []int32
 	qsrc, ksrc      []float32
 	vsrc            []float32 // the values, when not in ksrc (a decoder's cache; forward only)
@@ -245,7 +307,18 @@ type attnDims struct {
 // newAttnDims returns the dimensions of self-attention over a fused qkv of
 // b sequences of t positions.
 func newAttnDims(b, t, h, kvh, dh int, causal bool, lens []int32) attnDims {
+	return newAttnDimsWin(b, t, h, kvh, dh, causal, lens, 0)
+}
+
+// newAttnDimsWin is newAttnDims with a causal sliding window of w keys
+// (w ≤ 0: none).
+func newAttnDimsWin(b, t, h, kvh, dh int, causal bool, lens []int32, w int) attnDims {
 	a := newAttnShape(b, t, t, h, kvh, dh, causal, lens)
+	if causal && w > 0 {
+		a.win = w
+		prs, resc := AttentionWindowCounts(0, t, w)
+		a.prs, a.resc = prs*int64(b)*int64(h), resc*int64(b)*int64(h)
+	}
 	a.qld, a.qoff = (h+2*kvh)*dh, 0
 	a.kld, a.ko, a.vo = a.qld, h*dh, (h+kvh)*dh
 	a.cScores, a.cSoftmax, a.cAV = Scores, Softmax, AV
@@ -465,27 +538,30 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 			sc.m[i] = float32(math.Inf(-1))
 			sc.l[i] = 0
 		}
-		kmax := nk
+		kmin, kmax := 0, nk
 		if a.causal {
 			kmax = min(nk, a.qpos+i0+rows)
+			// The first tile holding a key of the block's first row.
+			kmin = windowStart(a.qpos+i0, a.win) / AttentionTile * AttentionTile
 		}
-		for j0 := 0; j0 < kmax; j0 += AttentionTile {
+		for j0 := kmin; j0 < kmax; j0 += AttentionTile {
 			kw := min(AttentionTile, kmax-j0) // keys any row of the block sees
 			np := roundUp(kw, nr)
 			// S = Q·Kᵀ for the tile.
 			micro(ar, sc.s, bk, sc.qp, mr*dh, sc.kp[j0*dh:], nr*dh, mp, np, dh, false)
 			for i := range rows {
 				row := sc.s[i*bk : i*bk+np]
-				nkr := tileKeys(a.qpos+i0+i, j0, nk, a.causal)
-				if nkr == 0 {
+				k0, k1 := a.tileKeys(a.qpos+i0+i, j0, nk)
+				if k1 <= k0 {
 					clear(row)
 					continue
 				}
 				mOld := sc.m[i]
-				mNew := max(mOld, a.scale*maxOf(row[:nkr]))
-				sum := expSum(row[:nkr], a.scale, -mNew)
-				clear(row[nkr:])
-				if j0 == 0 {
+				mNew := max(mOld, a.scale*maxOf(row[k0:k1]))
+				sum := expSum(row[k0:k1], a.scale, -mNew)
+				clear(row[:k0])
+				clear(row[k1:])
+				if math.IsInf(float64(mOld), -1) { // the row's first tile: its output so far is 0
 					sc.l[i] = sum
 				} else {
 					alpha := exp32(mOld - mNew)
@@ -499,7 +575,7 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 			}
 			// O (+)= P·V.
 			packRowsK(ar.packAT, sc.pp, sc.s, 0, bk, mp, kw, mr)
-			micro(ar, sc.o, a.dhp, sc.pp, mr*kw, sc.vp[j0*nr:], nr*nk, mp, a.dhp, kw, j0 > 0)
+			micro(ar, sc.o, a.dhp, sc.pp, mr*kw, sc.vp[j0*nr:], nr*nk, mp, a.dhp, kw, j0 > kmin)
 		}
 		for i := range rows {
 			inv := 1 / sc.l[i]
@@ -564,11 +640,15 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 		np := roundUp(kw, nr)
 		kmp := roundUp(kw, mr)
 		first := true
-		i0 := 0
+		i0, iend := 0, tq
 		if a.causal {
 			i0 = j0 / AttentionTile * AttentionTile
+			if a.win > 0 {
+				// The last query that sees the tile's last key.
+				iend = min(tq, j0+kw-1+a.win)
+			}
 		}
-		for ; i0 < tq; i0 += AttentionTile {
+		for ; i0 < iend; i0 += AttentionTile {
 			rows := min(AttentionTile, tq-i0)
 			mp := roundUp(rows, mr)
 			// S = Q·Kᵀ and dP = dO·Vᵀ for the tile.
@@ -576,13 +656,18 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 			micro(ar, sc.p2, bk, sc.dp[i0*dh:], mr*dh, sc.vt[j0*dh:], nr*dh, mp, np, dh, false)
 			for i := range rows {
 				row := sc.s[i*bk : i*bk+np]
-				nkr := tileKeys(i0+i, j0, nk, a.causal)
-				// P = exp(scale·S − lse), then dS in place of dP.
-				expSum(row[:nkr], a.scale, -lseRow[i0+i])
-				clear(row[nkr:])
 				dpr := sc.p2[i*bk : i*bk+np]
-				softmaxGrad(dpr[:nkr], row[:nkr], dpr[:nkr], sc.dsum[i0+i], a.scale)
-				clear(dpr[nkr:])
+				k0, k1 := a.tileKeys(i0+i, j0, nk)
+				if k1 <= k0 { // the row's window starts after the tile
+					k0, k1 = 0, 0
+				}
+				// P = exp(scale·S − lse), then dS in place of dP.
+				expSum(row[k0:k1], a.scale, -lseRow[i0+i])
+				clear(row[:k0])
+				clear(row[k1:])
+				softmaxGrad(dpr[k0:k1], row[k0:k1], dpr[k0:k1], sc.dsum[i0+i], a.scale)
+				clear(dpr[:k0])
+				clear(dpr[k1:])
 			}
 			// dV += Pᵀ·dO and dK += dSᵀ·Q: A is the tile transposed
 			// (kw keys deep in queries), packed from its columns.

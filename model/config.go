@@ -145,6 +145,15 @@ type Config struct {
 	// EmbedScale multiplies the token embedding by √d (Gemma; the
 	// Transformer of Vaswani et al.).
 	EmbedScale bool `json:"embed_scale,omitempty"`
+	// SlidingWindow W makes a layer's causal attention local, as Mistral's
+	// and Gemma 2's (Hugging Face's mask): the query at position i attends
+	// to the keys j with i−W < j ≤ i, itself and the W−1 before it. 0
+	// means none. It changes FLOPs, not weights.
+	SlidingWindow int `json:"sliding_window,omitempty"`
+	// SlidingEvery says which layers the window applies to: 0 (or 1) every
+	// layer (Mistral); k the layers 0, k, 2k, ... (Gemma 2's k = 2: the
+	// even layers local, the odd ones global).
+	SlidingEvery int `json:"sliding_every,omitempty"`
 
 	// Encoder–decoder choices (Arch "encdec" only).
 
@@ -283,6 +292,14 @@ func (c Config) Rotary() bool { return c.Positions == RotaryPositions }
 
 // Gated reports whether the FFN is gated (SwiGLU or GeGLU).
 func (c Config) Gated() bool { return c.MLP == SwiGLU || c.MLP == GeGLU }
+
+// Window is layer l's sliding window in keys (0: full causal attention).
+func (c Config) Window(l int) int {
+	if c.SlidingWindow <= 0 || c.SlidingEvery > 1 && l%c.SlidingEvery != 0 {
+		return 0
+	}
+	return c.SlidingWindow
+}
 
 // QKVBias reports whether the Q, K, V projections have biases.
 func (c Config) QKVBias() bool { return c.Bias == "" || c.Bias == BiasAll || c.Bias == BiasQKV }
@@ -459,6 +476,9 @@ func (c Config) Canonical() Config {
 	if c.Rotary() && c.RopeTheta == 10000 {
 		c.RopeTheta = 0
 	}
+	if c.SlidingEvery == 1 {
+		c.SlidingEvery = 0
+	}
 	if c.IsEncDec() {
 		c.Tying = c.TyingMode()
 		c.Tie = c.Tying != TieNone
@@ -619,6 +639,15 @@ func (c Config) validateFamily() error {
 	}
 	if c.Heads > 0 && c.Heads%c.KV() != 0 {
 		return fmt.Errorf("kv-heads (%d) must divide heads (%d)", c.KV(), c.Heads)
+	}
+	if c.SlidingWindow < 0 || c.SlidingEvery < 0 {
+		return fmt.Errorf("sliding-window (%d) and sliding-every (%d) must not be negative", c.SlidingWindow, c.SlidingEvery)
+	}
+	if c.SlidingEvery > 1 && c.SlidingWindow == 0 {
+		return fmt.Errorf("sliding-every %d needs a sliding-window", c.SlidingEvery)
+	}
+	if c.SlidingWindow > 0 && (c.IsEncoder() || c.IsEncDec()) {
+		return errors.New("sliding-window: a sliding window applies to decoders only")
 	}
 	if c.NormOffset && !c.RMS() {
 		return errors.New("norm-offset (a 1 + w gain) applies to rmsnorm only")

@@ -85,7 +85,8 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 		m.rope(dec.qkv, 1, 1, p)
 		copy(dec.kc[l][p*kd:(p+1)*kd], dec.qkv[qd:qd+kd])
 		copy(dec.vc[l][p*kd:(p+1)*kd], dec.qkv[qd+kd:])
-		kernels.AttentionDecodeGQA(cnt, dec.atty, dec.qkv[:qd], dec.kc[l], dec.vc[l], dec.scratch, p+1, c.Heads, c.KV(), c.HeadDim())
+		k0 := windowStart(p+1, c.Window(l)) // a windowed layer attends to the last W positions
+		kernels.AttentionDecodeGQA(cnt, dec.atty, dec.qkv[:qd], dec.kc[l][k0*kd:], dec.vc[l][k0*kd:], dec.scratch, p+1-k0, c.Heads, c.KV(), c.HeadDim())
 		linear(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projq, at.projb, dec.x, 1, qd, d)
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
 		m.ffnForward(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, 1)
@@ -94,4 +95,14 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
 	dec.pos++
 	return dec.logits, nil
+}
+
+// windowStart is the first of nk cached positions a query at position
+// nk−1 attends to with a sliding window of w keys (0 when w is 0 or the
+// window holds them all).
+func windowStart(nk, w int) int {
+	if w <= 0 {
+		return 0
+	}
+	return max(0, nk-w)
 }

@@ -394,7 +394,7 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
 		m.norm(cnt, a.ln1[l], at2(a.ln1m, l), a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
-		m.attention(at, a.res2[l], a.ln1[l], a.qkv[l], a.atty[l], a.lse[l], a.res[l], b, t, 0)
+		m.attention(at, a.res2[l], a.ln1[l], a.qkv[l], a.atty[l], a.lse[l], a.res[l], b, t, 0, c.Window(l))
 		m.norm(cnt, a.ln2[l], at2(a.ln2m, l), a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
 		m.ffnForward(ff, a.res[l+1], a.ln2[l], at2(a.fgate, l), a.fch[l], a.fchg[l], a.res2[l], n)
 	}
@@ -497,7 +497,7 @@ func (m *Model) Backward() error {
 		clear(a.datty)
 		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, qd, d)
 		clear(a.dqkv)
-		kernels.AttentionBackwardGQA(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, H, KV, dh, true)
+		kernels.AttentionBackwardWindow(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, H, KV, dh, c.Window(l))
 		if c.Rotary() {
 			// The gradients of the rotated queries and keys, back through the rotation.
 			kernels.RopeBackward(cnt, a.dqkv, m.ropeCos, m.ropeSin, n, t, 0, qkv, 0, H, dh)
@@ -534,15 +534,15 @@ func at2(x [][]float32, l int) []float32 {
 // tokens at positions pos.. (the Decoder's single rows use pos; it needs
 // the cache and so has its own core): the QKV projection of x into qkv,
 // the rotation of its queries and keys, the fused attention into atty
-// (its log-sum-exps into lse) and the output projection plus the residual
-// res into out.
-func (m *Model) attention(at attnView, out, x, qkv, atty, lse, res []float32, b, t, pos int) {
+// (its log-sum-exps into lse; a sliding window of w keys when w > 0) and
+// the output projection plus the residual res into out.
+func (m *Model) attention(at attnView, out, x, qkv, atty, lse, res []float32, b, t, pos, w int) {
 	c, cnt := m.Config, m.Flops
 	n, d := b*t, c.DModel
 	qd, ld, H, KV, dh := c.QDim(), c.QKVDim(), c.Heads, c.KV(), c.HeadDim()
 	linear(cnt, kernels.QKV, qkv, x, at.qkvw, at.qkvq, at.qkvb, nil, n, d, ld)
 	m.rope(qkv, n, t, pos)
-	kernels.AttentionForwardGQA(cnt, atty, lse, qkv, b, t, H, KV, dh, true)
+	kernels.AttentionForwardWindow(cnt, atty, lse, qkv, b, t, H, KV, dh, w)
 	linear(cnt, kernels.AttnOut, out, atty, at.projw, at.projq, at.projb, res, n, qd, d)
 }
 

@@ -34,6 +34,7 @@ DIRS = [
     ("llama_f16_tied_lm_head", "llama_tied_gqa", "llama", "F16", 1, True),
     ("qwen2_f32_expanded", "qwen2_tied_qkvbias_shareall", "qwen2", "F32", 2, False),
     ("gemma_bf16", "gemma_tied_mqa_shareattn_g2", "gemma", "BF16", 1, False),
+    ("mistral_f32_window3", "mistral_window3_gqa_untied", "mistral", "F32", 1, False),
 ]
 
 
@@ -117,7 +118,8 @@ def main():
             if m.lm_head is not None:
                 m.lm_head.weight.copy_(g("lm_head.weight"))
             logits = m(torch.from_numpy(tokens.astype(np.int64)))
-        cfg = {"model_type": mt, "architectures": [{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM"}[mt]],
+        cfg = {"model_type": mt, "architectures": [{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM",
+                                                  "mistral": "MistralForCausalLM"}[mt]],
                "vocab_size": c["vocab"], "hidden_size": d, "num_hidden_layers": c["layers"], "num_attention_heads": H,
                "num_key_value_heads": KV, "head_dim": dh, "intermediate_size": c["d_ff"],
                "max_position_embeddings": c["max_seq"], "rms_norm_eps": c["eps"], "rope_theta": c["rope_theta"],
@@ -126,6 +128,9 @@ def main():
             cfg["hidden_activation"] = "gelu_pytorch_tanh"
         else:
             cfg["hidden_act"] = "silu"
+        if c["sliding_window"]:
+            assert mt == "mistral" and not c["sliding_every"]
+            cfg["sliding_window"] = c["sliding_window"]
         if c["rope_scaling"]:
             cfg["rope_scaling"] = dict(c["rope_scaling"], rope_type="llama3")
         out = os.path.join(args.out, dname)

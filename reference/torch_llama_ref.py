@@ -49,7 +49,7 @@ def cfg(**kw):
     c = dict(vocab=23, d_model=16, layers=2, heads=4, d_ff=40, max_seq=9, tie=True, share="none", groups=1,
              norm="rmsnorm", positions="rope", mlp="swiglu", kv_heads=0, head_dim=0, bias="none",
              rope_theta=10000.0, rope_scaling=None, norm_offset=False, embed_scale=False, eps=1e-5,
-             activation="gelu_tanh")
+             activation="gelu_tanh", sliding_window=0, sliding_every=0)
     c.update(kw)
     return c
 
@@ -64,7 +64,34 @@ FIXTURES = [
                                         layers=4, share="attention", groups=2, eps=1e-6), 2, 7, 2004),
     ("rms_rope_swiglu_allbias_untied_shareffn_g2", cfg(bias="all", tie=False, layers=4, share="ffn", groups=2), 2, 7, 2005),
     ("rms_learned_geglu_erf_mha", cfg(positions="learned", mlp="geglu", activation="gelu_erf", heads=2), 2, 9, 2006),
+    # Sliding windows shorter than the sequence (T = 8): every layer
+    # (Mistral), and the even layers only (Gemma 2's alternation), shared.
+    ("mistral_window3_gqa_untied", cfg(kv_heads=2, tie=False, layers=3, sliding_window=3, max_seq=8), 2, 8, 2007),
+    ("gemma_window2_every2_mqa_shareattn_g2", cfg(kv_heads=1, head_dim=8, mlp="geglu", norm_offset=True, embed_scale=True,
+                                                  layers=4, share="attention", groups=2, eps=1e-6,
+                                                  sliding_window=2, sliding_every=2, max_seq=8), 2, 8, 2008),
 ]
+
+
+def window(c, l):
+    """Layer l's sliding window in keys (0: none). Hugging Face's Gemma 2
+    makes layer l local when l % 2 == 0; Mistral every layer."""
+    w, every = c["sliding_window"], c["sliding_every"]
+    if w <= 0 or (every > 1 and l % every != 0):
+        return 0
+    return w
+
+
+def attn_mask(T, w):
+    """True where the query (row) i must not see the key (column) j: j > i,
+    or, with a window of w keys, j <= i - w (Hugging Face's sliding-window
+    mask: a query sees itself and the w - 1 keys before it)."""
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    masked = j > i
+    if w > 0:
+        masked = masked | (j <= i - w)
+    return masked
 
 
 def block_layout(c):
@@ -157,7 +184,7 @@ class Attention(nn.Module):
         self.v_proj = nn.Linear(d, KV * dh, bias=qb)
         self.o_proj = nn.Linear(H * dh, d, bias=c["bias"] == "all")
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, cos, sin, w=0):
         B, T, _ = x.shape
         h = self.norm(x)
         q = self.q_proj(h).view(B, T, self.H, self.dh).transpose(1, 2)
@@ -170,7 +197,7 @@ class Attention(nn.Module):
         k = k[:, :, None].expand(B, self.KV, rep, T, self.dh).reshape(B, self.H, T, self.dh)
         v = v[:, :, None].expand(B, self.KV, rep, T, self.dh).reshape(B, self.H, T, self.dh)
         s = q @ k.transpose(-1, -2) / math.sqrt(self.dh)
-        s = s.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
+        s = s.masked_fill(attn_mask(T, w), float("-inf"))
         y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, self.H * self.dh)
         return x + self.o_proj(y)
 
@@ -223,7 +250,7 @@ class Model(nn.Module):
             emb = torch.cat((ang, ang), dim=-1)
             cos, sin = emb.cos()[None, None], emb.sin()[None, None]
         for l in range(c["layers"]):
-            x = self.attn[self.ai[l]](x, cos, sin)
+            x = self.attn[self.ai[l]](x, cos, sin, window(c, l))
             x = self.mlp[self.fi[l]](x)
         x = self.norm(x)
         w = self.embed.weight if self.lm_head is None else self.lm_head.weight
@@ -316,6 +343,10 @@ def tformer_config(c):
         out["bias"] = c["bias"]
     if c["embed_scale"]:
         out["embed_scale"] = True
+    if c["sliding_window"]:
+        out["sliding_window"] = c["sliding_window"]
+    if c["sliding_every"]:
+        out["sliding_every"] = c["sliding_every"]
     return json.dumps(out)
 
 
@@ -340,6 +371,10 @@ def main():
             failures.append(label)
 
     print("self-checks:")
+    # The mask against a loop over (i, j) of the window's definition.
+    for T, w in ((8, 3), (5, 1), (6, 0), (4, 9)):
+        want = torch.tensor([[not (j <= i and (w <= 0 or i - w < j)) for j in range(T)] for i in range(T)])
+        check(f"mask T={T} w={w}", bool((attn_mask(T, w) == want).all()), "i - w < j <= i")
     for name, c, *_ in FIXTURES:
         if c["positions"] == "rope":
             e = float((inv_freq(c) - inv_freq_loops(c)).abs().max())

@@ -1,0 +1,196 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// windowCases are (sequences, positions, heads, kv heads, head width,
+// window) for the sliding-window attention: windows of one key, inside one
+// key tile, of exactly one tile (AttentionTile = 96), across tile
+// boundaries, and larger than the sequence (plain causal attention).
+var windowCases = []struct{ b, t, h, kvh, dh, w int }{
+	{1, 5, 1, 1, 4, 1}, {2, 9, 2, 1, 4, 3}, {1, 17, 4, 2, 8, 16}, {1, 17, 2, 2, 8, 40},
+	{1, 200, 2, 1, 8, 96}, {2, 130, 2, 2, 6, 50}, {1, 250, 4, 2, 10, 97}, {1, 300, 1, 1, 16, 150},
+}
+
+// refWindow is a float64 reference of grouped-query causal attention with
+// a sliding window of w keys (row i sees keys j, i−w < j ≤ i; w ≤ 0: all
+// j ≤ i) over qkv[b×t×(h+2kvh)·dh], with the gradient of L = Σ out⊙g.
+func refWindow(qkv []float64, g []float32, b, t, h, kvh, dh, w int) (out, lse, dqkv []float64) {
+	ld, grp := (h+2*kvh)*dh, h/kvh
+	scale := 1 / math.Sqrt(float64(dh))
+	out, lse, dqkv = make([]float64, b*t*h*dh), make([]float64, b*h*t), make([]float64, len(qkv))
+	for bi := range b {
+		base := bi * t * ld
+		for hd := range h {
+			qo, ko, vo := hd*dh, h*dh+hd/grp*dh, (h+kvh)*dh+hd/grp*dh
+			for i := range t {
+				lo := 0
+				if w > 0 {
+					lo = max(0, i-w+1)
+				}
+				p := make([]float64, i+1)
+				mx := math.Inf(-1)
+				for j := lo; j <= i; j++ {
+					for x := range dh {
+						p[j] += qkv[base+i*ld+qo+x] * qkv[base+j*ld+ko+x]
+					}
+					p[j] *= scale
+					mx = math.Max(mx, p[j])
+				}
+				sum := 0.0
+				for j := lo; j <= i; j++ {
+					p[j] = math.Exp(p[j] - mx)
+					sum += p[j]
+				}
+				lse[(bi*h+hd)*t+i] = mx + math.Log(sum)
+				orow := out[(bi*t+i)*h*dh+hd*dh:][:dh]
+				grow := g[(bi*t+i)*h*dh+hd*dh:][:dh]
+				dp := make([]float64, i+1)
+				dsum := 0.0
+				for j := lo; j <= i; j++ {
+					p[j] /= sum
+					for x := range dh {
+						orow[x] += p[j] * qkv[base+j*ld+vo+x]
+						dp[j] += float64(grow[x]) * qkv[base+j*ld+vo+x]
+						dqkv[base+j*ld+vo+x] += p[j] * float64(grow[x])
+					}
+					dsum += p[j] * dp[j]
+				}
+				for j := lo; j <= i; j++ {
+					ds := p[j] * (dp[j] - dsum) * scale
+					for x := range dh {
+						dqkv[base+i*ld+qo+x] += ds * qkv[base+j*ld+ko+x]
+						dqkv[base+j*ld+ko+x] += ds * qkv[base+i*ld+qo+x]
+					}
+				}
+			}
+		}
+	}
+	return out, lse, dqkv
+}
+
+// wantWindowCounts counts the pairs and rescales of rows pos..pos+n−1 tile
+// by tile: the tiles holding a key the row sees, less one.
+func wantWindowCounts(pos, n, w int) (prs, resc int64) {
+	for i := pos; i < pos+n; i++ {
+		tiles := int64(0)
+		for j0 := 0; j0 <= i; j0 += AttentionTile {
+			seen := 0
+			for j := j0; j < min(j0+AttentionTile, i+1); j++ {
+				if w <= 0 || j > i-w {
+					seen++
+				}
+			}
+			if seen > 0 {
+				tiles++
+			}
+			prs += int64(seen)
+		}
+		resc += tiles - 1
+	}
+	return prs, resc
+}
+
+// TestAttentionWindow checks the windowed forward and backward against the
+// float64 reference, their FLOP counts against a tile-by-tile count, a
+// window at least the sequence against plain causal attention bit for bit,
+// and the windowed prefill against the forward's rows bit for bit.
+func TestAttentionWindow(t *testing.T) {
+	attKernels(t, func(t *testing.T) {
+		for ci, c := range windowCases {
+			t.Run(fmt.Sprintf("b%d_t%d_h%d_kv%d_dh%d_w%d", c.b, c.t, c.h, c.kvh, c.dh, c.w), func(t *testing.T) {
+				ld, d := (c.h+2*c.kvh)*c.dh, c.h*c.dh
+				r := newRNG(uint64(900 + ci))
+				qkv, g := randVec(r, c.b*c.t*ld, 1.5), randVec(r, c.b*c.t*d, 1)
+				out, lse := filled(c.b*c.t*d, nan32()), filled(c.b*c.h*c.t, nan32())
+				var cnt Counter
+				AttentionForwardWindow(&cnt, out, lse, qkv, c.b, c.t, c.h, c.kvh, c.dh, c.w)
+				dqkv0 := randVec(r, len(qkv), 1)
+				dqkv := clone32(dqkv0)
+				AttentionBackwardWindow(&cnt, dqkv, g, qkv, out, lse, c.b, c.t, c.h, c.kvh, c.dh, c.w)
+
+				wout, wlse, wd := refWindow(to64(qkv), g, c.b, c.t, c.h, c.kvh, c.dh, c.w)
+				checkTol(t, "out", out, wout, func(i int) float64 { return 2e-5 * (1 + math.Abs(wout[i])) })
+				checkTol(t, "lse", lse, wlse, func(i int) float64 { return 2e-5 * (1 + math.Abs(wlse[i])) })
+				checkAccum(t, "dqkv", dqkv, dqkv0, wd, globalScale(wd), 2e-5, 2e-5)
+
+				prs, resc := wantWindowCounts(0, c.t, c.w)
+				if p, r := AttentionWindowCounts(0, c.t, c.w); p != prs || r != resc {
+					t.Errorf("AttentionWindowCounts = %d, %d; counted %d, %d", p, r, prs, resc)
+				}
+				B, H, dh := int64(c.b), int64(c.h), int64(c.dh)
+				prs, resc = prs*B*H, resc*B*H
+				rows := B * H * int64(c.t)
+				checkCounts(t, "flops", &cnt, map[countKey]int64{
+					{Forward, Scores}:   2 * dh * prs,
+					{Forward, Softmax}:  FlopsAttnSoftmaxFwd*prs + (rows+resc)*dh,
+					{Forward, AV}:       2 * dh * prs,
+					{Backward, Scores}:  6 * dh * prs,
+					{Backward, Softmax}: FlopsAttnSoftmaxBwd*prs + 2*dh*rows,
+					{Backward, AV}:      4 * dh * prs,
+				})
+
+				if c.w >= c.t {
+					cout, clse := make([]float32, len(out)), make([]float32, len(lse))
+					AttentionForwardGQA(nil, cout, clse, qkv, c.b, c.t, c.h, c.kvh, c.dh, true)
+					checkExact(t, "out vs causal", out, cout)
+					cd := clone32(dqkv0)
+					AttentionBackwardGQA(nil, cd, g, qkv, cout, clse, c.b, c.t, c.h, c.kvh, c.dh, true)
+					checkExact(t, "dqkv vs causal", dqkv, cd)
+				}
+
+				// Prefill of the first sequence's rows pos.. from its cache.
+				if c.b == 1 {
+					kd := c.kvh * c.dh
+					kc, vc := make([]float32, c.t*kd), make([]float32, c.t*kd)
+					for j := range c.t {
+						copy(kc[j*kd:], qkv[j*ld+d:j*ld+d+kd])
+						copy(vc[j*kd:], qkv[j*ld+d+kd:(j+1)*ld])
+					}
+					for _, pos := range []int{0, c.t / 3, c.t - 1} {
+						n := c.t - pos
+						pout, plse := make([]float32, n*d), make([]float32, c.h*n)
+						var pc Counter
+						AttentionPrefillWindow(&pc, pout, plse, qkv[pos*ld:], ld, kc, vc, pos, n, c.h, c.kvh, c.dh, c.w)
+						checkExact(t, fmt.Sprintf("prefill at %d: out", pos), pout, out[pos*d:])
+						for hd := range c.h {
+							checkExact(t, fmt.Sprintf("prefill at %d: lse", pos), plse[hd*n:(hd+1)*n], lse[hd*c.t+pos:(hd+1)*c.t])
+						}
+						pp, pr := wantWindowCounts(pos, n, c.w)
+						if got, want := pc.Get(Forward, Scores), 2*dh*pp*H; got != want {
+							t.Errorf("prefill at %d: scores %d, want %d", pos, got, want)
+						}
+						if got, want := pc.Get(Forward, Softmax), FlopsAttnSoftmaxFwd*pp*H+(int64(n)*H+pr*H)*dh; got != want {
+							t.Errorf("prefill at %d: softmax %d, want %d", pos, got, want)
+						}
+					}
+				}
+			})
+		}
+	})
+}
+
+// TestAttentionWindowThreadsBitwise: the windowed forward and backward do
+// not depend on the thread count.
+func TestAttentionWindowThreadsBitwise(t *testing.T) {
+	const b, tt, h, kvh, dh, w = 2, 230, 4, 2, 16, 70
+	ld := (h + 2*kvh) * dh
+	r := newRNG(5)
+	qkv, g := randVec(r, b*tt*ld, 1.5), randVec(r, b*tt*h*dh, 1)
+	var first, firstD []float32
+	for _, th := range []int{1, 2} {
+		withThreads(t, th)
+		out, lse, dq := make([]float32, b*tt*h*dh), make([]float32, b*h*tt), make([]float32, len(qkv))
+		AttentionForwardWindow(nil, out, lse, qkv, b, tt, h, kvh, dh, w)
+		AttentionBackwardWindow(nil, dq, g, qkv, out, lse, b, tt, h, kvh, dh, w)
+		if first == nil {
+			first, firstD = out, dq
+			continue
+		}
+		checkExact(t, "out", out, first)
+		checkExact(t, "dqkv", dq, firstD)
+	}
+}
