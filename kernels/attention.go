@@ -117,6 +117,83 @@ func AttentionBackwardGQA(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, 
 	attentionBackward(cnt, dqkv, dout, qkv, out, lse, nil, b, t, h, kvh, dh, causal)
 }
 
+// AttnOpts are the options of Gemma-2-style causal attention: a sliding
+// window, soft-capped scores and the query scale.
+type AttnOpts struct {
+	// Window is the sliding window in keys: the query at position i
+	// attends to the keys j with i−Window < j ≤ i (0: every j ≤ i).
+	Window int
+	// Softcap caps the scaled scores s as Softcap·tanh(s/Softcap) before
+	// the softmax (Gemma 2's attn_logit_softcapping; 0: none).
+	Softcap float32
+	// Scale multiplies the scores q·k (0: 1/√dh; Gemma 2:
+	// query_pre_attn_scalar^−½).
+	Scale float32
+}
+
+// Soft-capping, counted per capped value. Attention scores forward:
+// FlopsSoftcapFwd = 3 (the divide by the cap, tanh, the multiply by it);
+// backward FlopsSoftcapBwd = 6 (the cap recomputed from the recomputed
+// score, 3, and the chain factor (1 − u²)·g with u = tanh, 3). Logits:
+// forward FlopsSoftcapFwd, backward FlopsLogitSoftcapBwd = 4 (u = z/cap,
+// u², 1 − u², times the gradient).
+const (
+	FlopsSoftcapFwd      = 3
+	FlopsSoftcapBwd      = 6
+	FlopsLogitSoftcapBwd = 4
+)
+
+// AttentionForwardOpts is causal AttentionForwardGQA with the options o;
+// AttnOpts{} is AttentionForwardGQA's causal attention, bit for bit.
+// Soft-capping adds FlopsSoftcapFwd per pair to the softmax count.
+func AttentionForwardOpts(cnt *Counter, out, lse, qkv []float32, b, t, h, kvh, dh int, o AttnOpts) {
+	a := newAttnDimsWin(b, t, h, kvh, dh, true, nil, o.Window)
+	a.setOpts(o)
+	a.qsrc, a.ksrc, a.out, a.lse, a.fwd = qkv, qkv, out, lse, true
+	_ = qkv[b*t*a.qld-1]
+	a.forward(cnt)
+}
+
+// AttentionBackwardOpts is the backward of AttentionForwardOpts.
+// Soft-capping adds FlopsSoftcapBwd per pair to the softmax count.
+func AttentionBackwardOpts(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, t, h, kvh, dh int, o AttnOpts) {
+	a := newAttnDimsWin(b, t, h, kvh, dh, true, nil, o.Window)
+	a.setOpts(o)
+	a.qsrc, a.ksrc, a.out, a.lse, a.dq, a.dkv, a.dout = qkv, qkv, out, lse, dqkv, dqkv, dout
+	_ = qkv[b*t*a.qld-1]
+	_ = dqkv[b*t*a.qld-1]
+	a.backward(cnt)
+}
+
+// AttentionPrefillOpts is AttentionPrefillGQA with the options o (the
+// window as AttentionPrefillWindow's).
+func AttentionPrefillOpts(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh int, o AttnOpts) {
+	if n <= 0 {
+		return
+	}
+	attentionPrefillOpts(cnt, out, lse, q, qld, kc, vc, pos, n, h, kvh, dh, o)
+}
+
+// setOpts sets the soft-cap and the scale of o.
+func (a *attnDims) setOpts(o AttnOpts) {
+	a.softcap = o.Softcap
+	if o.Scale != 0 {
+		a.scale = o.Scale
+	}
+}
+
+// capRow replaces the scores x by cap·tanh(scale·x/cap), and, when fac is
+// not nil, writes the chain factor (1 − tanh²)·scale of each into fac.
+func capRow(x, fac []float32, scale, c float32) {
+	for i, v := range x {
+		u := float32(math.Tanh(float64(scale * v / c)))
+		x[i] = c * u
+		if fac != nil {
+			fac[i] = (1 - u*u) * scale
+		}
+	}
+}
+
 // AttentionForwardWindow is causal AttentionForwardGQA with a sliding
 // window of w keys (Mistral's and Gemma 2's local attention, as Hugging
 // Face masks it): the query at position i attends to the keys j with
@@ -194,8 +271,14 @@ func AttentionPrefillWindow(cnt *Counter, out, lse, q []float32, qld int, kc, vc
 }
 
 func attentionPrefill(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh, w int) {
+	attentionPrefillOpts(cnt, out, lse, q, qld, kc, vc, pos, n, h, kvh, dh, AttnOpts{Window: w})
+}
+
+func attentionPrefillOpts(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh int, o AttnOpts) {
 	nk := pos + n
+	w := o.Window
 	a := newAttnShape(1, n, nk, h, kvh, dh, true, nil)
+	a.setOpts(o)
 	a.win = max(w, 0)
 	a.qld, a.qoff = qld, 0
 	a.kld, a.ko, a.vo = kvh*dh, 0, 0
@@ -291,7 +374,8 @@ type attnDims struct {
 	dhp             int // dh padded to nr
 	scale           float32
 	causal          bool
-	win             int // causal: the sliding window in keys (0: none)
+	win             int     // causal: the sliding window in keys (0: none)
+	softcap         float32 // the scores' soft-cap (0: none)
 	lens            []int32
 	qsrc, ksrc      []float32
 	vsrc            []float32 // the values, when not in ksrc (a decoder's cache; forward only)
@@ -346,6 +430,7 @@ type flashScratch struct {
 	o                       []float32 // forward: output accumulator; backward: dQ accumulator
 	dk, dv                  []float32 // backward: the key tile's dK and dV
 	m, l, dsum              []float32 // per query row
+	fac                     []float32 // backward, soft-capped: one row's chain factors
 }
 
 var flashPool = sync.Pool{New: func() any { return new(flashScratch) }}
@@ -397,6 +482,9 @@ func (a *attnDims) forward(cnt *Counter) {
 	dhf := int64(a.dh)
 	cnt.Add(Forward, a.cScores, a.prs*2*dhf)
 	cnt.Add(Forward, a.cSoftmax, a.prs*FlopsAttnSoftmaxFwd+(a.rows+a.resc)*dhf)
+	if a.softcap != 0 {
+		cnt.Add(Forward, a.cSoftmax, a.prs*FlopsSoftcapFwd)
+	}
 	cnt.Add(Forward, a.cAV, a.prs*2*dhf)
 }
 
@@ -417,6 +505,9 @@ func (a *attnDims) backward(cnt *Counter) {
 	dhf := int64(a.dh)
 	cnt.Add(Backward, a.cAV, a.prs*4*dhf)
 	cnt.Add(Backward, a.cSoftmax, a.prs*FlopsAttnSoftmaxBwd+a.rows*2*dhf)
+	if a.softcap != 0 {
+		cnt.Add(Backward, a.cSoftmax, a.prs*FlopsSoftcapBwd)
+	}
 	cnt.Add(Backward, a.cScores, a.prs*6*dhf)
 }
 
@@ -557,8 +648,13 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 					continue
 				}
 				mOld := sc.m[i]
-				mNew := max(mOld, a.scale*maxOf(row[k0:k1]))
-				sum := expSum(row[k0:k1], a.scale, -mNew)
+				sscale := a.scale
+				if a.softcap != 0 {
+					capRow(row[k0:k1], nil, a.scale, a.softcap)
+					sscale = 1
+				}
+				mNew := max(mOld, sscale*maxOf(row[k0:k1]))
+				sum := expSum(row[k0:k1], sscale, -mNew)
 				clear(row[:k0])
 				clear(row[k1:])
 				if math.IsInf(float64(mOld), -1) { // the row's first tile: its output so far is 0
@@ -634,6 +730,9 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 	sc.pp = grow(sc.pp, max(a.bq, bk)*max(a.bq, bk))
 	sc.dk = grow(sc.dk, bk*dhp)
 	sc.dv = grow(sc.dv, bk*dhp)
+	if a.softcap != 0 {
+		sc.fac = grow(sc.fac, bk)
+	}
 	lseRow := a.lse[(bi*a.h+hd)*tq:]
 	for j0 := 0; j0 < nk; j0 += AttentionTile {
 		kw := min(AttentionTile, nk-j0)
@@ -662,10 +761,20 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 					k0, k1 = 0, 0
 				}
 				// P = exp(scale·S − lse), then dS in place of dP.
-				expSum(row[k0:k1], a.scale, -lseRow[i0+i])
+				if a.softcap != 0 {
+					fac := sc.fac[k0:k1]
+					capRow(row[k0:k1], fac, a.scale, a.softcap)
+					expSum(row[k0:k1], 1, -lseRow[i0+i])
+					softmaxGrad(dpr[k0:k1], row[k0:k1], dpr[k0:k1], sc.dsum[i0+i], 1)
+					for k, f := range fac {
+						dpr[k0+k] *= f
+					}
+				} else {
+					expSum(row[k0:k1], a.scale, -lseRow[i0+i])
+					softmaxGrad(dpr[k0:k1], row[k0:k1], dpr[k0:k1], sc.dsum[i0+i], a.scale)
+				}
 				clear(row[:k0])
 				clear(row[k1:])
-				softmaxGrad(dpr[k0:k1], row[k0:k1], dpr[k0:k1], sc.dsum[i0+i], a.scale)
 				clear(dpr[:k0])
 				clear(dpr[k1:])
 			}
@@ -708,7 +817,14 @@ func AttentionDecode(cnt *Counter, out, q, kc, vc, scratch []float32, nk, d, h i
 // kvh·dh values per position (key/value heads only), and query head j reads
 // cached head j/(h/kvh).
 func AttentionDecodeGQA(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, kvh, dh int) {
-	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV)
+	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV, AttnOpts{})
+}
+
+// AttentionDecodeOpts is AttentionDecodeGQA with o's soft-cap and scale
+// (FlopsSoftcapFwd more per key with a cap). The window is the caller's:
+// it passes the last o.Window cached positions (o.Window is not read).
+func AttentionDecodeOpts(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, kvh, dh int, o AttnOpts) {
+	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV, o)
 }
 
 // CrossAttentionDecode computes one decoder position's cross-attention
@@ -719,13 +835,16 @@ func AttentionDecodeGQA(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, 
 // AttentionDecode counts its own.
 func CrossAttentionDecode(cnt *Counter, out, q, kv, scratch []float32, nk, h, dh int) {
 	d := h * dh
-	attentionDecode(cnt, out, q, kv, kv[d:], 2*d, scratch, nk, h, h, dh, CrossScores, CrossSoftmax, CrossAV)
+	attentionDecode(cnt, out, q, kv, kv[d:], 2*d, scratch, nk, h, h, dh, CrossScores, CrossSoftmax, CrossAV, AttnOpts{})
 }
 
 // attentionDecode is the decoding attention over keys kc and values vc
 // whose rows are ld apart, counting under the components given.
-func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []float32, nk, h, kvh, dh int, cs, cm, ca Component) {
+func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []float32, nk, h, kvh, dh int, cs, cm, ca Component, op AttnOpts) {
 	scale := float32(1 / math.Sqrt(float64(dh)))
+	if op.Scale != 0 {
+		scale = op.Scale
+	}
 	g := h / kvh
 	for hd := 0; hd < h; hd++ {
 		qh := q[hd*dh : hd*dh+dh]
@@ -733,6 +852,9 @@ func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []f
 		sc := scratch[:nk]
 		for j := range sc {
 			sc[j] = dot(qh, kc[j*ld+ko:j*ld+ko+dh]) * scale
+		}
+		if op.Softcap != 0 {
+			capRow(sc, nil, 1, op.Softcap)
 		}
 		inv := 1 / expSum(sc, 1, -maxOf(sc))
 		o := out[hd*dh : hd*dh+dh]
@@ -744,5 +866,8 @@ func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []f
 	all := int64(h) * int64(nk)
 	cnt.Add(Forward, cs, all*2*int64(dh))
 	cnt.Add(Forward, cm, all*FlopsSoftmaxFwd)
+	if op.Softcap != 0 {
+		cnt.Add(Forward, cm, all*FlopsSoftcapFwd)
+	}
 	cnt.Add(Forward, ca, all*2*int64(dh))
 }

@@ -19,8 +19,13 @@ var windowCases = []struct{ b, t, h, kvh, dh, w int }{
 // a sliding window of w keys (row i sees keys j, i−w < j ≤ i; w ≤ 0: all
 // j ≤ i) over qkv[b×t×(h+2kvh)·dh], with the gradient of L = Σ out⊙g.
 func refWindow(qkv []float64, g []float32, b, t, h, kvh, dh, w int) (out, lse, dqkv []float64) {
+	return refWindowCap(qkv, g, b, t, h, kvh, dh, w, 0, 1/math.Sqrt(float64(dh)))
+}
+
+// refWindowCap is refWindow with the scores z = scale·q·k soft-capped as
+// c·tanh(z/c) (c = 0: none).
+func refWindowCap(qkv []float64, g []float32, b, t, h, kvh, dh, w int, c, scale float64) (out, lse, dqkv []float64) {
 	ld, grp := (h+2*kvh)*dh, h/kvh
-	scale := 1 / math.Sqrt(float64(dh))
 	out, lse, dqkv = make([]float64, b*t*h*dh), make([]float64, b*h*t), make([]float64, len(qkv))
 	for bi := range b {
 		base := bi * t * ld
@@ -38,6 +43,9 @@ func refWindow(qkv []float64, g []float32, b, t, h, kvh, dh, w int) (out, lse, d
 						p[j] += qkv[base+i*ld+qo+x] * qkv[base+j*ld+ko+x]
 					}
 					p[j] *= scale
+					if c != 0 {
+						p[j] = c * math.Tanh(p[j]/c)
+					}
 					mx = math.Max(mx, p[j])
 				}
 				sum := 0.0
@@ -61,6 +69,14 @@ func refWindow(qkv []float64, g []float32, b, t, h, kvh, dh, w int) (out, lse, d
 				}
 				for j := lo; j <= i; j++ {
 					ds := p[j] * (dp[j] - dsum) * scale
+					if c != 0 {
+						var z float64
+						for x := range dh {
+							z += qkv[base+i*ld+qo+x] * qkv[base+j*ld+ko+x]
+						}
+						u := math.Tanh(z * scale / c)
+						ds *= 1 - u*u
+					}
 					for x := range dh {
 						dqkv[base+i*ld+qo+x] += ds * qkv[base+j*ld+ko+x]
 						dqkv[base+j*ld+ko+x] += ds * qkv[base+i*ld+qo+x]
@@ -193,4 +209,70 @@ func TestAttentionWindowThreadsBitwise(t *testing.T) {
 		checkExact(t, "out", out, first)
 		checkExact(t, "dqkv", dq, firstD)
 	}
+}
+
+// TestAttentionSoftcap checks soft-capped, rescaled, windowed attention
+// (Gemma 2's: scores scale·q·k capped as c·tanh(·/c)) forward, backward,
+// prefill and decode against the float64 reference, and its FLOP counts.
+func TestAttentionSoftcap(t *testing.T) {
+	attKernels(t, func(t *testing.T) {
+		for ci, c := range []struct{ b, t, h, kvh, dh, w int }{{2, 9, 2, 1, 4, 3}, {1, 130, 4, 2, 8, 0}, {1, 200, 2, 2, 6, 97}} {
+			t.Run(fmt.Sprintf("b%d_t%d_w%d", c.b, c.t, c.w), func(t *testing.T) {
+				ld, d := (c.h+2*c.kvh)*c.dh, c.h*c.dh
+				r := newRNG(uint64(950 + ci))
+				// Large scores, so that the cap bites (|z| well above cap 2).
+				qkv, g := randVec(r, c.b*c.t*ld, 3), randVec(r, c.b*c.t*d, 1)
+				o := AttnOpts{Window: c.w, Softcap: 2, Scale: 0.3}
+				out, lse := filled(c.b*c.t*d, nan32()), filled(c.b*c.h*c.t, nan32())
+				var cnt Counter
+				AttentionForwardOpts(&cnt, out, lse, qkv, c.b, c.t, c.h, c.kvh, c.dh, o)
+				dqkv0 := randVec(r, len(qkv), 1)
+				dqkv := clone32(dqkv0)
+				AttentionBackwardOpts(&cnt, dqkv, g, qkv, out, lse, c.b, c.t, c.h, c.kvh, c.dh, o)
+				wout, wlse, wd := refWindowCap(to64(qkv), g, c.b, c.t, c.h, c.kvh, c.dh, c.w, 2, 0.3)
+				checkTol(t, "out", out, wout, func(i int) float64 { return 2e-5 * (1 + math.Abs(wout[i])) })
+				checkTol(t, "lse", lse, wlse, func(i int) float64 { return 2e-5 * (1 + math.Abs(wlse[i])) })
+				checkAccum(t, "dqkv", dqkv, dqkv0, wd, globalScale(wd), 2e-5, 2e-5)
+				prs, resc := wantWindowCounts(0, c.t, c.w)
+				B, H, dh := int64(c.b), int64(c.h), int64(c.dh)
+				prs, resc = prs*B*H, resc*B*H
+				rows := B * H * int64(c.t)
+				checkCounts(t, "flops", &cnt, map[countKey]int64{
+					{Forward, Scores}:   2 * dh * prs,
+					{Forward, Softmax}:  (FlopsAttnSoftmaxFwd+FlopsSoftcapFwd)*prs + (rows+resc)*dh,
+					{Forward, AV}:       2 * dh * prs,
+					{Backward, Scores}:  6 * dh * prs,
+					{Backward, Softmax}: (FlopsAttnSoftmaxBwd+FlopsSoftcapBwd)*prs + 2*dh*rows,
+					{Backward, AV}:      4 * dh * prs,
+				})
+				if c.b != 1 {
+					return
+				}
+				kd := c.kvh * c.dh
+				kc, vc := make([]float32, c.t*kd), make([]float32, c.t*kd)
+				for j := range c.t {
+					copy(kc[j*kd:], qkv[j*ld+d:j*ld+d+kd])
+					copy(vc[j*kd:], qkv[j*ld+d+kd:(j+1)*ld])
+				}
+				pos := c.t / 2
+				n := c.t - pos
+				pout, plse := make([]float32, n*d), make([]float32, c.h*n)
+				AttentionPrefillOpts(nil, pout, plse, qkv[pos*ld:], ld, kc, vc, pos, n, c.h, c.kvh, c.dh, o)
+				checkExact(t, "prefill out", pout, out[pos*d:])
+				// Decode the last position over its window of the cache.
+				last := c.t - 1
+				k0 := 0
+				if c.w > 0 {
+					k0 = max(0, last-c.w+1)
+				}
+				dout := make([]float32, d)
+				var dc Counter
+				AttentionDecodeOpts(&dc, dout, qkv[last*ld:last*ld+d], kc[k0*kd:], vc[k0*kd:], make([]float32, c.t), c.t-k0, c.h, c.kvh, c.dh, o)
+				checkTol(t, "decode", dout, wout[last*d:], func(i int) float64 { return 2e-5 * (1 + math.Abs(wout[last*d+i])) })
+				if got, want := dc.Get(Forward, Softmax), int64(c.h*(c.t-k0))*(FlopsSoftmaxFwd+FlopsSoftcapFwd); got != want {
+					t.Errorf("decode softmax %d, want %d", got, want)
+				}
+			})
+		}
+	})
 }
