@@ -87,7 +87,11 @@ func checkDecode(t *testing.T, m *model.Model, s Spec) {
 	fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
 	fwd[kernels.Loss] = 0
 	P, _ := s.attnSums(c.MaxSeq, true) // pairs summed over the layers (windowed ones see at most the window)
-	if want := int64(c.Heads) * P * kernels.FlopsSoftmaxFwd; sum[kernels.Softmax] != want {
+	perPair := int64(kernels.FlopsSoftmaxFwd)
+	if c.AttnSoftcap != 0 {
+		perPair += kernels.FlopsSoftcapFwd
+	}
+	if want := int64(c.Heads) * P * perPair; sum[kernels.Softmax] != want {
 		t.Errorf("%s: decode softmax %d, want %d", c.JSON(), sum[kernels.Softmax], want)
 	}
 	sum[kernels.Softmax], fwd[kernels.Softmax] = 0, 0
@@ -327,6 +331,9 @@ func llamaGrid() []model.Config {
 		c.SlidingWindow, c.SlidingEvery = w[0], w[1]
 		if i >= 2 {
 			c.Share, c.Groups = model.ShareAll, 2
+		}
+		if i%2 == 1 { // Gemma 2's soft-caps and query scalar
+			c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar = 5, 3, 7
 		}
 		out = append(out, c)
 	}

@@ -195,12 +195,15 @@ func (s Spec) actFlops() (fwd, bwd int64) {
 	return s.geluFlops()
 }
 
-// Soft-capping (Gemma 2), counted per capped value: cap·tanh(x/cap) is a
-// divide, a tanh and a multiply forward; backward 1 − t², times the
-// gradient: 3 (the engine does not run it; the cost model counts it).
+// Soft-capping (Gemma 2), counted per capped value as the engine's kernels
+// count it: cap·tanh(x/cap) is a divide, a tanh and a multiply forward; the
+// attention's backward recomputes it and applies the chain factor
+// (FlopsSoftcapBwd = 6), the logits' backward 1 − (z/cap)² times the
+// gradient (FlopsLogitSoftcapBwd = 4).
 const (
-	FlopsSoftcapFwd = 3
-	FlopsSoftcapBwd = 3
+	FlopsSoftcapFwd      = kernels.FlopsSoftcapFwd
+	FlopsSoftcapBwd      = kernels.FlopsSoftcapBwd
+	FlopsLogitSoftcapBwd = kernels.FlopsLogitSoftcapBwd
 )
 
 // layerTerms returns the per-layer terms of every layer component, forward
@@ -400,7 +403,7 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 		}
 		if s.FinalSoftcap != 0 {
 			fw[kernels.Logits] += R * K * FlopsSoftcapFwd
-			bw[kernels.Logits] += R * K * FlopsSoftcapBwd
+			bw[kernels.Logits] += R * K * FlopsLogitSoftcapBwd
 		}
 		fw[kernels.Loss] = R * K * kernels.FlopsLossFwd
 		bw[kernels.Loss] = R*K*kernels.FlopsLossBwd + R

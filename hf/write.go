@@ -43,6 +43,9 @@ func ModelType(c model.Config) (string, error) {
 	case !c.Gated():
 		return "", errors.New("mlp gelu: the Llama family uses a gated FFN (swiglu, or geglu for Gemma)")
 	}
+	if c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.QueryScalar != 0 {
+		return "", errors.New("soft-capping and query_pre_attn_scalar are Gemma 2's, whose directories tformer does not write")
+	}
 	gemma := c.NormOffset || c.EmbedScale || c.MLP == model.GeGLU
 	if gemma {
 		switch {

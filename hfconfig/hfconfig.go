@@ -383,10 +383,22 @@ func llamaFamily(f *fields, mt string, c *Config) model.Config {
 		c.AttnSoftcap = f.number("attn_logit_softcapping", 0)
 		c.FinalSoftcap = f.number("final_logit_softcapping", 0)
 		c.PostNorms = true
+		// transformers' Gemma2Config defaults query_pre_attn_scalar to 256.
+		m.QueryScalar = f.number("query_pre_attn_scalar", 256)
+		if !(m.QueryScalar > 0) {
+			f.fail("query_pre_attn_scalar must be positive, got %g", m.QueryScalar)
+		}
+		m.AttnSoftcap, m.FinalSoftcap = c.AttnSoftcap, c.FinalSoftcap
+		if c.AttnSoftcap < 0 || c.FinalSoftcap < 0 {
+			f.fail("attn_logit_softcapping and final_logit_softcapping must not be negative")
+		}
 	}
 	if c.SlidingWindow < 0 {
 		f.fail("sliding_window must not be negative, got %d", c.SlidingWindow)
 	}
 	m.SlidingWindow, m.SlidingEvery = c.SlidingWindow, c.SlidingEvery
+	if m.Heads > 0 && m.QueryScalar == float64(m.HeadDim()) {
+		m.QueryScalar = 0 // query_pre_attn_scalar = head_dim is the default scale
+	}
 	return m
 }

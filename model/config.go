@@ -154,6 +154,16 @@ type Config struct {
 	// layer (Mistral); k the layers 0, k, 2k, ... (Gemma 2's k = 2: the
 	// even layers local, the odd ones global).
 	SlidingEvery int `json:"sliding_every,omitempty"`
+	// AttnSoftcap caps every attention score z (after the query scale) as
+	// cap·tanh(z/cap) before the softmax (Gemma 2's
+	// attn_logit_softcapping); 0: none.
+	AttnSoftcap float64 `json:"attn_softcap,omitempty"`
+	// FinalSoftcap caps the output logits likewise (Gemma 2's
+	// final_logit_softcapping); the loss is over the capped logits. 0: none.
+	FinalSoftcap float64 `json:"final_softcap,omitempty"`
+	// QueryScalar makes the attention scores q·k/√QueryScalar (Gemma 2's
+	// query_pre_attn_scalar); 0 means the head width, q·k/√dh.
+	QueryScalar float64 `json:"query_pre_attn_scalar,omitempty"`
 
 	// Encoder–decoder choices (Arch "encdec" only).
 
@@ -299,6 +309,16 @@ func (c Config) Window(l int) int {
 		return 0
 	}
 	return c.SlidingWindow
+}
+
+// AttnOpts is layer l's attention options for the kernels: its window, the
+// scores' soft-cap and the query scale.
+func (c Config) AttnOpts(l int) kernels.AttnOpts {
+	o := kernels.AttnOpts{Window: c.Window(l), Softcap: float32(c.AttnSoftcap)}
+	if c.QueryScalar > 0 {
+		o.Scale = float32(1 / math.Sqrt(c.QueryScalar))
+	}
+	return o
 }
 
 // QKVBias reports whether the Q, K, V projections have biases.
@@ -479,6 +499,9 @@ func (c Config) Canonical() Config {
 	if c.SlidingEvery == 1 {
 		c.SlidingEvery = 0
 	}
+	if c.Heads > 0 && c.QueryScalar == float64(c.HeadDim()) {
+		c.QueryScalar = 0
+	}
 	if c.IsEncDec() {
 		c.Tying = c.TyingMode()
 		c.Tie = c.Tying != TieNone
@@ -648,6 +671,17 @@ func (c Config) validateFamily() error {
 	}
 	if c.SlidingWindow > 0 && (c.IsEncoder() || c.IsEncDec()) {
 		return errors.New("sliding-window: a sliding window applies to decoders only")
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"attn-softcap", c.AttnSoftcap}, {"final-softcap", c.FinalSoftcap}, {"query-scalar", c.QueryScalar}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s must be a positive number (0: none), got %g", f.name, f.v)
+		}
+		if f.v != 0 && (c.IsEncoder() || c.IsEncDec()) {
+			return fmt.Errorf("%s applies to decoders only", f.name)
+		}
 	}
 	if c.NormOffset && !c.RMS() {
 		return errors.New("norm-offset (a 1 + w gain) applies to rmsnorm only")

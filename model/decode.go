@@ -86,13 +86,14 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 		copy(dec.kc[l][p*kd:(p+1)*kd], dec.qkv[qd:qd+kd])
 		copy(dec.vc[l][p*kd:(p+1)*kd], dec.qkv[qd+kd:])
 		k0 := windowStart(p+1, c.Window(l)) // a windowed layer attends to the last W positions
-		kernels.AttentionDecodeGQA(cnt, dec.atty, dec.qkv[:qd], dec.kc[l][k0*kd:], dec.vc[l][k0*kd:], dec.scratch, p+1-k0, c.Heads, c.KV(), c.HeadDim())
+		kernels.AttentionDecodeOpts(cnt, dec.atty, dec.qkv[:qd], dec.kc[l][k0*kd:], dec.vc[l][k0*kd:], dec.scratch, p+1-k0, c.Heads, c.KV(), c.HeadDim(), c.AttnOpts(l))
 		linear(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projq, at.projb, dec.x, 1, qd, d)
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
 		m.ffnForward(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, 1)
 	}
 	m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
 	m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
+	m.capLogits(dec.logits, 1)
 	dec.pos++
 	return dec.logits, nil
 }

@@ -394,12 +394,13 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
 		m.norm(cnt, a.ln1[l], at2(a.ln1m, l), a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
-		m.attention(at, a.res2[l], a.ln1[l], a.qkv[l], a.atty[l], a.lse[l], a.res[l], b, t, 0, c.Window(l))
+		m.attention(at, a.res2[l], a.ln1[l], a.qkv[l], a.atty[l], a.lse[l], a.res[l], b, t, 0, c.AttnOpts(l))
 		m.norm(cnt, a.ln2[l], at2(a.ln2m, l), a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
 		m.ffnForward(ff, a.res[l+1], a.ln2[l], at2(a.fgate, l), a.fch[l], a.fchg[l], a.res2[l], n)
 	}
 	m.norm(cnt, a.lnf, a.lnfm, a.lnfr, a.res[c.Layers], m.p.lnfw, m.p.lnfb, n, d)
 	m.headForward(a.head(), a.lnf, n)
+	m.capLogits(a.logits, n)
 	a.haveLoss = targets != nil
 	if targets == nil {
 		return 0, nil
@@ -465,6 +466,9 @@ func (m *Model) Backward() error {
 	dlogits := a.probs
 	cnt.Mark()
 	kernels.CrossEntropyBackward(cnt, dlogits, a.probs, a.targets, 1/float32(n), n, c.Vocab)
+	if c.FinalSoftcap != 0 {
+		kernels.SoftcapBackward(cnt, dlogits[:n*c.Vocab], a.logits, float32(c.FinalSoftcap))
+	}
 	clear(a.dln)
 	m.headBackward(a.lnf, a.dln, n)
 	a.haveLoss = false // probs now hold dlogits
@@ -497,7 +501,7 @@ func (m *Model) Backward() error {
 		clear(a.datty)
 		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, qd, d)
 		clear(a.dqkv)
-		kernels.AttentionBackwardWindow(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, H, KV, dh, c.Window(l))
+		kernels.AttentionBackwardOpts(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, H, KV, dh, c.AttnOpts(l))
 		if c.Rotary() {
 			// The gradients of the rotated queries and keys, back through the rotation.
 			kernels.RopeBackward(cnt, a.dqkv, m.ropeCos, m.ropeSin, n, t, 0, qkv, 0, H, dh)
@@ -534,15 +538,15 @@ func at2(x [][]float32, l int) []float32 {
 // tokens at positions pos.. (the Decoder's single rows use pos; it needs
 // the cache and so has its own core): the QKV projection of x into qkv,
 // the rotation of its queries and keys, the fused attention into atty
-// (its log-sum-exps into lse; a sliding window of w keys when w > 0) and
-// the output projection plus the residual res into out.
-func (m *Model) attention(at attnView, out, x, qkv, atty, lse, res []float32, b, t, pos, w int) {
+// (its log-sum-exps into lse; with the layer's window, soft-cap and query
+// scale o) and the output projection plus the residual res into out.
+func (m *Model) attention(at attnView, out, x, qkv, atty, lse, res []float32, b, t, pos int, o kernels.AttnOpts) {
 	c, cnt := m.Config, m.Flops
 	n, d := b*t, c.DModel
 	qd, ld, H, KV, dh := c.QDim(), c.QKVDim(), c.Heads, c.KV(), c.HeadDim()
 	linear(cnt, kernels.QKV, qkv, x, at.qkvw, at.qkvq, at.qkvb, nil, n, d, ld)
 	m.rope(qkv, n, t, pos)
-	kernels.AttentionForwardWindow(cnt, atty, lse, qkv, b, t, H, KV, dh, w)
+	kernels.AttentionForwardOpts(cnt, atty, lse, qkv, b, t, H, KV, dh, o)
 	linear(cnt, kernels.AttnOut, out, atty, at.projw, at.projq, at.projb, res, n, qd, d)
 }
 
@@ -684,6 +688,14 @@ func (m *Model) headForward(o headOut, x []float32, r int) {
 	m.gelu(cnt, kernels.MLMDense, o.hg, o.hd)
 	m.layerNorm(cnt, o.hl, o.mean, o.rstd, o.hg, m.p.hlnw, m.p.hlnb, r, e)
 	linear(cnt, kernels.Logits, o.logits, o.hl, m.p.head, m.p.headq, m.p.hbias, nil, r, e, v)
+}
+
+// capLogits soft-caps the logits of r rows in place (FinalSoftcap; a
+// no-op when 0).
+func (m *Model) capLogits(logits []float32, r int) {
+	if c := m.Config.FinalSoftcap; c != 0 {
+		kernels.SoftcapForward(m.Flops, logits[:r*m.Config.Vocab], float32(c))
+	}
 }
 
 // headBackward takes dlogits (in the activations' probs) back through the

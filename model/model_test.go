@@ -189,6 +189,9 @@ func gradConfigs() map[string]Config {
 	out["gemma/window3/every2/untied/share-attention"] = fam("gemma", func(c *Config) {
 		c.SlidingWindow, c.SlidingEvery, c.Tie, c.Share, c.Groups = 3, 2, false, ShareAttention, 2
 	})
+	out["gemma/softcaps/query-scalar/window2/every2/tied"] = fam("gemma", func(c *Config) {
+		c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar = 2, 2, 1.5, 2, 3
+	})
 	return out
 }
 

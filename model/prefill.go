@@ -154,14 +154,14 @@ func (dec *Decoder) prefillChunk(toks []int32, last bool) {
 			if last {
 				q := qkv[(r-1)*ld : (r-1)*ld+qd]
 				k0 := windowStart(p+r, c.Window(l))
-				kernels.AttentionDecodeGQA(cnt, dec.atty, q, kc[k0*kd:], vc[k0*kd:], dec.scratch, p+r-k0, H, KV, dh)
+				kernels.AttentionDecodeOpts(cnt, dec.atty, q, kc[k0*kd:], vc[k0*kd:], dec.scratch, p+r-k0, H, KV, dh, c.AttnOpts(l))
 				linear(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projq, at.projb, x[(r-1)*d:], 1, qd, d)
 				m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
 				m.ffnForward(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, 1)
 			}
 			break
 		}
-		kernels.AttentionPrefillWindow(cnt, atty, b.lse[:H*r], qkv, ld, kc, vc, p, r, H, KV, dh, c.Window(l))
+		kernels.AttentionPrefillOpts(cnt, atty, b.lse[:H*r], qkv, ld, kc, vc, p, r, H, KV, dh, c.AttnOpts(l))
 		linear(cnt, kernels.AttnOut, res2, atty, at.projw, at.projq, at.projb, x, r, qd, d)
 		m.norm(cnt, ln, mean, rstd, res2, ff.lnw, ff.lnb, r, d)
 		m.ffnForward(ff, x, ln, gate, fch, fchg, res2, r)
@@ -170,5 +170,6 @@ func (dec *Decoder) prefillChunk(toks []int32, last bool) {
 	if last {
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
 		m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
+		m.capLogits(dec.logits, 1)
 	}
 }

@@ -49,7 +49,8 @@ def cfg(**kw):
     c = dict(vocab=23, d_model=16, layers=2, heads=4, d_ff=40, max_seq=9, tie=True, share="none", groups=1,
              norm="rmsnorm", positions="rope", mlp="swiglu", kv_heads=0, head_dim=0, bias="none",
              rope_theta=10000.0, rope_scaling=None, norm_offset=False, embed_scale=False, eps=1e-5,
-             activation="gelu_tanh", sliding_window=0, sliding_every=0)
+             activation="gelu_tanh", sliding_window=0, sliding_every=0,
+             attn_softcap=0.0, final_softcap=0.0, query_scalar=0.0)
     c.update(kw)
     return c
 
@@ -70,6 +71,13 @@ FIXTURES = [
     ("gemma_window2_every2_mqa_shareattn_g2", cfg(kv_heads=1, head_dim=8, mlp="geglu", norm_offset=True, embed_scale=True,
                                                   layers=4, share="attention", groups=2, eps=1e-6,
                                                   sliding_window=2, sliding_every=2, max_seq=8), 2, 8, 2008),
+    # Gemma 2's attention: alternating windows, soft-capped scores and
+    # logits (caps small enough to bite at these scales), the query scaled
+    # by query_pre_attn_scalar^-1/2; tied, FFNs shared.
+    ("gemma2attn_window3_every2_softcaps_qscalar_shareffn", cfg(kv_heads=2, head_dim=8, mlp="geglu", norm_offset=True,
+                                                               embed_scale=True, layers=4, share="ffn", groups=2, eps=1e-6,
+                                                               sliding_window=3, sliding_every=2, max_seq=8,
+                                                               attn_softcap=0.5, final_softcap=1.5, query_scalar=3.0), 2, 8, 2009),
 ]
 
 
@@ -196,7 +204,12 @@ class Attention(nn.Module):
         rep = self.H // self.KV  # repeat_kv
         k = k[:, :, None].expand(B, self.KV, rep, T, self.dh).reshape(B, self.H, T, self.dh)
         v = v[:, :, None].expand(B, self.KV, rep, T, self.dh).reshape(B, self.H, T, self.dh)
-        s = q @ k.transpose(-1, -2) / math.sqrt(self.dh)
+        c = self.c
+        # Gemma 2: scaled by query_pre_attn_scalar^-1/2, then soft-capped.
+        scale = c["query_scalar"] ** -0.5 if c["query_scalar"] else 1 / math.sqrt(self.dh)
+        s = (q @ k.transpose(-1, -2)) * scale
+        if c["attn_softcap"]:
+            s = torch.tanh(s / c["attn_softcap"]) * c["attn_softcap"]
         s = s.masked_fill(attn_mask(T, w), float("-inf"))
         y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, self.H * self.dh)
         return x + self.o_proj(y)
@@ -254,7 +267,10 @@ class Model(nn.Module):
             x = self.mlp[self.fi[l]](x)
         x = self.norm(x)
         w = self.embed.weight if self.lm_head is None else self.lm_head.weight
-        return F.linear(x, w)
+        logits = F.linear(x, w)
+        if c["final_softcap"]:
+            logits = torch.tanh(logits / c["final_softcap"]) * c["final_softcap"]
+        return logits
 
     def tformer_params(self):
         """(tformer name, tensor) in tformer's layout, built from the modules
@@ -347,6 +363,12 @@ def tformer_config(c):
         out["sliding_window"] = c["sliding_window"]
     if c["sliding_every"]:
         out["sliding_every"] = c["sliding_every"]
+    if c["attn_softcap"]:
+        out["attn_softcap"] = c["attn_softcap"]
+    if c["final_softcap"]:
+        out["final_softcap"] = c["final_softcap"]
+    if c["query_scalar"]:
+        out["query_pre_attn_scalar"] = c["query_scalar"]
     return json.dumps(out)
 
 
@@ -388,6 +410,18 @@ def main():
         ok = torch.autograd.gradcheck(lambda *q: loss_of(functional_call(m, dict(zip(names, q)), (tok,)), tgt),
                                       ps, eps=1e-6, atol=1e-8, rtol=1e-6)
         check(f"gradcheck tiny {name}", ok, f"{sum(p.numel() for p in ps)} parameters")
+
+    # The caps must bite: the fixture's capped scores and logits differ from
+    # the uncapped ones by more than rounding.
+    for name, c, B, T, seed in FIXTURES:
+        if c["attn_softcap"] or c["final_softcap"]:
+            m, tokens, _ = build(c, seed, B, T)
+            m0, _, _ = build(dict(c, attn_softcap=0.0), seed, B, T)
+            m1, _, _ = build(dict(c, final_softcap=0.0), seed, B, T)
+            with torch.no_grad():
+                z, z0, z1 = m(tokens), m0(tokens), m1(tokens)
+            d0, d1 = float((z - z0).abs().max()), float((z - z1).abs().max())
+            check(f"{name}: the caps change the logits", d0 > 1e-2 and d1 > 1e-2, f"attention cap {d0:.3g}, logit cap {d1:.3g}")
 
     os.makedirs(args.out, exist_ok=True)
     print("fixtures:")

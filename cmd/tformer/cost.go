@@ -164,6 +164,12 @@ func costSpec(o *costOptions) (cost.Spec, error) {
 		}
 		s.SlidingWindow, s.SlidingEvery = s.Config.SlidingWindow, s.Config.SlidingEvery
 	}
+	if mf.changed("attn-softcap") {
+		s.AttnSoftcap = s.Config.AttnSoftcap
+	}
+	if mf.changed("final-softcap") {
+		s.FinalSoftcap = s.Config.FinalSoftcap
+	}
 	if mf.changed("type-vocab") {
 		s.TypeVocab, s.Config.TypeVocab = s.Config.TypeVocab, 0
 	}
