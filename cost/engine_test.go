@@ -332,8 +332,8 @@ func llamaGrid() []model.Config {
 		if i >= 2 {
 			c.Share, c.Groups = model.ShareAll, 2
 		}
-		if i%2 == 1 { // Gemma 2's soft-caps and query scalar
-			c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar = 5, 3, 7
+		if i%2 == 1 { // Gemma 2's soft-caps, query scalar and post-norms
+			c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.PostNorms = 5, 3, 7, true
 		}
 		out = append(out, c)
 	}

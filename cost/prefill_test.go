@@ -45,6 +45,7 @@ func prefillGrid() map[string]model.Config {
 		"gemma/window7/every2/last-local": fam("gemma", func(c *model.Config) { c.SlidingWindow, c.SlidingEvery = 7, 2 }),
 		"gemma/softcaps/window100/every2": fam("gemma", func(c *model.Config) {
 			c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.Layers = 100, 2, 50, 30, 16, 4
+			c.PostNorms = true
 		}),
 	}
 }

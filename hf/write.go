@@ -26,7 +26,9 @@ type Options struct {
 // ModelType returns the Hugging Face model_type c is written as — "llama"
 // (RMSNorm, rotary positions, SwiGLU, no biases or all of them), "qwen2"
 // (q/k/v biases only), "gemma" (1 + w norms, √d embedding, GeGLU with the
-// tanh GELU) or, with a sliding window on every layer, "mistral" (Llama's
+// tanh GELU), "gemma2" (Gemma's with post-norms, and soft-caps, a query
+// scalar, a window on the even layers as given) or, with a sliding window
+// on every layer, "mistral" (Llama's
 // choices without biases) or "qwen2" (use_sliding_window) — or an error
 // naming the first choice none of them makes.
 func ModelType(c model.Config) (string, error) {
@@ -43,10 +45,8 @@ func ModelType(c model.Config) (string, error) {
 	case !c.Gated():
 		return "", errors.New("mlp gelu: the Llama family uses a gated FFN (swiglu, or geglu for Gemma)")
 	}
-	if c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.QueryScalar != 0 {
-		return "", errors.New("soft-capping and query_pre_attn_scalar are Gemma 2's, whose directories tformer does not write")
-	}
-	gemma := c.NormOffset || c.EmbedScale || c.MLP == model.GeGLU
+	gemma2 := c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.QueryScalar != 0 || c.PostNorms
+	gemma := gemma2 || c.NormOffset || c.EmbedScale || c.MLP == model.GeGLU
 	if gemma {
 		switch {
 		case !(c.NormOffset && c.EmbedScale && c.MLP == model.GeGLU):
@@ -56,8 +56,14 @@ func ModelType(c model.Config) (string, error) {
 		case c.Bias != model.BiasNone:
 			return "", fmt.Errorf("bias %q: Gemma has no biases", c.Bias)
 		}
-		if c.SlidingWindow > 0 {
-			return "", errors.New("sliding-window: Gemma has no sliding window (Gemma 2's alternating layers are not written)")
+		if gemma2 || c.SlidingWindow > 0 {
+			switch {
+			case !c.PostNorms:
+				return "", errors.New("soft-capping, query-scalar and sliding windows with Gemma's choices are Gemma 2's, which has post-norms too (--post-norms)")
+			case c.SlidingWindow > 0 && c.SlidingEvery != 2:
+				return "", fmt.Errorf("sliding-every %d: Gemma 2 windows every other layer (sliding-every 2)", c.SlidingEvery)
+			}
+			return "gemma2", nil
 		}
 		return "gemma", nil
 	}
@@ -135,7 +141,7 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 		eps = 1e-5
 	}
 	act := "silu"
-	if mt == "gemma" {
+	if mt == "gemma" || mt == "gemma2" {
 		act = "gelu_pytorch_tanh"
 	}
 	type kv struct {
@@ -143,7 +149,7 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 		v any
 	}
 	fields := []kv{
-		{"architectures", []string{map[string]string{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM", "mistral": "MistralForCausalLM"}[mt]}},
+		{"architectures", []string{map[string]string{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM", "mistral": "MistralForCausalLM", "gemma2": "Gemma2ForCausalLM"}[mt]}},
 		{"model_type", mt},
 		{"vocab_size", c.Vocab},
 		{"hidden_size", c.DModel},
@@ -159,13 +165,27 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 		{"tie_word_embeddings", c.Tie},
 		{"torch_dtype", "float32"},
 	}
-	if mt == "gemma" {
+	if mt == "gemma" || mt == "gemma2" {
 		fields = append(fields, kv{"hidden_activation", act})
+	}
+	if mt == "gemma2" {
+		// Gemma 2 always windows its even layers: no window is one as wide
+		// as the context.
+		qs := c.QueryScalar
+		if qs == 0 {
+			qs = float64(c.HeadDim())
+		}
+		w := c.SlidingWindow
+		if w == 0 {
+			w = c.MaxSeq
+		}
+		fields = append(fields, kv{"sliding_window", w}, kv{"attn_logit_softcapping", nullIfZero(c.AttnSoftcap)},
+			kv{"final_logit_softcapping", nullIfZero(c.FinalSoftcap)}, kv{"query_pre_attn_scalar", qs})
 	}
 	if mt == "llama" {
 		fields = append(fields, kv{"attention_bias", c.Bias == ""}, kv{"mlp_bias", c.Bias == ""})
 	}
-	if c.SlidingWindow > 0 {
+	if c.SlidingWindow > 0 && mt != "gemma2" {
 		fields = append(fields, kv{"sliding_window", c.SlidingWindow})
 		if mt == "qwen2" {
 			fields = append(fields, kv{"use_sliding_window", true}, kv{"max_window_layers", 0})
@@ -334,4 +354,12 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 		}
 	}
 	return notes, nil
+}
+
+// nullIfZero is v, or nil (JSON null: none) when v is 0.
+func nullIfZero(v float64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
 }

@@ -388,7 +388,7 @@ func llamaFamily(f *fields, mt string, c *Config) model.Config {
 		if !(m.QueryScalar > 0) {
 			f.fail("query_pre_attn_scalar must be positive, got %g", m.QueryScalar)
 		}
-		m.AttnSoftcap, m.FinalSoftcap = c.AttnSoftcap, c.FinalSoftcap
+		m.AttnSoftcap, m.FinalSoftcap, m.PostNorms = c.AttnSoftcap, c.FinalSoftcap, true
 		if c.AttnSoftcap < 0 || c.FinalSoftcap < 0 {
 			f.fail("attn_logit_softcapping and final_logit_softcapping must not be negative")
 		}

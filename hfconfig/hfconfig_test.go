@@ -75,7 +75,7 @@ func TestParseFamilies(t *testing.T) {
 					m := gemma(model.Config{Vocab: 256000, DModel: 2304, Layers: 26, Heads: 8, DFF: 9216, MaxSeq: 8192, Tie: true})
 					m.KVHeads, m.DHead, m.LayerNormEps, m.RopeTheta = 4, 256, 1e-6, 10000
 					m.SlidingWindow, m.SlidingEvery = 4096, 2
-					m.AttnSoftcap, m.FinalSoftcap = 50, 30 // query_pre_attn_scalar 256 (the default) = head_dim
+					m.AttnSoftcap, m.FinalSoftcap, m.PostNorms = 50, 30, true // query_pre_attn_scalar 256 (the default) = head_dim
 					return m
 				}())}},
 		{"llama with every bias", `{"model_type":"llama","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,

@@ -276,3 +276,24 @@ func TestAttentionSoftcap(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkAttentionWindow: the causal fused forward and backward at
+// n = 2048 (8 heads of 64, GQA 2) without a window and with windows of 256
+// and 1024 keys (the skipped tiles are the saving).
+func BenchmarkAttentionWindow(b *testing.B) {
+	const n, h, kvh, dh = 2048, 8, 2, 64
+	ld := (h + 2*kvh) * dh
+	r := newRNG(1)
+	qkv, g := randVec(r, n*ld, 1), randVec(r, n*h*dh, 1)
+	out, lse, dq := make([]float32, n*h*dh), make([]float32, h*n), make([]float32, n*ld)
+	for _, w := range []int{0, 1024, 256} {
+		b.Run(fmt.Sprintf("w%d", w), func(b *testing.B) {
+			var cnt Counter
+			for b.Loop() {
+				AttentionForwardWindow(&cnt, out, lse, qkv, 1, n, h, kvh, dh, w)
+				AttentionBackwardWindow(&cnt, dq, g, qkv, out, lse, 1, n, h, kvh, dh, w)
+			}
+			b.ReportMetric(float64(cnt.Total(Forward)+cnt.Total(Backward))/float64(b.N)/1e9, "GFLOP/op")
+		})
+	}
+}

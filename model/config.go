@@ -164,6 +164,11 @@ type Config struct {
 	// QueryScalar makes the attention scores q·k/√QueryScalar (Gemma 2's
 	// query_pre_attn_scalar); 0 means the head width, q·k/√dh.
 	QueryScalar float64 `json:"query_pre_attn_scalar,omitempty"`
+	// PostNorms adds an RMSNorm after each sub-layer, before its residual
+	// add (Gemma 2's post_attention_layernorm and post_feedforward_layernorm):
+	// x = x + norm(attn(norm(x))), x = x + norm(FFN(norm(x))). Each block
+	// stores its post-norm's gain (postln.w) beside its norm.
+	PostNorms bool `json:"post_norms,omitempty"`
 
 	// Encoder–decoder choices (Arch "encdec" only).
 
@@ -682,6 +687,9 @@ func (c Config) validateFamily() error {
 		if f.v != 0 && (c.IsEncoder() || c.IsEncDec()) {
 			return fmt.Errorf("%s applies to decoders only", f.name)
 		}
+	}
+	if c.PostNorms && (!c.RMS() || c.IsEncoder() || c.IsEncDec()) {
+		return errors.New("post-norms (Gemma 2's) apply to rmsnorm decoders only")
 	}
 	if c.NormOffset && !c.RMS() {
 		return errors.New("norm-offset (a 1 + w gain) applies to rmsnorm only")

@@ -24,6 +24,7 @@ type Decoder struct {
 	fch, fchg, gate []float32 // d_ff (gate: gated FFNs)
 	logits, scratch []float32
 	mean, rstd      []float32   // 1
+	pn              []float32   // d: a sub-layer's output before its post-norm (PostNorms)
 	emb, hd, hg, hl []float32   // E: factorized embedding and head
 	pre             *prefillBuf // Prefill's buffers (nil before its first call)
 }
@@ -36,7 +37,7 @@ func (m *Model) NewDecoder() *Decoder {
 		x: make([]float32, d), ln: make([]float32, d), atty: make([]float32, c.QDim()), res2: make([]float32, d),
 		qkv: make([]float32, c.QKVDim()), fch: make([]float32, c.DFF), fchg: make([]float32, c.DFF),
 		logits: make([]float32, c.Vocab), scratch: make([]float32, c.MaxSeq),
-		mean: make([]float32, 1), rstd: make([]float32, 1),
+		mean: make([]float32, 1), rstd: make([]float32, 1), pn: make([]float32, d),
 	}
 	if c.HasHead() {
 		e := c.E()
@@ -87,9 +88,9 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 		copy(dec.vc[l][p*kd:(p+1)*kd], dec.qkv[qd+kd:])
 		k0 := windowStart(p+1, c.Window(l)) // a windowed layer attends to the last W positions
 		kernels.AttentionDecodeOpts(cnt, dec.atty, dec.qkv[:qd], dec.kc[l][k0*kd:], dec.vc[l][k0*kd:], dec.scratch, p+1-k0, c.Heads, c.KV(), c.HeadDim(), c.AttnOpts(l))
-		linear(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projq, at.projb, dec.x, 1, qd, d)
+		m.attnOut(at, dec.res2, dec.atty, dec.x, dec.pn, dec.rstd, 1)
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
-		m.ffnForward(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, 1)
+		m.ffnPost(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, dec.pn, dec.rstd, 1)
 	}
 	m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
 	m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)

@@ -190,7 +190,7 @@ func gradConfigs() map[string]Config {
 		c.SlidingWindow, c.SlidingEvery, c.Tie, c.Share, c.Groups = 3, 2, false, ShareAttention, 2
 	})
 	out["gemma/softcaps/query-scalar/window2/every2/tied"] = fam("gemma", func(c *Config) {
-		c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar = 2, 2, 1.5, 2, 3
+		c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.PostNorms = 2, 2, 1.5, 2, 3, true
 	})
 	return out
 }

@@ -45,7 +45,7 @@ func prefillConfigs() map[string]Config {
 			c.SlidingWindow, c.SlidingEvery, c.Share, c.Groups, c.Layers = 100, 2, ShareAll, 2, 4
 		}),
 		"gemma/softcaps/window60/every2": fam("gemma", func(c *Config) {
-			c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar = 60, 2, 5, 3, 12
+			c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.PostNorms = 60, 2, 5, 3, 12, true
 		}),
 	}
 }

@@ -16,7 +16,7 @@ import (
 // to be split across threads).
 func TestWindowSoftcapThreadsBitwise(t *testing.T) {
 	c, _ := Config{Vocab: 50, DModel: 32, Layers: 4, Heads: 4, DFF: 48, MaxSeq: 260, Tie: true, Share: ShareAttention, Groups: 2}.Family("gemma")
-	c.KVHeads, c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar = 2, 100, 2, 5, 3, 6
+	c.KVHeads, c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.PostNorms = 2, 100, 2, 5, 3, 6, true
 	old := kernels.Threads()
 	defer kernels.SetThreads(old)
 	rng := rand.New(rand.NewPCG(4, 4))

@@ -50,7 +50,7 @@ def cfg(**kw):
              norm="rmsnorm", positions="rope", mlp="swiglu", kv_heads=0, head_dim=0, bias="none",
              rope_theta=10000.0, rope_scaling=None, norm_offset=False, embed_scale=False, eps=1e-5,
              activation="gelu_tanh", sliding_window=0, sliding_every=0,
-             attn_softcap=0.0, final_softcap=0.0, query_scalar=0.0)
+             attn_softcap=0.0, final_softcap=0.0, query_scalar=0.0, post_norms=False)
     c.update(kw)
     return c
 
@@ -78,6 +78,12 @@ FIXTURES = [
                                                                embed_scale=True, layers=4, share="ffn", groups=2, eps=1e-6,
                                                                sliding_window=3, sliding_every=2, max_seq=8,
                                                                attn_softcap=0.5, final_softcap=1.5, query_scalar=3.0), 2, 8, 2009),
+    # Gemma 2 whole: the above with the post-attention and post-feedforward
+    # norms (x + norm(f(norm(x)))), tied, attention shared in two groups.
+    ("gemma2_window3_every2_softcaps_qscalar_postnorms_shareattn_g2",
+     cfg(kv_heads=2, head_dim=8, mlp="geglu", norm_offset=True, embed_scale=True, layers=4, share="attention", groups=2,
+         eps=1e-6, sliding_window=3, sliding_every=2, max_seq=8, attn_softcap=0.5, final_softcap=1.5, query_scalar=3.0,
+         post_norms=True), 2, 8, 2010),
 ]
 
 
@@ -191,6 +197,7 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(d, KV * dh, bias=qb)
         self.v_proj = nn.Linear(d, KV * dh, bias=qb)
         self.o_proj = nn.Linear(H * dh, d, bias=c["bias"] == "all")
+        self.post_norm = make_norm(c) if c["post_norms"] else None  # Gemma 2's post_attention_layernorm
 
     def forward(self, x, cos, sin, w=0):
         B, T, _ = x.shape
@@ -212,7 +219,10 @@ class Attention(nn.Module):
             s = torch.tanh(s / c["attn_softcap"]) * c["attn_softcap"]
         s = s.masked_fill(attn_mask(T, w), float("-inf"))
         y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, self.H * self.dh)
-        return x + self.o_proj(y)
+        o = self.o_proj(y)
+        if self.post_norm is not None:
+            o = self.post_norm(o)
+        return x + o
 
 
 class MLP(nn.Module):
@@ -224,6 +234,7 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(d, f, bias=b) if c["mlp"] != "gelu" else None
         self.up_proj = nn.Linear(d, f, bias=b)
         self.down_proj = nn.Linear(f, d, bias=b)
+        self.post_norm = make_norm(c) if c["post_norms"] else None  # Gemma 2's post_feedforward_layernorm
 
     def act(self, x):
         if self.c["mlp"] == "swiglu":
@@ -233,8 +244,12 @@ class MLP(nn.Module):
     def forward(self, x):
         h = self.norm(x)
         if self.gate_proj is None:
-            return x + self.down_proj(self.act(self.up_proj(h)))
-        return x + self.down_proj(self.act(self.gate_proj(h)) * self.up_proj(h))
+            o = self.down_proj(self.act(self.up_proj(h)))
+        else:
+            o = self.down_proj(self.act(self.gate_proj(h)) * self.up_proj(h))
+        if self.post_norm is not None:
+            o = self.post_norm(o)
+        return x + o
 
 
 class Model(nn.Module):
@@ -293,6 +308,8 @@ class Model(nn.Module):
             out.append((f"attn.{i}.proj.w", a.o_proj.weight))
             if a.o_proj.bias is not None:
                 out.append((f"attn.{i}.proj.b", a.o_proj.bias))
+            if a.post_norm is not None:
+                out.append((f"attn.{i}.postln.w", a.post_norm.weight))
         for i, m in enumerate(self.mlp):
             norm(f"ffn.{i}.ln", m.norm)
             for nm, lin in (("gate", m.gate_proj), ("up", m.up_proj), ("down", m.down_proj)):
@@ -301,6 +318,8 @@ class Model(nn.Module):
                 out.append((f"ffn.{i}.{nm}.w", lin.weight))
                 if lin.bias is not None:
                     out.append((f"ffn.{i}.{nm}.b", lin.bias))
+            if m.post_norm is not None:
+                out.append((f"ffn.{i}.postln.w", m.post_norm.weight))
         norm("lnf", self.norm)
         if self.lm_head is not None:
             out.append(("lm_head", self.lm_head.weight))
@@ -369,6 +388,8 @@ def tformer_config(c):
         out["final_softcap"] = c["final_softcap"]
     if c["query_scalar"]:
         out["query_pre_attn_scalar"] = c["query_scalar"]
+    if c["post_norms"]:
+        out["post_norms"] = True
     return json.dumps(out)
 
 

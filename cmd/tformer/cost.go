@@ -170,6 +170,9 @@ func costSpec(o *costOptions) (cost.Spec, error) {
 	if mf.changed("final-softcap") {
 		s.FinalSoftcap = s.Config.FinalSoftcap
 	}
+	if mf.changed("post-norms") {
+		s.PostNorms = s.Config.PostNorms
+	}
 	if mf.changed("type-vocab") {
 		s.TypeVocab, s.Config.TypeVocab = s.Config.TypeVocab, 0
 	}
