@@ -215,3 +215,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestQwen2MaxWindowLayers: transformers' Qwen2 windows the layers from
+// max_window_layers on, so 0 windows every layer and num_hidden_layers or
+// more (its default is 28) none.
+func TestQwen2MaxWindowLayers(t *testing.T) {
+	base := `{"model_type":"qwen2","vocab_size":10,"hidden_size":8,"num_hidden_layers":4,"num_attention_heads":2,"intermediate_size":16,"max_position_embeddings":32,"use_sliding_window":true,"sliding_window":5`
+	for _, tc := range []struct {
+		extra string
+		want  int
+	}{{`,"max_window_layers":0}`, 5}, {`,"max_window_layers":4}`, 0}, {`}`, 0}} {
+		c, err := Parse([]byte(base + tc.extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SlidingWindow != tc.want || c.Model.SlidingWindow != tc.want || c.Model.SlidingEvery != 0 {
+			t.Errorf("%s: window %d (model %d, every %d), want %d", tc.extra, c.SlidingWindow, c.Model.SlidingWindow, c.Model.SlidingEvery, tc.want)
+		}
+	}
+}
