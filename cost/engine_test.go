@@ -86,7 +86,12 @@ func checkDecode(t *testing.T, m *model.Model, s Spec) {
 	// pair), the fused forward each output row (see kernels).
 	fwd := s.FLOPs(c.MaxSeq, 1, true).Forward
 	fwd[kernels.Loss] = 0
-	if want := int64(c.Layers*c.Heads) * kernels.AttentionPairs(c.MaxSeq, true) * kernels.FlopsSoftmaxFwd; sum[kernels.Softmax] != want {
+	P, _ := s.attnSums(c.MaxSeq, true) // pairs summed over the layers (windowed ones see at most the window)
+	perPair := int64(kernels.FlopsSoftmaxFwd)
+	if c.AttnSoftcap != 0 {
+		perPair += kernels.FlopsSoftcapFwd
+	}
+	if want := int64(c.Heads) * P * perPair; sum[kernels.Softmax] != want {
 		t.Errorf("%s: decode softmax %d, want %d", c.JSON(), sum[kernels.Softmax], want)
 	}
 	sum[kernels.Softmax], fwd[kernels.Softmax] = 0, 0
@@ -318,6 +323,19 @@ func llamaGrid() []model.Config {
 				out = append(out, c)
 			}
 		}
+	}
+	// Sliding windows smaller than the context: every layer (Mistral), and
+	// the even layers (Gemma 2's alternation), with sharing and GQA.
+	for i, w := range [][2]int{{5, 0}, {1, 0}, {7, 2}, {3, 2}} {
+		c, _ := model.Config{Vocab: 13, DModel: 16, Layers: 4, Heads: 4, KVHeads: 2, DFF: 24, MaxSeq: 16, Tie: i%2 == 0, Share: model.ShareNone, Groups: 1}.Family("mistral")
+		c.SlidingWindow, c.SlidingEvery = w[0], w[1]
+		if i >= 2 {
+			c.Share, c.Groups = model.ShareAll, 2
+		}
+		if i%2 == 1 { // Gemma 2's soft-caps, query scalar and post-norms
+			c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.PostNorms = 5, 3, 7, true
+		}
+		out = append(out, c)
 	}
 	// Mixed choices: RMSNorm with learned positions and GELU, all biases.
 	mix := model.Config{Vocab: 13, DModel: 12, Layers: 2, Heads: 3, DFF: 20, MaxSeq: 16, Tie: true, Share: model.ShareNone, Groups: 1, Norm: model.RMSNormKind, EmbedScale: true}

@@ -195,12 +195,15 @@ func (s Spec) actFlops() (fwd, bwd int64) {
 	return s.geluFlops()
 }
 
-// Soft-capping (Gemma 2), counted per capped value: cap·tanh(x/cap) is a
-// divide, a tanh and a multiply forward; backward 1 − t², times the
-// gradient: 3 (the engine does not run it; the cost model counts it).
+// Soft-capping (Gemma 2), counted per capped value as the engine's kernels
+// count it: cap·tanh(x/cap) is a divide, a tanh and a multiply forward; the
+// attention's backward recomputes it and applies the chain factor
+// (FlopsSoftcapBwd = 6), the logits' backward 1 − (z/cap)² times the
+// gradient (FlopsLogitSoftcapBwd = 4).
 const (
-	FlopsSoftcapFwd = 3
-	FlopsSoftcapBwd = 3
+	FlopsSoftcapFwd      = kernels.FlopsSoftcapFwd
+	FlopsSoftcapBwd      = kernels.FlopsSoftcapBwd
+	FlopsLogitSoftcapBwd = kernels.FlopsLogitSoftcapBwd
 )
 
 // layerTerms returns the per-layer terms of every layer component, forward
@@ -271,11 +274,24 @@ func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
 
 // windowed reports whether layer l attends through the sliding window.
 func (s Spec) windowed(l int) bool {
-	if s.SlidingWindow <= 0 {
+	w, every := s.window()
+	if w <= 0 {
 		return false
 	}
-	return s.SlidingEvery <= 1 || l%s.SlidingEvery == 0
+	return every <= 1 || l%every == 0
 }
+
+// window is the sliding window and its layer period: the Spec's own, or
+// else its Config's (the engine's model.Config.SlidingWindow).
+func (s Spec) window() (w, every int) {
+	if s.SlidingWindow != 0 {
+		return s.SlidingWindow, s.SlidingEvery
+	}
+	return s.Config.SlidingWindow, s.Config.SlidingEvery
+}
+
+// keys is the window's width in keys (0: none).
+func (s Spec) keys() int { w, _ := s.window(); return w }
 
 // WindowedLayers is the number of layers with sliding-window attention.
 func (s Spec) WindowedLayers() int {
@@ -290,15 +306,16 @@ func (s Spec) WindowedLayers() int {
 
 // windowPairs is the (query, key) pairs and rescales of one head of causal
 // attention over n positions when each query sees at most w keys (itself
-// and the w−1 before it).
+// and the w−1 before it): w(w+1)/2 + (n−w)·w pairs beyond the window, and
+// the fused kernel's rescales, one per key tile after a row's first (a
+// row's window straddles ⌈w/AttentionTile⌉ or one more tiles, depending on
+// where it starts; kernels.AttentionWindowCounts counts them).
 func windowPairs(n, w int) (pairs, resc int64) {
 	if n <= w {
 		return kernels.AttentionPairs(n, true), kernels.AttentionRescales(n, true)
 	}
 	pairs = kernels.AttentionPairs(w, true) + int64(n-w)*int64(w)
-	resc = kernels.AttentionRescales(w, true)
-	per := int64((w+kernels.AttentionTile-1)/kernels.AttentionTile - 1)
-	resc += int64(n-w) * per
+	_, resc = kernels.AttentionWindowCounts(0, n, w)
 	return pairs, resc
 }
 
@@ -315,7 +332,7 @@ func (s Spec) attnSums(n int, causal bool) (pairs, resc int64) {
 	p, r := kernels.AttentionPairs(n, causal), kernels.AttentionRescales(n, causal)
 	pairs, resc = (L-w)*p, (L-w)*r
 	if w > 0 {
-		wp, wr := windowPairs(n, s.SlidingWindow)
+		wp, wr := windowPairs(n, s.keys())
 		pairs += w * wp
 		resc += w * wr
 	}
@@ -386,7 +403,7 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 		}
 		if s.FinalSoftcap != 0 {
 			fw[kernels.Logits] += R * K * FlopsSoftcapFwd
-			bw[kernels.Logits] += R * K * FlopsSoftcapBwd
+			bw[kernels.Logits] += R * K * FlopsLogitSoftcapBwd
 		}
 		fw[kernels.Loss] = R * K * kernels.FlopsLossFwd
 		bw[kernels.Loss] = R*K*kernels.FlopsLossBwd + R
@@ -410,7 +427,7 @@ func (s Spec) DecodeStep(pos int) Counts {
 	for l := 0; l < c.Layers; l++ {
 		nk := int64(pos) + 1
 		if s.windowed(l) {
-			nk = min(nk, int64(s.SlidingWindow))
+			nk = min(nk, int64(s.keys()))
 		}
 		keys += nk
 	}

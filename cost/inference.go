@@ -97,8 +97,8 @@ func (s Spec) DecodeAll(n int) Counts {
 // position alone).
 func (s Spec) prefillAttn(l, pos, n int) (pairs, resc int64) {
 	if s.windowed(l) {
-		p1, r1 := windowPairs(pos+n, s.SlidingWindow)
-		p0, r0 := windowPairs(pos, s.SlidingWindow)
+		p1, r1 := windowPairs(pos+n, s.keys())
+		p0, r0 := windowPairs(pos, s.keys())
 		return p1 - p0, r1 - r0
 	}
 	return kernels.AttentionPairs(pos+n, true) - kernels.AttentionPairs(pos, true),
@@ -147,7 +147,7 @@ func (s Spec) Prefill(pos, n int) Counts {
 	o[kernels.LayerNorm] += (N - 1) * d * lnF
 	nk := int64(pos + n)
 	if s.windowed(c.Layers - 1) {
-		nk = min(nk, int64(s.SlidingWindow))
+		nk = min(nk, int64(s.keys()))
 	}
 	pk := s.perKey() // scores, softmax, av per key in one layer
 	for _, k := range []kernels.Component{kernels.Scores, kernels.Softmax, kernels.AV} {
@@ -175,7 +175,7 @@ func (s Spec) InferenceAt(seq int) Inference {
 	for l := 0; l < c.Layers; l++ {
 		k := int64(seq)
 		if s.windowed(l) {
-			k = min(k, int64(s.SlidingWindow))
+			k = min(k, int64(s.keys()))
 		}
 		kept += k
 	}

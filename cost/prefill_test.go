@@ -38,6 +38,15 @@ func prefillGrid() map[string]model.Config {
 		"qwen2/qkv-bias/gqa/share-all2": fam("qwen2", func(c *model.Config) { c.KVHeads, c.Share, c.Groups, c.Layers = 2, model.ShareAll, 2, 4 }),
 		"gemma/mqa/hd8":                 fam("gemma", func(c *model.Config) { c.KVHeads, c.DHead = 1, 8 }),
 		"gemma/geglu-erf/one-layer":     fam("gemma", func(c *model.Config) { c.Activation, c.Layers = model.GELUErf, 1 }),
+		"mistral/window100/gqa":         fam("mistral", func(c *model.Config) { c.KVHeads, c.SlidingWindow = 2, 100 }),
+		"mistral/window150/every2/untied": fam("mistral", func(c *model.Config) {
+			c.SlidingWindow, c.SlidingEvery, c.Tie, c.Layers = 150, 2, false, 4
+		}),
+		"gemma/window7/every2/last-local": fam("gemma", func(c *model.Config) { c.SlidingWindow, c.SlidingEvery = 7, 2 }),
+		"gemma/softcaps/window100/every2": fam("gemma", func(c *model.Config) {
+			c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.Layers = 100, 2, 50, 30, 16, 4
+			c.PostNorms = true
+		}),
 	}
 }
 

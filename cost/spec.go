@@ -47,11 +47,14 @@ type Spec struct {
 	// MLM head only.
 	MLMMasked bool
 
-	// Options the cost model counts but the engine does not run (decoders):
-	// SlidingWindow W limits a windowed layer's query to itself and the W−1
-	// keys before it (Mistral: every layer; Gemma 2: every other layer,
-	// SlidingEvery 2, layers 0, 2, 4, ... windowed). It changes FLOPs, not
-	// weights. 0: none.
+	// Decoder options: SlidingWindow W limits a windowed layer's query to
+	// itself and the W−1 keys before it (Mistral: every layer; Gemma 2:
+	// every other layer, SlidingEvery 2, layers 0, 2, 4, ... windowed). It
+	// changes FLOPs, not weights; 0: none (then Config.SlidingWindow, the
+	// engine's, applies; ForModel copies it here). The engine runs it.
+	// The soft-caps and post-norms are the engine's too
+	// (model.Config.AttnSoftcap, FinalSoftcap, PostNorms; ForModel copies
+	// them).
 	SlidingWindow int
 	SlidingEvery  int // 0 or 1: every layer windowed; k: layers 0, k, 2k, ...
 	// AttnSoftcap and FinalSoftcap are Gemma 2's soft-capping of the
@@ -69,7 +72,8 @@ type Spec struct {
 // and allocates.
 func ForModel(c model.Config) Spec {
 	c = c.Canonical()
-	s := Spec{Arch: Decoder, Config: c, EmbedDim: c.E()}
+	s := Spec{Arch: Decoder, Config: c, EmbedDim: c.E(), SlidingWindow: c.SlidingWindow, SlidingEvery: c.SlidingEvery,
+		AttnSoftcap: c.AttnSoftcap, FinalSoftcap: c.FinalSoftcap, PostNorms: c.PostNorms}
 	if c.IsEncoder() {
 		s.Arch, s.TypeVocab, s.MLMHead, s.MLMMasked = Encoder, c.Types(), true, true
 	}

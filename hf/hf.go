@@ -57,7 +57,7 @@ type Loaded struct {
 }
 
 // llamaTypes are the model_type values this package reads.
-var llamaTypes = []string{"llama", "mistral", "qwen2", "gemma"}
+var llamaTypes = []string{"llama", "mistral", "qwen2", "gemma", "gemma2"}
 
 // IsLlamaFamily reports whether dir's config.json names a model_type this
 // package reads.
@@ -117,12 +117,8 @@ func readConfig(dir string) (hfconfig.Config, error) {
 // checkFamily refuses the model types and options this package does not run.
 func checkFamily(h hfconfig.Config) error {
 	switch {
-	case h.ModelType == "gemma2" || h.PostNorms || h.AttnSoftcap != 0 || h.FinalSoftcap != 0:
-		return errors.New("config.json: model_type gemma2 (soft-capping, post-norms, local/global layers) is counted by tformer cost but not run by the engine")
 	case !slices.Contains(llamaTypes, h.ModelType):
 		return fmt.Errorf("config.json: model_type %s is not a Llama-family model (want %s; GPT-2 and BERT directories are read by their own loaders)", h.ModelType, strings.Join(llamaTypes, ", "))
-	case h.SlidingEvery != 0:
-		return errors.New("config.json: alternating sliding-window layers are not run by the engine")
 	}
 	return nil
 }
@@ -288,8 +284,15 @@ func names(c model.Config) []entry {
 		if c.LinearBias() {
 			es = append(es, entry{p + "self_attn.o_proj.bias", a + "proj.b", 0, []int{d}})
 		}
+		preFFN := "post_attention_layernorm.weight" // Llama's name for the pre-FFN norm
+		if c.PostNorms {
+			// Gemma 2: post_attention_layernorm is the norm after the
+			// attention; the FFN's norms are pre_ and post_feedforward.
+			es = append(es, entry{p + "post_attention_layernorm.weight", a + "postln.w", 0, []int{d}})
+			preFFN = "pre_feedforward_layernorm.weight"
+		}
 		es = append(es,
-			entry{p + "post_attention_layernorm.weight", m + "ln.w", 0, []int{d}},
+			entry{p + preFFN, m + "ln.w", 0, []int{d}},
 			entry{p + "mlp.gate_proj.weight", m + "gate.w", 0, []int{f, d}},
 			entry{p + "mlp.up_proj.weight", m + "up.w", 0, []int{f, d}},
 			entry{p + "mlp.down_proj.weight", m + "down.w", 0, []int{d, f}})
@@ -298,6 +301,9 @@ func names(c model.Config) []entry {
 				entry{p + "mlp.gate_proj.bias", m + "gate.b", 0, []int{f}},
 				entry{p + "mlp.up_proj.bias", m + "up.b", 0, []int{f}},
 				entry{p + "mlp.down_proj.bias", m + "down.b", 0, []int{d}})
+		}
+		if c.PostNorms {
+			es = append(es, entry{p + "post_feedforward_layernorm.weight", m + "postln.w", 0, []int{d}})
 		}
 	}
 	es = append(es, entry{"model.norm.weight", "lnf.w", 0, []int{d}})
@@ -333,9 +339,8 @@ func check(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*plan, err
 	}
 	c := h.Model
 	l := &Loaded{Config: h}
-	if h.SlidingWindow > 0 && h.SlidingWindow < c.MaxSeq {
-		l.Notes = append(l.Notes, fmt.Sprintf("sliding_window %d: the context is limited to %d positions, within which full attention is the same", h.SlidingWindow, h.SlidingWindow))
-		c.MaxSeq = h.SlidingWindow
+	if c.SlidingWindow > 0 && c.SlidingWindow < c.MaxSeq {
+		l.Notes = append(l.Notes, fmt.Sprintf("sliding_window %d: each query attends to itself and the %d positions before it", c.SlidingWindow, c.SlidingWindow-1))
 	}
 	if err := c.Validate(); err != nil {
 		return nil, fmt.Errorf("config.json: %w", err)

@@ -54,7 +54,11 @@ func maxRelErr(got []float32, want []float64) float64 {
 // (GQA, tied) in F32, in F16 with a stored lm_head equal to the embedding,
 // Llama 3 (MQA, untied, rope_scaling llama3, head_dim 8 ≠ d/heads) in BF16
 // over 3 shards, Qwen2 (q/k/v biases; a shared model written out per layer)
-// over 2 F32 shards, and Gemma (1+w norms, √d embedding, GeGLU) in BF16 —
+// over 2 F32 shards, Gemma (1+w norms, √d embedding, GeGLU) in BF16, and
+// Mistral (untied, GQA, sliding_window 3 over 8 positions) in F32, and
+// Gemma 2 (windows of 3 on layers 0 and 2, both soft-caps,
+// query_pre_attn_scalar 3, the four norms per layer; tied, its shared
+// attention written out per layer) in F32 —
 // and compares the logits with those the reference computed in float64
 // from the same stored (rounded) weights. F16 and BF16 widen to float32
 // exactly, so the only difference left is float32 arithmetic against
@@ -75,6 +79,8 @@ func TestLoadFixtures(t *testing.T) {
 		{"llama3_bf16_sharded", "llama", safetensors.BF16, false, 1, 8, model.BiasNone, true},
 		{"qwen2_f32_expanded", "qwen2", safetensors.F32, true, 2, 4, model.BiasQKV, false},
 		{"gemma_bf16", "gemma", safetensors.BF16, true, 1, 8, model.BiasNone, false},
+		{"mistral_f32_window3", "mistral", safetensors.F32, false, 2, 4, model.BiasNone, false},
+		{"gemma2_f32", "gemma2", safetensors.F32, true, 2, 8, model.BiasNone, false},
 	}
 	dirs, _ := filepath.Glob(filepath.Join(fixtureDir, "*", "config.json"))
 	if len(dirs) != len(cases) {
@@ -91,6 +97,13 @@ func TestLoadFixtures(t *testing.T) {
 			if l.Config.ModelType != tc.modelType || l.DType != tc.dtype || c.Tie != tc.tie || c.KVHeads != tc.kv || c.HeadDim() != tc.dh ||
 				c.Bias != tc.bias || (c.RopeScaling != nil) != tc.rope3 || c.Share != model.ShareNone {
 				t.Fatalf("read %s %s tie=%v kv=%d dh=%d bias=%q rope_scaling=%v share=%s", l.Config.ModelType, l.DType, c.Tie, c.KVHeads, c.HeadDim(), c.Bias, c.RopeScaling, c.Share)
+			}
+			if tc.modelType == "mistral" && (c.SlidingWindow != 3 || c.MaxSeq != 8) {
+				t.Fatalf("mistral read with window %d, context %d; want 3 and 8 (the window shorter than the sequence)", c.SlidingWindow, c.MaxSeq)
+			}
+			if tc.modelType == "gemma2" && !(c.NormOffset && c.EmbedScale && c.MLP == model.GeGLU && c.PostNorms && c.SlidingWindow == 3 && c.SlidingEvery == 2 &&
+				c.AttnSoftcap == 0.5 && c.FinalSoftcap == 1.5 && c.QueryScalar == 3) {
+				t.Fatalf("gemma2 read without its choices: %+v", c)
 			}
 			if tc.modelType == "gemma" && !(c.NormOffset && c.EmbedScale && c.MLP == model.GeGLU) {
 				t.Fatalf("gemma read without its choices: %+v", c)
@@ -276,7 +289,7 @@ func TestLoadBadInput(t *testing.T) {
 		}, []string{`model_type "mixtral" is not supported`}},
 		{"gemma2", single, func(t *testing.T, d string) {
 			editJSON(t, filepath.Join(d, ConfigFile), func(v map[string]any) { v["model_type"] = "gemma2" })
-		}, []string{"gemma2", "not run by the engine"}},
+		}, []string{"pre_feedforward_layernorm", "which config.json implies"}}, // a Llama directory relabelled gemma2 lacks Gemma 2's norms
 		{"gpt2 directory", single, func(t *testing.T, d string) {
 			os.WriteFile(filepath.Join(d, ConfigFile), []byte(`{"model_type":"gpt2","n_embd":16,"n_layer":1,"n_head":2,"vocab_size":10,"n_positions":8}`), 0o644)
 		}, []string{"model_type gpt2 is not a Llama-family model"}},

@@ -25,8 +25,12 @@ type Options struct {
 
 // ModelType returns the Hugging Face model_type c is written as — "llama"
 // (RMSNorm, rotary positions, SwiGLU, no biases or all of them), "qwen2"
-// (q/k/v biases only) or "gemma" (1 + w norms, √d embedding, GeGLU with the
-// tanh GELU) — or an error naming the first choice none of them makes.
+// (q/k/v biases only), "gemma" (1 + w norms, √d embedding, GeGLU with the
+// tanh GELU), "gemma2" (Gemma's with post-norms, and soft-caps, a query
+// scalar, a window on the even layers as given) or, with a sliding window
+// on every layer, "mistral" (Llama's
+// choices without biases) or "qwen2" (use_sliding_window) — or an error
+// naming the first choice none of them makes.
 func ModelType(c model.Config) (string, error) {
 	c = c.Canonical()
 	switch {
@@ -41,7 +45,8 @@ func ModelType(c model.Config) (string, error) {
 	case !c.Gated():
 		return "", errors.New("mlp gelu: the Llama family uses a gated FFN (swiglu, or geglu for Gemma)")
 	}
-	gemma := c.NormOffset || c.EmbedScale || c.MLP == model.GeGLU
+	gemma2 := c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.QueryScalar != 0 || c.PostNorms
+	gemma := gemma2 || c.NormOffset || c.EmbedScale || c.MLP == model.GeGLU
 	if gemma {
 		switch {
 		case !(c.NormOffset && c.EmbedScale && c.MLP == model.GeGLU):
@@ -51,7 +56,27 @@ func ModelType(c model.Config) (string, error) {
 		case c.Bias != model.BiasNone:
 			return "", fmt.Errorf("bias %q: Gemma has no biases", c.Bias)
 		}
+		if gemma2 || c.SlidingWindow > 0 {
+			switch {
+			case !c.PostNorms:
+				return "", errors.New("soft-capping, query-scalar and sliding windows with Gemma's choices are Gemma 2's, which has post-norms too (--post-norms)")
+			case c.SlidingWindow > 0 && c.SlidingEvery != 2:
+				return "", fmt.Errorf("sliding-every %d: Gemma 2 windows every other layer (sliding-every 2)", c.SlidingEvery)
+			}
+			return "gemma2", nil
+		}
 		return "gemma", nil
+	}
+	if c.SlidingWindow > 0 {
+		switch {
+		case c.SlidingEvery > 1:
+			return "", fmt.Errorf("sliding-every %d: the Llama family's windows are on every layer (Gemma 2's alternation is not written)", c.SlidingEvery)
+		case c.Bias == model.BiasQKV:
+			return "qwen2", nil
+		case c.Bias == model.BiasNone:
+			return "mistral", nil
+		}
+		return "", errors.New("sliding-window with every bias: Mistral has no biases (and Qwen2 q/k/v ones only)")
 	}
 	switch c.Bias {
 	case model.BiasQKV:
@@ -116,7 +141,7 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 		eps = 1e-5
 	}
 	act := "silu"
-	if mt == "gemma" {
+	if mt == "gemma" || mt == "gemma2" {
 		act = "gelu_pytorch_tanh"
 	}
 	type kv struct {
@@ -124,7 +149,7 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 		v any
 	}
 	fields := []kv{
-		{"architectures", []string{map[string]string{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM"}[mt]}},
+		{"architectures", []string{map[string]string{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM", "mistral": "MistralForCausalLM", "gemma2": "Gemma2ForCausalLM"}[mt]}},
 		{"model_type", mt},
 		{"vocab_size", c.Vocab},
 		{"hidden_size", c.DModel},
@@ -140,11 +165,31 @@ func configJSON(c model.Config, mt string, tok tokenizer.Tokenizer) ([]byte, err
 		{"tie_word_embeddings", c.Tie},
 		{"torch_dtype", "float32"},
 	}
-	if mt == "gemma" {
+	if mt == "gemma" || mt == "gemma2" {
 		fields = append(fields, kv{"hidden_activation", act})
+	}
+	if mt == "gemma2" {
+		// Gemma 2 always windows its even layers: no window is one as wide
+		// as the context.
+		qs := c.QueryScalar
+		if qs == 0 {
+			qs = float64(c.HeadDim())
+		}
+		w := c.SlidingWindow
+		if w == 0 {
+			w = c.MaxSeq
+		}
+		fields = append(fields, kv{"sliding_window", w}, kv{"attn_logit_softcapping", nullIfZero(c.AttnSoftcap)},
+			kv{"final_logit_softcapping", nullIfZero(c.FinalSoftcap)}, kv{"query_pre_attn_scalar", qs})
 	}
 	if mt == "llama" {
 		fields = append(fields, kv{"attention_bias", c.Bias == ""}, kv{"mlp_bias", c.Bias == ""})
+	}
+	if c.SlidingWindow > 0 && mt != "gemma2" {
+		fields = append(fields, kv{"sliding_window", c.SlidingWindow})
+		if mt == "qwen2" {
+			fields = append(fields, kv{"use_sliding_window", true}, kv{"max_window_layers", 0})
+		}
 	}
 	if r := c.RopeScaling; r != nil {
 		fields = append(fields, kv{"rope_scaling", map[string]any{"rope_type": "llama3", "factor": r.Factor, "low_freq_factor": r.LowFreqFactor,
@@ -309,4 +354,12 @@ func save(dir string, m *model.Model, tok tokenizer.Tokenizer, opts Options) ([]
 		}
 	}
 	return notes, nil
+}
+
+// nullIfZero is v, or nil (JSON null: none) when v is 0.
+func nullIfZero(v float64) any {
+	if v == 0 {
+		return nil
+	}
+	return v
 }

@@ -6,9 +6,10 @@
 // (Config.EncDec). One decoder, so that the cost model and the
 // loaders read a config the same way.
 //
-// What the engine's model.Config cannot express — a BERT pooler, Mistral's
-// sliding window, Gemma 2's soft-capping, alternating local/global layers
-// and post-norms — is returned beside it, for the cost model to count.
+// What the engine's model.Config cannot express — a BERT pooler, Gemma 2's
+// soft-capping and post-norms — is returned beside it, for the cost model
+// to count. The sliding window (Mistral's, Gemma 2's alternating local and
+// global layers) is in both.
 package hfconfig
 
 import (
@@ -33,9 +34,10 @@ type Config struct {
 	TypeVocab int  // type_vocab_size
 	Pooler    bool // BertModel and AlbertModel have a pooler
 
-	// Decoder options the engine does not run (the cost model counts them).
+	// Decoder options. The window is also Model's (the engine runs it);
+	// the engine does not run the others (the cost model counts them).
 	SlidingWindow int     // keys per query in a windowed layer (0: none)
-	SlidingEvery  int     // 0: every layer windowed; 2: every other layer (Gemma 2)
+	SlidingEvery  int     // 0: every layer windowed; 2: every other layer (Gemma 2: layers 0, 2, ...)
 	AttnSoftcap   float64 // Gemma 2's attn_logit_softcapping (0: none)
 	FinalSoftcap  float64 // Gemma 2's final_logit_softcapping (0: none)
 	PostNorms     bool    // Gemma 2's post-attention and post-feedforward norms
@@ -364,10 +366,15 @@ func llamaFamily(f *fields, mt string, c *Config) model.Config {
 	case "mistral":
 		c.SlidingWindow = f.integer("sliding_window", 0, false)
 	case "qwen2":
+		// transformers' Qwen2 windows the layers from max_window_layers
+		// on (its default 28): 0 windows every layer, num_hidden_layers
+		// or more none.
 		if f.boolean("use_sliding_window", false) {
-			c.SlidingWindow = f.integer("sliding_window", 0, false)
-			if mw := f.integer("max_window_layers", 0, false); mw != 0 && mw != m.Layers {
-				f.fail("max_window_layers %d is not supported with use_sliding_window (only all layers)", mw)
+			switch mw := f.integer("max_window_layers", 28, false); {
+			case mw == 0:
+				c.SlidingWindow = f.integer("sliding_window", 0, false)
+			case mw < m.Layers:
+				f.fail("max_window_layers %d is not supported with use_sliding_window (only 0, every layer windowed, or at least num_hidden_layers, none)", mw)
 			}
 		}
 	case "gemma2":
@@ -376,9 +383,22 @@ func llamaFamily(f *fields, mt string, c *Config) model.Config {
 		c.AttnSoftcap = f.number("attn_logit_softcapping", 0)
 		c.FinalSoftcap = f.number("final_logit_softcapping", 0)
 		c.PostNorms = true
+		// transformers' Gemma2Config defaults query_pre_attn_scalar to 256.
+		m.QueryScalar = f.number("query_pre_attn_scalar", 256)
+		if !(m.QueryScalar > 0) {
+			f.fail("query_pre_attn_scalar must be positive, got %g", m.QueryScalar)
+		}
+		m.AttnSoftcap, m.FinalSoftcap, m.PostNorms = c.AttnSoftcap, c.FinalSoftcap, true
+		if c.AttnSoftcap < 0 || c.FinalSoftcap < 0 {
+			f.fail("attn_logit_softcapping and final_logit_softcapping must not be negative")
+		}
 	}
 	if c.SlidingWindow < 0 {
 		f.fail("sliding_window must not be negative, got %d", c.SlidingWindow)
+	}
+	m.SlidingWindow, m.SlidingEvery = c.SlidingWindow, c.SlidingEvery
+	if m.Heads > 0 && m.QueryScalar == float64(m.HeadDim()) {
+		m.QueryScalar = 0 // query_pre_attn_scalar = head_dim is the default scale
 	}
 	return m
 }

@@ -56,7 +56,7 @@ func TestParseFamilies(t *testing.T) {
 			"sliding_window":4096,"tie_word_embeddings":false,"hidden_act":"silu"}`,
 			Config{ModelType: "mistral", Name: "mistral config", SlidingWindow: 4096, Model: none(func() model.Config {
 				m := llama(model.Config{Vocab: 32000, DModel: 4096, Layers: 32, Heads: 32, DFF: 14336, MaxSeq: 32768})
-				m.KVHeads, m.LayerNormEps, m.RopeTheta = 8, 1e-5, 10000
+				m.KVHeads, m.LayerNormEps, m.RopeTheta, m.SlidingWindow = 8, 1e-5, 10000, 4096
 				return m
 			}())}},
 		{"gemma-2b", `{"model_type":"gemma","vocab_size":256000,"hidden_size":2048,"num_hidden_layers":18,"num_attention_heads":8,
@@ -74,6 +74,8 @@ func TestParseFamilies(t *testing.T) {
 				Model: none(func() model.Config {
 					m := gemma(model.Config{Vocab: 256000, DModel: 2304, Layers: 26, Heads: 8, DFF: 9216, MaxSeq: 8192, Tie: true})
 					m.KVHeads, m.DHead, m.LayerNormEps, m.RopeTheta = 4, 256, 1e-6, 10000
+					m.SlidingWindow, m.SlidingEvery = 4096, 2
+					m.AttnSoftcap, m.FinalSoftcap, m.PostNorms = 50, 30, true // query_pre_attn_scalar 256 (the default) = head_dim
 					return m
 				}())}},
 		{"llama with every bias", `{"model_type":"llama","vocab_size":10,"hidden_size":8,"num_hidden_layers":1,"num_attention_heads":2,
@@ -138,7 +140,7 @@ func TestParseRefusals(t *testing.T) {
 		{`{"model_type":"llama",` + base + `,"rope_scaling":[1]}`, "rope_scaling must be an object"},
 		{`{"model_type":"llama",` + base + `,"attention_bias":true}`, "attention_bias true with mlp_bias false is not supported"},
 		{`{"model_type":"mistral",` + base + `,"sliding_window":-1}`, "sliding_window must not be negative"},
-		{`{"model_type":"qwen2",` + base + `,"use_sliding_window":true,"sliding_window":2,"max_window_layers":3}`, "max_window_layers 3 is not supported"},
+		{`{"model_type":"qwen2","vocab_size":10,"hidden_size":8,"num_hidden_layers":4,"num_attention_heads":2,"intermediate_size":16,"max_position_embeddings":4,"use_sliding_window":true,"sliding_window":2,"max_window_layers":3}`, "max_window_layers 3 is not supported"},
 		{`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4,"activation_function":"relu"}`, `activation_function "relu" is not supported`},
 		{`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4,"scale_attn_weights":false}`, "scale_attn_weights false is not supported"},
 		{`{"model_type":"gpt2","n_embd":8,"n_layer":1,"n_head":2,"vocab_size":5,"n_positions":4,"scale_attn_by_inverse_layer_idx":true}`, "scale_attn_by_inverse_layer_idx is not supported"},
@@ -212,4 +214,23 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("a valid llama config with vocab %d, kv heads %d of %d", c.Model.Vocab, c.Model.KV(), c.Model.Heads)
 		}
 	})
+}
+
+// TestQwen2MaxWindowLayers: transformers' Qwen2 windows the layers from
+// max_window_layers on, so 0 windows every layer and num_hidden_layers or
+// more (its default is 28) none.
+func TestQwen2MaxWindowLayers(t *testing.T) {
+	base := `{"model_type":"qwen2","vocab_size":10,"hidden_size":8,"num_hidden_layers":4,"num_attention_heads":2,"intermediate_size":16,"max_position_embeddings":32,"use_sliding_window":true,"sliding_window":5`
+	for _, tc := range []struct {
+		extra string
+		want  int
+	}{{`,"max_window_layers":0}`, 5}, {`,"max_window_layers":4}`, 0}, {`}`, 0}} {
+		c, err := Parse([]byte(base + tc.extra))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.SlidingWindow != tc.want || c.Model.SlidingWindow != tc.want || c.Model.SlidingEvery != 0 {
+			t.Errorf("%s: window %d (model %d, every %d), want %d", tc.extra, c.SlidingWindow, c.Model.SlidingWindow, c.Model.SlidingEvery, tc.want)
+		}
+	}
 }

@@ -117,6 +117,131 @@ func AttentionBackwardGQA(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, 
 	attentionBackward(cnt, dqkv, dout, qkv, out, lse, nil, b, t, h, kvh, dh, causal)
 }
 
+// AttnOpts are the options of Gemma-2-style causal attention: a sliding
+// window, soft-capped scores and the query scale.
+type AttnOpts struct {
+	// Window is the sliding window in keys: the query at position i
+	// attends to the keys j with i−Window < j ≤ i (0: every j ≤ i).
+	Window int
+	// Softcap caps the scaled scores s as Softcap·tanh(s/Softcap) before
+	// the softmax (Gemma 2's attn_logit_softcapping; 0: none).
+	Softcap float32
+	// Scale multiplies the scores q·k (0: 1/√dh; Gemma 2:
+	// query_pre_attn_scalar^−½).
+	Scale float32
+}
+
+// Soft-capping, counted per capped value. Attention scores forward:
+// FlopsSoftcapFwd = 3 (the divide by the cap, tanh, the multiply by it);
+// backward FlopsSoftcapBwd = 6 (the cap recomputed from the recomputed
+// score, 3, and the chain factor (1 − u²)·g with u = tanh, 3). Logits:
+// forward FlopsSoftcapFwd, backward FlopsLogitSoftcapBwd = 4 (u = z/cap,
+// u², 1 − u², times the gradient).
+const (
+	FlopsSoftcapFwd      = 3
+	FlopsSoftcapBwd      = 6
+	FlopsLogitSoftcapBwd = 4
+)
+
+// AttentionForwardOpts is causal AttentionForwardGQA with the options o;
+// AttnOpts{} is AttentionForwardGQA's causal attention, bit for bit.
+// Soft-capping adds FlopsSoftcapFwd per pair to the softmax count.
+func AttentionForwardOpts(cnt *Counter, out, lse, qkv []float32, b, t, h, kvh, dh int, o AttnOpts) {
+	a := newAttnDimsWin(b, t, h, kvh, dh, true, nil, o.Window)
+	a.setOpts(o)
+	a.qsrc, a.ksrc, a.out, a.lse, a.fwd = qkv, qkv, out, lse, true
+	_ = qkv[b*t*a.qld-1]
+	a.forward(cnt)
+}
+
+// AttentionBackwardOpts is the backward of AttentionForwardOpts.
+// Soft-capping adds FlopsSoftcapBwd per pair to the softmax count.
+func AttentionBackwardOpts(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, t, h, kvh, dh int, o AttnOpts) {
+	a := newAttnDimsWin(b, t, h, kvh, dh, true, nil, o.Window)
+	a.setOpts(o)
+	a.qsrc, a.ksrc, a.out, a.lse, a.dq, a.dkv, a.dout = qkv, qkv, out, lse, dqkv, dqkv, dout
+	_ = qkv[b*t*a.qld-1]
+	_ = dqkv[b*t*a.qld-1]
+	a.backward(cnt)
+}
+
+// AttentionPrefillOpts is AttentionPrefillGQA with the options o (the
+// window as AttentionPrefillWindow's).
+func AttentionPrefillOpts(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh int, o AttnOpts) {
+	if n <= 0 {
+		return
+	}
+	attentionPrefillOpts(cnt, out, lse, q, qld, kc, vc, pos, n, h, kvh, dh, o)
+}
+
+// setOpts sets the soft-cap and the scale of o.
+func (a *attnDims) setOpts(o AttnOpts) {
+	a.softcap = o.Softcap
+	if o.Scale != 0 {
+		a.scale = o.Scale
+	}
+}
+
+// capRow replaces the scores x by cap·tanh(scale·x/cap), and, when fac is
+// not nil, writes the chain factor (1 − tanh²)·scale of each into fac.
+func capRow(x, fac []float32, scale, c float32) {
+	for i, v := range x {
+		u := float32(math.Tanh(float64(scale * v / c)))
+		x[i] = c * u
+		if fac != nil {
+			fac[i] = (1 - u*u) * scale
+		}
+	}
+}
+
+// AttentionForwardWindow is causal AttentionForwardGQA with a sliding
+// window of w keys (Mistral's and Gemma 2's local attention, as Hugging
+// Face masks it): the query at position i attends to the keys j with
+// i−w < j ≤ i, itself and the w−1 before it. w ≤ 0 means no window (plain
+// causal attention, bit for bit). Key tiles wholly before a query block's
+// window are skipped, as tiles above the diagonal are; FLOPs count the
+// min(i+1, w) pairs of row i (AttentionWindowCounts).
+func AttentionForwardWindow(cnt *Counter, out, lse, qkv []float32, b, t, h, kvh, dh, w int) {
+	a := newAttnDimsWin(b, t, h, kvh, dh, true, nil, w)
+	a.qsrc, a.ksrc, a.out, a.lse, a.fwd = qkv, qkv, out, lse, true
+	_ = qkv[b*t*a.qld-1]
+	a.forward(cnt)
+}
+
+// AttentionBackwardWindow is the backward of AttentionForwardWindow.
+func AttentionBackwardWindow(cnt *Counter, dqkv, dout, qkv, out, lse []float32, b, t, h, kvh, dh, w int) {
+	a := newAttnDimsWin(b, t, h, kvh, dh, true, nil, w)
+	a.qsrc, a.ksrc, a.out, a.lse, a.dq, a.dkv, a.dout = qkv, qkv, out, lse, dqkv, dqkv, dout
+	_ = qkv[b*t*a.qld-1]
+	_ = dqkv[b*t*a.qld-1]
+	a.backward(cnt)
+}
+
+// AttentionWindowCounts returns the (query, key) pairs and the rescales of
+// one head of the fused causal attention for the query rows at positions
+// pos..pos+n−1 with a sliding window of w keys (w ≤ 0: none): row i sees
+// the min(i+1, w) keys i−w < j ≤ i, which lie in the key tiles
+// ⌊max(0, i−w+1)/AttentionTile⌋..⌊i/AttentionTile⌋, and rescales its
+// partial output once per tile after the first. With w ≤ 0 (or w > i for
+// every row) these are AttentionPairs' and AttentionRescales' counts.
+func AttentionWindowCounts(pos, n, w int) (prs, resc int64) {
+	for i := pos; i < pos+n; i++ {
+		lo := windowStart(i, w)
+		prs += int64(i + 1 - lo)
+		resc += int64(i/AttentionTile - lo/AttentionTile)
+	}
+	return prs, resc
+}
+
+// windowStart is the first key query position i sees with a window of w
+// keys (0 when w ≤ 0).
+func windowStart(i, w int) int {
+	if w <= 0 {
+		return 0
+	}
+	return max(0, i-w+1)
+}
+
 // AttentionPrefillGQA is the causal grouped-query attention of n new
 // positions pos..pos+n-1 of one sequence whose keys and values, the new
 // positions' included, are already in a decoder's cache: kc and vc hold
@@ -132,8 +257,29 @@ func AttentionPrefillGQA(cnt *Counter, out, lse, q []float32, qld int, kc, vc []
 	if n <= 0 {
 		return
 	}
+	attentionPrefill(cnt, out, lse, q, qld, kc, vc, pos, n, h, kvh, dh, 0)
+}
+
+// AttentionPrefillWindow is AttentionPrefillGQA with a sliding window of w
+// keys (w ≤ 0: none): query row i, at position pos+i, attends to the keys
+// j with pos+i−w < j ≤ pos+i, as AttentionForwardWindow.
+func AttentionPrefillWindow(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh, w int) {
+	if n <= 0 {
+		return
+	}
+	attentionPrefill(cnt, out, lse, q, qld, kc, vc, pos, n, h, kvh, dh, w)
+}
+
+func attentionPrefill(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh, w int) {
+	attentionPrefillOpts(cnt, out, lse, q, qld, kc, vc, pos, n, h, kvh, dh, AttnOpts{Window: w})
+}
+
+func attentionPrefillOpts(cnt *Counter, out, lse, q []float32, qld int, kc, vc []float32, pos, n, h, kvh, dh int, o AttnOpts) {
 	nk := pos + n
+	w := o.Window
 	a := newAttnShape(1, n, nk, h, kvh, dh, true, nil)
+	a.setOpts(o)
+	a.win = max(w, 0)
 	a.qld, a.qoff = qld, 0
 	a.kld, a.ko, a.vo = kvh*dh, 0, 0
 	a.cScores, a.cSoftmax, a.cAV = Scores, Softmax, AV
@@ -141,12 +287,8 @@ func AttentionPrefillGQA(cnt *Counter, out, lse, q []float32, qld int, kc, vc []
 	_ = q[(n-1)*qld+h*dh-1]
 	_ = kc[nk*a.kld-1]
 	_ = vc[nk*a.kld-1]
-	// Row i sees pos+i+1 keys.
-	var prs, resc int64
-	for i := range n {
-		prs += int64(pos + i + 1)
-		resc += rescales(pos + i + 1)
-	}
+	// Row i sees pos+i+1 keys (at most w).
+	prs, resc := AttentionWindowCounts(pos, n, w)
 	a.prs, a.rows, a.resc = prs*int64(h), int64(n)*int64(h), resc*int64(h)
 	a.forward(cnt)
 }
@@ -170,13 +312,15 @@ func AttentionBackwardPadded(cnt *Counter, dqkv, dout, qkv, out, lse []float32, 
 	attentionBackward(cnt, dqkv, dout, qkv, out, lse, lens, b, t, h, h, d/h, false)
 }
 
-// tileKeys is how many keys of the tile starting at j0 query row qi sees.
-func tileKeys(qi, j0, nk int, causal bool) int {
+// tileKeys returns the keys [lo, hi) of the tile starting at j0 that query
+// row qi sees, as offsets into the tile (hi ≤ lo: none).
+func (a *attnDims) tileKeys(qi, j0, nk int) (lo, hi int) {
 	lim := nk
-	if causal {
+	if a.causal {
 		lim = min(lim, qi+1)
+		lo = max(0, windowStart(qi, a.win)-j0)
 	}
-	return max(0, min(AttentionTile, lim-j0))
+	return lo, min(AttentionTile, lim-j0)
 }
 
 // attnCounts returns the total pairs, query rows and rescales over all
@@ -230,6 +374,8 @@ type attnDims struct {
 	dhp             int // dh padded to nr
 	scale           float32
 	causal          bool
+	win             int     // causal: the sliding window in keys (0: none)
+	softcap         float32 // the scores' soft-cap (0: none)
 	lens            []int32
 	qsrc, ksrc      []float32
 	vsrc            []float32 // the values, when not in ksrc (a decoder's cache; forward only)
@@ -245,7 +391,18 @@ type attnDims struct {
 // newAttnDims returns the dimensions of self-attention over a fused qkv of
 // b sequences of t positions.
 func newAttnDims(b, t, h, kvh, dh int, causal bool, lens []int32) attnDims {
+	return newAttnDimsWin(b, t, h, kvh, dh, causal, lens, 0)
+}
+
+// newAttnDimsWin is newAttnDims with a causal sliding window of w keys
+// (w ≤ 0: none).
+func newAttnDimsWin(b, t, h, kvh, dh int, causal bool, lens []int32, w int) attnDims {
 	a := newAttnShape(b, t, t, h, kvh, dh, causal, lens)
+	if causal && w > 0 {
+		a.win = w
+		prs, resc := AttentionWindowCounts(0, t, w)
+		a.prs, a.resc = prs*int64(b)*int64(h), resc*int64(b)*int64(h)
+	}
 	a.qld, a.qoff = (h+2*kvh)*dh, 0
 	a.kld, a.ko, a.vo = a.qld, h*dh, (h+kvh)*dh
 	a.cScores, a.cSoftmax, a.cAV = Scores, Softmax, AV
@@ -273,6 +430,7 @@ type flashScratch struct {
 	o                       []float32 // forward: output accumulator; backward: dQ accumulator
 	dk, dv                  []float32 // backward: the key tile's dK and dV
 	m, l, dsum              []float32 // per query row
+	fac                     []float32 // backward, soft-capped: one row's chain factors
 }
 
 var flashPool = sync.Pool{New: func() any { return new(flashScratch) }}
@@ -324,6 +482,9 @@ func (a *attnDims) forward(cnt *Counter) {
 	dhf := int64(a.dh)
 	cnt.Add(Forward, a.cScores, a.prs*2*dhf)
 	cnt.Add(Forward, a.cSoftmax, a.prs*FlopsAttnSoftmaxFwd+(a.rows+a.resc)*dhf)
+	if a.softcap != 0 {
+		cnt.Add(Forward, a.cSoftmax, a.prs*FlopsSoftcapFwd)
+	}
 	cnt.Add(Forward, a.cAV, a.prs*2*dhf)
 }
 
@@ -344,6 +505,9 @@ func (a *attnDims) backward(cnt *Counter) {
 	dhf := int64(a.dh)
 	cnt.Add(Backward, a.cAV, a.prs*4*dhf)
 	cnt.Add(Backward, a.cSoftmax, a.prs*FlopsAttnSoftmaxBwd+a.rows*2*dhf)
+	if a.softcap != 0 {
+		cnt.Add(Backward, a.cSoftmax, a.prs*FlopsSoftcapBwd)
+	}
 	cnt.Add(Backward, a.cScores, a.prs*6*dhf)
 }
 
@@ -465,27 +629,35 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 			sc.m[i] = float32(math.Inf(-1))
 			sc.l[i] = 0
 		}
-		kmax := nk
+		kmin, kmax := 0, nk
 		if a.causal {
 			kmax = min(nk, a.qpos+i0+rows)
+			// The first tile holding a key of the block's first row.
+			kmin = windowStart(a.qpos+i0, a.win) / AttentionTile * AttentionTile
 		}
-		for j0 := 0; j0 < kmax; j0 += AttentionTile {
+		for j0 := kmin; j0 < kmax; j0 += AttentionTile {
 			kw := min(AttentionTile, kmax-j0) // keys any row of the block sees
 			np := roundUp(kw, nr)
 			// S = Q·Kᵀ for the tile.
 			micro(ar, sc.s, bk, sc.qp, mr*dh, sc.kp[j0*dh:], nr*dh, mp, np, dh, false)
 			for i := range rows {
 				row := sc.s[i*bk : i*bk+np]
-				nkr := tileKeys(a.qpos+i0+i, j0, nk, a.causal)
-				if nkr == 0 {
+				k0, k1 := a.tileKeys(a.qpos+i0+i, j0, nk)
+				if k1 <= k0 {
 					clear(row)
 					continue
 				}
 				mOld := sc.m[i]
-				mNew := max(mOld, a.scale*maxOf(row[:nkr]))
-				sum := expSum(row[:nkr], a.scale, -mNew)
-				clear(row[nkr:])
-				if j0 == 0 {
+				sscale := a.scale
+				if a.softcap != 0 {
+					capRow(row[k0:k1], nil, a.scale, a.softcap)
+					sscale = 1
+				}
+				mNew := max(mOld, sscale*maxOf(row[k0:k1]))
+				sum := expSum(row[k0:k1], sscale, -mNew)
+				clear(row[:k0])
+				clear(row[k1:])
+				if math.IsInf(float64(mOld), -1) { // the row's first tile: its output so far is 0
 					sc.l[i] = sum
 				} else {
 					alpha := exp32(mOld - mNew)
@@ -499,7 +671,7 @@ func (a *attnDims) forwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 			}
 			// O (+)= P·V.
 			packRowsK(ar.packAT, sc.pp, sc.s, 0, bk, mp, kw, mr)
-			micro(ar, sc.o, a.dhp, sc.pp, mr*kw, sc.vp[j0*nr:], nr*nk, mp, a.dhp, kw, j0 > 0)
+			micro(ar, sc.o, a.dhp, sc.pp, mr*kw, sc.vp[j0*nr:], nr*nk, mp, a.dhp, kw, j0 > kmin)
 		}
 		for i := range rows {
 			inv := 1 / sc.l[i]
@@ -558,17 +730,24 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 	sc.pp = grow(sc.pp, max(a.bq, bk)*max(a.bq, bk))
 	sc.dk = grow(sc.dk, bk*dhp)
 	sc.dv = grow(sc.dv, bk*dhp)
+	if a.softcap != 0 {
+		sc.fac = grow(sc.fac, bk)
+	}
 	lseRow := a.lse[(bi*a.h+hd)*tq:]
 	for j0 := 0; j0 < nk; j0 += AttentionTile {
 		kw := min(AttentionTile, nk-j0)
 		np := roundUp(kw, nr)
 		kmp := roundUp(kw, mr)
 		first := true
-		i0 := 0
+		i0, iend := 0, tq
 		if a.causal {
 			i0 = j0 / AttentionTile * AttentionTile
+			if a.win > 0 {
+				// The last query that sees the tile's last key.
+				iend = min(tq, j0+kw-1+a.win)
+			}
 		}
-		for ; i0 < tq; i0 += AttentionTile {
+		for ; i0 < iend; i0 += AttentionTile {
 			rows := min(AttentionTile, tq-i0)
 			mp := roundUp(rows, mr)
 			// S = Q·Kᵀ and dP = dO·Vᵀ for the tile.
@@ -576,13 +755,28 @@ func (a *attnDims) backwardHead(sc *flashScratch, bi, hd int, packKV bool) {
 			micro(ar, sc.p2, bk, sc.dp[i0*dh:], mr*dh, sc.vt[j0*dh:], nr*dh, mp, np, dh, false)
 			for i := range rows {
 				row := sc.s[i*bk : i*bk+np]
-				nkr := tileKeys(i0+i, j0, nk, a.causal)
-				// P = exp(scale·S − lse), then dS in place of dP.
-				expSum(row[:nkr], a.scale, -lseRow[i0+i])
-				clear(row[nkr:])
 				dpr := sc.p2[i*bk : i*bk+np]
-				softmaxGrad(dpr[:nkr], row[:nkr], dpr[:nkr], sc.dsum[i0+i], a.scale)
-				clear(dpr[nkr:])
+				k0, k1 := a.tileKeys(i0+i, j0, nk)
+				if k1 <= k0 { // the row's window starts after the tile
+					k0, k1 = 0, 0
+				}
+				// P = exp(scale·S − lse), then dS in place of dP.
+				if a.softcap != 0 {
+					fac := sc.fac[k0:k1]
+					capRow(row[k0:k1], fac, a.scale, a.softcap)
+					expSum(row[k0:k1], 1, -lseRow[i0+i])
+					softmaxGrad(dpr[k0:k1], row[k0:k1], dpr[k0:k1], sc.dsum[i0+i], 1)
+					for k, f := range fac {
+						dpr[k0+k] *= f
+					}
+				} else {
+					expSum(row[k0:k1], a.scale, -lseRow[i0+i])
+					softmaxGrad(dpr[k0:k1], row[k0:k1], dpr[k0:k1], sc.dsum[i0+i], a.scale)
+				}
+				clear(row[:k0])
+				clear(row[k1:])
+				clear(dpr[:k0])
+				clear(dpr[k1:])
 			}
 			// dV += Pᵀ·dO and dK += dSᵀ·Q: A is the tile transposed
 			// (kw keys deep in queries), packed from its columns.
@@ -623,7 +817,14 @@ func AttentionDecode(cnt *Counter, out, q, kc, vc, scratch []float32, nk, d, h i
 // kvh·dh values per position (key/value heads only), and query head j reads
 // cached head j/(h/kvh).
 func AttentionDecodeGQA(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, kvh, dh int) {
-	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV)
+	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV, AttnOpts{})
+}
+
+// AttentionDecodeOpts is AttentionDecodeGQA with o's soft-cap and scale
+// (FlopsSoftcapFwd more per key with a cap). The window is the caller's:
+// it passes the last o.Window cached positions (o.Window is not read).
+func AttentionDecodeOpts(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, kvh, dh int, o AttnOpts) {
+	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV, o)
 }
 
 // CrossAttentionDecode computes one decoder position's cross-attention
@@ -634,13 +835,16 @@ func AttentionDecodeGQA(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, 
 // AttentionDecode counts its own.
 func CrossAttentionDecode(cnt *Counter, out, q, kv, scratch []float32, nk, h, dh int) {
 	d := h * dh
-	attentionDecode(cnt, out, q, kv, kv[d:], 2*d, scratch, nk, h, h, dh, CrossScores, CrossSoftmax, CrossAV)
+	attentionDecode(cnt, out, q, kv, kv[d:], 2*d, scratch, nk, h, h, dh, CrossScores, CrossSoftmax, CrossAV, AttnOpts{})
 }
 
 // attentionDecode is the decoding attention over keys kc and values vc
 // whose rows are ld apart, counting under the components given.
-func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []float32, nk, h, kvh, dh int, cs, cm, ca Component) {
+func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []float32, nk, h, kvh, dh int, cs, cm, ca Component, op AttnOpts) {
 	scale := float32(1 / math.Sqrt(float64(dh)))
+	if op.Scale != 0 {
+		scale = op.Scale
+	}
 	g := h / kvh
 	for hd := 0; hd < h; hd++ {
 		qh := q[hd*dh : hd*dh+dh]
@@ -648,6 +852,9 @@ func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []f
 		sc := scratch[:nk]
 		for j := range sc {
 			sc[j] = dot(qh, kc[j*ld+ko:j*ld+ko+dh]) * scale
+		}
+		if op.Softcap != 0 {
+			capRow(sc, nil, 1, op.Softcap)
 		}
 		inv := 1 / expSum(sc, 1, -maxOf(sc))
 		o := out[hd*dh : hd*dh+dh]
@@ -659,5 +866,8 @@ func attentionDecode(cnt *Counter, out, q, kc, vc []float32, ld int, scratch []f
 	all := int64(h) * int64(nk)
 	cnt.Add(Forward, cs, all*2*int64(dh))
 	cnt.Add(Forward, cm, all*FlopsSoftmaxFwd)
+	if op.Softcap != 0 {
+		cnt.Add(Forward, cm, all*FlopsSoftcapFwd)
+	}
 	cnt.Add(Forward, ca, all*2*int64(dh))
 }

@@ -145,6 +145,30 @@ type Config struct {
 	// EmbedScale multiplies the token embedding by √d (Gemma; the
 	// Transformer of Vaswani et al.).
 	EmbedScale bool `json:"embed_scale,omitempty"`
+	// SlidingWindow W makes a layer's causal attention local, as Mistral's
+	// and Gemma 2's (Hugging Face's mask): the query at position i attends
+	// to the keys j with i−W < j ≤ i, itself and the W−1 before it. 0
+	// means none. It changes FLOPs, not weights.
+	SlidingWindow int `json:"sliding_window,omitempty"`
+	// SlidingEvery says which layers the window applies to: 0 (or 1) every
+	// layer (Mistral); k the layers 0, k, 2k, ... (Gemma 2's k = 2: the
+	// even layers local, the odd ones global).
+	SlidingEvery int `json:"sliding_every,omitempty"`
+	// AttnSoftcap caps every attention score z (after the query scale) as
+	// cap·tanh(z/cap) before the softmax (Gemma 2's
+	// attn_logit_softcapping); 0: none.
+	AttnSoftcap float64 `json:"attn_softcap,omitempty"`
+	// FinalSoftcap caps the output logits likewise (Gemma 2's
+	// final_logit_softcapping); the loss is over the capped logits. 0: none.
+	FinalSoftcap float64 `json:"final_softcap,omitempty"`
+	// QueryScalar makes the attention scores q·k/√QueryScalar (Gemma 2's
+	// query_pre_attn_scalar); 0 means the head width, q·k/√dh.
+	QueryScalar float64 `json:"query_pre_attn_scalar,omitempty"`
+	// PostNorms adds an RMSNorm after each sub-layer, before its residual
+	// add (Gemma 2's post_attention_layernorm and post_feedforward_layernorm):
+	// x = x + norm(attn(norm(x))), x = x + norm(FFN(norm(x))). Each block
+	// stores its post-norm's gain (postln.w) beside its norm.
+	PostNorms bool `json:"post_norms,omitempty"`
 
 	// Encoder–decoder choices (Arch "encdec" only).
 
@@ -283,6 +307,24 @@ func (c Config) Rotary() bool { return c.Positions == RotaryPositions }
 
 // Gated reports whether the FFN is gated (SwiGLU or GeGLU).
 func (c Config) Gated() bool { return c.MLP == SwiGLU || c.MLP == GeGLU }
+
+// Window is layer l's sliding window in keys (0: full causal attention).
+func (c Config) Window(l int) int {
+	if c.SlidingWindow <= 0 || c.SlidingEvery > 1 && l%c.SlidingEvery != 0 {
+		return 0
+	}
+	return c.SlidingWindow
+}
+
+// AttnOpts is layer l's attention options for the kernels: its window, the
+// scores' soft-cap and the query scale.
+func (c Config) AttnOpts(l int) kernels.AttnOpts {
+	o := kernels.AttnOpts{Window: c.Window(l), Softcap: float32(c.AttnSoftcap)}
+	if c.QueryScalar > 0 {
+		o.Scale = float32(1 / math.Sqrt(c.QueryScalar))
+	}
+	return o
+}
 
 // QKVBias reports whether the Q, K, V projections have biases.
 func (c Config) QKVBias() bool { return c.Bias == "" || c.Bias == BiasAll || c.Bias == BiasQKV }
@@ -459,6 +501,12 @@ func (c Config) Canonical() Config {
 	if c.Rotary() && c.RopeTheta == 10000 {
 		c.RopeTheta = 0
 	}
+	if c.SlidingEvery == 1 {
+		c.SlidingEvery = 0
+	}
+	if c.Heads > 0 && c.QueryScalar == float64(c.HeadDim()) {
+		c.QueryScalar = 0
+	}
 	if c.IsEncDec() {
 		c.Tying = c.TyingMode()
 		c.Tie = c.Tying != TieNone
@@ -619,6 +667,29 @@ func (c Config) validateFamily() error {
 	}
 	if c.Heads > 0 && c.Heads%c.KV() != 0 {
 		return fmt.Errorf("kv-heads (%d) must divide heads (%d)", c.KV(), c.Heads)
+	}
+	if c.SlidingWindow < 0 || c.SlidingEvery < 0 {
+		return fmt.Errorf("sliding-window (%d) and sliding-every (%d) must not be negative", c.SlidingWindow, c.SlidingEvery)
+	}
+	if c.SlidingEvery > 1 && c.SlidingWindow == 0 {
+		return fmt.Errorf("sliding-every %d needs a sliding-window", c.SlidingEvery)
+	}
+	if c.SlidingWindow > 0 && (c.IsEncoder() || c.IsEncDec()) {
+		return errors.New("sliding-window: a sliding window applies to decoders only")
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"attn-softcap", c.AttnSoftcap}, {"final-softcap", c.FinalSoftcap}, {"query-scalar", c.QueryScalar}} {
+		if !(f.v >= 0) || math.IsInf(f.v, 0) {
+			return fmt.Errorf("%s must be a positive number (0: none), got %g", f.name, f.v)
+		}
+		if f.v != 0 && (c.IsEncoder() || c.IsEncDec()) {
+			return fmt.Errorf("%s applies to decoders only", f.name)
+		}
+	}
+	if c.PostNorms && (!c.RMS() || c.IsEncoder() || c.IsEncDec()) {
+		return errors.New("post-norms (Gemma 2's) apply to rmsnorm decoders only")
 	}
 	if c.NormOffset && !c.RMS() {
 		return errors.New("norm-offset (a 1 + w gain) applies to rmsnorm only")

@@ -24,6 +24,7 @@ type Decoder struct {
 	fch, fchg, gate []float32 // d_ff (gate: gated FFNs)
 	logits, scratch []float32
 	mean, rstd      []float32   // 1
+	pn              []float32   // d: a sub-layer's output before its post-norm (PostNorms)
 	emb, hd, hg, hl []float32   // E: factorized embedding and head
 	pre             *prefillBuf // Prefill's buffers (nil before its first call)
 }
@@ -36,7 +37,7 @@ func (m *Model) NewDecoder() *Decoder {
 		x: make([]float32, d), ln: make([]float32, d), atty: make([]float32, c.QDim()), res2: make([]float32, d),
 		qkv: make([]float32, c.QKVDim()), fch: make([]float32, c.DFF), fchg: make([]float32, c.DFF),
 		logits: make([]float32, c.Vocab), scratch: make([]float32, c.MaxSeq),
-		mean: make([]float32, 1), rstd: make([]float32, 1),
+		mean: make([]float32, 1), rstd: make([]float32, 1), pn: make([]float32, d),
 	}
 	if c.HasHead() {
 		e := c.E()
@@ -85,13 +86,25 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 		m.rope(dec.qkv, 1, 1, p)
 		copy(dec.kc[l][p*kd:(p+1)*kd], dec.qkv[qd:qd+kd])
 		copy(dec.vc[l][p*kd:(p+1)*kd], dec.qkv[qd+kd:])
-		kernels.AttentionDecodeGQA(cnt, dec.atty, dec.qkv[:qd], dec.kc[l], dec.vc[l], dec.scratch, p+1, c.Heads, c.KV(), c.HeadDim())
-		linear(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projq, at.projb, dec.x, 1, qd, d)
+		k0 := windowStart(p+1, c.Window(l)) // a windowed layer attends to the last W positions
+		kernels.AttentionDecodeOpts(cnt, dec.atty, dec.qkv[:qd], dec.kc[l][k0*kd:], dec.vc[l][k0*kd:], dec.scratch, p+1-k0, c.Heads, c.KV(), c.HeadDim(), c.AttnOpts(l))
+		m.attnOut(at, dec.res2, dec.atty, dec.x, dec.pn, dec.rstd, 1)
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
-		m.ffnForward(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, 1)
+		m.ffnPost(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, dec.pn, dec.rstd, 1)
 	}
 	m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
 	m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
+	m.capLogits(dec.logits, 1)
 	dec.pos++
 	return dec.logits, nil
+}
+
+// windowStart is the first of nk cached positions a query at position
+// nk−1 attends to with a sliding window of w keys (0 when w is 0 or the
+// window holds them all).
+func windowStart(nk, w int) int {
+	if w <= 0 {
+		return 0
+	}
+	return max(0, nk-w)
 }

@@ -40,7 +40,8 @@ type Layout struct {
 // With GQA or a head_dim of its own, qkv.w is [(H + 2·H_kv)·dh × d] (queries,
 // then keys, then values) and proj.w [d × H·dh]; a gated FFN adds gate.w
 // [d_ff×d] before up.w. RMSNorms have no .b; Bias "none" drops every linear
-// bias, "qkv" all but qkv.b.
+// bias, "qkv" all but qkv.b. PostNorms adds attn.i.postln.w and
+// ffn.i.postln.w [d] after each block's last matrix (or bias).
 //
 // A block's ln is the LayerNorm before its sub-layer in a decoder (pre-LN)
 // and after its residual add in an encoder (post-LN).
@@ -95,6 +96,9 @@ func NewLayout(c Config) *Layout {
 		if c.LinearBias() {
 			add(p+"proj.b", u, false, d)
 		}
+		if c.PostNorms {
+			add(p+"postln.w", u, false, d)
+		}
 	}
 	for i, u := range ffnUses {
 		p := fmt.Sprintf("ffn.%d.", i)
@@ -112,6 +116,9 @@ func NewLayout(c Config) *Layout {
 		add(p+"down.w", u, true, d, f)
 		if c.LinearBias() {
 			add(p+"down.b", u, false, d)
+		}
+		if c.PostNorms {
+			add(p+"postln.w", u, false, d)
 		}
 	}
 	if !c.IsEncoder() {

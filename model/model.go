@@ -43,11 +43,13 @@ type Model struct {
 
 type attnView struct {
 	lnw, lnb, qkvw, qkvb, projw, projb []float32
-	qkvq, projq                        *lowMat // narrow weights (Quantize), nil for float32
+	pnw                                []float32 // the post-norm's gain (PostNorms)
+	qkvq, projq                        *lowMat   // narrow weights (Quantize), nil for float32
 }
 type ffnView struct {
 	lnw, lnb, upw, upb, downw, downb, gatew, gateb []float32
-	upq, downq, gateq                              *lowMat // narrow weights (Quantize), nil for float32
+	pnw                                            []float32 // the post-norm's gain (PostNorms)
+	upq, downq, gateq                              *lowMat   // narrow weights (Quantize), nil for float32
 }
 
 // views are the named tensors of one slab, with the output head resolved to
@@ -116,11 +118,11 @@ func (m *Model) viewsBy(s func(name string) []float32) views {
 	}
 	for i := 0; i < m.Config.AttnBlocks(); i++ {
 		p := fmt.Sprintf("attn.%d.", i)
-		v.attn = append(v.attn, attnView{lnw: s(p + "ln.w"), lnb: s(p + "ln.b"), qkvw: s(p + "qkv.w"), qkvb: s(p + "qkv.b"), projw: s(p + "proj.w"), projb: s(p + "proj.b")})
+		v.attn = append(v.attn, attnView{lnw: s(p + "ln.w"), lnb: s(p + "ln.b"), qkvw: s(p + "qkv.w"), qkvb: s(p + "qkv.b"), projw: s(p + "proj.w"), projb: s(p + "proj.b"), pnw: s(p + "postln.w")})
 	}
 	for i := 0; i < m.Config.FFNBlocks(); i++ {
 		p := fmt.Sprintf("ffn.%d.", i)
-		v.ffn = append(v.ffn, ffnView{lnw: s(p + "ln.w"), lnb: s(p + "ln.b"), upw: s(p + "up.w"), upb: s(p + "up.b"), downw: s(p + "down.w"), downb: s(p + "down.b"), gatew: s(p + "gate.w"), gateb: s(p + "gate.b")})
+		v.ffn = append(v.ffn, ffnView{lnw: s(p + "ln.w"), lnb: s(p + "ln.b"), upw: s(p + "up.w"), upb: s(p + "up.b"), downw: s(p + "down.w"), downb: s(p + "down.b"), gatew: s(p + "gate.w"), gateb: s(p + "gate.b"), pnw: s(p + "postln.w")})
 	}
 	return v
 }
@@ -198,6 +200,9 @@ type activations struct {
 	res2       [][]float32 // L × N·D (after the attention residual)
 	fch, fchg  [][]float32 // L × N·F (pre- and post-GELU; gated: up and act(gate)·up)
 	fgate      [][]float32 // gated FFN: L × N·F, the gate's pre-activation
+	ao, fo     [][]float32 // PostNorms: L × N·D, the sub-layers' outputs before their post-norms
+	aor, fori  [][]float32 // PostNorms: L × N, the post-norms' rstd
+	dpn        []float32   // PostNorms: N·D backward scratch
 	lnf        []float32   // N·D
 	lnfm, lnfr []float32
 	logits     []float32 // N·V
@@ -257,6 +262,9 @@ func newActivations(c Config, b, t int) *activations {
 	}
 	if !c.RMS() { // an RMSNorm keeps no mean
 		a.ln1m, a.ln2m = slab(L, n), slab(L, n)
+	}
+	if c.PostNorms {
+		a.ao, a.fo, a.aor, a.fori, a.dpn = slab(L, n*d), slab(L, n*d), slab(L, n), slab(L, n), make([]float32, n*d)
 	}
 	if c.Gated() {
 		a.fgate, a.dgate = slab(L, n*f), make([]float32, n*f)
@@ -318,13 +326,13 @@ func (m *Model) ActivationFloats() int64 {
 		return 0
 	}
 	var n int64
-	for _, group := range [][][]float32{a.res, a.ln1, a.ln2, a.ln1m, a.ln1r, a.ln2m, a.ln2r, a.qkv, a.lse, a.atty, a.res2, a.fch, a.fchg, a.fgate} {
+	for _, group := range [][][]float32{a.res, a.ln1, a.ln2, a.ln1m, a.ln1r, a.ln2m, a.ln2r, a.qkv, a.lse, a.atty, a.res2, a.fch, a.fchg, a.fgate, a.ao, a.fo, a.aor, a.fori} {
 		for _, x := range group {
 			n += int64(len(x))
 		}
 	}
 	for _, x := range [][]float32{a.lnf, a.lnfm, a.lnfr, a.logits, a.probs, a.losses, a.dres, a.dln, a.datty, a.dqkv, a.dfch, a.dfchg,
-		a.emb, a.embln, a.demb, a.dembln, a.embm, a.embr, a.hd, a.hg, a.hl, a.hdA, a.hdB, a.hlm, a.hlr, a.hin, a.dhin, a.dgate, a.gscr} {
+		a.emb, a.embln, a.demb, a.dembln, a.embm, a.embr, a.hd, a.hg, a.hl, a.hdA, a.hdB, a.hlm, a.hlr, a.hin, a.dhin, a.dgate, a.gscr, a.dpn} {
 		n += int64(len(x))
 	}
 	return n
@@ -394,12 +402,13 @@ func (m *Model) Forward(tokens, targets []int32, b, t int) (float32, error) {
 	for l := 0; l < c.Layers; l++ {
 		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
 		m.norm(cnt, a.ln1[l], at2(a.ln1m, l), a.ln1r[l], a.res[l], at.lnw, at.lnb, n, d)
-		m.attention(at, a.res2[l], a.ln1[l], a.qkv[l], a.atty[l], a.lse[l], a.res[l], b, t, 0)
+		m.attention(at, a.res2[l], a.ln1[l], a.qkv[l], a.atty[l], a.lse[l], a.res[l], at2(a.ao, l), at2(a.aor, l), b, t, c.AttnOpts(l))
 		m.norm(cnt, a.ln2[l], at2(a.ln2m, l), a.ln2r[l], a.res2[l], ff.lnw, ff.lnb, n, d)
-		m.ffnForward(ff, a.res[l+1], a.ln2[l], at2(a.fgate, l), a.fch[l], a.fchg[l], a.res2[l], n)
+		m.ffnPost(ff, a.res[l+1], a.ln2[l], at2(a.fgate, l), a.fch[l], a.fchg[l], a.res2[l], at2(a.fo, l), at2(a.fori, l), n)
 	}
 	m.norm(cnt, a.lnf, a.lnfm, a.lnfr, a.res[c.Layers], m.p.lnfw, m.p.lnfb, n, d)
 	m.headForward(a.head(), a.lnf, n)
+	m.capLogits(a.logits, n)
 	a.haveLoss = targets != nil
 	if targets == nil {
 		return 0, nil
@@ -465,6 +474,9 @@ func (m *Model) Backward() error {
 	dlogits := a.probs
 	cnt.Mark()
 	kernels.CrossEntropyBackward(cnt, dlogits, a.probs, a.targets, 1/float32(n), n, c.Vocab)
+	if c.FinalSoftcap != 0 {
+		kernels.SoftcapBackward(cnt, dlogits[:n*c.Vocab], a.logits, float32(c.FinalSoftcap))
+	}
 	m.headBackward(a.lnf, a.dln, n)
 	a.haveLoss = false // probs now hold dlogits
 	clear(a.dres)
@@ -474,7 +486,13 @@ func (m *Model) Backward() error {
 		at, ff := m.p.attn[ai], m.p.ffn[fi]
 		gat, gff := m.g.attn[ai], m.g.ffn[fi]
 		// FFN branch: a.dres holds dL/d(res[l+1]), which is also dL/d(res2) through the skip.
-		kernels.LinearBackwardTo(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, a.dres, a.fchg[l], ff.downw, n, f, d)
+		dffn := a.dres
+		if c.PostNorms { // back through the post-norm
+			clear(a.dpn)
+			m.normBack(cnt, a.dpn, gff.pnw, nil, a.dres, a.fo[l], ff.pnw, nil, a.fori[l], n, d)
+			dffn = a.dpn
+		}
+		kernels.LinearBackwardTo(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, dffn, a.fchg[l], ff.downw, n, f, d)
 		clear(a.dfch)
 		upTo := kernels.LinearBackwardTo // the first product into a.dln writes it
 		if c.Gated() {
@@ -493,9 +511,15 @@ func (m *Model) Backward() error {
 		upTo(cnt, kernels.FFNUp, a.dln, gff.upw, gff.upb, a.dfch, a.ln2[l], ff.upw, n, d, f)
 		m.normBack(cnt, a.dres, gff.lnw, gff.lnb, a.dln, a.res2[l], ff.lnw, at2(a.ln2m, l), a.ln2r[l], n, d)
 		// Attention branch: a.dres now holds dL/d(res2).
-		kernels.LinearBackwardTo(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dres, a.atty[l], at.projw, n, qd, d)
+		dattn := a.dres
+		if c.PostNorms {
+			clear(a.dpn)
+			m.normBack(cnt, a.dpn, gat.pnw, nil, a.dres, a.ao[l], at.pnw, nil, a.aor[l], n, d)
+			dattn = a.dpn
+		}
+		kernels.LinearBackwardTo(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, dattn, a.atty[l], at.projw, n, qd, d)
 		clear(a.dqkv)
-		kernels.AttentionBackwardGQA(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, H, KV, dh, true)
+		kernels.AttentionBackwardOpts(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], b, t, H, KV, dh, c.AttnOpts(l))
 		if c.Rotary() {
 			// The gradients of the rotated queries and keys, back through the rotation.
 			kernels.RopeBackward(cnt, a.dqkv, m.ropeCos, m.ropeSin, n, t, 0, qkv, 0, H, dh)
@@ -527,19 +551,57 @@ func at2(x [][]float32, l int) []float32 {
 }
 
 // attention runs one attention sub-layer after its norm over b rows of t
-// tokens at positions pos.. (the Decoder's single rows use pos; it needs
-// the cache and so has its own core): the QKV projection of x into qkv,
-// the rotation of its queries and keys, the fused attention into atty
-// (its log-sum-exps into lse) and the output projection plus the residual
-// res into out.
-func (m *Model) attention(at attnView, out, x, qkv, atty, lse, res []float32, b, t, pos int) {
+// tokens (the Decoder has its own core, over the cache): the QKV
+// projection of x into qkv, the rotation of its queries and keys, the fused
+// attention into atty (its log-sum-exps into lse; with the layer's window,
+// soft-cap and query scale o) and the output projection plus the residual
+// res into out. With PostNorms the projection goes to y, and out is
+// res + norm(y) (rstd its statistics).
+func (m *Model) attention(at attnView, out, x, qkv, atty, lse, res, y, rstd []float32, b, t int, o kernels.AttnOpts) {
 	c, cnt := m.Config, m.Flops
 	n, d := b*t, c.DModel
-	qd, ld, H, KV, dh := c.QDim(), c.QKVDim(), c.Heads, c.KV(), c.HeadDim()
+	ld, H, KV, dh := c.QKVDim(), c.Heads, c.KV(), c.HeadDim()
 	linear(cnt, kernels.QKV, qkv, x, at.qkvw, at.qkvq, at.qkvb, nil, n, d, ld)
-	m.rope(qkv, n, t, pos)
-	kernels.AttentionForwardGQA(cnt, atty, lse, qkv, b, t, H, KV, dh, true)
-	linear(cnt, kernels.AttnOut, out, atty, at.projw, at.projq, at.projb, res, n, qd, d)
+	m.rope(qkv, n, t, 0)
+	kernels.AttentionForwardOpts(cnt, atty, lse, qkv, b, t, H, KV, dh, o)
+	m.attnOut(at, out, atty, res, y, rstd, n)
+}
+
+// attnOut is the attention's output projection of n rows of atty plus the
+// residual res into out; with PostNorms through y and the post-norm
+// (rstd its statistics).
+func (m *Model) attnOut(at attnView, out, atty, res, y, rstd []float32, n int) {
+	c, cnt := m.Config, m.Flops
+	if !c.PostNorms {
+		linear(cnt, kernels.AttnOut, out, atty, at.projw, at.projq, at.projb, res, n, c.QDim(), c.DModel)
+		return
+	}
+	linear(cnt, kernels.AttnOut, y, atty, at.projw, at.projq, at.projb, nil, n, c.QDim(), c.DModel)
+	m.postNorm(kernels.AttnOut, out, y, res, at.pnw, rstd, n)
+}
+
+// postNorm writes out = res + norm(y) over n rows (Gemma 2's post-norms),
+// counting the norm under layernorm and the residual add under comp (as
+// the residual fused into a projection counts).
+func (m *Model) postNorm(comp kernels.Component, out, y, res, w, rstd []float32, n int) {
+	c, cnt := m.Config, m.Flops
+	d := c.DModel
+	kernels.RMSNormForward(cnt, out[:n*d], rstd, y, w, n, d, c.Eps(), c.NormGainOffset())
+	for i, r := range res[:n*d] {
+		out[i] += r
+	}
+	cnt.Add(kernels.Forward, comp, int64(n)*int64(d)*kernels.FlopsResidual)
+}
+
+// ffnPost is ffnForward with the residual res; with PostNorms the FFN's
+// output goes to y and out is res + norm(y) (rstd its statistics).
+func (m *Model) ffnPost(ff ffnView, out, x, gate, up, h, res, y, rstd []float32, n int) {
+	if !m.Config.PostNorms {
+		m.ffnForward(ff, out, x, gate, up, h, res, n)
+		return
+	}
+	m.ffnForward(ff, y, x, gate, up, h, nil, n)
+	m.postNorm(kernels.FFNDown, out, y, res, ff.pnw, rstd, n)
 }
 
 // rope rotates the queries and keys of n rows of qkv (rows of t tokens,
@@ -680,6 +742,14 @@ func (m *Model) headForward(o headOut, x []float32, r int) {
 	m.gelu(cnt, kernels.MLMDense, o.hg, o.hd)
 	m.layerNorm(cnt, o.hl, o.mean, o.rstd, o.hg, m.p.hlnw, m.p.hlnb, r, e)
 	linear(cnt, kernels.Logits, o.logits, o.hl, m.p.head, m.p.headq, m.p.hbias, nil, r, e, v)
+}
+
+// capLogits soft-caps the logits of r rows in place (FinalSoftcap; a
+// no-op when 0).
+func (m *Model) capLogits(logits []float32, r int) {
+	if c := m.Config.FinalSoftcap; c != 0 {
+		kernels.SoftcapForward(m.Flops, logits[:r*m.Config.Vocab], float32(c))
+	}
 }
 
 // headBackward takes dlogits (in the activations' probs) back through the

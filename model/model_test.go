@@ -184,6 +184,14 @@ func gradConfigs() map[string]Config {
 	out["qwen2/qkv-bias/share-attention"] = fam("qwen2", func(c *Config) { c.KVHeads, c.Share, c.Groups = 2, ShareAttention, 2 })
 	out["gemma/mqa/share-ffn"] = fam("gemma", func(c *Config) { c.KVHeads, c.Share, c.Groups = 1, ShareFFN, 1 })
 	out["rms/learned/geglu-erf/all-bias"] = fam("gpt2", func(c *Config) { c.Norm, c.MLP, c.Activation = RMSNormKind, GeGLU, GELUErf })
+	// Sliding windows shorter than the sequence (T = 5, context 6).
+	out["mistral/window2/gqa/tied"] = fam("mistral", func(c *Config) { c.KVHeads, c.SlidingWindow = 2, 2 })
+	out["gemma/window3/every2/untied/share-attention"] = fam("gemma", func(c *Config) {
+		c.SlidingWindow, c.SlidingEvery, c.Tie, c.Share, c.Groups = 3, 2, false, ShareAttention, 2
+	})
+	out["gemma/softcaps/query-scalar/window2/every2/tied"] = fam("gemma", func(c *Config) {
+		c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.PostNorms = 2, 2, 1.5, 2, 3, true
+	})
 	return out
 }
 

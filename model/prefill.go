@@ -16,7 +16,7 @@ const PrefillChunk = 256
 // up to rows positions, allocated on the first Prefill and kept.
 type prefillBuf struct {
 	rows            int
-	x, ln, res2     []float32 // rows × d
+	x, ln, res2, pn []float32 // rows × d (pn: PostNorms' sub-layer outputs)
 	atty            []float32 // rows × heads·dh
 	qkv             []float32 // rows × (heads + 2·kv_heads)·dh
 	fch, fchg, gate []float32 // rows × d_ff (gate: gated FFNs only)
@@ -28,7 +28,7 @@ type prefillBuf struct {
 func newPrefillBuf(c Config) *prefillBuf {
 	r, d, f := min(PrefillChunk, c.MaxSeq), c.DModel, c.DFF
 	b := &prefillBuf{rows: r,
-		x: make([]float32, r*d), ln: make([]float32, r*d), res2: make([]float32, r*d),
+		x: make([]float32, r*d), ln: make([]float32, r*d), res2: make([]float32, r*d), pn: make([]float32, r*d),
 		atty: make([]float32, r*c.QDim()), qkv: make([]float32, r*c.QKVDim()),
 		fch: make([]float32, r*f), fchg: make([]float32, r*f),
 		mean: make([]float32, r), rstd: make([]float32, r), lse: make([]float32, c.Heads*r),
@@ -153,21 +153,23 @@ func (dec *Decoder) prefillChunk(toks []int32, last bool) {
 			// the prompt goes on, as Step runs it.
 			if last {
 				q := qkv[(r-1)*ld : (r-1)*ld+qd]
-				kernels.AttentionDecodeGQA(cnt, dec.atty, q, kc, vc, dec.scratch, p+r, H, KV, dh)
-				linear(cnt, kernels.AttnOut, dec.res2, dec.atty, at.projw, at.projq, at.projb, x[(r-1)*d:], 1, qd, d)
+				k0 := windowStart(p+r, c.Window(l))
+				kernels.AttentionDecodeOpts(cnt, dec.atty, q, kc[k0*kd:], vc[k0*kd:], dec.scratch, p+r-k0, H, KV, dh, c.AttnOpts(l))
+				m.attnOut(at, dec.res2, dec.atty, x[(r-1)*d:], dec.pn, dec.rstd, 1)
 				m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
-				m.ffnForward(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, 1)
+				m.ffnPost(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, dec.pn, dec.rstd, 1)
 			}
 			break
 		}
-		kernels.AttentionPrefillGQA(cnt, atty, b.lse[:H*r], qkv, ld, kc, vc, p, r, H, KV, dh)
-		linear(cnt, kernels.AttnOut, res2, atty, at.projw, at.projq, at.projb, x, r, qd, d)
+		kernels.AttentionPrefillOpts(cnt, atty, b.lse[:H*r], qkv, ld, kc, vc, p, r, H, KV, dh, c.AttnOpts(l))
+		m.attnOut(at, res2, atty, x, b.pn[:r*d], rstd, r)
 		m.norm(cnt, ln, mean, rstd, res2, ff.lnw, ff.lnb, r, d)
-		m.ffnForward(ff, x, ln, gate, fch, fchg, res2, r)
+		m.ffnPost(ff, x, ln, gate, fch, fchg, res2, b.pn[:r*d], rstd, r)
 	}
 	dec.pos += r
 	if last {
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
 		m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
+		m.capLogits(dec.logits, 1)
 	}
 }

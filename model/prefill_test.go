@@ -40,6 +40,13 @@ func prefillConfigs() map[string]Config {
 		"llama/mqa/share-attention-g2":   fam("llama", func(c *Config) { c.KVHeads, c.Share, c.Groups, c.Layers = 1, ShareAttention, 2, 4 }),
 		"qwen2/qkv-bias/gqa/share-all-3": fam("qwen2", func(c *Config) { c.KVHeads, c.Share, c.Groups = 2, ShareAll, 3 }),
 		"gemma/embed-scale/mqa/hd16":     fam("gemma", func(c *Config) { c.KVHeads, c.DHead = 1, 16 }),
+		"mistral/window40/gqa":           fam("mistral", func(c *Config) { c.KVHeads, c.SlidingWindow = 2, 40 }),
+		"gemma/window100/every2/share-all": fam("gemma", func(c *Config) {
+			c.SlidingWindow, c.SlidingEvery, c.Share, c.Groups, c.Layers = 100, 2, ShareAll, 2, 4
+		}),
+		"gemma/softcaps/window60/every2": fam("gemma", func(c *Config) {
+			c.SlidingWindow, c.SlidingEvery, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar, c.PostNorms = 60, 2, 5, 3, 12, true
+		}),
 	}
 }
 

@@ -34,7 +34,15 @@ DIRS = [
     ("llama_f16_tied_lm_head", "llama_tied_gqa", "llama", "F16", 1, True),
     ("qwen2_f32_expanded", "qwen2_tied_qkvbias_shareall", "qwen2", "F32", 2, False),
     ("gemma_bf16", "gemma_tied_mqa_shareattn_g2", "gemma", "BF16", 1, False),
+    ("mistral_f32_window3", "mistral_window3_gqa_untied", "mistral", "F32", 1, False),
+    ("gemma2_f32", "gemma2_window3_every2_softcaps_qscalar_postnorms_shareattn_g2", "gemma2", "F32", 1, False),
 ]
+
+# Gemma 2 names its norms differently: post_attention_layernorm is the norm
+# after the attention (Llama's name for the pre-FFN norm), and the FFN has
+# pre_feedforward_layernorm and post_feedforward_layernorm.
+GEMMA2_NORMS = {"attn_post": "post_attention_layernorm", "ffn_pre": "pre_feedforward_layernorm",
+                "ffn_post": "post_feedforward_layernorm"}
 
 
 def round_to(x, dt):
@@ -87,8 +95,14 @@ def main():
             if a + "qkv.b" in P:
                 qb, kb, vb = np.split(P[a + "qkv.b"], [H * dh, H * dh + KV * dh])
                 hf += [(p + "self_attn.q_proj.bias", qb), (p + "self_attn.k_proj.bias", kb), (p + "self_attn.v_proj.bias", vb)]
-            hf += [(p + "post_attention_layernorm.weight", P[f + "ln.w"]), (p + "mlp.gate_proj.weight", P[f + "gate.w"]),
+            pre_ffn = "post_attention_layernorm"
+            if c["post_norms"]:
+                hf.append((p + GEMMA2_NORMS["attn_post"] + ".weight", P[a + "postln.w"]))
+                pre_ffn = GEMMA2_NORMS["ffn_pre"]
+            hf += [(p + pre_ffn + ".weight", P[f + "ln.w"]), (p + "mlp.gate_proj.weight", P[f + "gate.w"]),
                    (p + "mlp.up_proj.weight", P[f + "up.w"]), (p + "mlp.down_proj.weight", P[f + "down.w"])]
+            if c["post_norms"]:
+                hf.append((p + GEMMA2_NORMS["ffn_post"] + ".weight", P[f + "postln.w"]))
         hf.append(("model.norm.weight", P["lnf.w"]))
         if not c["tie"]:
             hf.append(("lm_head.weight", P["lm_head"]))
@@ -110,22 +124,37 @@ def main():
                     getattr(at, nm).weight.copy_(g(p + "self_attn." + nm + ".weight"))
                     if getattr(at, nm).bias is not None:
                         getattr(at, nm).bias.copy_(g(p + "self_attn." + nm + ".bias"))
-                ml.norm.weight.copy_(g(p + "post_attention_layernorm.weight"))
+                if c["post_norms"]:
+                    at.post_norm.weight.copy_(g(p + GEMMA2_NORMS["attn_post"] + ".weight"))
+                    ml.norm.weight.copy_(g(p + GEMMA2_NORMS["ffn_pre"] + ".weight"))
+                    ml.post_norm.weight.copy_(g(p + GEMMA2_NORMS["ffn_post"] + ".weight"))
+                else:
+                    ml.norm.weight.copy_(g(p + "post_attention_layernorm.weight"))
                 for nm in ("gate_proj", "up_proj", "down_proj"):
                     getattr(ml, nm).weight.copy_(g(p + "mlp." + nm + ".weight"))
             m.norm.weight.copy_(g("model.norm.weight"))
             if m.lm_head is not None:
                 m.lm_head.weight.copy_(g("lm_head.weight"))
             logits = m(torch.from_numpy(tokens.astype(np.int64)))
-        cfg = {"model_type": mt, "architectures": [{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM"}[mt]],
+        cfg = {"model_type": mt, "architectures": [{"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma": "GemmaForCausalLM",
+                                                  "mistral": "MistralForCausalLM", "gemma2": "Gemma2ForCausalLM"}[mt]],
                "vocab_size": c["vocab"], "hidden_size": d, "num_hidden_layers": c["layers"], "num_attention_heads": H,
                "num_key_value_heads": KV, "head_dim": dh, "intermediate_size": c["d_ff"],
                "max_position_embeddings": c["max_seq"], "rms_norm_eps": c["eps"], "rope_theta": c["rope_theta"],
                "tie_word_embeddings": c["tie"], "attention_bias": False, "torch_dtype": {"F32": "float32", "F16": "float16", "BF16": "bfloat16"}[dt]}
-        if mt == "gemma":
+        if mt in ("gemma", "gemma2"):
             cfg["hidden_activation"] = "gelu_pytorch_tanh"
         else:
             cfg["hidden_act"] = "silu"
+        if c["sliding_window"]:
+            # Mistral windows every layer; Gemma 2 the even ones (layer_idx % 2 == 0).
+            assert (mt == "mistral" and not c["sliding_every"]) or (mt == "gemma2" and c["sliding_every"] == 2)
+            cfg["sliding_window"] = c["sliding_window"]
+        if mt == "gemma2":
+            assert c["post_norms"] and c["norm_offset"] and c["embed_scale"]
+            cfg["attn_logit_softcapping"] = c["attn_softcap"]
+            cfg["final_logit_softcapping"] = c["final_softcap"]
+            cfg["query_pre_attn_scalar"] = c["query_scalar"]
         if c["rope_scaling"]:
             cfg["rope_scaling"] = dict(c["rope_scaling"], rope_type="llama3")
         out = os.path.join(args.out, dname)

@@ -49,7 +49,8 @@ def cfg(**kw):
     c = dict(vocab=23, d_model=16, layers=2, heads=4, d_ff=40, max_seq=9, tie=True, share="none", groups=1,
              norm="rmsnorm", positions="rope", mlp="swiglu", kv_heads=0, head_dim=0, bias="none",
              rope_theta=10000.0, rope_scaling=None, norm_offset=False, embed_scale=False, eps=1e-5,
-             activation="gelu_tanh")
+             activation="gelu_tanh", sliding_window=0, sliding_every=0,
+             attn_softcap=0.0, final_softcap=0.0, query_scalar=0.0, post_norms=False)
     c.update(kw)
     return c
 
@@ -64,7 +65,47 @@ FIXTURES = [
                                         layers=4, share="attention", groups=2, eps=1e-6), 2, 7, 2004),
     ("rms_rope_swiglu_allbias_untied_shareffn_g2", cfg(bias="all", tie=False, layers=4, share="ffn", groups=2), 2, 7, 2005),
     ("rms_learned_geglu_erf_mha", cfg(positions="learned", mlp="geglu", activation="gelu_erf", heads=2), 2, 9, 2006),
+    # Sliding windows shorter than the sequence (T = 8): every layer
+    # (Mistral), and the even layers only (Gemma 2's alternation), shared.
+    ("mistral_window3_gqa_untied", cfg(kv_heads=2, tie=False, layers=3, sliding_window=3, max_seq=8), 2, 8, 2007),
+    ("gemma_window2_every2_mqa_shareattn_g2", cfg(kv_heads=1, head_dim=8, mlp="geglu", norm_offset=True, embed_scale=True,
+                                                  layers=4, share="attention", groups=2, eps=1e-6,
+                                                  sliding_window=2, sliding_every=2, max_seq=8), 2, 8, 2008),
+    # Gemma 2's attention: alternating windows, soft-capped scores and
+    # logits (caps small enough to bite at these scales), the query scaled
+    # by query_pre_attn_scalar^-1/2; tied, FFNs shared.
+    ("gemma2attn_window3_every2_softcaps_qscalar_shareffn", cfg(kv_heads=2, head_dim=8, mlp="geglu", norm_offset=True,
+                                                               embed_scale=True, layers=4, share="ffn", groups=2, eps=1e-6,
+                                                               sliding_window=3, sliding_every=2, max_seq=8,
+                                                               attn_softcap=0.5, final_softcap=1.5, query_scalar=3.0), 2, 8, 2009),
+    # Gemma 2 whole: the above with the post-attention and post-feedforward
+    # norms (x + norm(f(norm(x)))), tied, attention shared in two groups.
+    ("gemma2_window3_every2_softcaps_qscalar_postnorms_shareattn_g2",
+     cfg(kv_heads=2, head_dim=8, mlp="geglu", norm_offset=True, embed_scale=True, layers=4, share="attention", groups=2,
+         eps=1e-6, sliding_window=3, sliding_every=2, max_seq=8, attn_softcap=0.5, final_softcap=1.5, query_scalar=3.0,
+         post_norms=True), 2, 8, 2010),
 ]
+
+
+def window(c, l):
+    """Layer l's sliding window in keys (0: none). Hugging Face's Gemma 2
+    makes layer l local when l % 2 == 0; Mistral every layer."""
+    w, every = c["sliding_window"], c["sliding_every"]
+    if w <= 0 or (every > 1 and l % every != 0):
+        return 0
+    return w
+
+
+def attn_mask(T, w):
+    """True where the query (row) i must not see the key (column) j: j > i,
+    or, with a window of w keys, j <= i - w (Hugging Face's sliding-window
+    mask: a query sees itself and the w - 1 keys before it)."""
+    i = torch.arange(T)[:, None]
+    j = torch.arange(T)[None, :]
+    masked = j > i
+    if w > 0:
+        masked = masked | (j <= i - w)
+    return masked
 
 
 def block_layout(c):
@@ -156,8 +197,9 @@ class Attention(nn.Module):
         self.k_proj = nn.Linear(d, KV * dh, bias=qb)
         self.v_proj = nn.Linear(d, KV * dh, bias=qb)
         self.o_proj = nn.Linear(H * dh, d, bias=c["bias"] == "all")
+        self.post_norm = make_norm(c) if c["post_norms"] else None  # Gemma 2's post_attention_layernorm
 
-    def forward(self, x, cos, sin):
+    def forward(self, x, cos, sin, w=0):
         B, T, _ = x.shape
         h = self.norm(x)
         q = self.q_proj(h).view(B, T, self.H, self.dh).transpose(1, 2)
@@ -169,10 +211,18 @@ class Attention(nn.Module):
         rep = self.H // self.KV  # repeat_kv
         k = k[:, :, None].expand(B, self.KV, rep, T, self.dh).reshape(B, self.H, T, self.dh)
         v = v[:, :, None].expand(B, self.KV, rep, T, self.dh).reshape(B, self.H, T, self.dh)
-        s = q @ k.transpose(-1, -2) / math.sqrt(self.dh)
-        s = s.masked_fill(torch.ones(T, T, dtype=torch.bool).triu(1), float("-inf"))
+        c = self.c
+        # Gemma 2: scaled by query_pre_attn_scalar^-1/2, then soft-capped.
+        scale = c["query_scalar"] ** -0.5 if c["query_scalar"] else 1 / math.sqrt(self.dh)
+        s = (q @ k.transpose(-1, -2)) * scale
+        if c["attn_softcap"]:
+            s = torch.tanh(s / c["attn_softcap"]) * c["attn_softcap"]
+        s = s.masked_fill(attn_mask(T, w), float("-inf"))
         y = (s.softmax(-1) @ v).transpose(1, 2).reshape(B, T, self.H * self.dh)
-        return x + self.o_proj(y)
+        o = self.o_proj(y)
+        if self.post_norm is not None:
+            o = self.post_norm(o)
+        return x + o
 
 
 class MLP(nn.Module):
@@ -184,6 +234,7 @@ class MLP(nn.Module):
         self.gate_proj = nn.Linear(d, f, bias=b) if c["mlp"] != "gelu" else None
         self.up_proj = nn.Linear(d, f, bias=b)
         self.down_proj = nn.Linear(f, d, bias=b)
+        self.post_norm = make_norm(c) if c["post_norms"] else None  # Gemma 2's post_feedforward_layernorm
 
     def act(self, x):
         if self.c["mlp"] == "swiglu":
@@ -193,8 +244,12 @@ class MLP(nn.Module):
     def forward(self, x):
         h = self.norm(x)
         if self.gate_proj is None:
-            return x + self.down_proj(self.act(self.up_proj(h)))
-        return x + self.down_proj(self.act(self.gate_proj(h)) * self.up_proj(h))
+            o = self.down_proj(self.act(self.up_proj(h)))
+        else:
+            o = self.down_proj(self.act(self.gate_proj(h)) * self.up_proj(h))
+        if self.post_norm is not None:
+            o = self.post_norm(o)
+        return x + o
 
 
 class Model(nn.Module):
@@ -223,11 +278,14 @@ class Model(nn.Module):
             emb = torch.cat((ang, ang), dim=-1)
             cos, sin = emb.cos()[None, None], emb.sin()[None, None]
         for l in range(c["layers"]):
-            x = self.attn[self.ai[l]](x, cos, sin)
+            x = self.attn[self.ai[l]](x, cos, sin, window(c, l))
             x = self.mlp[self.fi[l]](x)
         x = self.norm(x)
         w = self.embed.weight if self.lm_head is None else self.lm_head.weight
-        return F.linear(x, w)
+        logits = F.linear(x, w)
+        if c["final_softcap"]:
+            logits = torch.tanh(logits / c["final_softcap"]) * c["final_softcap"]
+        return logits
 
     def tformer_params(self):
         """(tformer name, tensor) in tformer's layout, built from the modules
@@ -250,6 +308,8 @@ class Model(nn.Module):
             out.append((f"attn.{i}.proj.w", a.o_proj.weight))
             if a.o_proj.bias is not None:
                 out.append((f"attn.{i}.proj.b", a.o_proj.bias))
+            if a.post_norm is not None:
+                out.append((f"attn.{i}.postln.w", a.post_norm.weight))
         for i, m in enumerate(self.mlp):
             norm(f"ffn.{i}.ln", m.norm)
             for nm, lin in (("gate", m.gate_proj), ("up", m.up_proj), ("down", m.down_proj)):
@@ -258,6 +318,8 @@ class Model(nn.Module):
                 out.append((f"ffn.{i}.{nm}.w", lin.weight))
                 if lin.bias is not None:
                     out.append((f"ffn.{i}.{nm}.b", lin.bias))
+            if m.post_norm is not None:
+                out.append((f"ffn.{i}.postln.w", m.post_norm.weight))
         norm("lnf", self.norm)
         if self.lm_head is not None:
             out.append(("lm_head", self.lm_head.weight))
@@ -316,6 +378,18 @@ def tformer_config(c):
         out["bias"] = c["bias"]
     if c["embed_scale"]:
         out["embed_scale"] = True
+    if c["sliding_window"]:
+        out["sliding_window"] = c["sliding_window"]
+    if c["sliding_every"]:
+        out["sliding_every"] = c["sliding_every"]
+    if c["attn_softcap"]:
+        out["attn_softcap"] = c["attn_softcap"]
+    if c["final_softcap"]:
+        out["final_softcap"] = c["final_softcap"]
+    if c["query_scalar"]:
+        out["query_pre_attn_scalar"] = c["query_scalar"]
+    if c["post_norms"]:
+        out["post_norms"] = True
     return json.dumps(out)
 
 
@@ -340,6 +414,10 @@ def main():
             failures.append(label)
 
     print("self-checks:")
+    # The mask against a loop over (i, j) of the window's definition.
+    for T, w in ((8, 3), (5, 1), (6, 0), (4, 9)):
+        want = torch.tensor([[not (j <= i and (w <= 0 or i - w < j)) for j in range(T)] for i in range(T)])
+        check(f"mask T={T} w={w}", bool((attn_mask(T, w) == want).all()), "i - w < j <= i")
     for name, c, *_ in FIXTURES:
         if c["positions"] == "rope":
             e = float((inv_freq(c) - inv_freq_loops(c)).abs().max())
@@ -353,6 +431,18 @@ def main():
         ok = torch.autograd.gradcheck(lambda *q: loss_of(functional_call(m, dict(zip(names, q)), (tok,)), tgt),
                                       ps, eps=1e-6, atol=1e-8, rtol=1e-6)
         check(f"gradcheck tiny {name}", ok, f"{sum(p.numel() for p in ps)} parameters")
+
+    # The caps must bite: the fixture's capped scores and logits differ from
+    # the uncapped ones by more than rounding.
+    for name, c, B, T, seed in FIXTURES:
+        if c["attn_softcap"] or c["final_softcap"]:
+            m, tokens, _ = build(c, seed, B, T)
+            m0, _, _ = build(dict(c, attn_softcap=0.0), seed, B, T)
+            m1, _, _ = build(dict(c, final_softcap=0.0), seed, B, T)
+            with torch.no_grad():
+                z, z0, z1 = m(tokens), m0(tokens), m1(tokens)
+            d0, d1 = float((z - z0).abs().max()), float((z - z1).abs().max())
+            check(f"{name}: the caps change the logits", d0 > 1e-2 and d1 > 1e-2, f"attention cap {d0:.3g}, logit cap {d1:.3g}")
 
     os.makedirs(args.out, exist_ok=True)
     print("fixtures:")

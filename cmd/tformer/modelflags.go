@@ -32,7 +32,7 @@ type modelFlags struct {
 // them: the model file fixes the shape).
 var modelFlagNames = []string{"vocab", "d-model", "layers", "heads", "d-ff", "max-seq", "tie", "no-tie", "share", "groups", "arch", "embed-dim", "type-vocab",
 	"norm", "norm-eps", "norm-offset", "positions", "rope-theta", "rope-scaling", "mlp", "kv-heads", "head-dim", "bias", "embed-scale",
-	"enc-layers", "post-ln", "tying", "share-stacks", "activation", "embed-norm"}
+	"sliding-window", "sliding-every", "attn-softcap", "final-softcap", "query-scalar", "post-norms", "enc-layers", "post-ln", "tying", "share-stacks", "activation", "embed-norm"}
 
 // encdecFlagNames are the model flags that only an encoder-decoder takes.
 var encdecFlagNames = []string{"enc-layers", "post-ln", "tying", "share-stacks", "activation", "embed-norm"}
@@ -66,6 +66,12 @@ func addModelFlags(fs *pflag.FlagSet, def model.Config, withVocab bool) *modelFl
 	fs.IntVar(&mf.c.DHead, "head-dim", 0, "width of each head (0: d-model/heads)")
 	fs.StringVar(&mf.bias, "bias", "all", "biases of the linear layers: all, none or qkv (Q, K, V only)")
 	fs.BoolVar(&mf.embedScale, "embed-scale", false, "multiply the token embedding by √d-model (Gemma)")
+	fs.IntVar(&mf.c.SlidingWindow, "sliding-window", 0, "decoders: sliding-window attention of W keys, a query sees itself and the W−1 positions before it (Mistral; 0: none)")
+	fs.IntVar(&mf.c.SlidingEvery, "sliding-every", 0, "with --sliding-window: window the layers 0, k, 2k, ... only (Gemma 2: 2, local and global layers alternating; 0: every layer)")
+	fs.Float64Var(&mf.c.AttnSoftcap, "attn-softcap", 0, "decoders: soft-cap the attention scores as c·tanh(s/c) before the softmax (Gemma 2: 50; 0: none)")
+	fs.Float64Var(&mf.c.FinalSoftcap, "final-softcap", 0, "decoders: soft-cap the output logits as c·tanh(z/c) (Gemma 2: 30; 0: none)")
+	fs.Float64Var(&mf.c.QueryScalar, "query-scalar", 0, "decoders: scale the attention scores by query-scalar^-1/2 (Gemma 2's query_pre_attn_scalar; 0: head-dim)")
+	fs.BoolVar(&mf.c.PostNorms, "post-norms", false, "rmsnorm decoders: a norm after each sub-layer too, x + norm(f(norm(x))) (Gemma 2)")
 	fs.IntVar(&mf.c.EmbedDim, "embed-dim", 0, "factorized embedding width E < d-model (ALBERT): K×E tables, an E->d projection, output through E (0: d-model)")
 	fs.IntVar(&mf.c.TypeVocab, "type-vocab", 0, "encoder token types (0: 2, as BERT and ALBERT; the built-in data uses type 0)")
 	fs.IntVar(&mf.encLayers, "enc-layers", 0, "--arch encdec: encoder layers (0: as --layers, the decoder's; default 2 and 2)")
@@ -96,7 +102,7 @@ func (mf *modelFlags) checkArchFlags(encdec bool) error {
 			return fmt.Errorf("--%s: an encoder-decoder ties three ways: use --tying all, decoder or none", f)
 		}
 	}
-	for _, f := range []string{"embed-dim", "kv-heads", "type-vocab", "rope-theta", "rope-scaling", "norm-offset"} {
+	for _, f := range []string{"embed-dim", "kv-heads", "type-vocab", "rope-theta", "rope-scaling", "norm-offset", "sliding-window", "sliding-every", "attn-softcap", "final-softcap", "query-scalar", "post-norms"} {
 		if mf.changed(f) {
 			return fmt.Errorf("--%s does not apply to an encoder-decoder (--arch encdec)", f)
 		}
@@ -219,6 +225,24 @@ func (mf *modelFlags) applyFamily(c *model.Config) error {
 	}
 	if mf.changed("norm-eps") {
 		c.LayerNormEps = mf.normEps
+	}
+	if mf.changed("sliding-window") {
+		c.SlidingWindow = mf.c.SlidingWindow
+	}
+	if mf.changed("sliding-every") {
+		c.SlidingEvery = mf.c.SlidingEvery
+	}
+	if mf.changed("attn-softcap") {
+		c.AttnSoftcap = mf.c.AttnSoftcap
+	}
+	if mf.changed("final-softcap") {
+		c.FinalSoftcap = mf.c.FinalSoftcap
+	}
+	if mf.changed("query-scalar") {
+		c.QueryScalar = mf.c.QueryScalar
+	}
+	if mf.changed("post-norms") {
+		c.PostNorms = mf.c.PostNorms
 	}
 	if mf.changed("rope-theta") {
 		c.RopeTheta = mf.ropeTheta

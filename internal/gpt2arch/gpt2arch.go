@@ -21,6 +21,9 @@ func Check(m *model.Model) error {
 	if cc := c.Canonical(); cc.Activation != "" || cc.LayerNormEps != 0 {
 		return fmt.Errorf("this model uses %s and LayerNorm eps %g; GPT-2's formats fix the tanh GELU and eps 1e-5", c.Activation, c.LayerNormEps)
 	}
+	if c.SlidingWindow != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.QueryScalar != 0 {
+		return fmt.Errorf("this model uses a sliding window (%d), soft-capping (%g, %g) or a query scalar (%g); GPT-2's formats have full attention and plain logits", c.SlidingWindow, c.AttnSoftcap, c.FinalSoftcap, c.QueryScalar)
+	}
 	plain := model.Config{Vocab: c.Vocab, DModel: c.DModel, Layers: c.Layers, Heads: c.Heads, DFF: c.DFF,
 		MaxSeq: c.MaxSeq, Tie: c.Tie, Share: c.Share, Groups: c.Groups}
 	want := model.NewLayout(plain)
