@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/tformer/tformer/internal/alloctest"
 	"github.com/tformer/tformer/kernels"
 	"github.com/tformer/tformer/model"
 )
@@ -167,27 +168,10 @@ func TestGeneratorPrefillNoAllocs(t *testing.T) {
 				}
 			}
 			// The first call allocates the prefill buffers; see
-			// warmAllocsPerRun.
-			if n := warmAllocsPerRun(10, run); n != 0 {
+			// alloctest.WarmAllocsPerRun.
+			if n := alloctest.WarmAllocsPerRun(10, run); n != 0 {
 				t.Errorf("%s, threads %d: %v allocations per call", dt, th, n)
 			}
 		}
 	}
-}
-
-// warmAllocsPerRun is testing.AllocsPerRun after warming fn up the way it
-// is measured. The first calls allocate the buffers; a collection (which
-// empties the kernels' sync.Pools) is made to happen now rather than while
-// counting; and the warm-up calls run on one processor as AllocsPerRun
-// does, since changing GOMAXPROCS drops the pools' contents too. What is
-// left are one-off allocations (a worker's first pooled scratch, the first
-// time it takes a unit of some kernel) that average out below one over the
-// runs; an allocation in every call does not.
-func warmAllocsPerRun(runs int, fn func()) float64 {
-	fn()
-	runtime.GC()
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	fn()
-	fn()
-	return testing.AllocsPerRun(runs, fn)
 }

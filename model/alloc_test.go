@@ -6,9 +6,9 @@
 package model
 
 import (
-	"runtime"
 	"testing"
 
+	"github.com/tformer/tformer/internal/alloctest"
 	"github.com/tformer/tformer/kernels"
 )
 
@@ -99,28 +99,11 @@ func TestDecoderPrefillNoAllocs(t *testing.T) {
 							t.Fatal(err)
 						}
 					}
-					if n := warmAllocsPerRun(20, prefill); n != 0 {
+					if n := alloctest.WarmAllocsPerRun(20, prefill); n != 0 {
 						t.Errorf("%s e %d kv %d, threads %d, %d steps then prefill %d: %v allocations", dt, c.E(), c.KV(), th, run.before, run.n, n)
 					}
 				}
 			}
 		}
 	}
-}
-
-// warmAllocsPerRun is testing.AllocsPerRun after warming fn up the way it
-// is measured. The first calls allocate the buffers; a collection (which
-// empties the kernels' sync.Pools) is made to happen now rather than while
-// counting; and the warm-up calls run on one processor as AllocsPerRun
-// does, since changing GOMAXPROCS drops the pools' contents too. What is
-// left are one-off allocations (a worker's first pooled scratch, the first
-// time it takes a unit of some kernel) that average out below one over the
-// runs; an allocation in every call does not.
-func warmAllocsPerRun(runs int, fn func()) float64 {
-	fn()
-	runtime.GC()
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-	fn()
-	fn()
-	return testing.AllocsPerRun(runs, fn)
 }
