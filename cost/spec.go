@@ -156,6 +156,17 @@ func (s Spec) Validate() error {
 // String describes the spec on one line.
 func (s Spec) String() string {
 	c := s.Config
+	// The spec's decoder options, where set, are what it counts.
+	if s.SlidingWindow != 0 {
+		c.SlidingWindow, c.SlidingEvery = s.SlidingWindow, s.SlidingEvery
+	}
+	if s.AttnSoftcap != 0 {
+		c.AttnSoftcap = s.AttnSoftcap
+	}
+	if s.FinalSoftcap != 0 {
+		c.FinalSoftcap = s.FinalSoftcap
+	}
+	c.PostNorms = c.PostNorms || s.PostNorms
 	var b strings.Builder
 	if s.Name != "" {
 		fmt.Fprintf(&b, "%s: ", s.Name)

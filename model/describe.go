@@ -48,5 +48,26 @@ func (c Config) FamilyString() string {
 	if c.Bias != "" {
 		s += " bias=" + string(c.Bias)
 	}
+	if c.EmbedScale && !c.IsEncDec() {
+		s += " embed_scale"
+	}
+	if c.SlidingWindow > 0 {
+		s += fmt.Sprintf(" sliding_window=%d", c.SlidingWindow)
+		if c.SlidingEvery > 1 {
+			s += fmt.Sprintf(" sliding_every=%d", c.SlidingEvery)
+		}
+	}
+	if c.AttnSoftcap != 0 {
+		s += fmt.Sprintf(" attn_softcap=%g", c.AttnSoftcap)
+	}
+	if c.FinalSoftcap != 0 {
+		s += fmt.Sprintf(" final_softcap=%g", c.FinalSoftcap)
+	}
+	if c.QueryScalar != 0 {
+		s += fmt.Sprintf(" query_scalar=%g", c.QueryScalar)
+	}
+	if c.PostNorms {
+		s += " post_norms"
+	}
 	return s
 }
