@@ -228,11 +228,11 @@ func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
 		linB = 1
 	}
 	norms := int64(2)
-	if s.PostNorms {
+	if s.Config.PostNorms {
 		norms = 4
 	}
 	capF, capB := int64(0), int64(0)
-	if s.AttnSoftcap != 0 {
+	if s.Config.AttnSoftcap != 0 {
 		capF, capB = FlopsSoftcapFwd, FlopsSoftcapBwd
 	}
 	// The fused attention (see kernels/attention.go): forward softmax
@@ -281,12 +281,9 @@ func (s Spec) windowed(l int) bool {
 	return every <= 1 || l%every == 0
 }
 
-// window is the sliding window and its layer period: the Spec's own, or
-// else its Config's (the engine's model.Config.SlidingWindow).
+// window is the sliding window and its layer period (the engine's
+// model.Config.SlidingWindow and SlidingEvery).
 func (s Spec) window() (w, every int) {
-	if s.SlidingWindow != 0 {
-		return s.SlidingWindow, s.SlidingEvery
-	}
 	return s.Config.SlidingWindow, s.Config.SlidingEvery
 }
 
@@ -401,7 +398,7 @@ func (s Spec) FLOPs(seq, batch int, causal bool) FLOPs {
 			fw[kernels.Logits] = 2 * R * d * K // no bias
 			bw[kernels.Logits] = 4 * R * d * K // dinp and dW
 		}
-		if s.FinalSoftcap != 0 {
+		if s.Config.FinalSoftcap != 0 {
 			fw[kernels.Logits] += R * K * FlopsSoftcapFwd
 			bw[kernels.Logits] += R * K * FlopsLogitSoftcapBwd
 		}
@@ -440,7 +437,7 @@ func (s Spec) DecodeStep(pos int) Counts {
 	// head, its own one-row softmax (kernels.AttentionDecode).
 	o[kernels.Scores] = H * keys * 2 * dh
 	o[kernels.Softmax] = H * keys * kernels.FlopsSoftmaxFwd
-	if s.AttnSoftcap != 0 {
+	if s.Config.AttnSoftcap != 0 {
 		o[kernels.Softmax] += H * keys * FlopsSoftcapFwd
 	}
 	o[kernels.AV] = H * keys * 2 * dh

@@ -67,7 +67,7 @@ func (s Spec) perKey() Counts {
 	var o Counts
 	o[kernels.Scores] = H * 2 * dh
 	o[kernels.Softmax] = H * kernels.FlopsSoftmaxFwd
-	if s.AttnSoftcap != 0 {
+	if s.Config.AttnSoftcap != 0 {
 		o[kernels.Softmax] += H * FlopsSoftcapFwd
 	}
 	o[kernels.AV] = H * 2 * dh
@@ -222,7 +222,7 @@ func (r *Report) inferenceTable() *table {
 			textfmt.Bytes(in.KVBytesPerToken["fp32"], 2), textfmt.Bytes(in.KVBytesPerToken["bf16"], 2)),
 		"prefill n tokens is what the engine's prefill counts (model.Decoder.Prefill, as generate and serve feed a prompt): all n positions through every layer but the last, and through the last one's QKV (its keys and values are cached); the rest of the last layer, the final norm and the logits for the last position only",
 		"decode n tokens feeds the same tokens one Step at a time: every position through every layer and the logits, with the decode attention's own one-row softmax per key")
-	if r.spec.SlidingWindow > 0 || r.spec.Config.SlidingWindow > 0 {
+	if r.spec.Config.SlidingWindow > 0 {
 		t.notes = append(t.notes, "KV cache: a windowed layer counts only the last sliding_window positions, as a sliding-window cache keeps them; tformer's own decoder keeps every position (its cache is the per-token figure times n), while its FLOPs attend only the window as counted here")
 	}
 	return t

@@ -100,7 +100,7 @@ func TestGQASwiGLUFlops(t *testing.T) {
 func TestSlidingWindowFlops(t *testing.T) {
 	m, _ := Preset("mistral-7b")
 	full := m
-	full.SlidingWindow = 0
+	full.Config.SlidingWindow = 0
 	if m.Parameters() != full.Parameters() {
 		t.Error("the window changed the parameters")
 	}
@@ -122,7 +122,7 @@ func TestSlidingWindowFlops(t *testing.T) {
 		t.Errorf("gemma-2-2b: %d windowed layers, want 13", g.WindowedLayers())
 	}
 	nocap := g
-	nocap.AttnSoftcap, nocap.FinalSoftcap = 0, 0
+	nocap.Config.AttnSoftcap, nocap.Config.FinalSoftcap = 0, 0
 	a, b := g.FLOPs(100, 1, true).Forward, nocap.FLOPs(100, 1, true).Forward
 	if d := a[kernels.Softmax] - b[kernels.Softmax]; d != 26*8*5050*FlopsSoftcapFwd {
 		t.Errorf("attention soft-capping adds %d, want %d", d, 26*8*5050*FlopsSoftcapFwd)
@@ -180,7 +180,7 @@ func TestInference(t *testing.T) {
 		t.Errorf("weights %v", in.WeightBytes)
 	}
 	m, _ := Preset("mistral-7b")
-	m.SlidingWindow = 5 // small enough to cross within the loop below
+	m.Config.SlidingWindow = 5 // small enough to cross within the loop below
 	for _, sp := range []Spec{s, m} {
 		var sum Counts
 		for pos := 0; pos < 12; pos++ {

@@ -71,7 +71,7 @@ func (s Spec) Memory(seq, batch int) Memory {
 	act := L * (4*N*d + N*qkv + N*qd + 2*stats*N + ffnActs*N*f)
 	// The last layer's output (res[L]).
 	act += N * d
-	if s.PostNorms {
+	if s.Config.PostNorms {
 		// Per layer both sub-layers' outputs before their post-norms and
 		// the post-norms' statistics; one backward scratch.
 		act += L*(2*N*d+2*N) + N*d

@@ -83,7 +83,7 @@ func (s Spec) Parameters() Params {
 		ln = d // gain only
 	}
 	blockNorms := int64(1) // per sub-block: its norm (and Gemma 2's post-norm)
-	if s.PostNorms {
+	if s.Config.PostNorms {
 		blockNorms = 2
 	}
 	p.Attention.add(na*attn, L*attn)

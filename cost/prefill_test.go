@@ -165,13 +165,13 @@ func TestPrefillAgainstForward(t *testing.T) {
 	g, _ := Preset("gpt2")
 	l, _ := Preset("llama-3.2-1b")
 	w, _ := Preset("mistral-7b")
-	w.SlidingWindow = 100
+	w.Config.SlidingWindow = 100
 	for _, s := range []Spec{g, l, w} {
 		c := s.Config
 		L, H, dh := int64(c.Layers), int64(c.Heads), int64(c.HeadDim())
 		keys := func(l, pos int) int64 { // keys row pos sees in layer l
 			if s.windowed(l) {
-				return int64(min(pos+1, s.SlidingWindow))
+				return int64(min(pos+1, s.Config.SlidingWindow))
 			}
 			return int64(pos + 1)
 		}

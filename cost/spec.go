@@ -46,24 +46,6 @@ type Spec struct {
 	// than on every position (Hugging Face's *ForMaskedLM). Encoders with an
 	// MLM head only.
 	MLMMasked bool
-
-	// Decoder options: SlidingWindow W limits a windowed layer's query to
-	// itself and the W−1 keys before it (Mistral: every layer; Gemma 2:
-	// every other layer, SlidingEvery 2, layers 0, 2, 4, ... windowed). It
-	// changes FLOPs, not weights; 0: none (then Config.SlidingWindow, the
-	// engine's, applies; ForModel copies it here). The engine runs it.
-	// The soft-caps and post-norms are the engine's too
-	// (model.Config.AttnSoftcap, FinalSoftcap, PostNorms; ForModel copies
-	// them).
-	SlidingWindow int
-	SlidingEvery  int // 0 or 1: every layer windowed; k: layers 0, k, 2k, ...
-	// AttnSoftcap and FinalSoftcap are Gemma 2's soft-capping of the
-	// attention scores and the logits (x -> cap·tanh(x/cap)); 0: none.
-	AttnSoftcap, FinalSoftcap float64
-	// PostNorms adds a norm after the attention and after the FFN sub-layer
-	// (Gemma 2's post_attention and post_feedforward layernorms): four per
-	// layer.
-	PostNorms bool
 }
 
 // ForModel returns the Spec of the model the engine builds from c: a
@@ -72,8 +54,7 @@ type Spec struct {
 // and allocates.
 func ForModel(c model.Config) Spec {
 	c = c.Canonical()
-	s := Spec{Arch: Decoder, Config: c, EmbedDim: c.E(), SlidingWindow: c.SlidingWindow, SlidingEvery: c.SlidingEvery,
-		AttnSoftcap: c.AttnSoftcap, FinalSoftcap: c.FinalSoftcap, PostNorms: c.PostNorms}
+	s := Spec{Arch: Decoder, Config: c, EmbedDim: c.E()}
 	if c.IsEncoder() {
 		s.Arch, s.TypeVocab, s.MLMHead, s.MLMMasked = Encoder, c.Types(), true, true
 	}
@@ -141,10 +122,10 @@ func (s Spec) Validate() error {
 	if s.MLMMasked && !(s.Arch == Encoder && s.MLMHead) {
 		return errors.New("invalid model: a masked-LM head on the masked positions needs an encoder with an MLM head")
 	}
-	if s.SlidingWindow < 0 || s.SlidingEvery < 0 || s.AttnSoftcap < 0 || s.FinalSoftcap < 0 {
+	if c := s.Config; c.SlidingWindow < 0 || c.SlidingEvery < 0 || c.AttnSoftcap < 0 || c.FinalSoftcap < 0 {
 		return errors.New("invalid model: sliding window, its period and soft-caps must not be negative")
 	}
-	if s.Arch == Encoder && (s.SlidingWindow != 0 || s.AttnSoftcap != 0 || s.FinalSoftcap != 0 || s.PostNorms) {
+	if c := s.Config; s.Arch == Encoder && (c.SlidingWindow != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.PostNorms) {
 		return errors.New("invalid model: sliding windows, soft-capping and post-norms apply to decoders only")
 	}
 	if int64(s.Config.Vocab)*int64(s.E()) > 1<<40 {
@@ -156,17 +137,6 @@ func (s Spec) Validate() error {
 // String describes the spec on one line.
 func (s Spec) String() string {
 	c := s.Config
-	// The spec's decoder options, where set, are what it counts.
-	if s.SlidingWindow != 0 {
-		c.SlidingWindow, c.SlidingEvery = s.SlidingWindow, s.SlidingEvery
-	}
-	if s.AttnSoftcap != 0 {
-		c.AttnSoftcap = s.AttnSoftcap
-	}
-	if s.FinalSoftcap != 0 {
-		c.FinalSoftcap = s.FinalSoftcap
-	}
-	c.PostNorms = c.PostNorms || s.PostNorms
 	var b strings.Builder
 	if s.Name != "" {
 		fmt.Fprintf(&b, "%s: ", s.Name)
@@ -226,11 +196,14 @@ func llama3Scaling(s Spec, factor float64) Spec {
 	return s
 }
 
-func withWindow(s Spec, w, every int) Spec { s.SlidingWindow, s.SlidingEvery = w, every; return s }
+func withWindow(s Spec, w, every int) Spec {
+	s.Config.SlidingWindow, s.Config.SlidingEvery = w, every
+	return s
+}
 
 func gemma2(s Spec) Spec {
 	s = withWindow(s, 4096, 2)
-	s.AttnSoftcap, s.FinalSoftcap, s.PostNorms = 50, 30, true
+	s.Config.AttnSoftcap, s.Config.FinalSoftcap, s.Config.PostNorms = 50, 30, true
 	return s
 }
 
@@ -333,8 +306,7 @@ func ParseHFConfig(data []byte) (Spec, error) {
 // FromHF is the Spec of a decoded config.json.
 func FromHF(h hfconfig.Config) Spec {
 	c := h.Model
-	s := Spec{Name: h.Name, Arch: Decoder, Config: c, SlidingWindow: h.SlidingWindow, SlidingEvery: h.SlidingEvery,
-		AttnSoftcap: h.AttnSoftcap, FinalSoftcap: h.FinalSoftcap, PostNorms: h.PostNorms}
+	s := Spec{Name: h.Name, Arch: Decoder, Config: c}
 	if c.IsEncoder() {
 		s.Arch, s.TypeVocab, s.Pooler, s.EmbedDim = Encoder, h.TypeVocab, h.Pooler, h.EmbedDim
 		s.Config.Arch = ""

@@ -155,24 +155,6 @@ func costSpec(o *costOptions) (cost.Spec, error) {
 	if mf.changed("embed-dim") {
 		s.EmbedDim = s.Config.EmbedDim
 	}
-	if mf.changed("sliding-window") || mf.changed("sliding-every") {
-		if !mf.changed("sliding-window") {
-			s.Config.SlidingWindow = s.SlidingWindow
-		}
-		if !mf.changed("sliding-every") {
-			s.Config.SlidingEvery = s.SlidingEvery
-		}
-		s.SlidingWindow, s.SlidingEvery = s.Config.SlidingWindow, s.Config.SlidingEvery
-	}
-	if mf.changed("attn-softcap") {
-		s.AttnSoftcap = s.Config.AttnSoftcap
-	}
-	if mf.changed("final-softcap") {
-		s.FinalSoftcap = s.Config.FinalSoftcap
-	}
-	if mf.changed("post-norms") {
-		s.PostNorms = s.Config.PostNorms
-	}
 	if mf.changed("type-vocab") {
 		s.TypeVocab, s.Config.TypeVocab = s.Config.TypeVocab, 0
 	}
