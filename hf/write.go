@@ -54,7 +54,7 @@ func ModelType(c model.Config) (string, error) {
 		case c.ErfGELU():
 			return "", errors.New("geglu with the erf GELU: Gemma computes the tanh GELU")
 		case c.Bias != model.BiasNone:
-			return "", fmt.Errorf("bias %q: Gemma has no biases", c.Bias)
+			return "", fmt.Errorf("bias %s: Gemma has no biases (--bias none)", biasName(c.Bias))
 		}
 		if gemma2 || c.SlidingWindow > 0 {
 			switch {
@@ -85,6 +85,14 @@ func ModelType(c model.Config) (string, error) {
 		return "llama", nil
 	}
 	return "", fmt.Errorf("unknown bias %q", c.Bias)
+}
+
+// biasName is the --bias value of b (the default "" is all).
+func biasName(b model.Bias) string {
+	if b == "" {
+		return string(model.BiasAll)
+	}
+	return string(b)
 }
 
 // CheckWritable reports why m cannot be written with opts, or nil if it can.

@@ -141,9 +141,14 @@ more stored parameters). llm.c models are always tied and have a 4·d FFN.`,
 		// A Llama-family model is written in its family's Hugging Face
 		// layout; every other decoder as GPT-2.
 		llamaOut := false
-		if outFmt == fmtHF {
+		if outFmt == fmtHF && !m.Config.IsEncDec() {
 			_, err := hf.ModelType(m.Config)
 			llamaOut = err == nil
+			if c := m.Config.Canonical(); err != nil && (c.RMS() || c.Rotary() || c.Gated()) {
+				// Not GPT-2's shape either: say what keeps it from the
+				// Llama family's layouts, not what GPT-2 lacks.
+				return fmt.Errorf("no Hugging Face layout holds this model: %w", err)
+			}
 		}
 		if (m.Config.Share != model.ShareNone || m.Config.ShareStacks) && outFmt != fmtTformer && !expandShared {
 			c := m.Config

@@ -187,4 +187,11 @@ func TestConvertSharedAndErrors(t *testing.T) {
 	wantError(t, "is not a model file", "convert", data, filepath.Join(dir, "o.bin"))
 	wantError(t, "accepts 2 arg(s)", "convert", shared)
 	mustRun(t, "convert", fixture, filepath.Join(dir, "f.bin"))
+
+	// A Gemma-style model with biases fits neither the Llama family's
+	// layouts nor GPT-2's: the refusal names what keeps it from the first.
+	gemmaish := filepath.Join(dir, "gemmaish.safetensors")
+	mustRun(t, append([]string{"train", "--data", data, "--steps", "1", "--out", gemmaish, "--sample", "0",
+		"--norm", "rmsnorm", "--positions", "rope", "--mlp", "geglu", "--norm-offset", "--embed-scale", "--post-norms"}, small...)...)
+	wantError(t, "no Hugging Face layout holds this model: bias all: Gemma has no biases (--bias none)", "convert", gemmaish, filepath.Join(dir, "g"))
 }
