@@ -388,20 +388,27 @@ func (c Config) EmbedMultiplier() float32 {
 // positions, LayerNorm, GELU, every bias), "llama" (RMSNorm, RoPE, SwiGLU, no
 // biases; also Mistral's), "qwen2" (Llama's with Q, K, V biases) or "gemma"
 // (RMSNorm with a 1 + w gain, RoPE, GeGLU with tanh GELU, no biases, the
-// embedding scaled by √d). The shape, heads, tying and sharing are kept.
+// embedding scaled by √d) or "gemma2" (Gemma's, with post-norms, attention
+// and final soft-caps of 50 and 30, and every other layer windowed, from
+// layer 0, when SlidingWindow is set). The shape, heads, tying, sharing and
+// window size are kept.
 func (c Config) Family(name string) (Config, error) {
 	c.Norm, c.NormOffset, c.Positions, c.MLP, c.Bias, c.EmbedScale = "", false, "", "", "", false
+	c.PostNorms, c.AttnSoftcap, c.FinalSoftcap, c.SlidingEvery = false, 0, 0, 0
 	switch name {
 	case "gpt2", "decoder":
 	case "llama", "mistral":
 		c.Norm, c.Positions, c.MLP, c.Bias = RMSNormKind, RotaryPositions, SwiGLU, BiasNone
 	case "qwen2":
 		c.Norm, c.Positions, c.MLP, c.Bias = RMSNormKind, RotaryPositions, SwiGLU, BiasQKV
-	case "gemma":
+	case "gemma", "gemma2":
 		c.Norm, c.NormOffset, c.Positions, c.MLP, c.Bias, c.EmbedScale = RMSNormKind, true, RotaryPositions, GeGLU, BiasNone, true
 		c.Activation = GELUTanh
+		if name == "gemma2" {
+			c.PostNorms, c.AttnSoftcap, c.FinalSoftcap, c.SlidingEvery = true, 50, 30, 2
+		}
 	default:
-		return c, fmt.Errorf("unknown model family %q (want gpt2, llama, mistral, qwen2 or gemma)", name)
+		return c, fmt.Errorf("unknown model family %q (want gpt2, llama, mistral, qwen2, gemma or gemma2)", name)
 	}
 	return c, nil
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/tformer/tformer/kernels"
@@ -58,5 +59,36 @@ func TestWindowSoftcapThreadsBitwise(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestFamilyGemma2: the gemma2 family is Gemma's choices plus post-norms,
+// both soft-caps and every other layer windowed from layer 0, keeping the
+// window size; naming another family afterwards undoes them.
+func TestFamilyGemma2(t *testing.T) {
+	base := Config{Vocab: 50, DModel: 32, Layers: 4, Heads: 4, DFF: 48, MaxSeq: 64, Tie: true, Share: ShareNone, Groups: 1, SlidingWindow: 8}
+	c, err := base.Family("gemma2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := base.Family("gemma")
+	if !c.PostNorms || c.AttnSoftcap != 50 || c.FinalSoftcap != 30 || c.SlidingEvery != 2 || c.SlidingWindow != 8 ||
+		c.Norm != g.Norm || !c.NormOffset || c.MLP != GeGLU || !c.EmbedScale || c.Bias != BiasNone {
+		t.Fatalf("gemma2 family: %+v", c)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for l, want := range []int{8, 0, 8, 0} {
+		if got := c.Window(l); got != want {
+			t.Errorf("layer %d window %d, want %d", l, got, want)
+		}
+	}
+	back, _ := c.Family("gemma")
+	if back.PostNorms || back.AttnSoftcap != 0 || back.FinalSoftcap != 0 || back.SlidingEvery != 0 {
+		t.Errorf("gemma after gemma2 keeps Gemma 2's choices: %+v", back)
+	}
+	if _, err := c.Family("gemma3"); err == nil || !strings.Contains(err.Error(), "gemma or gemma2") {
+		t.Errorf("unknown family: %v", err)
 	}
 }

@@ -54,7 +54,7 @@ func addModelFlags(fs *pflag.FlagSet, def model.Config, withVocab bool) *modelFl
 	fs.BoolVar(&mf.noTie, "no-tie", false, "use a separate output matrix (same as --tie=false)")
 	fs.StringVar(&mf.share, "share", "none", "cross-layer sharing: none, all (ALBERT), attention or ffn")
 	fs.IntVar(&mf.c.Groups, "groups", 1, "split layers into G contiguous groups that each share one set of weights")
-	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss), encoder (BERT/ALBERT style, masked-LM), encdec (encoder-decoder, Vaswani et al.: source -> target), or a decoder family: gpt2, llama, mistral (RMSNorm, rotary, SwiGLU, no biases), qwen2 (llama with q/k/v biases), gemma (1+w RMSNorm, GeGLU, √d embedding scale); the family flags below override its choices")
+	fs.StringVar(&mf.arch, "arch", "decoder", "architecture: decoder (GPT-2 style, next-token loss), encoder (BERT/ALBERT style, masked-LM), encdec (encoder-decoder, Vaswani et al.: source -> target), or a decoder family: gpt2, llama, mistral (RMSNorm, rotary, SwiGLU, no biases), qwen2 (llama with q/k/v biases), gemma (1+w RMSNorm, GeGLU, √d embedding scale), gemma2 (gemma with post-norms, soft-caps 50/30 and --sliding-window on every other layer); the family flags below override its choices")
 	fs.StringVar(&mf.norm, "norm", "layernorm", "norm: layernorm or rmsnorm")
 	fs.Float64Var(&mf.normEps, "norm-eps", 0, "every norm's epsilon (0: 1e-5)")
 	fs.BoolVar(&mf.normOffset, "norm-offset", false, "RMSNorm gain 1 + w (Gemma)")
@@ -164,12 +164,12 @@ func (mf *modelFlags) encdecConfig(vocab int) (model.Config, error) {
 // ("" for plain decoder/encoder).
 func (mf *modelFlags) family() (model.Arch, string, error) {
 	switch mf.arch {
-	case "gpt2", "llama", "mistral", "qwen2", "gemma":
+	case "gpt2", "llama", "mistral", "qwen2", "gemma", "gemma2":
 		return model.ArchDecoder, mf.arch, nil
 	}
 	a, err := model.ParseArch(mf.arch)
 	if err != nil {
-		return "", "", fmt.Errorf("--arch: unknown architecture %q (want decoder, encoder, encdec, gpt2, llama, mistral, qwen2 or gemma)", mf.arch)
+		return "", "", fmt.Errorf("--arch: unknown architecture %q (want decoder, encoder, encdec, gpt2, llama, mistral, qwen2, gemma or gemma2)", mf.arch)
 	}
 	return a, "", nil
 }
