@@ -152,7 +152,9 @@ type Config struct {
 	SlidingWindow int `json:"sliding_window,omitempty"`
 	// SlidingEvery says which layers the window applies to: 0 (or 1) every
 	// layer (Mistral); k the layers 0, k, 2k, ... (Gemma 2's k = 2: the
-	// even layers local, the odd ones global).
+	// even layers local, the odd ones global). Without a SlidingWindow no
+	// layer is windowed, whatever SlidingEvery says (the gemma2 family sets
+	// it before a window is chosen).
 	SlidingEvery int `json:"sliding_every,omitempty"`
 	// AttnSoftcap caps every attention score z (after the query scale) as
 	// cap·tanh(z/cap) before the softmax (Gemma 2's
@@ -677,9 +679,6 @@ func (c Config) validateFamily() error {
 	}
 	if c.SlidingWindow < 0 || c.SlidingEvery < 0 {
 		return fmt.Errorf("sliding-window (%d) and sliding-every (%d) must not be negative", c.SlidingWindow, c.SlidingEvery)
-	}
-	if c.SlidingEvery > 1 && c.SlidingWindow == 0 {
-		return fmt.Errorf("sliding-every %d needs a sliding-window", c.SlidingEvery)
 	}
 	if c.SlidingWindow > 0 && (c.IsEncoder() || c.IsEncDec()) {
 		return errors.New("sliding-window: a sliding window applies to decoders only")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -62,4 +63,26 @@ func TestTrainLlama(t *testing.T) {
 	if _, se, code = run(t, "train", "--arch", "llama", "--positions", "spiral"); code == 0 || !strings.Contains(se, "positions") {
 		t.Errorf("--positions spiral: exit %d, %s", code, se)
 	}
+}
+
+// TestTrainGemma2Family: --arch gemma2 trains with or without a window (its
+// every-other-layer period applies once one is given), and a period with no
+// window anywhere is refused in one line.
+func TestTrainGemma2Family(t *testing.T) {
+	dir := t.TempDir()
+	data := writeText(t, dir)
+	for i, extra := range [][]string{nil, {"--sliding-window", "4"}} {
+		out := filepath.Join(dir, fmt.Sprintf("g%d.safetensors", i))
+		so, se := mustRun(t, append(append([]string{"train", "--arch", "gemma2", "--data", data, "--steps", "1", "--out", out, "--sample", "0", "--heads", "2"}, small...), extra...)...)
+		stdout := so + se
+		for _, want := range []string{"mlp=geglu", "embed_scale", "attn_softcap=50", "final_softcap=30", "post_norms"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%v: the model line lacks %q:\n%s", extra, want, stdout)
+			}
+		}
+		if w := strings.Contains(stdout, "sliding_window=4 sliding_every=2"); w != (extra != nil) {
+			t.Errorf("%v: window in the model line %v:\n%s", extra, w, stdout)
+		}
+	}
+	wantError(t, "--sliding-every 3 needs --sliding-window", append([]string{"train", "--data", data, "--steps", "1", "--out", filepath.Join(dir, "x.safetensors"), "--sliding-every", "3"}, small...)...)
 }

@@ -256,6 +256,9 @@ func (mf *modelFlags) applyFamily(c *model.Config) error {
 		r.OrigContext = int(orig)
 		c.RopeScaling = &r
 	}
+	if mf.changed("sliding-every") && c.SlidingWindow == 0 {
+		return fmt.Errorf("--sliding-every %d needs --sliding-window (the window's size)", c.SlidingEvery)
+	}
 	return nil
 }
 
