@@ -372,27 +372,23 @@ func GenerateDTypes(c model.Config, dts []model.DType, tokens, threads, rounds i
 				return
 			}
 		}
-		for r := 0; r < rounds; r++ {
-			for k := range decs {
-				i := (k + r) % len(decs)
-				dec := decs[i]
-				dec.Reset()
-				t0 := time.Now()
-				tok := int32(0)
-				for range tokens {
-					var logits []float32
-					if logits, err = dec.Step(tok); err != nil {
-						return
-					}
-					tok = argmax(logits)
+		err = rotatingRounds(len(decs), rounds, func(i int) error {
+			dec := decs[i]
+			dec.Reset()
+			t0 := time.Now()
+			tok := int32(0)
+			for range tokens {
+				logits, err := dec.Step(tok)
+				if err != nil {
+					return err
 				}
-				sec := time.Since(t0).Seconds()
-				res[i].Rounds = append(res[i].Rounds, float64(tokens)/sec)
-				if res[i].Seconds == 0 || sec < res[i].Seconds {
-					res[i].Seconds = sec
-				}
+				tok = argmax(logits)
 			}
-		}
+			sec := time.Since(t0).Seconds()
+			res[i].Rounds = append(res[i].Rounds, float64(tokens)/sec)
+			res[i].Seconds = fastest(res[i].Seconds, sec)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -520,20 +516,16 @@ func FirstToken(c model.Config, dts []model.DType, promptTokens, threads, rounds
 				res[i].Flops = cnt.Total(kernels.Forward)
 			}
 		}
-		for rd := 0; rd < rounds; rd++ {
-			for k := range runs {
-				i := (k + rd) % len(runs)
-				t0 := time.Now()
-				if _, err = first(runs[i]); err != nil {
-					return
-				}
-				sec := time.Since(t0).Seconds()
-				res[i].Rounds = append(res[i].Rounds, sec)
-				if res[i].Seconds == 0 || sec < res[i].Seconds {
-					res[i].Seconds = sec
-				}
+		err = rotatingRounds(len(runs), rounds, func(i int) error {
+			t0 := time.Now()
+			if _, err := first(runs[i]); err != nil {
+				return err
 			}
-		}
+			sec := time.Since(t0).Seconds()
+			res[i].Rounds = append(res[i].Rounds, sec)
+			res[i].Seconds = fastest(res[i].Seconds, sec)
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, err
@@ -543,4 +535,26 @@ func FirstToken(c model.Config, dts []model.DType, promptTokens, threads, rounds
 		res[i].GFLOPS = float64(res[i].Flops) / res[i].Seconds / 1e9
 	}
 	return res, nil
+}
+
+// rotatingRounds runs case(i) for each of n cases, rounds times, rotating
+// which case goes first from round to round so that a neighbour's load on a
+// shared machine falls on every case in turn. It stops at the first error.
+func rotatingRounds(n, rounds int, run func(i int) error) error {
+	for r := 0; r < rounds; r++ {
+		for k := range n {
+			if err := run((k + r) % n); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fastest is the smaller of a best time so far (0: none yet) and sec.
+func fastest(best, sec float64) float64 {
+	if best == 0 || sec < best {
+		return sec
+	}
+	return best
 }
