@@ -65,7 +65,7 @@ const (
 )
 
 // maxConfigBytes bounds config.json (real ones are a few kilobytes).
-const maxConfigBytes = 64 << 20
+const maxConfigBytes = hfdir.MaxConfigBytes
 
 // Loaded is a BART model read from a directory.
 type Loaded struct {
@@ -101,20 +101,6 @@ func Load(dir string) (*Loaded, error) {
 		return nil, fmt.Errorf("load BART model %s: %w", dir, err)
 	}
 	return l, nil
-}
-
-// ReadConfig reads and checks the engine config of the BART model in dir
-// from its config.json alone, reading no weights.
-func ReadConfig(dir string) (model.Config, error) {
-	cj, err := hfdir.ReadConfig(dir, maxConfigBytes)
-	if err != nil {
-		return model.Config{}, fmt.Errorf("load BART model %s: %w", dir, err)
-	}
-	h, err := Parse(cj)
-	if err != nil {
-		return model.Config{}, fmt.Errorf("load BART model %s: %w", dir, err)
-	}
-	return ConfigOf(h.EncDec)
 }
 
 func load(dir string) (*Loaded, error) {

@@ -129,15 +129,11 @@ func (m *Model) DType() DType { return m.dtype }
 // nothing, for a model already converted, an unknown dt, or a weight that
 // is not finite (int8).
 func (m *Model) Quantize(dt DType) error {
-	switch {
-	case m.inference:
+	if m.inference {
 		return fmt.Errorf("quantize: the model is already converted for inference (%s)", m.dtype)
-	case dt > Int8:
-		return fmt.Errorf("quantize: unknown dtype %d", dt)
-	case dt != F32 && m.Config.IsEncoder():
-		return dtypeError(fmt.Sprintf("quantize: %s weights are for decoders; an encoder runs in f32", dt))
-	case dt != F32 && m.Config.IsEncDec():
-		return dtypeError(fmt.Sprintf("quantize: %s weights are for decoders; an encoder-decoder runs in f32", dt))
+	}
+	if err := CheckDType(m.Config, dt); err != nil {
+		return fmt.Errorf("quantize: %w", err)
 	}
 	if dt == F32 {
 		m.Grads, m.g, m.inference = nil, views{}, true

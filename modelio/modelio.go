@@ -219,13 +219,9 @@ func open(path string, dt model.DType, inference bool) (*Loaded, error) {
 	case HF:
 		if dir := hfDir(path); hfbart.IsBART(dir) {
 			if inference {
-				// Refuse a dtype the model cannot run in before its
-				// weights are read.
-				c, err := hfbart.ReadConfig(dir)
-				if err != nil {
-					return nil, err
-				}
-				if err := model.CheckDType(c, dt); err != nil {
+				// A BART model is an encoder-decoder: refuse a dtype it
+				// cannot run in before its weights are read.
+				if err := model.CheckDType(model.Config{Arch: model.ArchEncDec}, dt); err != nil {
 					return nil, err
 				}
 			}

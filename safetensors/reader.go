@@ -19,7 +19,6 @@ type Reader struct {
 	File  *File
 	r     io.ReaderAt
 	c     io.Closer
-	path  string
 	start int64            // offset of the data buffer in the file
 	at    map[string]entry // by name
 }
@@ -41,7 +40,7 @@ func Open(path string) (*Reader, error) {
 		fh.Close()
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	r.c, r.path = fh, path
+	r.c = fh
 	return r, nil
 }
 
@@ -97,9 +96,6 @@ func (r *Reader) ReadData(name string, off int64, dst []byte) error {
 	}
 	return nil
 }
-
-// Path is the file's path ("" for a Reader made by NewReader).
-func (r *Reader) Path() string { return r.path }
 
 // Close closes the file Open opened.
 func (r *Reader) Close() error {

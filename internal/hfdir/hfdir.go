@@ -18,6 +18,9 @@ import (
 	"github.com/tformer/tformer/safetensors"
 )
 
+// MaxConfigBytes bounds a config.json read by Read and Open.
+const MaxConfigBytes = 64 << 20
+
 // File names inside a model directory.
 const (
 	ConfigFile  = "config.json"
@@ -55,11 +58,8 @@ func Open(dir string) ([]byte, *safetensors.Reader, error) {
 
 // paths reads config.json and finds model.safetensors.
 func paths(dir string) ([]byte, string, error) {
-	cj, err := os.ReadFile(filepath.Join(dir, ConfigFile))
+	cj, err := ReadConfig(dir, MaxConfigBytes)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, "", fmt.Errorf("no %s in the directory", ConfigFile)
-		}
 		return nil, "", err
 	}
 	wpath := filepath.Join(dir, WeightsFile)
