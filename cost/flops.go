@@ -207,8 +207,8 @@ const (
 )
 
 // layerTerms returns the per-layer terms of every layer component, forward
-// and backward, following the engine's kernels exactly (the cost-only
-// options — soft-capping, post-norms — add what they would execute).
+// and backward, following the engine's kernels exactly (soft-capping and
+// post-norms included).
 func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
 	c := s.Config
 	d, f, H, dh := int64(c.DModel), int64(c.DFF), int64(c.Heads), int64(c.HeadDim())

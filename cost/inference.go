@@ -44,9 +44,8 @@ type InferenceInfo struct {
 	// WeightBytes is the stored (unique) parameters per dtype as the engine
 	// keeps them with --dtype (model.NarrowBytes): the weight matrices and
 	// the token table at the dtype's bytes per value plus, for int8, a
-	// float32 scale per row; norms, biases and the position table float32
-	// (as are parameters the cost model counts but the engine does not run,
-	// such as Gemma 2's extra norms).
+	// float32 scale per row; norms (Gemma 2's post-norms too), biases and
+	// the position table float32.
 	WeightBytes map[string]int64 `json:"weight_bytes"`
 	// KVBytesPerToken is the cache per token of context per dtype (every
 	// layer holding it).

@@ -122,12 +122,6 @@ func (s Spec) Validate() error {
 	if s.MLMMasked && !(s.Arch == Encoder && s.MLMHead) {
 		return errors.New("invalid model: a masked-LM head on the masked positions needs an encoder with an MLM head")
 	}
-	if c := s.Config; c.SlidingWindow < 0 || c.SlidingEvery < 0 || c.AttnSoftcap < 0 || c.FinalSoftcap < 0 {
-		return errors.New("invalid model: sliding window, its period and soft-caps must not be negative")
-	}
-	if c := s.Config; s.Arch == Encoder && (c.SlidingWindow != 0 || c.AttnSoftcap != 0 || c.FinalSoftcap != 0 || c.PostNorms) {
-		return errors.New("invalid model: sliding windows, soft-capping and post-norms apply to decoders only")
-	}
 	if int64(s.Config.Vocab)*int64(s.E()) > 1<<40 {
 		return errors.New("invalid model: tensor sizes are implausibly large")
 	}

@@ -615,8 +615,7 @@ func (m *Model) ffnFwd(cnt *kernels.Counter, ff ffnView, out, x, gate, up, h, re
 func (m *Model) ffnBack(cnt *kernels.Counter, s *stackActs, l int, ff, gff ffnView, dinp, dout, fin []float32) {
 	c := m.Config
 	n, d, f := s.n, c.DModel, c.DFF
-	clear(s.dfchg)
-	kernels.LinearBackward(cnt, kernels.FFNDown, s.dfchg, gff.downw, gff.downb, dout, s.fchg[l], ff.downw, n, f, d)
+	kernels.LinearBackwardTo(cnt, kernels.FFNDown, s.dfchg, gff.downw, gff.downb, dout, s.fchg[l], ff.downw, n, f, d)
 	clear(s.dfch)
 	if c.Gated() {
 		clear(s.dgate)
@@ -638,8 +637,7 @@ func (m *Model) ffnBack(cnt *kernels.Counter, s *stackActs, l int, ff, gff ffnVi
 func (m *Model) selfAttnBack(cnt *kernels.Counter, s *stackActs, l int, at, gat attnView, dinp, dout, fin []float32, lens []int32, causal bool) {
 	c := m.Config
 	n, d, H := s.n, c.DModel, c.Heads
-	clear(s.datty)
-	kernels.LinearBackward(cnt, kernels.AttnOut, s.datty, gat.projw, gat.projb, dout, s.atty[l], at.projw, n, d, d)
+	kernels.LinearBackwardTo(cnt, kernels.AttnOut, s.datty, gat.projw, gat.projb, dout, s.atty[l], at.projw, n, d, d)
 	clear(s.dqkv)
 	if causal {
 		kernels.AttentionBackwardGQA(cnt, s.dqkv, s.datty, s.qkv[l], s.atty[l], s.lse[l], s.b, s.t, H, H, c.HeadDim(), true)
@@ -678,8 +676,7 @@ func (m *Model) backwardEncDec() {
 	cnt.Mark()
 	kernels.CrossEntropyBackward(cnt, a.probs, a.probs, a.targets, 1/float32(a.rows), a.rows, c.Vocab)
 	a.haveLoss = false // probs now hold dlogits
-	clear(a.dhin)
-	kernels.LinearBackward(cnt, kernels.Logits, a.dhin, g.head, nil, a.probs, a.hin, p.head, a.rows, d, c.Vocab)
+	kernels.LinearBackwardTo(cnt, kernels.Logits, a.dhin, g.head, nil, a.probs, a.hin, p.head, a.rows, d, c.Vocab)
 	dout := s.dres // the gradient of the decoder's output
 	if !post {
 		dout = s.dln
@@ -705,8 +702,7 @@ func (m *Model) backwardEncDec() {
 			m.ffnBack(cnt, s, l, ff, gff, dinp, dout, fin)
 		})
 		m.subBack(cnt, s, l, 1, cr.lnw, gcr.lnw, gcr.lnb, func(dinp, dout, fin []float32) {
-			clear(s.datty)
-			kernels.LinearBackward(cnt, kernels.CrossOut, s.datty, gcr.projw, gcr.projb, dout, a.catty[l], cr.projw, s.n, d, d)
+			kernels.LinearBackwardTo(cnt, kernels.CrossOut, s.datty, gcr.projw, gcr.projb, dout, a.catty[l], cr.projw, s.n, d, d)
 			clear(a.dq)
 			clear(a.dkv)
 			kernels.CrossAttentionBackward(cnt, a.dq, a.dkv, s.datty, a.cq[l], a.ckv[l], a.catty[l], a.clse[l], e.keyLens(), s.b, s.t, e.t, c.Heads, c.HeadDim())

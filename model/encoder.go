@@ -239,8 +239,7 @@ func (m *Model) backwardEncoder() {
 		clear(a.dln)
 		kernels.LayerNormBackward(cnt, a.dln, gff.lnw, gff.lnb, a.dres, a.ln2[l], ff.lnw, a.ln2m[l], a.ln2r[l], n, d)
 		copy(a.dres, a.dln) // the skip connection's share of dL/d(x1)
-		clear(a.dfchg)
-		kernels.LinearBackward(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, a.dln, a.fchg[l], ff.downw, n, f, d)
+		kernels.LinearBackwardTo(cnt, kernels.FFNDown, a.dfchg, gff.downw, gff.downb, a.dln, a.fchg[l], ff.downw, n, f, d)
 		clear(a.dfch)
 		m.geluBack(cnt, kernels.GELU, a.dfch, a.fch[l], a.dfchg)
 		kernels.LinearBackward(cnt, kernels.FFNUp, a.dres, gff.upw, gff.upb, a.dfch, a.ln1[l], ff.upw, n, d, f)
@@ -248,8 +247,7 @@ func (m *Model) backwardEncoder() {
 		clear(a.dln)
 		kernels.LayerNormBackward(cnt, a.dln, gat.lnw, gat.lnb, a.dres, a.res2[l], at.lnw, a.ln1m[l], a.ln1r[l], n, d)
 		copy(a.dres, a.dln) // the skip connection's share of dL/d(res[l])
-		clear(a.datty)
-		kernels.LinearBackward(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dln, a.atty[l], at.projw, n, d, d)
+		kernels.LinearBackwardTo(cnt, kernels.AttnOut, a.datty, gat.projw, gat.projb, a.dln, a.atty[l], at.projw, n, d, d)
 		clear(a.dqkv)
 		kernels.AttentionBackwardPadded(cnt, a.dqkv, a.datty, a.qkv[l], a.atty[l], a.lse[l], lens, b, t, d, c.Heads)
 		kernels.LinearBackward(cnt, kernels.QKV, a.dres, gat.qkvw, gat.qkvb, a.dqkv, a.res[l], at.qkvw, n, d, 3*d)
@@ -257,8 +255,7 @@ func (m *Model) backwardEncoder() {
 	// a.dres holds dL/d(res[0]).
 	dnorm := a.dres
 	if c.Factorized() {
-		clear(a.dembln)
-		kernels.LinearBackward(cnt, kernels.EmbedProj, a.dembln, m.g.projw, m.g.projb, a.dres, a.embln, m.p.projw, n, e, d)
+		kernels.LinearBackwardTo(cnt, kernels.EmbedProj, a.dembln, m.g.projw, m.g.projb, a.dres, a.embln, m.p.projw, n, e, d)
 		dnorm = a.dembln
 	}
 	clear(a.demb)
