@@ -820,11 +820,16 @@ func AttentionDecodeGQA(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, 
 	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV, AttnOpts{})
 }
 
-// AttentionDecodeOpts is AttentionDecodeGQA with o's soft-cap and scale
-// (FlopsSoftcapFwd more per key with a cap). The window is the caller's:
-// it passes the last o.Window cached positions (o.Window is not read).
+// AttentionDecodeOpts is AttentionDecodeGQA with o's window, soft-cap and
+// scale: the query, at position nk−1, attends to the last o.Window of the
+// nk cached positions when o.Window is set (FlopsSoftcapFwd more per key
+// with a cap).
 func AttentionDecodeOpts(cnt *Counter, out, q, kc, vc, scratch []float32, nk, h, kvh, dh int, o AttnOpts) {
-	attentionDecode(cnt, out, q, kc, vc, kvh*dh, scratch, nk, h, kvh, dh, Scores, Softmax, AV, o)
+	ld := kvh * dh
+	if k0 := windowStart(nk-1, o.Window); k0 > 0 {
+		kc, vc, nk = kc[k0*ld:], vc[k0*ld:], nk-k0
+	}
+	attentionDecode(cnt, out, q, kc, vc, ld, scratch, nk, h, kvh, dh, Scores, Softmax, AV, o)
 }
 
 // CrossAttentionDecode computes one decoder position's cross-attention

@@ -86,8 +86,7 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 		m.rope(dec.qkv, 1, 1, p)
 		copy(dec.kc[l][p*kd:(p+1)*kd], dec.qkv[qd:qd+kd])
 		copy(dec.vc[l][p*kd:(p+1)*kd], dec.qkv[qd+kd:])
-		k0 := windowStart(p+1, c.Window(l)) // a windowed layer attends to the last W positions
-		kernels.AttentionDecodeOpts(cnt, dec.atty, dec.qkv[:qd], dec.kc[l][k0*kd:], dec.vc[l][k0*kd:], dec.scratch, p+1-k0, c.Heads, c.KV(), c.HeadDim(), c.AttnOpts(l))
+		kernels.AttentionDecodeOpts(cnt, dec.atty, dec.qkv[:qd], dec.kc[l], dec.vc[l], dec.scratch, p+1, c.Heads, c.KV(), c.HeadDim(), c.AttnOpts(l))
 		m.attnOut(at, dec.res2, dec.atty, dec.x, dec.pn, dec.rstd, 1)
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
 		m.ffnPost(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, dec.pn, dec.rstd, 1)
@@ -99,12 +98,3 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	return dec.logits, nil
 }
 
-// windowStart is the first of nk cached positions a query at position
-// nk−1 attends to with a sliding window of w keys (0 when w is 0 or the
-// window holds them all).
-func windowStart(nk, w int) int {
-	if w <= 0 {
-		return 0
-	}
-	return max(0, nk-w)
-}

@@ -153,8 +153,7 @@ func (dec *Decoder) prefillChunk(toks []int32, last bool) {
 			// the prompt goes on, as Step runs it.
 			if last {
 				q := qkv[(r-1)*ld : (r-1)*ld+qd]
-				k0 := windowStart(p+r, c.Window(l))
-				kernels.AttentionDecodeOpts(cnt, dec.atty, q, kc[k0*kd:], vc[k0*kd:], dec.scratch, p+r-k0, H, KV, dh, c.AttnOpts(l))
+				kernels.AttentionDecodeOpts(cnt, dec.atty, q, kc, vc, dec.scratch, p+r, H, KV, dh, c.AttnOpts(l))
 				m.attnOut(at, dec.res2, dec.atty, x[(r-1)*d:], dec.pn, dec.rstd, 1)
 				m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
 				m.ffnPost(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, dec.pn, dec.rstd, 1)
