@@ -97,4 +97,3 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 	dec.pos++
 	return dec.logits, nil
 }
-
