@@ -331,6 +331,9 @@ func (g *gemmTask) gemvCells(j0, j1 int) {
 		je := min(jb+gemvCols, j1)
 		for i := 0; i < m; i++ {
 			ci := g.c[i*n+jb : i*n+je]
+			if !g.acc {
+				clear(ci)
+			}
 			for p := 0; p < k; p++ {
 				var aip float32
 				if g.form == formTN {

@@ -179,10 +179,9 @@ func MatMulNNTo(c, a, b []float32, m, n, k int, acc bool) {
 	_ = a[m*k-1]
 	_ = b[k*n-1]
 	ar := arch()
-	if !acc && (ar == nil || m <= gemvMaxRows[formNN]) {
-		// The pure-Go kernel and the unpacked few-row path only add.
+	if !acc && ar == nil {
+		// The pure-Go kernel only adds.
 		clear(c[:m*n])
-		acc = true
 	}
 	if ar != nil {
 		gemm(ar, formNN, c, a, b, m, n, k, acc)
