@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"runtime"
@@ -210,6 +211,9 @@ func benchMeasure(o *benchOptions, stderr io.Writer) (*benchReport, error) {
 	}
 	if o.PromptTokens < 0 {
 		return nil, fmt.Errorf("--prompt-tokens must be >= 0, got %d", o.PromptTokens)
+	}
+	if o.PromptSteps && o.PromptTokens == 0 {
+		return nil, errors.New("--prompt-steps times a prompt: it needs --prompt-tokens above 0")
 	}
 	if o.GenRounds > maxBenchSteps {
 		return nil, fmt.Errorf("--gen-rounds must be at most %d, got %d", maxBenchSteps, o.GenRounds)

@@ -166,6 +166,8 @@ func TestBenchBadFlags(t *testing.T) {
 		{[]string{"--min-time", "0s"}, "--min-time must be positive"},
 		{[]string{"--model", "huge"}, `--model: unknown model "huge"`},
 		{[]string{"--attn-heads", "3"}, "--attn-heads 3 must divide --attn-d 512"},
+		{[]string{"--prompt-tokens", "-1"}, "--prompt-tokens must be >= 0"},
+		{[]string{"--prompt-tokens", "0", "--prompt-steps"}, "--prompt-steps times a prompt: it needs --prompt-tokens above 0"},
 	} {
 		_, _, err := runBench(t, c.args...)
 		if err == nil {
