@@ -44,16 +44,12 @@ func parseDTypeFlag(s string) (model.DType, error) {
 // weights' memory.
 func loadModelAs(path string, dt model.DType, w io.Writer) (*model.Model, tokenizer.Tokenizer, error) {
 	l, err := modelio.LoadAs(path, dt)
-	switch {
-	case errors.Is(err, modelio.ErrNoTokenizer):
-		return nil, nil, fmt.Errorf("%w; record one with tformer convert --tokenizer byte|gpt2", err)
-	case errors.Is(err, model.ErrDType):
+	l, err = loaded(l, err, w)
+	if errors.Is(err, model.ErrDType) {
 		return nil, nil, fmt.Errorf("--dtype %s: %w", dt, err)
-	case err != nil:
-		return nil, nil, err
 	}
-	for _, n := range l.Notes {
-		fmt.Fprintln(w, "note:", n)
+	if err != nil {
+		return nil, nil, err
 	}
 	m := l.Model
 	// What the loader let go (file chunks; for converted formats the
