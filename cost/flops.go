@@ -272,23 +272,9 @@ func (s Spec) layerTerms() (fwd, bwd [NumComponents]layerTerm) {
 	return
 }
 
-// windowed reports whether layer l attends through the sliding window.
-func (s Spec) windowed(l int) bool {
-	w, every := s.window()
-	if w <= 0 {
-		return false
-	}
-	return every <= 1 || l%every == 0
-}
-
-// window is the sliding window and its layer period (the engine's
-// model.Config.SlidingWindow and SlidingEvery).
-func (s Spec) window() (w, every int) {
-	return s.Config.SlidingWindow, s.Config.SlidingEvery
-}
-
-// keys is the window's width in keys (0: none).
-func (s Spec) keys() int { w, _ := s.window(); return w }
+// windowed reports whether layer l attends through the sliding window
+// (model.Config.Window).
+func (s Spec) windowed(l int) bool { return s.Config.Window(l) > 0 }
 
 // WindowedLayers is the number of layers with sliding-window attention.
 func (s Spec) WindowedLayers() int {
@@ -299,21 +285,6 @@ func (s Spec) WindowedLayers() int {
 		}
 	}
 	return n
-}
-
-// windowPairs is the (query, key) pairs and rescales of one head of causal
-// attention over n positions when each query sees at most w keys (itself
-// and the w−1 before it): w(w+1)/2 + (n−w)·w pairs beyond the window, and
-// the fused kernel's rescales, one per key tile after a row's first (a
-// row's window straddles ⌈w/AttentionTile⌉ or one more tiles, depending on
-// where it starts; kernels.AttentionWindowCounts counts them).
-func windowPairs(n, w int) (pairs, resc int64) {
-	if n <= w {
-		return kernels.AttentionPairs(n, true), kernels.AttentionRescales(n, true)
-	}
-	pairs = kernels.AttentionPairs(w, true) + int64(n-w)*int64(w)
-	_, resc = kernels.AttentionWindowCounts(0, n, w)
-	return pairs, resc
 }
 
 // attnSums returns the (query, key) pairs and rescales of one head summed
@@ -329,7 +300,7 @@ func (s Spec) attnSums(n int, causal bool) (pairs, resc int64) {
 	p, r := kernels.AttentionPairs(n, causal), kernels.AttentionRescales(n, causal)
 	pairs, resc = (L-w)*p, (L-w)*r
 	if w > 0 {
-		wp, wr := windowPairs(n, s.keys())
+		wp, wr := kernels.AttentionWindowCounts(0, n, s.Config.SlidingWindow)
 		pairs += w * wp
 		resc += w * wr
 	}
@@ -424,7 +395,7 @@ func (s Spec) DecodeStep(pos int) Counts {
 	for l := 0; l < c.Layers; l++ {
 		nk := int64(pos) + 1
 		if s.windowed(l) {
-			nk = min(nk, int64(s.keys()))
+			nk = min(nk, int64(s.Config.SlidingWindow))
 		}
 		keys += nk
 	}

@@ -95,10 +95,8 @@ func (s Spec) DecodeAll(n int) Counts {
 // whatever the chunks the rows are run in (a row's count depends on its
 // position alone).
 func (s Spec) prefillAttn(l, pos, n int) (pairs, resc int64) {
-	if s.windowed(l) {
-		p1, r1 := windowPairs(pos+n, s.keys())
-		p0, r0 := windowPairs(pos, s.keys())
-		return p1 - p0, r1 - r0
+	if w := s.Config.Window(l); w > 0 {
+		return kernels.AttentionWindowCounts(pos, n, w)
 	}
 	return kernels.AttentionPairs(pos+n, true) - kernels.AttentionPairs(pos, true),
 		kernels.AttentionRescales(pos+n, true) - kernels.AttentionRescales(pos, true)
@@ -146,7 +144,7 @@ func (s Spec) Prefill(pos, n int) Counts {
 	o[kernels.LayerNorm] += (N - 1) * d * lnF
 	nk := int64(pos + n)
 	if s.windowed(c.Layers - 1) {
-		nk = min(nk, int64(s.keys()))
+		nk = min(nk, int64(s.Config.SlidingWindow))
 	}
 	pk := s.perKey() // scores, softmax, av per key in one layer
 	for _, k := range []kernels.Component{kernels.Scores, kernels.Softmax, kernels.AV} {
@@ -174,7 +172,7 @@ func (s Spec) InferenceAt(seq int) Inference {
 	for l := 0; l < c.Layers; l++ {
 		k := int64(seq)
 		if s.windowed(l) {
-			k = min(k, int64(s.keys()))
+			k = min(k, int64(s.Config.SlidingWindow))
 		}
 		kept += k
 	}
