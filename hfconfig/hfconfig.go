@@ -34,14 +34,6 @@ type Config struct {
 	TypeVocab int  // type_vocab_size
 	Pooler    bool // BertModel and AlbertModel have a pooler
 
-	// Decoder options. The window is also Model's (the engine runs it);
-	// the engine does not run the others (the cost model counts them).
-	SlidingWindow int     // keys per query in a windowed layer (0: none)
-	SlidingEvery  int     // 0: every layer windowed; 2: every other layer (Gemma 2: layers 0, 2, ...)
-	AttnSoftcap   float64 // Gemma 2's attn_logit_softcapping (0: none)
-	FinalSoftcap  float64 // Gemma 2's final_logit_softcapping (0: none)
-	PostNorms     bool    // Gemma 2's post-attention and post-feedforward norms
-
 	// Defaulted lists the shape fields that were absent and took
 	// transformers' defaults (GPT2Config's GPT-2 small shape; only gpt2
 	// has such defaults). A loader checks them against the tensors; the
@@ -260,7 +252,7 @@ func ParseAs(data []byte, modelType string) (Config, error) {
 			}
 		}
 	case "llama", "mistral", "qwen2", "gemma", "gemma2":
-		c.Model = llamaFamily(f, mt, &c)
+		c.Model = llamaFamily(f, mt)
 	case "bart", "marian", "t5":
 		c.EncDec = encdec(f, mt)
 	case "":
@@ -287,7 +279,7 @@ func ParseAs(data []byte, modelType string) (Config, error) {
 
 // llamaFamily decodes the fields shared by LlamaForCausalLM,
 // MistralForCausalLM, Qwen2ForCausalLM and Gemma(2)ForCausalLM.
-func llamaFamily(f *fields, mt string, c *Config) model.Config {
+func llamaFamily(f *fields, mt string) model.Config {
 	gemma := mt == "gemma" || mt == "gemma2"
 	m := model.Config{
 		Vocab: f.integer("vocab_size", 0, true), DModel: f.integer("hidden_size", 0, true),
@@ -364,7 +356,7 @@ func llamaFamily(f *fields, mt string, c *Config) model.Config {
 	}
 	switch mt {
 	case "mistral":
-		c.SlidingWindow = f.integer("sliding_window", 0, false)
+		m.SlidingWindow = f.integer("sliding_window", 0, false)
 	case "qwen2":
 		// transformers' Qwen2 windows the layers from max_window_layers
 		// on (its default 28): 0 windows every layer, num_hidden_layers
@@ -372,31 +364,29 @@ func llamaFamily(f *fields, mt string, c *Config) model.Config {
 		if f.boolean("use_sliding_window", false) {
 			switch mw := f.integer("max_window_layers", 28, false); {
 			case mw == 0:
-				c.SlidingWindow = f.integer("sliding_window", 0, false)
+				m.SlidingWindow = f.integer("sliding_window", 0, false)
 			case mw < m.Layers:
 				f.fail("max_window_layers %d is not supported with use_sliding_window (only 0, every layer windowed, or at least num_hidden_layers, none)", mw)
 			}
 		}
 	case "gemma2":
-		c.SlidingWindow = f.integer("sliding_window", 4096, false)
-		c.SlidingEvery = 2
-		c.AttnSoftcap = f.number("attn_logit_softcapping", 0)
-		c.FinalSoftcap = f.number("final_logit_softcapping", 0)
-		c.PostNorms = true
+		m.SlidingWindow = f.integer("sliding_window", 4096, false)
+		m.SlidingEvery = 2
+		m.AttnSoftcap = f.number("attn_logit_softcapping", 0)
+		m.FinalSoftcap = f.number("final_logit_softcapping", 0)
+		m.PostNorms = true
 		// transformers' Gemma2Config defaults query_pre_attn_scalar to 256.
 		m.QueryScalar = f.number("query_pre_attn_scalar", 256)
 		if !(m.QueryScalar > 0) {
 			f.fail("query_pre_attn_scalar must be positive, got %g", m.QueryScalar)
 		}
-		m.AttnSoftcap, m.FinalSoftcap, m.PostNorms = c.AttnSoftcap, c.FinalSoftcap, true
-		if c.AttnSoftcap < 0 || c.FinalSoftcap < 0 {
+		if m.AttnSoftcap < 0 || m.FinalSoftcap < 0 {
 			f.fail("attn_logit_softcapping and final_logit_softcapping must not be negative")
 		}
 	}
-	if c.SlidingWindow < 0 {
-		f.fail("sliding_window must not be negative, got %d", c.SlidingWindow)
+	if m.SlidingWindow < 0 {
+		f.fail("sliding_window must not be negative, got %d", m.SlidingWindow)
 	}
-	m.SlidingWindow, m.SlidingEvery = c.SlidingWindow, c.SlidingEvery
 	if m.Heads > 0 && m.QueryScalar == float64(m.HeadDim()) {
 		m.QueryScalar = 0 // query_pre_attn_scalar = head_dim is the default scale
 	}

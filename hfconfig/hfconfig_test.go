@@ -54,7 +54,7 @@ func TestParseFamilies(t *testing.T) {
 		{"mistral-7b", `{"model_type":"mistral","vocab_size":32000,"hidden_size":4096,"num_hidden_layers":32,"num_attention_heads":32,
 			"num_key_value_heads":8,"intermediate_size":14336,"max_position_embeddings":32768,"rms_norm_eps":1e-05,"rope_theta":10000.0,
 			"sliding_window":4096,"tie_word_embeddings":false,"hidden_act":"silu"}`,
-			Config{ModelType: "mistral", Name: "mistral config", SlidingWindow: 4096, Model: none(func() model.Config {
+			Config{ModelType: "mistral", Name: "mistral config", Model: none(func() model.Config {
 				m := llama(model.Config{Vocab: 32000, DModel: 4096, Layers: 32, Heads: 32, DFF: 14336, MaxSeq: 32768})
 				m.KVHeads, m.LayerNormEps, m.RopeTheta, m.SlidingWindow = 8, 1e-5, 10000, 4096
 				return m
@@ -70,7 +70,7 @@ func TestParseFamilies(t *testing.T) {
 		{"gemma-2-2b", `{"model_type":"gemma2","vocab_size":256000,"hidden_size":2304,"num_hidden_layers":26,"num_attention_heads":8,
 			"num_key_value_heads":4,"head_dim":256,"intermediate_size":9216,"max_position_embeddings":8192,"rms_norm_eps":1e-06,
 			"hidden_activation":"gelu_pytorch_tanh","attn_logit_softcapping":50.0,"final_logit_softcapping":30.0,"sliding_window":4096}`,
-			Config{ModelType: "gemma2", Name: "gemma2 config", SlidingWindow: 4096, SlidingEvery: 2, AttnSoftcap: 50, FinalSoftcap: 30, PostNorms: true,
+			Config{ModelType: "gemma2", Name: "gemma2 config",
 				Model: none(func() model.Config {
 					m := gemma(model.Config{Vocab: 256000, DModel: 2304, Layers: 26, Heads: 8, DFF: 9216, MaxSeq: 8192, Tie: true})
 					m.KVHeads, m.DHead, m.LayerNormEps, m.RopeTheta = 4, 256, 1e-6, 10000
@@ -229,8 +229,8 @@ func TestQwen2MaxWindowLayers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.SlidingWindow != tc.want || c.Model.SlidingWindow != tc.want || c.Model.SlidingEvery != 0 {
-			t.Errorf("%s: window %d (model %d, every %d), want %d", tc.extra, c.SlidingWindow, c.Model.SlidingWindow, c.Model.SlidingEvery, tc.want)
+		if c.Model.SlidingWindow != tc.want || c.Model.SlidingEvery != 0 {
+			t.Errorf("%s: window %d (every %d), want %d", tc.extra, c.Model.SlidingWindow, c.Model.SlidingEvery, tc.want)
 		}
 	}
 }
