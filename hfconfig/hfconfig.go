@@ -6,10 +6,9 @@
 // (Config.EncDec). One decoder, so that the cost model and the
 // loaders read a config the same way.
 //
-// What the engine's model.Config cannot express — a BERT pooler, Gemma 2's
-// soft-capping and post-norms — is returned beside it, for the cost model
-// to count. The sliding window (Mistral's, Gemma 2's alternating local and
-// global layers) is in both.
+// What the engine's model.Config cannot express — a BERT pooler, ALBERT's
+// embedding size, token types — is returned beside it, for the cost model
+// to count. Sliding windows, soft-caps and post-norms are in Model.
 package hfconfig
 
 import (
