@@ -360,9 +360,7 @@ func check(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*plan, err
 	// embedding.
 	head, hasHead := tensors["lm_head.weight"]
 	if hasHead && c.Tie {
-		switch head.DType {
-		case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
-		default:
+		if !head.DType.IsFloat() {
 			return nil, fmt.Errorf("lm_head.weight has dtype %s; want a floating-point type (F32, F16, BF16)", head.DType)
 		}
 	}
@@ -381,9 +379,7 @@ func check(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*plan, err
 		if !slices.Equal(t.Shape, e.shape) {
 			return nil, fmt.Errorf("%s has shape [%s], config.json implies [%s]", e.hf, model.ShapeString(t.Shape), model.ShapeString(e.shape))
 		}
-		switch t.DType {
-		case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
-		default:
+		if !t.DType.IsFloat() {
 			return nil, fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", e.hf, t.DType)
 		}
 		switch {

@@ -268,14 +268,6 @@ var tiedCopies = []string{"model.encoder.embed_tokens.weight", "model.decoder.em
 
 const biasName = "final_logits_bias"
 
-func floatType(d safetensors.DType) bool {
-	switch d {
-	case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
-		return true
-	}
-	return false
-}
-
 // FromTensors builds the model of the decoded BART config h from its
 // Hugging Face tensors (by name). Everything is checked before the model
 // is allocated.
@@ -313,7 +305,7 @@ func FromTensors(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*Loa
 		if !slices.Equal(t.Shape, e.shape) {
 			return nil, fmt.Errorf("%s has shape [%s], config.json implies [%s]", e.hf, model.ShapeString(t.Shape), model.ShapeString(e.shape))
 		}
-		if !floatType(t.DType) {
+		if !t.DType.IsFloat() {
 			return nil, fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", e.hf, t.DType)
 		}
 		note(t)
@@ -332,7 +324,7 @@ func FromTensors(h hfconfig.Config, tensors map[string]safetensors.Tensor) (*Loa
 		if !slices.Equal(t.Shape, shape) {
 			return nil, fmt.Errorf("%s has shape [%s], config.json implies [%s]", n, model.ShapeString(t.Shape), model.ShapeString(shape))
 		}
-		if !floatType(t.DType) {
+		if !t.DType.IsFloat() {
 			return nil, fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", n, t.DType)
 		}
 		want[n] = true

@@ -198,9 +198,7 @@ func check(configJSON []byte, f *safetensors.File) (*plan, error) {
 		if _, dup := byName[name]; dup {
 			return nil, fmt.Errorf("model.safetensors: tensor %q appears both with and without the %q prefix", name, prefix)
 		}
-		switch t.DType {
-		case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
-		default:
+		if !t.DType.IsFloat() {
 			return nil, fmt.Errorf("model.safetensors: tensor %q has dtype %s; want a floating-point type (F32, F16, BF16)", t.Name, t.DType)
 		}
 		switch {

@@ -49,6 +49,16 @@ const (
 	Bool DType = "BOOL" // boolean stored as one byte per element
 )
 
+// IsFloat reports whether d is a floating-point type tformer reads as
+// float32 (F32, F16, BF16 or F64).
+func (d DType) IsFloat() bool {
+	switch d {
+	case F32, F16, BF16, F64:
+		return true
+	}
+	return false
+}
+
 // Size returns the number of bytes per element of d, or 0 if d is not one of
 // the DType constants of this package.
 func (d DType) Size() int {

@@ -101,14 +101,20 @@ func (l *Loader) floats(dt safetensors.DType, raw []byte, label string, first in
 	return v, nil
 }
 
+// checkFloat refuses a tensor whose values are not floating point.
+func checkFloat(src Source, label string) error {
+	if !src.T.DType.IsFloat() {
+		return fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", label, src.T.DType)
+	}
+	return nil
+}
+
 // Fill writes the values of src (F32, F16, BF16 or F64) into the
 // elements from off of m's tensor name, in the type m stores it in. label
 // names the tensor in errors (e.g. its name in the file).
 func (l *Loader) Fill(m *model.Model, name string, off int, src Source, label string) error {
-	switch src.T.DType {
-	case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
-	default:
-		return fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", label, src.T.DType)
+	if err := checkFloat(src, label); err != nil {
+		return err
 	}
 	// BF16 values go in as bits only where the model keeps bf16; for a
 	// float32 or int8 model they are widened here, into the reused scratch.
@@ -142,6 +148,11 @@ func (l *Loader) Fill(m *model.Model, name string, off int, src Source, label st
 func FirstDiff(a, b Source) (int, float32, float32, error) {
 	if a.Len() != b.Len() {
 		return 0, 0, 0, fmt.Errorf("tensors %q and %q have %d and %d values", a.T.Name, b.T.Name, a.Len(), b.Len())
+	}
+	for _, t := range []Source{a, b} {
+		if err := checkFloat(t, t.T.Name); err != nil {
+			return 0, 0, 0, err
+		}
 	}
 	var la, lb Loader
 	var va []float32
@@ -187,10 +198,8 @@ func FirstDiff(a, b Source) (int, float32, float32, error) {
 // up to the collector's target of twice the model). label names the
 // tensor in errors.
 func (l *Loader) Float32s(src Source, label string) ([]float32, error) {
-	switch src.T.DType {
-	case safetensors.F32, safetensors.F16, safetensors.BF16, safetensors.F64:
-	default:
-		return nil, fmt.Errorf("%s has dtype %s; want a floating-point type (F32, F16, BF16)", label, src.T.DType)
+	if err := checkFloat(src, label); err != nil {
+		return nil, err
 	}
 	n := max(src.Len(), 0)
 	if cap(l.whole) < n {
