@@ -75,25 +75,54 @@ func (dec *Decoder) Step(tok int32) ([]float32, error) {
 		return nil, fmt.Errorf("decode: token %d is outside the vocabulary [0, %d)", tok, c.Vocab)
 	}
 	d, cnt, p := c.DModel, m.Flops, dec.pos
-	qd, kd := c.QDim(), c.KVDim()
+	qd := c.QDim()
 	toks := [1]int32{tok}
 	cnt.Mark()
 	m.embed(dec.x, dec.emb, toks[:], 1, p)
 	for l := 0; l < c.Layers; l++ {
-		at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
+		at := m.p.attn[c.AttnIndex(l)]
 		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, at.lnw, at.lnb, 1, d)
 		linear(cnt, kernels.QKV, dec.qkv, dec.ln, at.qkvw, at.qkvq, at.qkvb, nil, 1, d, c.QKVDim())
 		m.rope(dec.qkv, 1, 1, p)
-		copy(dec.kc[l][p*kd:(p+1)*kd], dec.qkv[qd:qd+kd])
-		copy(dec.vc[l][p*kd:(p+1)*kd], dec.qkv[qd+kd:])
-		kernels.AttentionDecodeOpts(cnt, dec.atty, dec.qkv[:qd], dec.kc[l], dec.vc[l], dec.scratch, p+1, c.Heads, c.KV(), c.HeadDim(), c.AttnOpts(l))
-		m.attnOut(at, dec.res2, dec.atty, dec.x, dec.pn, dec.rstd, 1)
-		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
-		m.ffnPost(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, dec.pn, dec.rstd, 1)
+		dec.cacheKV(l, dec.qkv, p, 1)
+		dec.attendRow(l, dec.qkv[:qd], dec.x, p+1)
 	}
-	m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
-	m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
-	m.capLogits(dec.logits, 1)
+	dec.logitsRow()
 	dec.pos++
 	return dec.logits, nil
+}
+
+// cacheKV writes the keys and values of r rows of qkv (each QKVDim wide,
+// rotated) into layer l's cache at positions p..p+r−1.
+func (dec *Decoder) cacheKV(l int, qkv []float32, p, r int) {
+	c := dec.m.Config
+	qd, kd, ld := c.QDim(), c.KVDim(), c.QKVDim()
+	kc, vc := dec.kc[l], dec.vc[l]
+	for i := 0; i < r; i++ {
+		row := qkv[i*ld : (i+1)*ld]
+		copy(kc[(p+i)*kd:(p+i+1)*kd], row[qd:qd+kd])
+		copy(vc[(p+i)*kd:(p+i+1)*kd], row[qd+kd:])
+	}
+}
+
+// attendRow runs layer l from its attention on for one position: query q
+// attends to the first nk cached positions, the output projection adds the
+// residual row x, and the FFN leaves the layer's output in dec.x.
+func (dec *Decoder) attendRow(l int, q, x []float32, nk int) {
+	m := dec.m
+	c, cnt := m.Config, m.Flops
+	at, ff := m.p.attn[c.AttnIndex(l)], m.p.ffn[c.FFNIndex(l)]
+	kernels.AttentionDecodeOpts(cnt, dec.atty, q, dec.kc[l], dec.vc[l], dec.scratch, nk, c.Heads, c.KV(), c.HeadDim(), c.AttnOpts(l))
+	m.attnOut(at, dec.res2, dec.atty, x, dec.pn, dec.rstd, 1)
+	m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, c.DModel)
+	m.ffnPost(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, dec.pn, dec.rstd, 1)
+}
+
+// logitsRow is the final norm and the output head on dec.x, into
+// dec.logits.
+func (dec *Decoder) logitsRow() {
+	m := dec.m
+	m.norm(m.Flops, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, m.Config.DModel)
+	m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
+	m.capLogits(dec.logits, 1)
 }

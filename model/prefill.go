@@ -122,7 +122,7 @@ func (dec *Decoder) prefillChunk(toks []int32, last bool) {
 	c, cnt := m.Config, m.Flops
 	r, p := len(toks), dec.pos
 	d, f := c.DModel, c.DFF
-	qd, kd, ld := c.QDim(), c.KVDim(), c.QKVDim()
+	qd, ld := c.QDim(), c.QKVDim()
 	H, KV, dh := c.Heads, c.KV(), c.HeadDim()
 	x, ln, res2 := b.x[:r*d], b.ln[:r*d], b.res2[:r*d]
 	qkv, atty := b.qkv[:r*ld], b.atty[:r*qd]
@@ -142,21 +142,13 @@ func (dec *Decoder) prefillChunk(toks []int32, last bool) {
 		m.norm(cnt, ln, mean, rstd, x, at.lnw, at.lnb, r, d)
 		linear(cnt, kernels.QKV, qkv, ln, at.qkvw, at.qkvq, at.qkvb, nil, r, d, ld)
 		m.rope(qkv, r, r, p)
-		for i := 0; i < r; i++ {
-			row := qkv[i*ld : (i+1)*ld]
-			copy(kc[(p+i)*kd:(p+i+1)*kd], row[qd:qd+kd])
-			copy(vc[(p+i)*kd:(p+i+1)*kd], row[qd+kd:])
-		}
+		dec.cacheKV(l, qkv, p, r)
 		if l == c.Layers-1 {
 			// The last layer's outputs feed nothing but the logits: once
 			// its keys and values are cached, only the last position of
 			// the prompt goes on, as Step runs it.
 			if last {
-				q := qkv[(r-1)*ld : (r-1)*ld+qd]
-				kernels.AttentionDecodeOpts(cnt, dec.atty, q, kc, vc, dec.scratch, p+r, H, KV, dh, c.AttnOpts(l))
-				m.attnOut(at, dec.res2, dec.atty, x[(r-1)*d:], dec.pn, dec.rstd, 1)
-				m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.res2, ff.lnw, ff.lnb, 1, d)
-				m.ffnPost(ff, dec.x, dec.ln, dec.gate, dec.fch, dec.fchg, dec.res2, dec.pn, dec.rstd, 1)
+				dec.attendRow(l, qkv[(r-1)*ld:(r-1)*ld+qd], x[(r-1)*d:], p+r)
 			}
 			break
 		}
@@ -167,8 +159,6 @@ func (dec *Decoder) prefillChunk(toks []int32, last bool) {
 	}
 	dec.pos += r
 	if last {
-		m.norm(cnt, dec.ln, dec.mean, dec.rstd, dec.x, m.p.lnfw, m.p.lnfb, 1, d)
-		m.headForward(headOut{hd: dec.hd, hg: dec.hg, hl: dec.hl, mean: dec.mean, rstd: dec.rstd, logits: dec.logits}, dec.ln, 1)
-		m.capLogits(dec.logits, 1)
+		dec.logitsRow()
 	}
 }
